@@ -1,0 +1,46 @@
+# Two commands for a new user: `make demo` and `make test`. Each creates .venv on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+BENCH_VENV := .venv-bench
+
+.PHONY: demo test lint bench stress system-deps clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[viz,train,dev]'
+	touch $(STAMP)
+
+# Graphviz's `dot` program renders graph pictures; install it from Debian's packages when missing and allowed.
+system-deps:
+	@command -v dot >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null) \
+	      || echo "note: could not install graphviz; pictures will not render"; \
+	  else echo "note: install Graphviz (apt-get install graphviz) to render pictures"; fi; }
+
+demo: $(STAMP) system-deps
+	$(VENV)/bin/chainrule demo
+
+test: $(STAMP) system-deps
+	$(PY) -m pytest -n 2 -m "not stress"
+
+stress: $(STAMP)
+	$(PY) -m pytest -m stress
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests bench examples
+
+$(BENCH_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install -q --upgrade pip
+	$(BENCH_VENV)/bin/pip install -q -e . torch==2.13.0 autograd jax jaxlib
+	touch $@
+
+bench: $(BENCH_VENV)/.installed
+	$(BENCH_VENV)/bin/python -m bench
+
+clean:
+	rm -rf $(VENV) $(BENCH_VENV) demo-output runs

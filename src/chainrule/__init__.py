@@ -1,0 +1,30 @@
+"""chainrule: automatic differentiation for NumPy code, in forward and reverse mode.
+
+    import chainrule as cr
+    x = cr.tensor(3.0, requires_grad=True); y = cr.tensor(2.0, requires_grad=True)
+    f = (x + y) * (x - y); f.backward()      # x.grad == 6, y.grad == -4
+    cr.grad(lambda x, y: (x + y) * (x - y), argnums=(0, 1))(3.0, 2.0)
+"""
+
+from chainrule import errors
+from chainrule.core import (
+    Tensor,
+    as_tensor,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+    tensor,
+)
+from chainrule.core.primitive import REGISTRY
+import chainrule.numpy as numpy  # noqa: E402 - fills NumPy's dispatch tables
+from chainrule.check import gradcheck, gradgradcheck
+from chainrule.transforms import grad, jvp, value_and_grad, vjp
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Tensor", "tensor", "as_tensor", "no_grad", "enable_grad", "set_grad_enabled",
+    "is_grad_enabled", "grad", "value_and_grad", "vjp", "jvp", "gradcheck", "gradgradcheck",
+    "REGISTRY", "errors", "numpy",
+]

@@ -1,0 +1,96 @@
+"""Forward mode: a level whose values carry (primal, tangent) pairs.
+
+`ForwardTrace.process` computes the primal at the levels below and pushes tangents through each
+primitive's JVP rules in the same pass. A value with no tangent at this level is a constant
+here (a symbolic zero), so untouched inputs cost nothing.
+"""
+
+import numpy as np
+
+from chainrule.core.primitive import REGISTRY, ZERO, bind, residuals_of
+from chainrule.core.tensor import Tensor, raw_value
+from chainrule.core.trace import Trace
+from chainrule.errors import ShapeError
+
+__all__ = ["ForwardTrace"]
+
+
+class ForwardTrace(Trace):
+    __slots__ = ()
+
+    def process(self, primitive, args, params):
+        primals = []
+        tangents = []
+        for arg in args:
+            if getattr(arg, "_trace", None) is self:
+                primals.append(arg._value)
+                tangents.append(arg._tangent)
+            else:
+                primals.append(arg)
+                tangents.append(None)
+        out = bind(primitive, *primals, **params)
+        if primitive.nondiff:
+            return out
+        if primitive.linear:
+            tangent = self._linear_tangent(primitive, primals, tangents, params)
+        else:
+            tangent = self._tangent(primitive, primals, tangents, out, params)
+        if tangent is None:
+            return out
+        return Tensor(out, self, tangent=_fit_tangent(tangent, out, primitive))
+
+    @staticmethod
+    def _linear_tangent(primitive, primals, tangents, params):
+        if all(t is None for t in tangents):
+            return None
+        filled = [
+            t if t is not None else np.zeros(np.shape(raw_value(p)), _dtype_of(p))
+            for p, t in zip(primals, tangents)
+        ]
+        return bind(primitive, *filled, **params)
+
+    @staticmethod
+    def _tangent(primitive, primals, tangents, out, params):
+        residuals = None
+        total = None
+        for index, tangent in enumerate(tangents):
+            if tangent is None:
+                continue
+            rule = primitive.jvps[index]
+            if rule is ZERO:
+                continue
+            if residuals is None:
+                residuals = residuals_of(primitive, primals, out)
+            contribution = rule(tangent, *residuals, **params)
+            if contribution is None:
+                continue
+            total = contribution if total is None else bind(REGISTRY["add"], total, contribution)
+        if total is None and any(t is not None for t in tangents):
+            # A zero-derivative primitive (floor, sign...): the output still carries a tangent.
+            return np.zeros(np.shape(raw_value(out)), _dtype_of(out))
+        return total
+
+
+def _dtype_of(value):
+    value = raw_value(value)
+    dtype = getattr(value, "dtype", None)
+    return dtype if dtype is not None else np.result_type(value)
+
+
+def _fit_tangent(tangent, out, primitive):
+    """Broadcast a tangent to the output's shape and cast it to the output's dtype."""
+    out_shape = np.shape(raw_value(out))
+    tangent_shape = np.shape(raw_value(tangent))
+    if tangent_shape != out_shape:
+        try:
+            np.broadcast_shapes(tangent_shape, out_shape)
+        except ValueError as exc:
+            raise ShapeError(
+                f"internal error: the JVP of {primitive.name} gave a tangent of shape "
+                f"{tangent_shape} for an output of shape {out_shape}; please report this."
+            ) from exc
+        tangent = bind(REGISTRY["broadcast_to"], tangent, shape=out_shape)
+    out_dtype = _dtype_of(out)
+    if out_dtype.kind == "f" and _dtype_of(tangent) != out_dtype:
+        tangent = bind(REGISTRY["astype"], tangent, dtype=out_dtype)
+    return tangent

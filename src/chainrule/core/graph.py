@@ -1,0 +1,311 @@
+"""The recorded graph and the backward pass (reverse mode).
+
+Forward: `ReverseTrace.process` computes a primitive's value and, when an input is being
+differentiated at that level, records a `Node`: the primitive, its parents (nodes, or leaf
+tensors), its static params and only the residuals its VJP rules need.
+Backward: seed the output's cotangent, walk the nodes in reverse topological order with an
+explicit stack (a 10^6-node chain is fine), call each VJP rule, un-broadcast and sum cotangents
+per input, and release residuals once used unless `retain_graph=True`.
+"""
+
+import numpy as np
+
+from chainrule.core.primitive import OUT, REGISTRY, ZERO, InputShape, apply_impl, bind, residuals_of
+from chainrule.core.tensor import Tensor, raw_value
+from chainrule.core.trace import Trace, _grad_mode
+from chainrule.errors import GraphFreedError, NonScalarOutputError, ShapeError
+
+__all__ = ["Node", "ReverseTrace", "TAPE", "backward_pass", "backward_from_tensor"]
+
+_NO_PARAMS: dict = {}
+
+
+class Node:
+    """One recorded primitive application: what `grad_fn` points to."""
+
+    __slots__ = ("primitive", "params", "parents", "residuals", "input_avals", "freed", "source")
+
+    def __init__(self, primitive, params, parents, residuals, input_avals):
+        self.primitive = primitive
+        self.params = params
+        self.parents = parents
+        self.residuals = residuals
+        self.input_avals = input_avals
+        self.freed = False
+        self.source = None
+
+    @property
+    def name(self) -> str:
+        return self.primitive.name
+
+    def __repr__(self):
+        return f"<Node {self.primitive.name}>"
+
+
+def _aval(value):
+    """(shape, dtype) of a value at any level, for un-broadcasting and casting cotangents."""
+    value = raw_value(value)
+    dtype = getattr(value, "dtype", None)
+    if dtype is None:
+        return (np.shape(value), np.result_type(value))
+    return (value.shape, dtype)
+
+
+class ReverseTrace(Trace):
+    """A reverse-mode level: records nodes. Level 0 (TAPE) is the Tensor API's tape."""
+
+    __slots__ = ()
+
+    def process(self, primitive, args, params):
+        values = []
+        parents = []
+        record = False
+        for arg in args:
+            if getattr(arg, "_trace", None) is self:
+                values.append(arg._value)
+                if arg.requires_grad:
+                    parents.append(arg._node if arg._node is not None else arg)
+                    record = True
+                else:
+                    parents.append(None)
+            else:
+                values.append(arg)
+                parents.append(None)
+        if self.level == 0:
+            out = apply_impl(primitive, values, params)  # level-0 values are plain arrays
+            record = record and _grad_mode.enabled
+        else:
+            out = bind(primitive, *values, **params)
+        if primitive.nondiff:
+            return Tensor(raw_value(out), TAPE)
+        if not record:
+            return Tensor(out, self)
+        residuals = residuals_of(primitive, values, out) if primitive.saves else ()
+        avals = tuple(None if p is None else _aval(v) for p, v in zip(parents, values))
+        node = Node(primitive, params or _NO_PARAMS, tuple(parents), residuals, avals)
+        if _anomaly.enabled:
+            _anomaly.annotate(node, out)
+        return Tensor(out, self, node, True)
+
+
+TAPE = ReverseTrace(0)
+
+
+class _AnomalyHooks:
+    """Filled in by chainrule.reliability's detect_anomaly(); off by default (zero cost)."""
+
+    enabled = False
+
+    @staticmethod
+    def annotate(node, out):  # pragma: no cover - replaced when enabled
+        pass
+
+    @staticmethod
+    def check(node, cotangents):  # pragma: no cover - replaced when enabled
+        pass
+
+
+_anomaly = _AnomalyHooks()
+
+
+# ----- the backward pass -------------------------------------------------------------------------
+def topological_order(roots):
+    """Nodes reachable from `roots`, every node after all its parents. Iterative DFS."""
+    order = []
+    visited = set()
+    stack = [(root, False) for root in roots]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if node in visited:
+            continue
+        visited.add(node)
+        stack.append((node, True))
+        for parent in node.parents:
+            if type(parent) is Node and parent not in visited:
+                stack.append((parent, False))
+    return order
+
+
+def add_cotangents(first, second):
+    if first is None:
+        return second
+    if second is None:
+        return first
+    return bind(REGISTRY["add"], first, second)
+
+
+def fit_cotangent(cotangent, aval, node, index):
+    """Sum a cotangent down to its input's shape (un-broadcast) and cast it to its dtype."""
+    shape, dtype = aval
+    cotangent_shape = np.shape(raw_value(cotangent))
+    if cotangent_shape != shape:
+        extra = len(cotangent_shape) - len(shape)
+        axes = tuple(range(extra)) + tuple(
+            extra + i
+            for i, size in enumerate(shape)
+            if size == 1 and cotangent_shape[extra + i] != 1
+        )
+        if extra < 0 or any(
+            s != c and s != 1 for s, c in zip(shape, cotangent_shape[max(extra, 0) :])
+        ):
+            raise ShapeError(
+                f"internal error: the VJP of {node.primitive.name} returned a cotangent of shape "
+                f"{cotangent_shape} for input {index} of shape {shape}; please report this."
+            )
+        cotangent = bind(REGISTRY["sum"], cotangent, axis=axes, keepdims=True)
+        if extra:
+            cotangent = bind(REGISTRY["reshape"], cotangent, shape=shape)
+    value = raw_value(cotangent)
+    if getattr(value, "dtype", None) != dtype and dtype.kind == "f":
+        cotangent = bind(REGISTRY["astype"], cotangent, dtype=dtype)
+    return cotangent
+
+
+def _rewrapped_residuals(node):
+    """Residuals as level-0 Tensors connected to the graph, so the backward pass records
+    (create_graph=True). Rebuilt on demand, so nodes never hold a reference to their output."""
+    rewrapped = []
+    for index, value in zip(node.primitive.saves, node.residuals):
+        if type(index) is InputShape:
+            rewrapped.append(value)
+            continue
+        source = node if index is OUT else node.parents[index]
+        if source is None:
+            rewrapped.append(value)
+        elif type(source) is Node:
+            rewrapped.append(Tensor(value, TAPE, source, True))
+        else:
+            rewrapped.append(source)  # a leaf tensor
+    return tuple(rewrapped)
+
+
+def _freed_error(node):
+    return GraphFreedError(
+        f"backward through {node.primitive.name} a second time: its saved values were "
+        "released after the first backward. Pass retain_graph=True to the first "
+        ".backward() (or cr.vjp's function) if you need to go back through the graph again."
+    )
+
+
+def backward_pass(roots, *, retain_graph=False, create_graph=False):
+    """Run reverse mode from `roots`, a list of (node or leaf tensor, cotangent) pairs.
+
+    Returns {id(leaf): (leaf, cotangent)} for every leaf tensor reached.
+    """
+    cotangents = {}
+    leaves = {}
+    root_nodes = []
+    for vertex, cotangent in roots:
+        if type(vertex) is Node:
+            cotangents[vertex] = add_cotangents(cotangents.get(vertex), cotangent)
+            root_nodes.append(vertex)
+        else:
+            _accumulate_leaf(leaves, vertex, cotangent)
+    for node in reversed(topological_order(root_nodes)):
+        cotangent = cotangents.pop(node, None)
+        if cotangent is None:
+            continue
+        primitive = node.primitive
+        if node.freed and primitive.saves:
+            raise _freed_error(node)
+        residuals = _rewrapped_residuals(node) if create_graph else node.residuals
+        input_cotangents = []
+        for index, parent in enumerate(node.parents):
+            if parent is None:
+                continue
+            rule = primitive.vjps[index]
+            if rule is ZERO:
+                shape, dtype = node.input_avals[index]
+                input_cotangents.append((parent, np.zeros(shape, dtype)))
+                continue
+            parent_cotangent = rule(cotangent, *residuals, **node.params)
+            if parent_cotangent is None:
+                continue
+            parent_cotangent = fit_cotangent(
+                parent_cotangent, node.input_avals[index], node, index
+            )
+            input_cotangents.append((parent, parent_cotangent))
+        if _anomaly.enabled:
+            _anomaly.check(node, input_cotangents)
+        for parent, parent_cotangent in input_cotangents:
+            if type(parent) is Node:
+                cotangents[parent] = add_cotangents(cotangents.get(parent), parent_cotangent)
+            else:
+                _accumulate_leaf(leaves, parent, parent_cotangent)
+        if not retain_graph:
+            node.residuals = None
+            node.freed = True
+    return leaves
+
+
+def _accumulate_leaf(leaves, leaf, cotangent):
+    key = id(leaf)
+    if key in leaves:
+        leaves[key] = (leaf, add_cotangents(leaves[key][1], cotangent))
+    else:
+        leaves[key] = (leaf, cotangent)
+
+
+def _seed_cotangent(output, gradient):
+    shape = output.shape
+    if gradient is None:
+        if shape != ():
+            raise NonScalarOutputError(
+                f"backward() on a tensor of shape {shape} needs a `gradient` argument of that "
+                "shape (the vector in the vector-Jacobian product); or reduce it to a scalar "
+                "first, e.g. y.sum().backward()."
+            )
+        return np.ones((), dtype=output.dtype)
+    gradient_shape = np.shape(raw_value(gradient))
+    if gradient_shape != shape:
+        raise ShapeError(
+            f"backward(gradient=...) got a gradient of shape {gradient_shape} for an output of "
+            f"shape {shape}; they must match."
+        )
+    return gradient
+
+
+def backward_from_tensor(output: Tensor, gradient, retain_graph, create_graph):
+    """Tensor.backward(): accumulate into `.grad` of every leaf that requires grad."""
+    if output._trace is not TAPE:
+        raise RuntimeError(
+            "backward() on a value traced inside a functional transform; inside cr.grad/cr.vjp "
+            "return the value instead and let the transform differentiate it."
+        )
+    if not output.requires_grad:
+        raise RuntimeError(
+            "backward() on a tensor that does not require grad: no input it was computed from "
+            "has requires_grad=True (or it was computed under no_grad()). Create inputs with "
+            "cr.tensor(..., requires_grad=True)."
+        )
+    seed = _seed_cotangent(output, gradient)
+    if not create_graph:
+        seed = raw_value(seed)
+    vertex = output._node if output._node is not None else output
+    with _GradModeFor(create_graph):
+        leaves = backward_pass(
+            [(vertex, seed)], retain_graph=retain_graph or create_graph, create_graph=create_graph
+        )
+        for leaf, cotangent in leaves.values():
+            if not leaf.requires_grad:
+                continue
+            if not isinstance(cotangent, Tensor):
+                cotangent = Tensor(cotangent, TAPE)
+            leaf.grad = cotangent if leaf.grad is None else leaf.grad + cotangent
+
+
+class _GradModeFor:
+    """Grad mode during backward: on with create_graph (to record), off otherwise."""
+
+    def __init__(self, create_graph):
+        self.mode = bool(create_graph)
+
+    def __enter__(self):
+        self.previous = _grad_mode.enabled
+        _grad_mode.enabled = self.mode
+
+    def __exit__(self, *exc_info):
+        _grad_mode.enabled = self.previous

@@ -1,0 +1,181 @@
+"""Primitives, the registry, and `bind`.
+
+A primitive is a NumPy implementation plus its derivative rules, declared side by side:
+`vjp` (reverse mode) and `jvp` (forward mode), one rule per input, both written with chainrule's
+own ops so that differentiating a derivative needs no extra code. Everything else in chainrule
+(the Tensor API, transforms, nesting, pictures) goes through `bind`.
+
+Rule signatures: `vjp_rule(cotangent, *residuals, **params)` returns the cotangent of one input;
+`jvp_rule(tangent, *residuals, **params)` returns that input's contribution to the output tangent.
+`saves` names the residuals both kinds of rule receive: input indices and/or `OUT`.
+The engine, not the rules, un-broadcasts cotangents, casts dtypes and sums fan-out.
+"""
+
+from chainrule.errors import InputTypeError, ShapeError
+
+__all__ = [
+    "Primitive", "REGISTRY", "defprimitive", "bind", "residuals_of",
+    "OUT", "ZERO", "LINEAR", "NONDIFF", "InputShape", "PerInput",
+]
+
+
+class _Marker:
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return self.name
+
+
+OUT = _Marker("OUT")  # in `saves`: the primitive's output is a residual
+ZERO = _Marker("ZERO")  # as a rule: the derivative is identically zero (floor, sign, ...)
+LINEAR = _Marker("LINEAR")  # as `jvp`: the tangent map is the primitive itself (reshape, sum, ...)
+NONDIFF = _Marker("NONDIFF")  # as `vjp`: the output is not differentiable at all (argmax, ==)
+
+
+
+class InputShape:
+    """In `saves`: the shape of input `index` (a static tuple; the value itself is not kept)."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index):
+        self.index = index
+
+    def __repr__(self):
+        return f"InputShape({self.index})"
+
+
+class PerInput:
+    """Rules of a variadic primitive (concatenate): one rule serves every input; it receives
+    `input_index` as a keyword."""
+
+    __slots__ = ("rule",)
+
+    def __init__(self, rule):
+        self.rule = rule
+
+    def __getitem__(self, index):
+        rule = self.rule
+        return lambda cotangent, *residuals, **params: rule(
+            cotangent, *residuals, input_index=index, **params
+        )
+
+
+REGISTRY: dict = {}
+
+
+class Primitive:
+    """One registry entry. Call it like the NumPy function it wraps."""
+
+    __slots__ = ("name", "impl", "vjps", "jvps", "saves", "family", "nondiff", "linear")
+
+    def __init__(self, name, impl, vjps, jvps, saves, family):
+        self.name = name
+        self.impl = impl
+        self.nondiff = vjps is NONDIFF
+        self.linear = jvps is LINEAR
+        self.vjps = () if self.nondiff else vjps if isinstance(vjps, PerInput) else tuple(vjps)
+        self.jvps = jvps if self.linear or self.nondiff or isinstance(jvps, PerInput) else tuple(jvps)
+        self.saves = tuple(saves)
+        self.family = family
+
+    def __call__(self, *args, **params):
+        return bind(self, *args, **params)
+
+    def __repr__(self):
+        return f"<primitive {self.name}>"
+
+
+def defprimitive(name, impl, *, vjp, jvp=None, saves=(), family="misc"):
+    """Declare a primitive: its NumPy `impl`, per-input `vjp` rules, per-input `jvp` rules.
+
+    `vjp=NONDIFF` declares an output that is never differentiated (comparisons, argmax).
+    `jvp=LINEAR` declares a linear primitive whose tangent map is itself.
+    """
+    if name in REGISTRY:
+        raise ValueError(f"primitive {name!r} is already registered")
+    primitive = Primitive(name, impl, vjp, jvp if jvp is not None else (), saves, family)
+    REGISTRY[name] = primitive
+    return primitive
+
+
+def bind(primitive, *args, **params):
+    """Apply `primitive` at the innermost trace level present among `args`.
+
+    With no traced argument this is just the NumPy implementation.
+    """
+    top = None
+    for arg in args:
+        trace = getattr(arg, "_trace", None)
+        if trace is not None and (top is None or trace.level > top.level):
+            top = trace
+    if top is None:
+        return apply_impl(primitive, args, params)
+    return top.process(primitive, args, params)
+
+
+def apply_impl(primitive, values, params):
+    """Run the NumPy implementation, turning NumPy's failures into messages that teach."""
+    try:
+        return primitive.impl(*values, **params)
+    except (TypeError, ValueError, IndexError) as exc:
+        raise _explain_failure(primitive, values, params, exc) from exc
+
+
+def _describe(value) -> str:
+    shape = getattr(value, "shape", None)
+    dtype = getattr(value, "dtype", None)
+    if shape is None:
+        return type(value).__name__
+    return f"{dtype}{list(shape)}" if dtype is not None else f"{list(shape)}"
+
+
+def _explain_failure(primitive, values, params, exc):
+    """Rewrite a NumPy error in the terms of the operation the user called."""
+    described = ", ".join(_describe(v) for v in values)
+    for value in values:
+        if value is None or isinstance(value, (str, bytes)):
+            return InputTypeError(
+                f"{primitive.name}() got {type(value).__name__} {value!r} among its inputs "
+                f"({described}); pass numbers, NumPy arrays or chainrule Tensors."
+            )
+        if getattr(getattr(value, "dtype", None), "kind", "") in "OUS" and hasattr(value, "dtype"):
+            return InputTypeError(
+                f"{primitive.name}() got an array of dtype {value.dtype} ({described}); "
+                "chainrule computes on numeric arrays: convert with np.asarray(x, dtype=float)."
+            )
+    message = str(exc)
+    if "broadcast" in message or "mismatch" in message or "aligned" in message:
+        return ShapeError(
+            f"{primitive.name}() cannot combine shapes {described}: {message}. "
+            "Check the operands' shapes; reshape or add axes (x[:, None]) so they line up."
+        )
+    if isinstance(exc, TypeError):
+        return InputTypeError(f"{primitive.name}() failed on inputs {described}: {message}")
+    try:
+        return type(exc)(f"{primitive.name}() failed on inputs {described}: {message}")
+    except TypeError:  # an exception class with a constructor of its own
+        return exc
+
+
+def residuals_of(primitive, values, out):
+    """The residuals `primitive.saves` asks for, picked from its inputs and output."""
+    picked = []
+    for spec in primitive.saves:
+        if spec is OUT:
+            picked.append(out)
+        elif type(spec) is InputShape:
+            picked.append(_shape(values[spec.index]))
+        else:
+            picked.append(values[spec])
+    return tuple(picked)
+
+
+def _shape(value):
+    while getattr(value, "_trace", None) is not None:
+        value = value._value
+    shape = getattr(value, "shape", None)
+    return shape if shape is not None else ()

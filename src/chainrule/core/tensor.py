@@ -1,0 +1,479 @@
+"""Tensor: the user-facing array that records the operations applied to it.
+
+A Tensor holds a value (a NumPy array, or inside nested transforms a Tensor of a lower trace
+level), the `Trace` it belongs to, and either the graph `Node` that produced it (reverse mode)
+or its tangent (forward mode). Operators and NumPy's dispatch protocols (NEP-13 ufuncs,
+NEP-18 functions) route everything through the primitive registry.
+"""
+
+import numpy as np
+
+from chainrule.core.dtypes import as_array, check_differentiable
+from chainrule.core.primitive import REGISTRY, bind
+from chainrule.core.trace import is_grad_enabled
+from chainrule.errors import InplaceError, ShapeError, UnsupportedFunctionError
+
+__all__ = ["Tensor", "tensor", "as_tensor", "HANDLED_FUNCTIONS", "HANDLED_UFUNCS", "raw_value"]
+
+# Filled by `chainrule.numpy` at import: NumPy function/ufunc -> chainrule implementation.
+HANDLED_FUNCTIONS: dict = {}
+HANDLED_UFUNCS: dict = {}
+
+
+def _primitive_method(name):
+    def method(self, other):
+        return bind(REGISTRY[name], self, other)
+
+    method.__name__ = f"__{name}__"
+    return method
+
+
+def _reflected_method(name):
+    def method(self, other):
+        return bind(REGISTRY[name], other, self)
+
+    method.__name__ = f"__r{name}__"
+    return method
+
+
+def _comparison_method(name):
+    def method(self, other):
+        return bind(REGISTRY[name], self, other)
+
+    return method
+
+
+class Tensor:
+    """An array that remembers how it was computed. Make one with `cr.tensor(...)`."""
+
+    __slots__ = (
+        "_value",
+        "_trace",
+        "_node",
+        "_tangent",
+        "requires_grad",
+        "grad",
+        "_version",
+        "name",
+        "__weakref__",
+    )
+    __array_priority__ = 1000.0  # NumPy defers binary operators to Tensor
+
+    def __init__(self, value, trace, node=None, requires_grad=False, tangent=None):
+        self._value = value
+        self._trace = trace
+        self._node = node
+        self._tangent = tangent
+        self.requires_grad = requires_grad
+        self.grad = None
+        self._version = 0
+        self.name = None
+
+    __hash__ = object.__hash__
+
+    # ----- array facts -------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return np.shape(raw_value(self))
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def dtype(self):
+        return np.asarray(raw_value(self)).dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._node is None
+
+    @property
+    def grad_fn(self):
+        """The graph node that produced this tensor (None for leaves and constants)."""
+        return self._node
+
+    @property
+    def T(self):
+        return self.transpose()
+
+    @property
+    def mT(self):
+        return bind(REGISTRY["transpose"], self, axes=_swap_last_two(self.ndim))
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor; use .item() to read its value")
+        return self.shape[0]
+
+    def __iter__(self):
+        for index in range(len(self)):
+            yield self[index]
+
+    # ----- conversion --------------------------------------------------------------------------
+    def numpy(self) -> np.ndarray:
+        """The value as a read-only NumPy array (no copy). `.numpy().copy()` gives a writable one."""
+        array = np.asarray(raw_value(self)).view()
+        array.flags.writeable = False
+        return array
+
+    def __array__(self, dtype=None, copy=None):
+        array = self.numpy()
+        if dtype is not None and array.dtype != dtype:
+            return array.astype(dtype)
+        return array.copy() if copy else array
+
+    def item(self):
+        return np.asarray(raw_value(self)).item()
+
+    def __float__(self):
+        return float(raw_value(self))
+
+    def __int__(self):
+        return int(raw_value(self))
+
+    def __index__(self):
+        return np.asarray(raw_value(self)).__index__()
+
+    def __bool__(self):
+        return bool(raw_value(self))
+
+    def tolist(self):
+        return np.asarray(raw_value(self)).tolist()
+
+    def detach(self) -> "Tensor":
+        """The same value, cut from the graph (shares memory, never requires grad)."""
+        return Tensor(raw_value(self), TAPE)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        if requires_grad:
+            check_differentiable(self.dtype, "requires_grad_()")
+        if self._node is not None and not requires_grad:
+            raise InplaceError(
+                "requires_grad_(False) on a tensor computed from others; use .detach() instead"
+            )
+        self.requires_grad = requires_grad
+        return self
+
+    def __repr__(self):
+        value = raw_value(self)
+        text = np.array_repr(np.asarray(value)).replace("\n", "\n ")
+        text = "tensor" + text[len("array") :]
+        extras = []
+        if self._trace is not TAPE:
+            extras.append(f"traced at level {self._trace.level}")
+        elif self._node is not None:
+            extras.append(f"grad_fn=<{self._node.primitive.name}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        if extras:
+            text = text[:-1] + ", " + ", ".join(extras) + ")"
+        return text
+
+    # ----- reverse mode ------------------------------------------------------------------------
+    def backward(self, gradient=None, retain_graph=False, create_graph=False):
+        """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires grad.
+
+        `gradient` is the cotangent to start from; it may be left out for a scalar.
+        `retain_graph=True` keeps saved values for another backward; `create_graph=True`
+        records the backward pass so that `.grad` can itself be differentiated.
+        """
+        backward_from_tensor(self, gradient, retain_graph, create_graph)
+
+    def zero_grad_(self):
+        self.grad = None
+        return self
+
+    # ----- operators ---------------------------------------------------------------------------
+    __add__ = _primitive_method("add")
+    __radd__ = _reflected_method("add")
+    __sub__ = _primitive_method("subtract")
+    __rsub__ = _reflected_method("subtract")
+    __mul__ = _primitive_method("multiply")
+    __rmul__ = _reflected_method("multiply")
+    __truediv__ = _primitive_method("divide")
+    __rtruediv__ = _reflected_method("divide")
+    __floordiv__ = _primitive_method("floor_divide")
+    __rfloordiv__ = _reflected_method("floor_divide")
+    __mod__ = _primitive_method("mod")
+    __rmod__ = _reflected_method("mod")
+    __pow__ = _primitive_method("power")
+    __rpow__ = _reflected_method("power")
+    __matmul__ = _primitive_method("matmul")
+    __rmatmul__ = _reflected_method("matmul")
+    __lt__ = _comparison_method("less")
+    __le__ = _comparison_method("less_equal")
+    __gt__ = _comparison_method("greater")
+    __ge__ = _comparison_method("greater_equal")
+    __eq__ = _comparison_method("equal")
+    __ne__ = _comparison_method("not_equal")
+
+    def __neg__(self):
+        return bind(REGISTRY["negative"], self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return bind(REGISTRY["abs"], self)
+
+    def __invert__(self):
+        return bind(REGISTRY["logical_not"], self)
+
+    def __and__(self, other):
+        return bind(REGISTRY["logical_and"], self, other)
+
+    def __or__(self, other):
+        return bind(REGISTRY["logical_or"], self, other)
+
+    def __getitem__(self, key):
+        return bind(REGISTRY["getitem"], self, index=raw_index(key))
+
+    # In-place operators keep the graph right by recording an ordinary operation and pointing
+    # this tensor at its result; only leaves under no_grad (optimiser steps) change their buffer.
+    def _inplace(self, name, other):
+        return inplace_update(self, REGISTRY[name], other)
+
+    def __iadd__(self, other):
+        return self._inplace("add", other)
+
+    def __isub__(self, other):
+        return self._inplace("subtract", other)
+
+    def __imul__(self, other):
+        return self._inplace("multiply", other)
+
+    def __itruediv__(self, other):
+        return self._inplace("divide", other)
+
+    def __setitem__(self, key, value):
+        inplace_setitem(self, raw_index(key), value)
+
+    # ----- NumPy dispatch ----------------------------------------------------------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        handler = HANDLED_UFUNCS.get(ufunc) if method == "__call__" else None
+        if handler is None or kwargs.get("out") is not None:
+            how = f"{ufunc.__name__}.{method}" if method != "__call__" else ufunc.__name__
+            raise UnsupportedFunctionError(_unsupported_message(f"numpy.{how}", kwargs))
+        kwargs.pop("out", None)
+        return handler(*inputs, **kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        handler = HANDLED_FUNCTIONS.get(func)
+        if handler is None:
+            name = getattr(func, "__module__", "numpy") + "." + func.__name__
+            raise UnsupportedFunctionError(_unsupported_message(name.replace("._core", ""), {}))
+        return handler(*args, **kwargs)
+
+    # ----- methods mirroring ndarray's (they dispatch like np.<name>) --------------------------
+    def sum(self, axis=None, keepdims=False, dtype=None):
+        return HANDLED_FUNCTIONS[np.sum](self, axis=axis, keepdims=keepdims, dtype=dtype)
+
+    def mean(self, axis=None, keepdims=False):
+        return HANDLED_FUNCTIONS[np.mean](self, axis=axis, keepdims=keepdims)
+
+    def var(self, axis=None, ddof=0, keepdims=False):
+        return HANDLED_FUNCTIONS[np.var](self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis=None, ddof=0, keepdims=False):
+        return HANDLED_FUNCTIONS[np.std](self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def prod(self, axis=None, keepdims=False):
+        return HANDLED_FUNCTIONS[np.prod](self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return HANDLED_FUNCTIONS[np.max](self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return HANDLED_FUNCTIONS[np.min](self, axis=axis, keepdims=keepdims)
+
+    def argmax(self, axis=None, keepdims=False):
+        return HANDLED_FUNCTIONS[np.argmax](self, axis=axis, keepdims=keepdims)
+
+    def argmin(self, axis=None, keepdims=False):
+        return HANDLED_FUNCTIONS[np.argmin](self, axis=axis, keepdims=keepdims)
+
+    def cumsum(self, axis=None):
+        return HANDLED_FUNCTIONS[np.cumsum](self, axis=axis)
+
+    def reshape(self, *shape):
+        if len(shape) == 1 and not isinstance(shape[0], int):
+            shape = tuple(shape[0])
+        return HANDLED_FUNCTIONS[np.reshape](self, shape)
+
+    def flatten(self):
+        return self.reshape(-1)
+
+    def ravel(self):
+        return self.reshape(-1)
+
+    def squeeze(self, axis=None):
+        return HANDLED_FUNCTIONS[np.squeeze](self, axis=axis)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and axes[0] is not None and not isinstance(axes[0], int):
+            axes = tuple(axes[0])
+        return HANDLED_FUNCTIONS[np.transpose](self, axes or None)
+
+    def swapaxes(self, axis1, axis2):
+        return HANDLED_FUNCTIONS[np.swapaxes](self, axis1, axis2)
+
+    def astype(self, dtype):
+        return bind(REGISTRY["astype"], self, dtype=np.dtype(dtype))
+
+    def clip(self, min=None, max=None):  # noqa: A002 - NumPy's argument names
+        return HANDLED_FUNCTIONS[np.clip](self, min, max)
+
+    def dot(self, other):
+        return HANDLED_FUNCTIONS[np.dot](self, other)
+
+    def exp(self):
+        return bind(REGISTRY["exp"], self)
+
+    def log(self):
+        return bind(REGISTRY["log"], self)
+
+    def tanh(self):
+        return bind(REGISTRY["tanh"], self)
+
+    def sqrt(self):
+        return bind(REGISTRY["sqrt"], self)
+
+    def abs(self):
+        return bind(REGISTRY["abs"], self)
+
+
+def _swap_last_two(ndim):
+    if ndim < 2:
+        raise ShapeError(f".mT needs at least 2 dimensions, got {ndim}")
+    axes = list(range(ndim))
+    axes[-1], axes[-2] = axes[-2], axes[-1]
+    return tuple(axes)
+
+
+def _unsupported_message(name, kwargs):
+    if kwargs.get("out") is not None:
+        return (
+            f"{name}(..., out=...) would write into an array behind chainrule's back; "
+            "call it without out= and use the returned Tensor."
+        )
+    return (
+        f"{name} is not supported on chainrule Tensors (it has no derivative rule). "
+        "Use the function from chainrule.numpy if it exists there, or call .detach() "
+        "to work on the plain value without gradients."
+    )
+
+
+def raw_value(value):
+    """The plain NumPy value under any number of trace levels."""
+    while isinstance(value, Tensor):
+        value = value._value
+    return value
+
+
+def raw_index(key):
+    """An index with every Tensor in it replaced by its plain value (indices are not traced)."""
+    if isinstance(key, Tensor):
+        return raw_value(key)
+    if isinstance(key, tuple):
+        return tuple(raw_value(k) if isinstance(k, Tensor) else k for k in key)
+    if isinstance(key, list):
+        return [raw_value(k) if isinstance(k, Tensor) else k for k in key]
+    return key
+
+
+def tensor(data, requires_grad=False, dtype=None) -> Tensor:
+    """Make a Tensor from a number, (nested) list or NumPy array. The data is copied, so later
+    changes to your array do not reach the tensor (use `cr.as_tensor` to share memory)."""
+    return _make_tensor(data, requires_grad, dtype, copy=True)
+
+
+def as_tensor(data, requires_grad=False, dtype=None) -> Tensor:
+    """Like `tensor`, but shares memory with a NumPy array when it can. chainrule never writes
+    into it; changing it yourself afterwards changes the tensor too."""
+    return _make_tensor(data, requires_grad, dtype, copy=False)
+
+
+def _make_tensor(data, requires_grad, dtype, copy):
+    if isinstance(data, Tensor):
+        data = raw_value(data)
+    array = as_array(data, dtype=dtype)
+    if array.dtype.kind == "c":
+        from chainrule.errors import DTypeError
+
+        raise DTypeError(
+            f"tensor() got complex dtype {array.dtype}; chainrule differentiates real numbers. "
+            "Split into real and imaginary parts (np.real(z), np.imag(z))."
+        )
+    if copy:
+        array = array.copy()
+    if requires_grad:
+        check_differentiable(array.dtype)
+    return Tensor(array, TAPE, None, bool(requires_grad))
+
+
+def inplace_update(target: Tensor, primitive, other) -> Tensor:
+    """`target op= other`, keeping derivatives right (see `Tensor._inplace`)."""
+    if target._trace is TAPE and target._node is None and target.requires_grad:
+        if is_grad_enabled():
+            raise InplaceError(
+                f"in-place {primitive.name} on a leaf tensor of shape {target.shape} that "
+                "requires grad would lose its gradient history; wrap the update in "
+                "`with cr.no_grad():` (as optimisers do) or use an out-of-place operation."
+            )
+        return _overwrite_leaf(target, primitive.impl(target._value, raw_value(other)))
+    result = bind(primitive, target, other)
+    _rebind(target, result)
+    return target
+
+
+def inplace_setitem(target: Tensor, index, value) -> None:
+    if target._trace is TAPE and target._node is None and target.requires_grad:
+        if is_grad_enabled():
+            raise InplaceError(
+                f"x[...] = value on a leaf tensor of shape {target.shape} that requires grad "
+                "would lose its gradient history; do it under `with cr.no_grad():`, or build "
+                "a new tensor with cr.numpy.where / concatenate."
+            )
+        updated = np.array(target._value, copy=True)
+        updated[index] = raw_value(value)
+        _overwrite_leaf(target, updated)
+        return
+    result = bind(REGISTRY["setitem"], target, value, index=index)
+    _rebind(target, result)
+
+
+def _overwrite_leaf(target, new_value):
+    new_value = np.asarray(new_value, dtype=target.dtype)
+    if np.shape(new_value) != target.shape:
+        raise ShapeError(
+            f"in-place update of a tensor of shape {target.shape} with a result of shape "
+            f"{np.shape(new_value)}; in-place operations cannot change a tensor's shape."
+        )
+    target._value = new_value
+    target._version += 1
+    return target
+
+
+def _rebind(target, result):
+    if not isinstance(result, Tensor) or result._trace is not target._trace:
+        result = Tensor(result, target._trace)
+    if np.shape(raw_value(result)) != target.shape:
+        raise ShapeError(
+            f"in-place update of a tensor of shape {target.shape} with a result of shape "
+            f"{result.shape}; in-place operations cannot change a tensor's shape."
+        )
+    target._value = result._value
+    target._node = result._node
+    target._tangent = result._tangent
+    target.requires_grad = result.requires_grad
+    target._version += 1
+
+
+# graph.py builds on Tensor, so it is imported after the class exists (core/__init__ imports
+# this module first).
+from chainrule.core.graph import TAPE, backward_from_tensor  # noqa: E402

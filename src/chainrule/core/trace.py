@@ -1,0 +1,108 @@
+"""Trace levels and grad mode: how nested transforms keep their perturbations apart.
+
+Every differentiated value carries the `Trace` it belongs to. Level 0 is the Tensor API's tape
+(PyTorch style); each call of a functional transform (`grad`, `jvp`, ...) opens a fresh level
+with a larger number. `bind` applies a primitive at the innermost (largest) level among its
+arguments; values of lower levels are constants there. This is what makes
+d/dx [x * d/dy (x + y)] = 1 rather than 2.
+"""
+
+import itertools
+import threading
+
+__all__ = ["Trace", "new_level", "is_grad_enabled", "no_grad", "enable_grad", "set_grad_enabled"]
+
+_level_counter = itertools.count(1)
+
+
+def new_level() -> int:
+    """A level number larger than every level opened before it (unique across threads)."""
+    return next(_level_counter)
+
+
+class Trace:
+    """One level of differentiation. Subclasses say how a primitive is applied there."""
+
+    __slots__ = ("level",)
+
+    def __init__(self, level: int):
+        self.level = level
+
+    def process(self, primitive, args, params):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __repr__(self):
+        return f"<{type(self).__name__} level={self.level}>"
+
+
+class _GradMode(threading.local):
+    # Thread-local so two threads can train and evaluate side by side.
+    enabled = True
+
+
+_grad_mode = _GradMode()
+
+
+def is_grad_enabled() -> bool:
+    """Whether the Tensor API records operations now (in this thread)."""
+    return _grad_mode.enabled
+
+
+class _GradModeSwitch:
+    """Sets grad mode inside a `with` block or a decorated function, restoring it afterwards."""
+
+    def __init__(self, mode: bool):
+        self.mode = bool(mode)
+        self._previous = []
+
+    def __enter__(self):
+        self._previous.append(_grad_mode.enabled)
+        _grad_mode.enabled = self.mode
+        return self
+
+    def __exit__(self, *exc_info):
+        _grad_mode.enabled = self._previous.pop()
+        return False
+
+    def __call__(self, function):
+        import functools
+
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            with type(self)(self.mode) if type(self) is set_grad_enabled else type(self)():
+                return function(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_GradModeSwitch):
+    """Record nothing inside: `with cr.no_grad(): ...` or `@cr.no_grad()`. Thread-local."""
+
+    def __init__(self):
+        super().__init__(False)
+
+
+class enable_grad(_GradModeSwitch):
+    """Record again inside a `no_grad` block. Thread-local."""
+
+    def __init__(self):
+        super().__init__(True)
+
+
+class set_grad_enabled(_GradModeSwitch):
+    """`cr.set_grad_enabled(flag)`: as a plain call it switches at once; as a context manager or
+    decorator it switches inside and restores afterwards (PyTorch's semantics)."""
+
+    def __init__(self, mode: bool):
+        super().__init__(mode)
+        self._before_call = _grad_mode.enabled
+        _grad_mode.enabled = self.mode
+
+    def __enter__(self):
+        self._previous.append(self._before_call)
+        _grad_mode.enabled = self.mode
+        return self
+
+    def __call__(self, function):
+        _grad_mode.enabled = self._before_call  # used as a decorator: creating it changes nothing
+        return super().__call__(function)

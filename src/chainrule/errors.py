@@ -1,0 +1,71 @@
+"""One exception hierarchy for chainrule.
+
+Each class also subclasses the matching built-in, so `except ValueError` keeps working.
+Messages name the operation, the shapes/dtypes involved and the fix.
+"""
+
+__all__ = [
+    "ChainruleError",
+    "ShapeError",
+    "DTypeError",
+    "InputTypeError",
+    "GraphFreedError",
+    "InplaceError",
+    "UnsupportedFunctionError",
+    "NonScalarOutputError",
+    "AnomalyError",
+    "MissingExtraError",
+]
+
+
+class ChainruleError(Exception):
+    """Base of every exception chainrule raises on purpose."""
+
+
+class ShapeError(ChainruleError, ValueError):
+    """Shapes that do not broadcast, multiply or match."""
+
+
+class DTypeError(ChainruleError, TypeError):
+    """A dtype that cannot take part in differentiation (ints, bools, complex...)."""
+
+
+class InputTypeError(ChainruleError, TypeError):
+    """An input that is not numeric: a string, None, an object array, a ragged list."""
+
+
+class GraphFreedError(ChainruleError, RuntimeError):
+    """A backward pass through a graph whose saved values were already released."""
+
+
+class InplaceError(ChainruleError, RuntimeError):
+    """An in-place change that would make a recorded derivative wrong."""
+
+
+class UnsupportedFunctionError(ChainruleError, TypeError):
+    """A NumPy function that chainrule cannot differentiate."""
+
+
+class NonScalarOutputError(ChainruleError, TypeError):
+    """`grad` or `backward()` asked of an output that is not a scalar."""
+
+
+class AnomalyError(ChainruleError, RuntimeError):
+    """A NaN or infinity found by `detect_anomaly()`."""
+
+
+class MissingExtraError(ChainruleError, ImportError):
+    """An optional dependency is not installed; the message says which `pip install` fixes it."""
+
+
+def require_extra(module: str, extra: str):
+    """Import an optional dependency, or say exactly how to install it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingExtraError(
+            f"this feature needs the optional package '{module}'. "
+            f"Install it with: pip install 'chainrule[{extra}]'  (or: pip install {module})"
+        ) from exc

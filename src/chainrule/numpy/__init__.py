@@ -1,0 +1,668 @@
+"""`chainrule.numpy`: use it like `import numpy as np`, and everything is differentiable.
+
+Functions here take NumPy arrays, Python numbers or chainrule Tensors. On plain arrays they
+return plain arrays (NumPy's own result); on Tensors, or inside a transform, they record.
+Composites (mean, var, softmax, logsumexp, ...) are written once from the primitives in
+`chainrule.ops`. NumPy's non-differentiable surface (zeros, arange, pi, ...) is passed through.
+"""
+
+import builtins
+
+import numpy as _np
+
+from chainrule.core.primitive import REGISTRY
+from chainrule.core.tensor import HANDLED_FUNCTIONS, HANDLED_UFUNCS, Tensor, raw_value
+from chainrule.errors import ShapeError
+from chainrule.ops import elementwise as _elementwise
+from chainrule.ops import linalg as _linalg_ops
+from chainrule.ops import reduce as _reduce
+from chainrule.ops import shape as _shape
+
+# ----- NumPy's non-differentiable surface, passed through ------------------------------------------
+from numpy import (  # noqa: F401
+    arange, array_equal, bool_, e, empty, euler_gamma, eye, finfo, float16, float32, float64,
+    full, identity, iinfo, inf, int8, int16, int32, int64, integer, linspace, logspace, nan,
+    ndarray, newaxis, pi, uint8, floating, dtype, random, allclose, isclose, meshgrid, indices,
+)
+
+# ----- elementwise primitives under NumPy's names ------------------------------------------------
+from chainrule.ops.elementwise import (  # noqa: F401
+    abs, add, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, cbrt, ceil, clip as _clip,
+    cos, cosh, deg2rad, divide, equal, exp, exp2, expm1, floor, floor_divide, fmax, fmin,
+    float_power, greater, greater_equal, hypot, isfinite, isinf, isnan, less, less_equal, log,
+    log1p, log2, log10, logaddexp, logaddexp2, logical_and, logical_not, logical_or, logical_xor,
+    maximum, minimum, mod, multiply, negative, not_equal, power, rad2deg, reciprocal, rint,
+    sign, sin, sinh, sqrt, square, subtract, tan, tanh, trunc,
+)
+from chainrule.ops.linalg import matmul  # noqa: F401
+
+true_divide = divide
+remainder = mod
+absolute = abs
+degrees = rad2deg
+radians = deg2rad
+fabs = abs
+conjugate = conj = lambda x: x  # real numbers only
+
+
+def positive(x):
+    return x
+
+
+def round(a, decimals=0):  # noqa: A001
+    return _elementwise.round(a, decimals=decimals)
+
+
+around = round
+fix = trunc
+
+
+def _array_of(x):
+    return raw_value(x)
+
+
+def shape(a):
+    return _np.shape(raw_value(a))
+
+
+def _shape_of(a):
+    return _np.shape(raw_value(a))
+
+
+def ndim(a):
+    return _np.ndim(raw_value(a))
+
+
+def size(a, axis=None):
+    return _np.size(raw_value(a), axis)
+
+
+def result_type(*arrays_and_dtypes):
+    return _np.result_type(*(raw_value(a) for a in arrays_and_dtypes))
+
+
+def asarray(a, dtype=None):
+    """A Tensor or traced value is returned as it is (it already is an array); anything else
+    becomes a NumPy array."""
+    if isinstance(a, Tensor):
+        return a if dtype is None else a.astype(dtype)
+    return _np.asarray(a, dtype=dtype)
+
+
+array = asarray
+
+
+def zeros_like(a, dtype=None, shape=None):
+    return _np.zeros_like(raw_value(a), dtype=dtype, shape=shape)
+
+
+def ones_like(a, dtype=None, shape=None):
+    return _np.ones_like(raw_value(a), dtype=dtype, shape=shape)
+
+
+def full_like(a, fill_value, dtype=None, shape=None):
+    return _np.full_like(raw_value(a), fill_value, dtype=dtype, shape=shape)
+
+
+def empty_like(a, dtype=None, shape=None):
+    return _np.empty_like(raw_value(a), dtype=dtype, shape=shape)
+
+
+def zeros(shape, dtype=float):
+    return _np.zeros(shape, dtype)
+
+
+def ones(shape, dtype=float):
+    return _np.ones(shape, dtype)
+
+
+# ----- axes ---------------------------------------------------------------------------------------
+def normalize_axes(axis, ndim, what):
+    """`axis` (None, int or tuple) as a sorted tuple of non-negative ints; a clear error if out of range."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    normalized = []
+    for a in axes:
+        a = int(a)
+        if not -ndim <= a < builtins.max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
+            raise ShapeError(f"{what}: axis {a} is out of range for an array with {ndim} dimensions")
+        normalized.append(a % builtins.max(ndim, 1))
+    if ndim == 0:
+        return ()
+    if len(set(normalized)) != len(normalized):
+        raise ShapeError(f"{what}: repeated axis in {axis}")
+    return tuple(sorted(normalized))
+
+
+def normalize_axis(axis, ndim, what):
+    """One axis as a non-negative int."""
+    (a,) = normalize_axes(axis, ndim, what) if ndim else (0,)
+    return a
+
+
+def _reject(what, out=None, where=None):
+    if out is not None:
+        raise TypeError(f"{what}(..., out=...) is not supported: use the returned value instead")
+    if where is not None and where is not True:
+        raise TypeError(f"{what}(..., where=...) is not supported: mask with cr.numpy.where first")
+
+
+# ----- reductions ---------------------------------------------------------------------------------
+def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):  # noqa: A001
+    _reject("sum", out, where)
+    if dtype is not None:
+        a = astype(a, dtype)
+    result = _reduce.sum(a, axis=normalize_axes(axis, ndim(a), "sum"), keepdims=keepdims)
+    return result if initial is None else result + initial
+
+
+def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
+    _reject("mean", out, where)
+    axes = normalize_axes(axis, ndim(a), "mean")
+    count = int(_np.prod([_shape_of(a)[i] for i in axes], dtype=_np.int64))
+    total = sum(a, axis=axes, dtype=dtype, keepdims=keepdims)
+    return total / count if count else total * _np.nan
+
+
+def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None):
+    _reject("var", out, where)
+    axes = normalize_axes(axis, ndim(a), "var")
+    centred = a - mean(a, axis=axes, dtype=dtype, keepdims=True)
+    count = int(_np.prod([_shape_of(a)[i] for i in axes], dtype=_np.int64))
+    return sum(centred * centred, axis=axes, keepdims=keepdims) / builtins.max(count - ddof, 0)
+
+
+def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None):
+    return sqrt(var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, where=where))
+
+
+def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    _reject("prod", out, where)
+    if dtype is not None:
+        a = astype(a, dtype)
+    result = _reduce.prod(a, axis=normalize_axes(axis, ndim(a), "prod"), keepdims=keepdims)
+    return result if initial is None else result * initial
+
+
+def max(a, axis=None, out=None, keepdims=False, initial=None, where=None):  # noqa: A001
+    _reject("max", out, where)
+    result = _reduce.amax(a, axis=normalize_axes(axis, ndim(a), "max"), keepdims=keepdims)
+    return result if initial is None else maximum(result, initial)
+
+
+def min(a, axis=None, out=None, keepdims=False, initial=None, where=None):  # noqa: A001
+    _reject("min", out, where)
+    result = _reduce.amin(a, axis=normalize_axes(axis, ndim(a), "min"), keepdims=keepdims)
+    return result if initial is None else minimum(result, initial)
+
+
+amax, amin = max, min
+
+
+def argmax(a, axis=None, out=None, keepdims=False):
+    _reject("argmax", out)
+    return _reduce.argmax(a, axis=axis, keepdims=keepdims)
+
+
+def argmin(a, axis=None, out=None, keepdims=False):
+    _reject("argmin", out)
+    return _reduce.argmin(a, axis=axis, keepdims=keepdims)
+
+
+def argsort(a, axis=-1, kind=None, order=None, stable=None):
+    return _reduce.argsort(a, axis=axis, stable=bool(stable or kind in ("stable", "mergesort")))
+
+
+def cumsum(a, axis=None, dtype=None, out=None):
+    _reject("cumsum", out)
+    if dtype is not None:
+        a = astype(a, dtype)
+    if axis is None:
+        a, axis = ravel(a), 0
+    return _reduce.cumsum(a, axis=normalize_axis(axis, ndim(a), "cumsum"))
+
+
+def cumprod(a, axis=None, dtype=None, out=None):
+    _reject("cumprod", out)
+    if dtype is not None:
+        a = astype(a, dtype)
+    if axis is None:
+        a, axis = ravel(a), 0
+    return _reduce.cumprod(a, axis=normalize_axis(axis, ndim(a), "cumprod"))
+
+
+def astype(a, dtype):
+    return _elementwise.astype(a, dtype=_np.dtype(dtype))
+
+
+# ----- shape --------------------------------------------------------------------------------------
+def reshape(a, shape=None, order="C", *, newshape=None):
+    if shape is None:
+        shape = newshape
+    if order != "C":
+        raise ValueError("reshape: only order='C' is supported")
+    new_shape = (shape,) if isinstance(shape, (int, _np.integer)) else tuple(int(s) for s in shape)
+    return _shape.reshape(a, shape=_resolve_shape(_shape_of(a), new_shape))
+
+
+def _resolve_shape(old_shape, new_shape):
+    """Fill in a -1 so the primitive always records a concrete shape."""
+    size = int(_np.prod(old_shape, dtype=_np.int64))
+    known = int(_np.prod([s for s in new_shape if s != -1], dtype=_np.int64))
+    unknown = [i for i, s in enumerate(new_shape) if s == -1]
+    if len(unknown) == 1 and known and size % known == 0:
+        new_shape = tuple(size // known if s == -1 else s for s in new_shape)
+    if len(unknown) > 1 or int(_np.prod(new_shape, dtype=_np.int64)) != size or builtins.any(s < 0 for s in new_shape):
+        raise ShapeError(
+            f"reshape: cannot reshape an array of shape {old_shape} (size {size}) into {new_shape}"
+        )
+    return new_shape
+
+
+def ravel(a, order="C"):
+    return reshape(a, (-1,))
+
+
+def transpose(a, axes=None):
+    n = ndim(a)
+    axes = tuple(reversed(range(n))) if axes is None else tuple(int(x) % builtins.max(n, 1) for x in axes)
+    if sorted(axes) != list(range(n)):
+        raise ShapeError(f"transpose: axes {axes} are not a permutation of {n} dimensions")
+    return _shape.transpose(a, axes=axes)
+
+
+def permute_dims(a, axes=None):
+    return transpose(a, axes)
+
+
+def moveaxis(a, source, destination):
+    n = ndim(a)
+    source = [normalize_axis(s, n, "moveaxis") for s in _np.atleast_1d(source)]
+    destination = [normalize_axis(d, n, "moveaxis") for d in _np.atleast_1d(destination)]
+    order = [i for i in range(n) if i not in source]
+    for dest, src in sorted(zip(destination, source)):
+        order.insert(dest, src)
+    return transpose(a, order)
+
+
+def swapaxes(a, axis1, axis2):
+    n = ndim(a)
+    order = list(range(n))
+    i, j = normalize_axis(axis1, n, "swapaxes"), normalize_axis(axis2, n, "swapaxes")
+    order[i], order[j] = order[j], order[i]
+    return transpose(a, order)
+
+
+def expand_dims(a, axis):
+    n = ndim(a)
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    out_ndim = n + len(axes)
+    axes = sorted(int(x) % out_ndim for x in axes)
+    old = iter(_shape_of(a))
+    new_shape = tuple(1 if i in axes else next(old) for i in range(out_ndim))
+    return _shape.reshape(a, shape=new_shape)
+
+
+def squeeze(a, axis=None):
+    old_shape = _shape_of(a)
+    if axis is None:
+        axes = tuple(i for i, s in enumerate(old_shape) if s == 1)
+    else:
+        axes = normalize_axes(axis, len(old_shape), "squeeze")
+        for i in axes:
+            if old_shape[i] != 1:
+                raise ShapeError(f"squeeze: axis {i} has size {old_shape[i]}, not 1 (shape {old_shape})")
+    return _shape.reshape(a, shape=tuple(s for i, s in enumerate(old_shape) if i not in axes))
+
+
+def atleast_1d(a):
+    return a if ndim(a) >= 1 else reshape(a, (1,))
+
+
+def atleast_2d(a):
+    n = ndim(a)
+    return a if n >= 2 else reshape(a, (1, -1) if n == 1 else (1, 1))
+
+
+def broadcast_to(array, shape):
+    shape = (shape,) if isinstance(shape, (int, _np.integer)) else tuple(shape)
+    return _shape.broadcast_to(array, shape=shape)
+
+
+def broadcast_arrays(*args):
+    target = _np.broadcast_shapes(*(_shape_of(a) for a in args))
+    return [broadcast_to(a, target) for a in args]
+
+
+def concatenate(arrays, axis=0, out=None, dtype=None):
+    _reject("concatenate", out)
+    arrays = list(arrays)
+    if axis is None:
+        arrays, axis = [ravel(a) for a in arrays], 0
+    shapes = [_shape_of(a) for a in arrays]
+    axis = normalize_axis(axis, len(shapes[0]), "concatenate")
+    for s in shapes[1:]:
+        if len(s) != len(shapes[0]) or any(x != y for i, (x, y) in enumerate(zip(s, shapes[0])) if i != axis):
+            raise ShapeError(
+                f"concatenate: shapes {shapes} differ outside axis {axis}; all inputs must match "
+                "except along the joining axis"
+            )
+    result = _shape.concatenate(*arrays, axis=axis, sizes=tuple(s[axis] for s in shapes))
+    return result if dtype is None else astype(result, dtype)
+
+
+concat = concatenate
+
+
+def stack(arrays, axis=0, out=None):
+    _reject("stack", out)
+    arrays = list(arrays)
+    shapes = {_shape_of(a) for a in arrays}
+    if len(shapes) != 1:
+        raise ShapeError(f"stack: all inputs must have the same shape, got {sorted(shapes)}")
+    axis = int(axis) % (ndim(arrays[0]) + 1)
+    return concatenate([expand_dims(a, axis) for a in arrays], axis=axis)
+
+
+def hstack(tup):
+    arrays = [atleast_1d(a) for a in tup]
+    return concatenate(arrays, axis=0 if ndim(arrays[0]) == 1 else 1)
+
+
+def vstack(tup):
+    return concatenate([atleast_2d(a) for a in tup], axis=0)
+
+
+row_stack = vstack
+
+
+def column_stack(tup):
+    arrays = [reshape(a, (-1, 1)) if ndim(a) < 2 else a for a in tup]
+    return concatenate(arrays, axis=1)
+
+
+def array_split(ary, indices_or_sections, axis=0):
+    n = _shape_of(ary)[axis]
+    axis = normalize_axis(axis, ndim(ary), "array_split")
+    pieces = _np.array_split(_np.arange(n), indices_or_sections)
+    lead = (slice(None),) * axis
+    return [
+        ary[lead + (slice(int(p[0]), int(p[-1]) + 1),)] if len(p) else ary[lead + (slice(0, 0),)]
+        for p in pieces
+    ]
+
+
+def split(ary, indices_or_sections, axis=0):
+    if isinstance(indices_or_sections, (int, _np.integer)) and _shape_of(ary)[axis] % indices_or_sections:
+        raise ShapeError(
+            f"split: axis {axis} of length {_shape_of(ary)[axis]} does not divide into "
+            f"{indices_or_sections} equal parts; use array_split for unequal parts"
+        )
+    return array_split(ary, indices_or_sections, axis)
+
+
+def flip(m, axis=None):
+    return _shape.flip(m, axis=normalize_axes(axis, ndim(m), "flip"))
+
+
+def fliplr(m):
+    return flip(m, 1)
+
+
+def flipud(m):
+    return flip(m, 0)
+
+
+def roll(a, shift, axis=None):
+    if axis is None:
+        return reshape(roll(ravel(a), shift, 0), _shape_of(a))
+    if isinstance(shift, (list, tuple)):
+        shift = tuple(int(s) for s in shift)
+        axis = tuple(int(x) for x in axis)
+    else:
+        shift, axis = int(shift), int(axis)
+    return _shape.roll(a, shift=shift, axis=axis)
+
+
+def tile(A, reps):
+    reps = (reps,) if isinstance(reps, (int, _np.integer)) else tuple(reps)
+    a_shape = _shape_of(A)
+    d = builtins.max(len(reps), len(a_shape))
+    reps = (1,) * (d - len(reps)) + reps
+    a_shape = (1,) * (d - len(a_shape)) + a_shape
+    interleaved = tuple(x for s in a_shape for x in (1, s))
+    wide = broadcast_to(reshape(A, interleaved), tuple(x for r, s in zip(reps, a_shape) for x in (r, s)))
+    return reshape(wide, tuple(r * s for r, s in zip(reps, a_shape)))
+
+
+def repeat(a, repeats, axis=None):
+    if axis is None:
+        a, axis = ravel(a), 0
+    axis = normalize_axis(axis, ndim(a), "repeat")
+    source = _np.repeat(_np.arange(_shape_of(a)[axis]), raw_value(repeats))
+    return a[(slice(None),) * axis + (source,)]
+
+
+def pad(array, pad_width, mode="constant", constant_values=0):
+    if mode != "constant":
+        raise ValueError(f"pad: mode={mode!r} is not supported; only mode='constant' is")
+    n = ndim(array)
+    widths = _np.broadcast_to(_np.asarray(pad_width, dtype=_np.int64), (n, 2))
+    widths = tuple((int(b), int(e)) for b, e in widths)
+    return _shape.pad(array, pad_width=widths, constant_values=float(raw_value(constant_values)))
+
+
+def triu(m, k=0):
+    return _shape.triu(m, k=int(k))
+
+
+def tril(m, k=0):
+    return _shape.tril(m, k=int(k))
+
+
+# ----- selection ----------------------------------------------------------------------------------
+def where(condition, x=None, y=None):
+    if x is None and y is None:
+        return _np.nonzero(raw_value(condition))
+    return _elementwise.where(x, y, condition=_np.asarray(raw_value(condition), dtype=bool))
+
+
+def clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None):  # noqa: A002
+    _reject("clip", out)
+    lo = raw_value(a_min if a_min is not None else min)
+    hi = raw_value(a_max if a_max is not None else max)
+    return _clip(a, lo=lo, hi=hi)
+
+
+def take(a, indices, axis=None):
+    if axis is None:
+        return ravel(a)[raw_value(indices)]
+    axis = normalize_axis(axis, ndim(a), "take")
+    return a[(slice(None),) * axis + (raw_value(indices),)]
+
+
+def take_along_axis(arr, indices, axis):
+    indices = _np.asarray(raw_value(indices))
+    if axis is None:
+        return take_along_axis(ravel(arr), indices.ravel(), 0)
+    n = ndim(arr)
+    axis = normalize_axis(axis, n, "take_along_axis")
+    if indices.ndim != n:
+        raise ShapeError(f"take_along_axis: indices have {indices.ndim} dims, the array has {n}")
+    index = tuple(
+        indices if d == axis
+        else _np.arange(_shape_of(arr)[d]).reshape([-1 if i == d else 1 for i in range(n)])
+        for d in range(n)
+    )
+    return arr[index]
+
+
+def sort(a, axis=-1, kind=None, order=None, stable=None):
+    if axis is None:
+        a, axis = ravel(a), 0
+    return take_along_axis(a, _np.argsort(raw_value(a), axis=axis, kind=kind), axis)
+
+
+def diagonal(a, offset=0, axis1=0, axis2=1):
+    moved = moveaxis(a, (axis1, axis2), (-2, -1))
+    rows, cols = _shape_of(moved)[-2:]
+    start_row, start_col = builtins.max(-offset, 0), builtins.max(offset, 0)
+    length = builtins.max(builtins.min(rows - start_row, cols - start_col), 0)
+    i = _np.arange(length)
+    return moved[..., start_row + i, start_col + i]
+
+
+def diag(v, k=0):
+    if ndim(v) == 2:
+        return diagonal(v, k)
+    if ndim(v) != 1:
+        raise ShapeError(f"diag: input must be 1-d or 2-d, got shape {_shape_of(v)}")
+    n = _shape_of(v)[0] + builtins.abs(k)
+    i = _np.arange(_shape_of(v)[0])
+    index = (i + builtins.max(-k, 0), i + builtins.max(k, 0))
+    return _shape.scatter_add(v, index=index, shape=(n, n))
+
+
+def diagflat(v, k=0):
+    return diag(ravel(v), k)
+
+
+def trace(a, offset=0, axis1=0, axis2=1):
+    return sum(diagonal(a, offset, axis1, axis2), axis=-1)
+
+
+# ----- products -----------------------------------------------------------------------------------
+def tensordot(a, b, axes=2):
+    """Contract `axes` of a with `axes` of b, as a transpose + reshape + matmul."""
+    a_shape, b_shape = _shape_of(a), _shape_of(b)
+    if isinstance(axes, (int, _np.integer)):
+        a_axes = list(range(len(a_shape) - axes, len(a_shape)))
+        b_axes = list(range(axes))
+    else:
+        a_axes, b_axes = ([int(x)] if _np.ndim(x) == 0 else [int(i) for i in x] for x in axes)
+    a_axes = [x % builtins.max(len(a_shape), 1) for x in a_axes]
+    b_axes = [x % builtins.max(len(b_shape), 1) for x in b_axes]
+    if [a_shape[i] for i in a_axes] != [b_shape[i] for i in b_axes]:
+        raise ShapeError(
+            f"tensordot: contracted axes differ in size: a{list(a_shape)} axes {a_axes} vs "
+            f"b{list(b_shape)} axes {b_axes}"
+        )
+    a_free = [i for i in range(len(a_shape)) if i not in a_axes]
+    b_free = [i for i in range(len(b_shape)) if i not in b_axes]
+    inner = int(_np.prod([a_shape[i] for i in a_axes], dtype=_np.int64))
+    a_matrix = reshape(transpose(a, a_free + a_axes), (-1, inner))
+    b_matrix = reshape(transpose(b, b_axes + b_free), (inner, -1))
+    out_shape = tuple(a_shape[i] for i in a_free) + tuple(b_shape[i] for i in b_free)
+    return reshape(matmul(a_matrix, b_matrix), out_shape)
+
+
+def dot(a, b, out=None):
+    _reject("dot", out)
+    if ndim(a) == 0 or ndim(b) == 0:
+        return multiply(a, b)
+    if ndim(b) <= 2:
+        return matmul(a, b)
+    return tensordot(a, b, axes=([-1], [-2]))
+
+
+def vdot(a, b):
+    return sum(ravel(a) * ravel(b))
+
+
+def inner(a, b):
+    if ndim(a) == 0 or ndim(b) == 0:
+        return multiply(a, b)
+    return tensordot(a, b, axes=([-1], [-1]))
+
+
+def outer(a, b, out=None):
+    _reject("outer", out)
+    return reshape(a, (-1, 1)) * reshape(b, (1, -1))
+
+
+# ----- composites for machine learning ------------------------------------------------------------
+def _stop_max(x, axis):
+    """max(x) as a constant: shifting by any constant leaves logsumexp unchanged, and this one
+    keeps exp from overflowing."""
+    shift = _np.max(raw_value(x), axis=axis, keepdims=True)
+    return _np.where(_np.isfinite(shift), shift, 0.0)
+
+
+def logsumexp(a, axis=None, keepdims=False):
+    axes = normalize_axes(axis, ndim(a), "logsumexp")
+    shift = _stop_max(a, axes)
+    total = log(sum(exp(a - shift), axis=axes, keepdims=True)) + shift
+    return total if keepdims else squeeze(total, axes)
+
+
+def softmax(x, axis=-1):
+    shifted = exp(x - _stop_max(x, axis))
+    return shifted / sum(shifted, axis=axis, keepdims=True)
+
+
+def log_softmax(x, axis=-1):
+    return x - logsumexp(x, axis=axis, keepdims=True)
+
+
+def sigmoid(x):
+    # 1 / (1 + e^-x) = (1 + tanh(x / 2)) / 2: no overflow for any x.
+    return 0.5 * tanh(0.5 * x) + 0.5
+
+
+def softplus(x):
+    return logaddexp(x, 0.0)
+
+
+def relu(x):
+    # Gradient 0 at 0, as in PyTorch (maximum would split it 1/2 : 1/2).
+    return _elementwise.where(x, 0.0, condition=_np.asarray(raw_value(x)) > 0)
+
+
+from chainrule.numpy import linalg  # noqa: E402
+from chainrule.numpy.linalg import norm  # noqa: E402, F401
+
+# ----- NumPy dispatch tables (NEP-13 ufuncs, NEP-18 functions) -----------------------------------
+_UFUNC_NAMES = [
+    "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh",
+    "arccosh", "arctanh", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "cbrt",
+    "square", "reciprocal", "negative", "positive", "absolute", "fabs", "sign", "floor", "ceil",
+    "rint", "trunc", "deg2rad", "rad2deg", "degrees", "radians", "add", "subtract", "multiply",
+    "divide", "true_divide", "floor_divide", "power", "float_power", "maximum", "minimum", "fmax",
+    "fmin", "arctan2", "hypot", "logaddexp", "logaddexp2", "mod", "remainder", "equal",
+    "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and", "logical_or",
+    "logical_xor", "logical_not", "isnan", "isinf", "isfinite", "matmul", "conjugate",
+]
+for _name in _UFUNC_NAMES:
+    HANDLED_UFUNCS[getattr(_np, _name)] = globals()[_name]
+
+_FUNCTION_NAMES = [
+    "sum", "mean", "var", "std", "prod", "max", "min", "amax", "amin", "argmax", "argmin",
+    "argsort", "sort", "cumsum", "cumprod", "reshape", "ravel", "transpose", "moveaxis",
+    "swapaxes", "expand_dims", "squeeze", "atleast_1d", "atleast_2d", "broadcast_to",
+    "broadcast_arrays", "concatenate", "stack", "hstack", "vstack", "column_stack", "split",
+    "array_split", "flip", "fliplr", "flipud", "roll", "tile", "repeat", "pad", "triu", "tril",
+    "where", "clip", "take", "take_along_axis", "diagonal", "diag", "diagflat", "trace",
+    "tensordot", "dot", "vdot", "inner", "outer", "round", "around", "fix", "shape", "ndim", "size",
+    "zeros_like", "ones_like", "full_like", "empty_like", "result_type", "permute_dims",
+]
+for _name in _FUNCTION_NAMES:
+    if hasattr(_np, _name):
+        HANDLED_FUNCTIONS[getattr(_np, _name)] = globals()[_name]
+
+
+def _plain(function):
+    def on_plain_values(*args, **kwargs):
+        return function(*(raw_value(a) for a in args), **{k: raw_value(v) for k, v in kwargs.items()})
+
+    return on_plain_values
+
+
+for _function in (_np.allclose, _np.isclose, _np.array_equal, _np.nonzero, _np.count_nonzero,
+                  _np.any, _np.all, _np.unique, _np.array_equiv, _np.searchsorted, _np.nan_to_num):
+    HANDLED_FUNCTIONS[_function] = _plain(_function)
+
+any = _plain(_np.any)  # noqa: A001
+all = _plain(_np.all)  # noqa: A001
+nonzero = _plain(_np.nonzero)
+count_nonzero = _plain(_np.count_nonzero)

@@ -1,0 +1,73 @@
+"""Helpers shared by the rule tables: how one rule serves both modes, and NaN-safe products."""
+
+import numpy as np
+
+from chainrule.core.primitive import REGISTRY, ZERO, defprimitive, bind
+from chainrule.core.tensor import raw_value
+
+__all__ = ["unary", "binary", "zero_derivative", "safe_times", "raw", "prim"]
+
+
+def prim(name):
+    """The registered primitive `name` (looked up when a rule runs, so tables may refer ahead)."""
+    return REGISTRY[name]
+
+
+def raw(value):
+    """The plain NumPy value of anything: used for masks and indices, which are never traced."""
+    return raw_value(value)
+
+
+def safe_times(cotangent, derivative):
+    """cotangent * derivative, where a zero cotangent contributes zero even if the local
+    derivative is infinite or NaN (sqrt'(0), log'(0)...): the untaken branch of `where`
+    must not poison a gradient."""
+    product = cotangent * derivative
+    if np.all(np.isfinite(raw(product))):
+        return product
+    return bind(prim("where"), raw(cotangent) == 0, 0.0, product)
+
+
+def unary(name, impl, derivative, saves, singular=False):
+    """An elementwise primitive from its local derivative; the VJP and the JVP are the same
+    product (the Jacobian is diagonal). `singular` marks derivatives that can be infinite."""
+    times = safe_times if singular else _times
+    return defprimitive(
+        name,
+        impl,
+        saves=saves,
+        vjp=(lambda g, *residuals: times(g, derivative(*residuals)),),
+        jvp=(lambda t, *residuals: times(t, derivative(*residuals)),),
+        family="elementwise",
+    )
+
+
+def binary(name, impl, d_first, d_second, saves, singular=False):
+    """A broadcasting elementwise primitive from its two partial derivatives.
+    The engine un-broadcasts each cotangent to its input's shape."""
+    times = safe_times if singular else _times
+    return defprimitive(
+        name,
+        impl,
+        saves=saves,
+        vjp=(
+            lambda g, *residuals: times(g, d_first(*residuals)),
+            lambda g, *residuals: times(g, d_second(*residuals)),
+        ),
+        jvp=(
+            lambda t, *residuals: times(t, d_first(*residuals)),
+            lambda t, *residuals: times(t, d_second(*residuals)),
+        ),
+        family="elementwise",
+    )
+
+
+def zero_derivative(name, impl, arity=1, family="elementwise"):
+    """A piecewise-constant primitive (floor, sign, ...): derivative zero wherever it exists."""
+    return defprimitive(
+        name, impl, vjp=(ZERO,) * arity, jvp=(ZERO,) * arity, family=family
+    )
+
+
+def _times(a, b):
+    return a * b

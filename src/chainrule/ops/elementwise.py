@@ -1,0 +1,169 @@
+"""Elementwise primitives: one row each, with its local derivative.
+
+For a unary f, both rules multiply by f'(x): VJP g*f'(x), JVP t*f'(x). Derivatives are written
+with chainrule's own primitives, so they can be differentiated again. `OUT` means the rule
+reuses the primitive's output (exp' = exp), which saves keeping the input alive.
+"""
+
+import numpy as np
+
+from chainrule.core.primitive import LINEAR, NONDIFF, OUT, defprimitive
+from chainrule.ops._rules import binary, raw, unary, zero_derivative
+
+X, Y = 0, 1
+_LN2 = np.log(2.0)
+_LN10 = np.log(10.0)
+
+# fmt: off
+# ----- unary: name, NumPy implementation, derivative(residuals), residuals --------------------
+sin     = unary("sin",     np.sin,     lambda x: cos(x),                     saves=(X,))
+cos     = unary("cos",     np.cos,     lambda x: -sin(x),                    saves=(X,))
+tan     = unary("tan",     np.tan,     lambda out: 1.0 + out * out,          saves=(OUT,))
+arcsin  = unary("arcsin",  np.arcsin,  lambda x: 1.0 / sqrt(1.0 - x * x),    saves=(X,), singular=True)
+arccos  = unary("arccos",  np.arccos,  lambda x: -1.0 / sqrt(1.0 - x * x),   saves=(X,), singular=True)
+arctan  = unary("arctan",  np.arctan,  lambda x: 1.0 / (1.0 + x * x),        saves=(X,))
+sinh    = unary("sinh",    np.sinh,    lambda x: cosh(x),                    saves=(X,))
+cosh    = unary("cosh",    np.cosh,    lambda x: sinh(x),                    saves=(X,))
+tanh    = unary("tanh",    np.tanh,    lambda out: 1.0 - out * out,          saves=(OUT,))
+arcsinh = unary("arcsinh", np.arcsinh, lambda x: 1.0 / sqrt(x * x + 1.0),    saves=(X,))
+arccosh = unary("arccosh", np.arccosh, lambda x: 1.0 / sqrt(x * x - 1.0),    saves=(X,), singular=True)
+arctanh = unary("arctanh", np.arctanh, lambda x: 1.0 / (1.0 - x * x),        saves=(X,), singular=True)
+exp     = unary("exp",     np.exp,     lambda out: out,                      saves=(OUT,))
+exp2    = unary("exp2",    np.exp2,    lambda out: out * _LN2,               saves=(OUT,))
+expm1   = unary("expm1",   np.expm1,   lambda out: out + 1.0,                saves=(OUT,))
+log     = unary("log",     np.log,     lambda x: 1.0 / x,                    saves=(X,), singular=True)
+log2    = unary("log2",    np.log2,    lambda x: 1.0 / (x * _LN2),           saves=(X,), singular=True)
+log10   = unary("log10",   np.log10,   lambda x: 1.0 / (x * _LN10),          saves=(X,), singular=True)
+log1p   = unary("log1p",   np.log1p,   lambda x: 1.0 / (1.0 + x),            saves=(X,), singular=True)
+sqrt    = unary("sqrt",    np.sqrt,    lambda out: 0.5 / out,                saves=(OUT,), singular=True)
+cbrt    = unary("cbrt",    np.cbrt,    lambda out: 1.0 / (3.0 * out * out),  saves=(OUT,), singular=True)
+square  = unary("square",  np.square,  lambda x: 2.0 * x,                    saves=(X,))
+reciprocal = unary("reciprocal", np.reciprocal, lambda out: -out * out,     saves=(OUT,), singular=True)
+# |x|' = sign(x): the subgradient 0 at 0.
+abs     = unary("abs",     np.abs,     lambda x: sign(x),                    saves=(X,))  # noqa: A001
+deg2rad = unary("deg2rad", np.deg2rad, lambda: np.pi / 180.0,               saves=())
+rad2deg = unary("rad2deg", np.rad2deg, lambda: 180.0 / np.pi,               saves=())
+
+negative = defprimitive("negative", np.negative, vjp=(lambda g: -g,), jvp=LINEAR, family="elementwise")
+# astype: the engine casts each cotangent back to its input's dtype.
+astype = defprimitive("astype", lambda x, dtype: np.asarray(x).astype(dtype, copy=False),
+                      vjp=(lambda g, dtype: g,), jvp=LINEAR, family="elementwise")
+
+# Piecewise constant: zero derivative wherever one exists (documented, like JAX and PyTorch).
+sign  = zero_derivative("sign",  np.sign)
+floor = zero_derivative("floor", np.floor)
+ceil  = zero_derivative("ceil",  np.ceil)
+rint  = zero_derivative("rint",  np.rint)
+trunc = zero_derivative("trunc", np.trunc)
+round = zero_derivative("round", lambda x, decimals=0: np.round(x, decimals))  # noqa: A001
+floor_divide = zero_derivative("floor_divide", np.floor_divide, arity=2)
+
+
+# ----- binary, broadcasting: name, implementation, d/dx, d/dy, residuals -------------------------
+add      = defprimitive("add", np.add, vjp=(lambda g: g, lambda g: g),
+                        jvp=(lambda t: t, lambda t: t), family="elementwise")
+subtract = defprimitive("subtract", np.subtract, vjp=(lambda g: g, lambda g: -g),
+                        jvp=(lambda t: t, lambda t: -t), family="elementwise")
+multiply = binary("multiply", np.multiply, lambda x, y: y, lambda x, y: x, saves=(X, Y))
+# d(x/y) = dx/y - (x/y) dy/y
+divide   = binary("divide", np.divide, lambda y, out: 1.0 / y, lambda y, out: -out / y,
+                  saves=(Y, OUT), singular=True)
+# d(x^y) = y x^(y-1) dx + log(x) x^y dy; both terms taken as 0 where they are 0 * infinity.
+power    = binary("power", np.power, lambda x, y, out: _power_dx(x, y),
+                  lambda x, y, out: _power_dy(x, out), saves=(X, Y, OUT), singular=True)
+float_power = binary("float_power", np.float_power, lambda x, y, out: _power_dx(x, y),
+                     lambda x, y, out: _power_dy(x, out), saves=(X, Y, OUT), singular=True)
+# max/min: the input that wins takes the cotangent; ties split it evenly (as JAX and PyTorch).
+maximum  = binary("maximum", np.maximum, lambda x, y, out: _winner(x, y, out),
+                  lambda x, y, out: _winner(y, x, out), saves=(X, Y, OUT))
+minimum  = binary("minimum", np.minimum, lambda x, y, out: _winner(x, y, out),
+                  lambda x, y, out: _winner(y, x, out), saves=(X, Y, OUT))
+fmax     = binary("fmax", np.fmax, lambda x, y, out: _winner(x, y, out),
+                  lambda x, y, out: _winner(y, x, out), saves=(X, Y, OUT))
+fmin     = binary("fmin", np.fmin, lambda x, y, out: _winner(x, y, out),
+                  lambda x, y, out: _winner(y, x, out), saves=(X, Y, OUT))
+# atan2(y, x): d/dy = x / (x^2 + y^2), d/dx = -y / (x^2 + y^2)
+arctan2  = binary("arctan2", np.arctan2, lambda y, x: x / (x * x + y * y),
+                  lambda y, x: -y / (x * x + y * y), saves=(X, Y), singular=True)
+hypot    = binary("hypot", np.hypot, lambda x, y, out: _ratio(x, out),
+                  lambda x, y, out: _ratio(y, out), saves=(X, Y, OUT))
+# logaddexp: d/dx = exp(x - out), the softmax weight of x.
+logaddexp  = binary("logaddexp", np.logaddexp, lambda x, y, out: exp(x - out),
+                    lambda x, y, out: exp(y - out), saves=(X, Y, OUT))
+logaddexp2 = binary("logaddexp2", np.logaddexp2, lambda x, y, out: exp2(x - out),
+                    lambda x, y, out: exp2(y - out), saves=(X, Y, OUT))
+# x mod y = x - floor(x / y) * y
+mod      = binary("mod", np.mod, lambda x, y: 1.0, lambda x, y: -floor(x / y), saves=(X, Y))
+# fmt: on
+
+
+def _power_dx(x, y):
+    derivative = y * power(x, y - 1.0)
+    return where(raw(y) == 0, 0.0, derivative)
+
+
+def _power_dy(x, out):
+    # log(x) * x^y, with log(0) replaced by 0 because x^y = 0 there (for y > 0).
+    safe_x = where(raw(x) == 0, 1.0, x)
+    return log(safe_x) * out
+
+
+def _winner(mine, other, out):
+    mine, other, out = raw(mine), raw(other), raw(out)
+    won = (out == mine).astype(np.result_type(out))
+    return np.where(mine == other, 0.5, won)
+
+
+def _ratio(x, out):
+    return where(raw(out) == 0, 0.0, x / where(raw(out) == 0, 1.0, out))
+
+
+# ----- where: the condition is a static (never traced) parameter --------------------------------
+where = defprimitive(
+    "where",
+    lambda x, y, condition: np.where(condition, x, y),
+    vjp=(lambda g, condition: where(condition, g, 0.0), lambda g, condition: where(condition, 0.0, g)),
+    jvp=(lambda t, condition: where(condition, t, 0.0), lambda t, condition: where(condition, 0.0, t)),
+    family="selection",
+)
+
+
+# clip: the bounds are static; the cotangent passes where lo <= x <= hi (PyTorch's convention).
+clip = defprimitive(
+    "clip",
+    lambda x, lo, hi: np.clip(x, lo, hi),
+    saves=(X,),
+    vjp=(lambda g, x, lo, hi: g * _inside(x, lo, hi),),
+    jvp=(lambda t, x, lo, hi: t * _inside(x, lo, hi),),
+    family="selection",
+)
+
+
+def _inside(x, lo, hi):
+    x = raw(x)
+    mask = np.ones(np.shape(x), dtype=bool)
+    if lo is not None:
+        mask &= x >= lo
+    if hi is not None:
+        mask &= x <= hi
+    return mask.astype(np.result_type(x))
+
+
+# ----- non-differentiable: outputs are booleans, never traced -----------------------------------
+def _nondiff(name, impl):
+    return defprimitive(name, impl, vjp=NONDIFF, family="comparison")
+
+
+equal = _nondiff("equal", np.equal)
+not_equal = _nondiff("not_equal", np.not_equal)
+less = _nondiff("less", np.less)
+less_equal = _nondiff("less_equal", np.less_equal)
+greater = _nondiff("greater", np.greater)
+greater_equal = _nondiff("greater_equal", np.greater_equal)
+logical_and = _nondiff("logical_and", np.logical_and)
+logical_or = _nondiff("logical_or", np.logical_or)
+logical_xor = _nondiff("logical_xor", np.logical_xor)
+logical_not = _nondiff("logical_not", np.logical_not)
+isnan = _nondiff("isnan", np.isnan)
+isinf = _nondiff("isinf", np.isinf)
+isfinite = _nondiff("isfinite", np.isfinite)

@@ -1,0 +1,134 @@
+"""Shape and indexing primitives: they move entries around, so all of them are linear.
+
+Each VJP moves the cotangent back (reshape back, transpose by the inverse permutation,
+scatter-add what getitem gathered). Their JVP is the primitive itself applied to the tangent.
+"""
+
+import numpy as np
+
+from chainrule.core.primitive import LINEAR, InputShape, PerInput, defprimitive
+from chainrule.ops._rules import prim
+
+X = 0
+
+# fmt: off
+reshape = defprimitive(
+    "reshape", lambda x, shape: np.reshape(x, shape), saves=(InputShape(X),),
+    vjp=(lambda g, in_shape, shape: reshape(g, shape=in_shape),), jvp=LINEAR, family="shape")
+
+transpose = defprimitive(
+    "transpose", lambda x, axes: np.transpose(x, axes),
+    vjp=(lambda g, axes: transpose(g, axes=tuple(int(i) for i in np.argsort(axes))),),
+    jvp=LINEAR, family="shape")
+
+# The engine sums a cotangent down to its input's shape, which is exactly broadcast_to's VJP.
+broadcast_to = defprimitive(
+    "broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
+    vjp=(lambda g, shape: g,), jvp=LINEAR, family="shape")
+
+flip = defprimitive(
+    "flip", lambda x, axis: np.flip(x, axis), vjp=(lambda g, axis: flip(g, axis=axis),),
+    jvp=LINEAR, family="shape")
+
+roll = defprimitive(
+    "roll", lambda x, shift, axis: np.roll(x, shift, axis),
+    vjp=(lambda g, shift, axis: roll(g, shift=_negate(shift), axis=axis),),
+    jvp=LINEAR, family="shape")
+
+triu = defprimitive("triu", lambda x, k: np.triu(x, k), vjp=(lambda g, k: triu(g, k=k),),
+                    jvp=LINEAR, family="shape")
+tril = defprimitive("tril", lambda x, k: np.tril(x, k), vjp=(lambda g, k: tril(g, k=k),),
+                    jvp=LINEAR, family="shape")
+# fmt: on
+
+
+def _negate(shift):
+    return tuple(-s for s in shift) if isinstance(shift, tuple) else -shift
+
+
+# concatenate(*xs, axis, sizes): `sizes` (each input's length along axis) lets the VJP slice.
+def _concatenate_vjp(g, input_index, axis, sizes):
+    start = int(np.sum(sizes[:input_index]))
+    index = (slice(None),) * axis + (slice(start, start + sizes[input_index]),)
+    return getitem(g, index=index)
+
+
+concatenate = defprimitive(
+    "concatenate",
+    lambda *xs, axis, sizes: np.concatenate(xs, axis=axis),
+    vjp=PerInput(_concatenate_vjp),
+    jvp=LINEAR,
+    family="shape",
+)
+
+
+# pad with a constant: the VJP crops the padding away; the tangent of the constant is zero.
+def _crop(g, pad_width):
+    shape = np.shape(getattr(g, "_value", g)) if not hasattr(g, "shape") else g.shape
+    return getitem(
+        g, index=tuple(slice(before, size - after) for (before, after), size in zip(pad_width, shape))
+    )
+
+
+pad = defprimitive(
+    "pad",
+    lambda x, pad_width, constant_values: np.pad(
+        x, pad_width, mode="constant", constant_values=constant_values
+    ),
+    vjp=(lambda g, pad_width, constant_values: _crop(g, pad_width),),
+    jvp=(lambda t, pad_width, constant_values: pad(t, pad_width=pad_width, constant_values=0.0),),
+    family="shape",
+)
+
+
+# ----- indexing ----------------------------------------------------------------------------------
+def _is_basic(index) -> bool:
+    """Only slices, ints, None and Ellipsis: no entry is selected twice."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(
+        isinstance(p, (slice, int, np.integer)) or p is None or p is Ellipsis for p in parts
+    )
+
+
+def _scatter_add_impl(updates, index, shape):
+    out = np.zeros(shape, dtype=np.result_type(updates))
+    if _is_basic(index):
+        out[index] = updates
+    else:
+        np.add.at(out, index, updates)  # repeated indices add up
+    return out
+
+
+getitem = defprimitive(
+    "getitem",
+    lambda x, index: x[index],
+    saves=(InputShape(X),),
+    vjp=(lambda g, shape, index: scatter_add(g, index=index, shape=shape),),
+    jvp=LINEAR,
+    family="index",
+)
+
+# scatter_add(updates, index, shape): zeros(shape) with updates added at index. getitem's transpose.
+scatter_add = defprimitive(
+    "scatter_add",
+    _scatter_add_impl,
+    vjp=(lambda g, index, shape: getitem(g, index=index),),
+    jvp=LINEAR,
+    family="index",
+)
+
+
+def _setitem_impl(x, value, index):
+    out = np.array(x, copy=True)
+    out[index] = value
+    return out
+
+
+# setitem(x, value, index): a copy of x with x[index] = value (what `t[i] = v` records).
+setitem = defprimitive(
+    "setitem",
+    _setitem_impl,
+    vjp=(lambda g, index: setitem(g, 0.0, index=index), lambda g, index: getitem(g, index=index)),
+    jvp=LINEAR,
+    family="index",
+)
