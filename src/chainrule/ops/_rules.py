@@ -5,7 +5,7 @@ import numpy as np
 from chainrule.core.primitive import REGISTRY, ZERO, defprimitive, bind
 from chainrule.core.tensor import raw_value
 
-__all__ = ["unary", "binary", "zero_derivative", "safe_times", "raw", "prim"]
+__all__ = ["unary", "binary", "zero_derivative", "safe_times", "select", "raw", "prim"]
 
 
 def prim(name):
@@ -25,7 +25,12 @@ def safe_times(cotangent, derivative):
     product = cotangent * derivative
     if np.all(np.isfinite(raw(product))):
         return product
-    return bind(prim("where"), raw(cotangent) == 0, 0.0, product)
+    return select(raw(cotangent) == 0, 0.0, product)
+
+
+def select(condition, if_true, if_false):
+    """NumPy's where(condition, x, y) in rules; the condition is never traced."""
+    return bind(prim("where"), if_true, if_false, condition=np.asarray(raw(condition), dtype=bool))
 
 
 def unary(name, impl, derivative, saves, singular=False):

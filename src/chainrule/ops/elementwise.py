@@ -8,7 +8,7 @@ reuses the primitive's output (exp' = exp), which saves keeping the input alive.
 import numpy as np
 
 from chainrule.core.primitive import LINEAR, NONDIFF, OUT, defprimitive
-from chainrule.ops._rules import binary, raw, unary, zero_derivative
+from chainrule.ops._rules import binary, raw, select, unary, zero_derivative
 
 X, Y = 0, 1
 _LN2 = np.log(2.0)
@@ -99,12 +99,12 @@ mod      = binary("mod", np.mod, lambda x, y: 1.0, lambda x, y: -floor(x / y), s
 
 def _power_dx(x, y):
     derivative = y * power(x, y - 1.0)
-    return where(raw(y) == 0, 0.0, derivative)
+    return select(raw(y) == 0, 0.0, derivative)
 
 
 def _power_dy(x, out):
     # log(x) * x^y, with log(0) replaced by 0 because x^y = 0 there (for y > 0).
-    safe_x = where(raw(x) == 0, 1.0, x)
+    safe_x = select(raw(x) == 0, 1.0, x)
     return log(safe_x) * out
 
 
@@ -115,15 +115,16 @@ def _winner(mine, other, out):
 
 
 def _ratio(x, out):
-    return where(raw(out) == 0, 0.0, x / where(raw(out) == 0, 1.0, out))
+    at_origin = raw(out) == 0
+    return select(at_origin, 0.0, x / select(at_origin, 1.0, out))
 
 
 # ----- where: the condition is a static (never traced) parameter --------------------------------
 where = defprimitive(
     "where",
     lambda x, y, condition: np.where(condition, x, y),
-    vjp=(lambda g, condition: where(condition, g, 0.0), lambda g, condition: where(condition, 0.0, g)),
-    jvp=(lambda t, condition: where(condition, t, 0.0), lambda t, condition: where(condition, 0.0, t)),
+    vjp=(lambda g, condition: where(g, 0.0, condition=condition), lambda g, condition: where(0.0, g, condition=condition)),
+    jvp=(lambda t, condition: where(t, 0.0, condition=condition), lambda t, condition: where(0.0, t, condition=condition)),
     family="selection",
 )
 

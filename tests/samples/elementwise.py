@@ -1,0 +1,87 @@
+"""Samples for elementwise, comparison and selection primitives: 0-d, size-1 dims, broadcasting."""
+
+import numpy as np
+
+from samples import Sample, away_from_integers, away_from_zero, uniform
+
+UNARY_SHAPES = [(), (3,), (2, 1, 3)]
+BINARY_SHAPES = [((), ()), ((3,), ()), ((2, 3), (3,)), ((2, 1), (1, 3)), ((1,), (2, 2))]
+
+# Where each function is smooth: (low, high) for uniform inputs.
+_UNARY_DOMAIN = {
+    "arcsin": (-0.9, 0.9), "arccos": (-0.9, 0.9), "arctanh": (-0.9, 0.9), "arccosh": (1.2, 3.0),
+    "log": (0.2, 3.0), "log2": (0.2, 3.0), "log10": (0.2, 3.0), "log1p": (-0.5, 2.0),
+    "sqrt": (0.2, 3.0), "cbrt": (0.2, 3.0), "tan": (-1.2, 1.2),
+}
+_AWAY_FROM_ZERO = {"abs", "reciprocal", "sign"}
+_AWAY_FROM_INTEGERS = {"floor", "ceil", "rint", "trunc", "round"}
+_UNARY = [
+    "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh",
+    "arccosh", "arctanh", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt",
+    "cbrt", "square", "reciprocal", "abs", "deg2rad", "rad2deg", "negative", "sign", "floor",
+    "ceil", "rint", "trunc", "round",
+]
+
+
+def _unary_input(name, shape, seed):
+    if name in _AWAY_FROM_ZERO:
+        return away_from_zero(shape, seed=seed)
+    if name in _AWAY_FROM_INTEGERS:
+        return away_from_integers(shape, seed=seed)
+    low, high = _UNARY_DOMAIN.get(name, (-2.0, 2.0))
+    return uniform(shape, low, high, seed=seed)
+
+
+SAMPLES = {
+    name: [Sample((_unary_input(name, shape, i),), label=str(shape)) for i, shape in enumerate(UNARY_SHAPES)]
+    for name in _UNARY
+}
+SAMPLES["round"].append(Sample((uniform((3,), seed=5),), {"decimals": 1}, label="decimals=1"))
+SAMPLES["astype"] = [Sample((uniform((2, 3)),), {"dtype": np.dtype(np.float64)})]
+
+# Binary: (first input domain, second input domain)
+_BINARY_DOMAIN = {
+    "add": None, "subtract": None, "multiply": None, "maximum": None, "minimum": None,
+    "fmax": None, "fmin": None, "hypot": None, "logaddexp": None, "logaddexp2": None,
+    "arctan2": None,
+    "divide": ("any", "nonzero"), "power": ((0.3, 2.0), (-2.0, 2.0)),
+    "float_power": ((0.3, 2.0), (-2.0, 2.0)), "mod": ((2.1, 2.3), (1.5, 1.6)),
+    "floor_divide": ((2.1, 2.3), (1.5, 1.6)),
+}
+
+
+def _binary_input(domain, shape, seed):
+    if domain is None or domain == "any":
+        return uniform(shape, seed=seed)
+    if domain == "nonzero":
+        return away_from_zero(shape, seed=seed)
+    return uniform(shape, *domain, seed=seed)
+
+
+for _name, _domain in _BINARY_DOMAIN.items():
+    first, second = _domain if _domain is not None else (None, None)
+    SAMPLES[_name] = [
+        Sample((_binary_input(first, a, 2 * i), _binary_input(second, b, 2 * i + 1)), label=f"{a}, {b}")
+        for i, (a, b) in enumerate(BINARY_SHAPES)
+    ]
+
+_condition = np.array([[True, False, True], [False, True, True]])
+SAMPLES["where"] = [
+    Sample((uniform((2, 3)), uniform((2, 3), seed=1)), {"condition": _condition}),
+    Sample((uniform((3,)), uniform((), seed=1)), {"condition": _condition}, label="broadcast"),
+    Sample((uniform(()), uniform(())), {"condition": np.array(True)}, label="0-d"),
+]
+SAMPLES["clip"] = [
+    Sample((np.array([-1.7, -0.3, 0.4, 1.6]),), {"lo": -1.0, "hi": 1.0}),
+    Sample((np.array([[-1.7], [0.4]]),), {"lo": None, "hi": 0.0}, label="upper only"),
+    Sample((np.array(0.25),), {"lo": 0.0, "hi": None}, label="0-d"),
+]
+
+_COMPARISONS = [
+    "equal", "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and",
+    "logical_or", "logical_xor",
+]
+for _name in _COMPARISONS:
+    SAMPLES[_name] = [Sample((uniform((2, 3)), uniform((3,), seed=1)))]
+for _name in ("logical_not", "isnan", "isinf", "isfinite"):
+    SAMPLES[_name] = [Sample((uniform((2, 3)),))]
