@@ -10,7 +10,9 @@ per input, and release residuals once used unless `retain_graph=True`.
 
 import numpy as np
 
-from chainrule.core.primitive import OUT, REGISTRY, ZERO, InputShape, apply_impl, bind, residuals_of
+from chainrule.core.primitive import (
+    OUT, REGISTRY, TRACED_TYPES, ZERO, InputShape, _explain_failure, bind,
+)
 from chainrule.core.tensor import Tensor, raw_value
 from chainrule.core.trace import Trace, _grad_mode
 from chainrule.errors import GraphFreedError, NonScalarOutputError, ShapeError
@@ -21,9 +23,12 @@ _NO_PARAMS: dict = {}
 
 
 class Node:
-    """One recorded primitive application: what `grad_fn` points to."""
+    """One recorded primitive application: what `grad_fn` points to.
 
-    __slots__ = ("primitive", "params", "parents", "residuals", "input_avals", "freed", "source")
+    `residuals` becomes None once a backward pass has released it (unless retain_graph).
+    """
+
+    __slots__ = ("primitive", "params", "parents", "residuals", "input_avals", "source")
 
     def __init__(self, primitive, params, parents, residuals, input_avals):
         self.primitive = primitive
@@ -31,12 +36,14 @@ class Node:
         self.parents = parents
         self.residuals = residuals
         self.input_avals = input_avals
-        self.freed = False
-        self.source = None
 
     @property
     def name(self) -> str:
         return self.primitive.name
+
+    @property
+    def freed(self) -> bool:
+        return self.residuals is None
 
     def __repr__(self):
         return f"<Node {self.primitive.name}>"
@@ -57,35 +64,62 @@ class ReverseTrace(Trace):
     __slots__ = ()
 
     def process(self, primitive, args, params):
+        if self.level == 0:
+            return _record_on_tape(primitive, args, params)
         values = []
         parents = []
         record = False
         for arg in args:
-            if getattr(arg, "_trace", None) is self:
+            if type(arg) in TRACED_TYPES and arg._trace is self:
                 values.append(arg._value)
-                if arg.requires_grad:
-                    parents.append(arg._node if arg._node is not None else arg)
-                    record = True
-                else:
-                    parents.append(None)
+                parents.append(arg._node if arg._node is not None else arg)
+                record = True
             else:
                 values.append(arg)
                 parents.append(None)
-        if self.level == 0:
-            out = apply_impl(primitive, values, params)  # level-0 values are plain arrays
-            record = record and _grad_mode.enabled
-        else:
-            out = bind(primitive, *values, **params)
+        out = bind(primitive, *values, **params)
         if primitive.nondiff:
-            return Tensor(raw_value(out), TAPE)
+            return out
         if not record:
             return Tensor(out, self)
-        residuals = residuals_of(primitive, values, out) if primitive.saves else ()
         avals = tuple(None if p is None else _aval(v) for p, v in zip(parents, values))
-        node = Node(primitive, params or _NO_PARAMS, tuple(parents), residuals, avals)
+        node = Node(primitive, params or _NO_PARAMS, tuple(parents), primitive.pick(values, out), avals)
         if _anomaly.enabled:
             _anomaly.annotate(node, out)
         return Tensor(out, self, node, True)
+
+
+def _record_on_tape(primitive, args, params):
+    """The Tensor API's hot path: every traced argument is on the tape, every value is plain."""
+    values = []
+    parents = []
+    avals = []
+    record = False
+    for arg in args:
+        if type(arg) in TRACED_TYPES:
+            value = arg._value
+            values.append(value)
+            if arg.requires_grad:
+                node = arg._node
+                parents.append(node if node is not None else arg)
+                avals.append((value.shape, value.dtype))
+                record = True
+                continue
+        else:
+            values.append(arg)
+        parents.append(None)
+        avals.append(None)
+    try:
+        out = primitive.impl(*values, **params)
+    except (TypeError, ValueError, IndexError) as exc:
+        raise _explain_failure(primitive, values, params, exc) from exc
+    if primitive.nondiff or not (record and _grad_mode.enabled):
+        return Tensor(out, TAPE)
+    node = Node(primitive, params or _NO_PARAMS, tuple(parents), primitive.pick(values, out),
+                tuple(avals))
+    if _anomaly.enabled:
+        _anomaly.annotate(node, out)
+    return Tensor(out, TAPE, node, True)
 
 
 TAPE = ReverseTrace(0)
@@ -129,36 +163,58 @@ def topological_order(roots):
     return order
 
 
+def _count_children(roots):
+    """For every node reachable from `roots`: how many reachable nodes use it as a parent.
+    A node is ready for its VJP once all of them have sent their cotangents."""
+    pending = {}
+    stack = list(roots)
+    seen = set(roots)
+    while stack:
+        node = stack.pop()
+        for parent in node.parents:
+            if type(parent) is Node:
+                if parent in seen:
+                    pending[parent] += 1
+                else:
+                    pending[parent] = 1
+                    seen.add(parent)
+                    stack.append(parent)
+    return pending
+
+
 def add_cotangents(first, second):
     if first is None:
         return second
     if second is None:
         return first
-    return bind(REGISTRY["add"], first, second)
+    if type(first) in TRACED_TYPES or type(second) in TRACED_TYPES:
+        return bind(REGISTRY["add"], first, second)
+    return first + second
 
 
 def fit_cotangent(cotangent, aval, node, index):
     """Sum a cotangent down to its input's shape (un-broadcast) and cast it to its dtype."""
     shape, dtype = aval
-    cotangent_shape = np.shape(raw_value(cotangent))
+    value = raw_value(cotangent)
+    cotangent_shape = np.shape(value)
     if cotangent_shape != shape:
         extra = len(cotangent_shape) - len(shape)
-        axes = tuple(range(extra)) + tuple(
-            extra + i
-            for i, size in enumerate(shape)
-            if size == 1 and cotangent_shape[extra + i] != 1
-        )
         if extra < 0 or any(
-            s != c and s != 1 for s, c in zip(shape, cotangent_shape[max(extra, 0) :])
+            s != c and s != 1 for s, c in zip(shape, cotangent_shape[extra:])
         ):
             raise ShapeError(
                 f"internal error: the VJP of {node.primitive.name} returned a cotangent of shape "
                 f"{cotangent_shape} for input {index} of shape {shape}; please report this."
             )
+        axes = tuple(range(extra)) + tuple(
+            extra + i
+            for i, size in enumerate(shape)
+            if size == 1 and cotangent_shape[extra + i] != 1
+        )
         cotangent = bind(REGISTRY["sum"], cotangent, axis=axes, keepdims=True)
         if extra:
             cotangent = bind(REGISTRY["reshape"], cotangent, shape=shape)
-    value = raw_value(cotangent)
+        value = raw_value(cotangent)
     if getattr(value, "dtype", None) != dtype and dtype.kind == "f":
         cotangent = bind(REGISTRY["astype"], cotangent, dtype=dtype)
     return cotangent
@@ -190,6 +246,37 @@ def _freed_error(node):
     )
 
 
+def _input_cotangents(node, cotangent, create_graph):
+    """Call the node's VJP rules: (parent, cotangent) for each input that needs one."""
+    primitive = node.primitive
+    residuals = node.residuals
+    if residuals is None:
+        if primitive.saves:
+            raise _freed_error(node)
+        residuals = ()
+    elif create_graph:
+        residuals = _rewrapped_residuals(node)
+    params = node.params
+    avals = node.input_avals
+    results = []
+    for index, parent in enumerate(node.parents):
+        if parent is None:
+            continue
+        rule = primitive.vjps[index]
+        if rule is ZERO:
+            shape, dtype = avals[index]
+            results.append((parent, np.zeros(shape, dtype)))
+            continue
+        parent_cotangent = rule(cotangent, *residuals, **params)
+        if parent_cotangent is None:
+            continue
+        shape, dtype = avals[index]
+        if getattr(parent_cotangent, "shape", None) != shape or parent_cotangent.dtype != dtype:
+            parent_cotangent = fit_cotangent(parent_cotangent, avals[index], node, index)
+        results.append((parent, parent_cotangent))
+    return results
+
+
 def backward_pass(roots, *, retain_graph=False, create_graph=False):
     """Run reverse mode from `roots`, a list of (node or leaf tensor, cotangent) pairs.
 
@@ -197,47 +284,40 @@ def backward_pass(roots, *, retain_graph=False, create_graph=False):
     """
     cotangents = {}
     leaves = {}
-    root_nodes = []
+    ready = []
     for vertex, cotangent in roots:
         if type(vertex) is Node:
+            if vertex not in cotangents:
+                ready.append(vertex)
             cotangents[vertex] = add_cotangents(cotangents.get(vertex), cotangent)
-            root_nodes.append(vertex)
         else:
             _accumulate_leaf(leaves, vertex, cotangent)
-    for node in reversed(topological_order(root_nodes)):
+    pending = _count_children(ready)
+    ready = [node for node in ready if node not in pending]
+    while ready:
+        node = ready.pop()
         cotangent = cotangents.pop(node, None)
-        if cotangent is None:
-            continue
-        primitive = node.primitive
-        if node.freed and primitive.saves:
-            raise _freed_error(node)
-        residuals = _rewrapped_residuals(node) if create_graph else node.residuals
-        input_cotangents = []
-        for index, parent in enumerate(node.parents):
-            if parent is None:
-                continue
-            rule = primitive.vjps[index]
-            if rule is ZERO:
-                shape, dtype = node.input_avals[index]
-                input_cotangents.append((parent, np.zeros(shape, dtype)))
-                continue
-            parent_cotangent = rule(cotangent, *residuals, **node.params)
-            if parent_cotangent is None:
-                continue
-            parent_cotangent = fit_cotangent(
-                parent_cotangent, node.input_avals[index], node, index
-            )
-            input_cotangents.append((parent, parent_cotangent))
-        if _anomaly.enabled:
-            _anomaly.check(node, input_cotangents)
-        for parent, parent_cotangent in input_cotangents:
+        if cotangent is not None:
+            input_cotangents = _input_cotangents(node, cotangent, create_graph)
+            if _anomaly.enabled:
+                _anomaly.check(node, input_cotangents)
+            for parent, parent_cotangent in input_cotangents:
+                if type(parent) is Node:
+                    previous = cotangents.get(parent)
+                    cotangents[parent] = (
+                        parent_cotangent if previous is None
+                        else add_cotangents(previous, parent_cotangent)
+                    )
+                else:
+                    _accumulate_leaf(leaves, parent, parent_cotangent)
+            if not retain_graph:
+                node.residuals = None
+        for parent in node.parents:
             if type(parent) is Node:
-                cotangents[parent] = add_cotangents(cotangents.get(parent), parent_cotangent)
-            else:
-                _accumulate_leaf(leaves, parent, parent_cotangent)
-        if not retain_graph:
-            node.residuals = None
-            node.freed = True
+                remaining = pending[parent] - 1
+                pending[parent] = remaining
+                if remaining == 0:
+                    ready.append(parent)
     return leaves
 
 

@@ -14,7 +14,7 @@ The engine, not the rules, un-broadcasts cotangents, casts dtypes and sums fan-o
 from chainrule.errors import InputTypeError, ShapeError
 
 __all__ = [
-    "Primitive", "REGISTRY", "defprimitive", "bind", "residuals_of",
+    "Primitive", "REGISTRY", "TRACED_TYPES", "defprimitive", "bind", "residuals_of",
     "OUT", "ZERO", "LINEAR", "NONDIFF", "InputShape", "PerInput",
 ]
 
@@ -66,11 +66,15 @@ class PerInput:
 
 REGISTRY: dict = {}
 
+# The classes whose instances carry a trace (Tensor and its subclasses register themselves).
+# A set lookup on type() is the cheapest "is this traced?" test on the per-op hot path.
+TRACED_TYPES: set = set()
+
 
 class Primitive:
     """One registry entry. Call it like the NumPy function it wraps."""
 
-    __slots__ = ("name", "impl", "vjps", "jvps", "saves", "family", "nondiff", "linear")
+    __slots__ = ("name", "impl", "vjps", "jvps", "saves", "family", "nondiff", "linear", "pick")
 
     def __init__(self, name, impl, vjps, jvps, saves, family):
         self.name = name
@@ -81,9 +85,7 @@ class Primitive:
         self.jvps = jvps if self.linear or self.nondiff or isinstance(jvps, PerInput) else tuple(jvps)
         self.saves = tuple(saves)
         self.family = family
-
-    def __call__(self, *args, **params):
-        return bind(self, *args, **params)
+        self.pick = _residual_picker(self.saves)
 
     def __repr__(self):
         return f"<primitive {self.name}>"
@@ -109,12 +111,19 @@ def bind(primitive, *args, **params):
     """
     top = None
     for arg in args:
-        trace = getattr(arg, "_trace", None)
-        if trace is not None and (top is None or trace.level > top.level):
-            top = trace
+        if type(arg) in TRACED_TYPES:
+            trace = arg._trace
+            if top is None or trace.level > top.level:
+                top = trace
     if top is None:
-        return apply_impl(primitive, args, params)
+        try:
+            return primitive.impl(*args, **params)
+        except (TypeError, ValueError, IndexError) as exc:
+            raise _explain_failure(primitive, args, params, exc) from exc
     return top.process(primitive, args, params)
+
+
+Primitive.__call__ = bind  # calling a primitive binds it (no extra frame on the hot path)
 
 
 def apply_impl(primitive, values, params):
@@ -163,19 +172,36 @@ def _explain_failure(primitive, values, params, exc):
 
 def residuals_of(primitive, values, out):
     """The residuals `primitive.saves` asks for, picked from its inputs and output."""
-    picked = []
-    for spec in primitive.saves:
-        if spec is OUT:
-            picked.append(out)
-        elif type(spec) is InputShape:
-            picked.append(_shape(values[spec.index]))
-        else:
-            picked.append(values[spec])
-    return tuple(picked)
+    return primitive.pick(values, out)
+
+
+def _residual_picker(saves):
+    """A function (values, out) -> residuals for one `saves` spec, built once per primitive."""
+    if not saves:
+        return lambda values, out: ()
+    if saves == (OUT,):
+        return lambda values, out: (out,)
+    if saves == (0,):
+        return lambda values, out: (values[0],)
+    if saves == (0, 1):
+        return lambda values, out: (values[0], values[1])
+
+    def pick(values, out):
+        picked = []
+        for spec in saves:
+            if spec is OUT:
+                picked.append(out)
+            elif type(spec) is InputShape:
+                picked.append(_shape(values[spec.index]))
+            else:
+                picked.append(values[spec])
+        return tuple(picked)
+
+    return pick
 
 
 def _shape(value):
-    while getattr(value, "_trace", None) is not None:
+    while type(value) in TRACED_TYPES:
         value = value._value
     shape = getattr(value, "shape", None)
     return shape if shape is not None else ()

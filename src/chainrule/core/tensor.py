@@ -9,7 +9,7 @@ NEP-18 functions) route everything through the primitive registry.
 import numpy as np
 
 from chainrule.core.dtypes import as_array, check_differentiable
-from chainrule.core.primitive import REGISTRY, bind
+from chainrule.core.primitive import REGISTRY, TRACED_TYPES, bind
 from chainrule.core.trace import is_grad_enabled
 from chainrule.errors import InplaceError, ShapeError, UnsupportedFunctionError
 
@@ -70,6 +70,10 @@ class Tensor:
         self.name = None
 
     __hash__ = object.__hash__
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        TRACED_TYPES.add(cls)
 
     # ----- array facts -------------------------------------------------------------------------
     @property
@@ -368,9 +372,12 @@ def _unsupported_message(name, kwargs):
     )
 
 
+TRACED_TYPES.add(Tensor)
+
+
 def raw_value(value):
     """The plain NumPy value under any number of trace levels."""
-    while isinstance(value, Tensor):
+    while type(value) in TRACED_TYPES:
         value = value._value
     return value
 

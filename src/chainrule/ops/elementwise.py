@@ -5,10 +5,12 @@ with chainrule's own primitives, so they can be differentiated again. `OUT` mean
 reuses the primitive's output (exp' = exp), which saves keeping the input alive.
 """
 
+import operator
+
 import numpy as np
 
 from chainrule.core.primitive import LINEAR, NONDIFF, OUT, defprimitive
-from chainrule.ops._rules import binary, raw, select, unary, zero_derivative
+from chainrule.ops._rules import binary, raw, select, unary, via_operator, zero_derivative
 
 X, Y = 0, 1
 _LN2 = np.log(2.0)
@@ -60,16 +62,16 @@ floor_divide = zero_derivative("floor_divide", np.floor_divide, arity=2)
 
 
 # ----- binary, broadcasting: name, implementation, d/dx, d/dy, residuals -------------------------
-add      = defprimitive("add", np.add, vjp=(lambda g: g, lambda g: g),
+add      = defprimitive("add", via_operator(np.add, operator.add), vjp=(lambda g: g, lambda g: g),
                         jvp=(lambda t: t, lambda t: t), family="elementwise")
-subtract = defprimitive("subtract", np.subtract, vjp=(lambda g: g, lambda g: -g),
+subtract = defprimitive("subtract", via_operator(np.subtract, operator.sub), vjp=(lambda g: g, lambda g: -g),
                         jvp=(lambda t: t, lambda t: -t), family="elementwise")
-multiply = binary("multiply", np.multiply, lambda x, y: y, lambda x, y: x, saves=(X, Y))
+multiply = binary("multiply", via_operator(np.multiply, operator.mul), lambda x, y: y, lambda x, y: x, saves=(X, Y))
 # d(x/y) = dx/y - (x/y) dy/y
-divide   = binary("divide", np.divide, lambda y, out: 1.0 / y, lambda y, out: -out / y,
+divide   = binary("divide", via_operator(np.divide, operator.truediv), lambda y, out: 1.0 / y, lambda y, out: -out / y,
                   saves=(Y, OUT), singular=True)
 # d(x^y) = y x^(y-1) dx + log(x) x^y dy; both terms taken as 0 where they are 0 * infinity.
-power    = binary("power", np.power, lambda x, y, out: _power_dx(x, y),
+power    = binary("power", via_operator(np.power, operator.pow), lambda x, y, out: _power_dx(x, y),
                   lambda x, y, out: _power_dy(x, out), saves=(X, Y, OUT), singular=True)
 float_power = binary("float_power", np.float_power, lambda x, y, out: _power_dx(x, y),
                      lambda x, y, out: _power_dy(x, out), saves=(X, Y, OUT), singular=True)
