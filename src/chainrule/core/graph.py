@@ -330,7 +330,8 @@ def _accumulate_leaf(leaves, leaf, cotangent):
 
 
 def _seed_cotangent(output, gradient):
-    shape = output.shape
+    value = raw_value(output)
+    shape = np.shape(value)
     if gradient is None:
         if shape != ():
             raise NonScalarOutputError(
@@ -338,7 +339,7 @@ def _seed_cotangent(output, gradient):
                 "shape (the vector in the vector-Jacobian product); or reduce it to a scalar "
                 "first, e.g. y.sum().backward()."
             )
-        return np.ones((), dtype=output.dtype)
+        return np.result_type(value).type(1)
     gradient_shape = np.shape(raw_value(gradient))
     if gradient_shape != shape:
         raise ShapeError(
@@ -365,27 +366,17 @@ def backward_from_tensor(output: Tensor, gradient, retain_graph, create_graph):
     if not create_graph:
         seed = raw_value(seed)
     vertex = output._node if output._node is not None else output
-    with _GradModeFor(create_graph):
+    previous_mode = _grad_mode.enabled
+    _grad_mode.enabled = bool(create_graph)  # record the backward pass only for create_graph
+    try:
         leaves = backward_pass(
             [(vertex, seed)], retain_graph=retain_graph or create_graph, create_graph=create_graph
         )
         for leaf, cotangent in leaves.values():
             if not leaf.requires_grad:
                 continue
-            if not isinstance(cotangent, Tensor):
+            if type(cotangent) not in TRACED_TYPES:
                 cotangent = Tensor(cotangent, TAPE)
             leaf.grad = cotangent if leaf.grad is None else leaf.grad + cotangent
-
-
-class _GradModeFor:
-    """Grad mode during backward: on with create_graph (to record), off otherwise."""
-
-    def __init__(self, create_graph):
-        self.mode = bool(create_graph)
-
-    def __enter__(self):
-        self.previous = _grad_mode.enabled
-        _grad_mode.enabled = self.mode
-
-    def __exit__(self, *exc_info):
-        _grad_mode.enabled = self.previous
+    finally:
+        _grad_mode.enabled = previous_mode

@@ -78,7 +78,11 @@ class Tensor:
     # ----- array facts -------------------------------------------------------------------------
     @property
     def shape(self) -> tuple:
-        return np.shape(raw_value(self))
+        value = self._value
+        while type(value) in TRACED_TYPES:
+            value = value._value
+        shape = getattr(value, "shape", None)
+        return shape if shape is not None else np.shape(value)
 
     @property
     def ndim(self) -> int:
@@ -396,6 +400,8 @@ def raw_index(key):
 def tensor(data, requires_grad=False, dtype=None) -> Tensor:
     """Make a Tensor from a number, (nested) list or NumPy array. The data is copied, so later
     changes to your array do not reach the tensor (use `cr.as_tensor` to share memory)."""
+    if type(data) is float and dtype is None:  # the common scalar case, kept cheap
+        return Tensor(np.array(data), TAPE, None, bool(requires_grad))
     return _make_tensor(data, requires_grad, dtype, copy=True)
 
 
