@@ -86,7 +86,22 @@ def asarray(a, dtype=None):
     becomes a NumPy array."""
     if isinstance(a, Tensor):
         return a if dtype is None else a.astype(dtype)
+    if isinstance(a, (list, tuple)) and _holds_tensor(a):
+        # [x, y] built from traced values (common inside functions): stack, so it records.
+        stacked = stack([asarray(item) for item in a])
+        return stacked if dtype is None else astype(stacked, dtype)
     return _np.asarray(a, dtype=dtype)
+
+
+def _holds_tensor(items) -> bool:
+    pending = [items]
+    while pending:
+        for item in pending.pop():
+            if isinstance(item, Tensor):
+                return True
+            if isinstance(item, (list, tuple)):
+                pending.append(item)
+    return False
 
 
 array = asarray
@@ -343,7 +358,7 @@ def concatenate(arrays, axis=0, out=None, dtype=None):
     shapes = [_shape_of(a) for a in arrays]
     axis = normalize_axis(axis, len(shapes[0]), "concatenate")
     for s in shapes[1:]:
-        if len(s) != len(shapes[0]) or any(x != y for i, (x, y) in enumerate(zip(s, shapes[0])) if i != axis):
+        if len(s) != len(shapes[0]) or builtins.any(x != y for i, (x, y) in enumerate(zip(s, shapes[0])) if i != axis):
             raise ShapeError(
                 f"concatenate: shapes {shapes} differ outside axis {axis}; all inputs must match "
                 "except along the joining axis"
