@@ -58,14 +58,18 @@ class MissingExtraError(ChainruleError, ImportError):
     """An optional dependency is not installed; the message says which `pip install` fixes it."""
 
 
-def require_extra(module: str, extra: str):
-    """Import an optional dependency, or say exactly how to install it."""
+def require_extra(module: str, extra: str, package: str = None):
+    """Import an optional dependency, or say exactly how to install it.
+
+    `package` is the name pip knows it by when that differs from the module (scikit-learn).
+    """
     import importlib
 
     try:
         return importlib.import_module(module)
     except ImportError as exc:
+        package = package or module.split(".")[0]
         raise MissingExtraError(
-            f"this feature needs the optional package '{module}'. "
-            f"Install it with: pip install 'chainrule[{extra}]'  (or: pip install {module})"
+            f"this feature needs the optional package '{package}'. "
+            f"Install it with: pip install 'chainrule[{extra}]'  (or: pip install {package})"
         ) from exc
