@@ -1,6 +1,51 @@
-"""Samples for linear-algebra primitives."""
+"""Samples for linear-algebra primitives: well-conditioned matrices (random + n I, SPD as
+A A^T + n I), batched stacks, and eigen/singular values kept apart so the rules' distinctness
+assumptions hold. eigh and cholesky read the lower triangle, so unsymmetric inputs are fine;
+some samples symmetrise first with `prepare`."""
+
+import numpy as np
 
 from samples import Sample, uniform
+
+
+def well_conditioned(shape, seed=0):
+    """Random entries plus n on the diagonal: far from singular."""
+    n = shape[-1]
+    return uniform(shape, -1.0, 1.0, seed=seed) + n * np.eye(n)
+
+
+def spd(shape, seed=0):
+    """A A^T + n I: symmetric positive definite."""
+    a = uniform(shape, -1.0, 1.0, seed=seed)
+    return a @ np.swapaxes(a, -1, -2) + shape[-1] * np.eye(shape[-1])
+
+
+def separated_symmetric(shape, seed=0):
+    """A symmetric matrix with eigenvalues about 1, 3, 5, ... (distinct, well apart)."""
+    n = shape[-1]
+    q, _ = np.linalg.qr(uniform(shape, seed=seed))
+    values = 1.0 + 2.0 * np.arange(n) + uniform(shape[:-1], -0.3, 0.3, seed=seed + 1)
+    return (q * values[..., None, :]) @ np.swapaxes(q, -1, -2)
+
+
+def with_upper_noise(a, seed=0):
+    """a plus noise in its strict upper triangle, which eigh and cholesky never read."""
+    return a + np.triu(uniform(a.shape, seed=seed), 1)
+
+
+def symmetrised(a):
+    return ((a + np.swapaxes(a, -1, -2)) * 0.5,)
+
+
+def column(a, b):
+    """solve's 1-d right-hand side as NumPy 2 reads it: a column."""
+    return a, b[:, None]
+
+
+def _einsum(subscripts, *shapes, label=""):
+    arrays = tuple(uniform(shape, seed=i) for i, shape in enumerate(shapes))
+    return Sample(arrays, {"subscripts": subscripts}, label=label or subscripts)
+
 
 SAMPLES = {
     "matmul": [
@@ -11,4 +56,86 @@ SAMPLES = {
         Sample((uniform((2, 2, 3)), uniform((3, 4), seed=1)), label="batched @ matrix"),
         Sample((uniform((1, 2, 3)), uniform((4, 3, 2), seed=1)), label="broadcast batches"),
     ],
+    "einsum": [
+        _einsum("ij,jk->ik", (2, 3), (3, 4)),
+        _einsum("ii->i", (3, 3), label="diagonal"),
+        _einsum("ii->", (3, 3), label="trace"),
+        _einsum("ij->i", (2, 3), label="letter only in the operand"),
+        _einsum("ij->ji", (2, 3), label="transpose"),
+        _einsum("i,i->", (3,), (3,), label="dot"),
+        _einsum("i,j->ij", (2,), (3,), label="outer"),
+        _einsum("aij,ajk->aik", (2, 2, 3), (2, 3, 2), label="batched"),
+        _einsum("ij,ij->ij", (1, 3), (2, 3), label="size-1 broadcast"),
+        _einsum("ij,jk,kl->il", (2, 3), (3, 2), (2, 2), label="three operands"),
+        _einsum("iij,k->ikj", (2, 2, 3), (2,), label="diagonal and outer"),
+        _einsum(",ij->ij", (), (2, 2), label="0-d operand"),
+        _einsum("ij,jk->", (2, 3), (3, 2), label="full contraction"),
+    ],
+    "inv": [
+        Sample((well_conditioned((3, 3)),)),
+        Sample((well_conditioned((2, 2, 2), seed=1),), label="batched"),
+        Sample((well_conditioned((1, 1), seed=2),), label="1x1"),
+    ],
+    "det": [
+        Sample((well_conditioned((3, 3)),)),
+        Sample((well_conditioned((2, 3, 3), seed=1),), label="batched"),
+        Sample((uniform((2, 2), seed=2) - 3 * np.eye(2),), label="negative determinant"),
+    ],
+    "logabsdet": [
+        Sample((well_conditioned((3, 3)),)),
+        Sample((well_conditioned((2, 2, 2), seed=1),), label="batched"),
+        Sample((np.array([[0.5, 2.0], [1.5, -0.3]]),), label="negative determinant"),
+    ],
+    "solve": [
+        Sample((well_conditioned((3, 3)), uniform((3, 2), seed=1))),
+        Sample((well_conditioned((3, 3)), uniform((3,), seed=1)), prepare=column, label="1-d b"),
+        Sample((well_conditioned((2, 3, 3)), uniform((3, 2), seed=1)), label="batched a"),
+        Sample((well_conditioned((3, 3)), uniform((2, 3, 1), seed=1)), label="batched b"),
+    ],
+    "cholesky": [
+        Sample((spd((3, 3)),)),
+        Sample((spd((2, 3, 3), seed=1),), label="batched"),
+        Sample((with_upper_noise(spd((3, 3), seed=2)),), label="upper triangle ignored"),
+        Sample((spd((3, 3), seed=3),), prepare=symmetrised, label="symmetrised"),
+    ],
+    "eigh_values": [
+        Sample((separated_symmetric((3, 3)),)),
+        Sample((separated_symmetric((2, 3, 3), seed=1),), label="batched"),
+        Sample((with_upper_noise(separated_symmetric((3, 3), seed=2)),), label="upper ignored"),
+        Sample((uniform((3, 3), seed=3),), prepare=symmetrised, label="symmetrised"),
+    ],
+    "eigh_vectors": [
+        Sample((separated_symmetric((3, 3)),)),
+        Sample((separated_symmetric((2, 3, 3), seed=1),), label="batched"),
+        Sample((with_upper_noise(separated_symmetric((3, 3), seed=2)),), label="upper ignored"),
+        Sample((separated_symmetric((3, 3), seed=3),), prepare=symmetrised, label="symmetrised"),
+    ],
+    "qr_q": [
+        Sample((uniform((4, 3)),), label="tall"),
+        Sample((well_conditioned((3, 3), seed=1),), label="square"),
+        Sample((uniform((2, 3, 2), seed=2),), label="batched"),
+    ],
+    "qr_r": [
+        Sample((uniform((4, 3)),), label="tall"),
+        Sample((well_conditioned((3, 3), seed=1),), label="square"),
+        Sample((uniform((2, 3, 2), seed=2),), label="batched"),
+    ],
 }
+
+_SVD_INPUTS = [
+    Sample((uniform((4, 3)),), label="tall"),
+    Sample((uniform((2, 3), seed=1),), label="wide"),
+    Sample((uniform((3, 3), seed=2),), label="square"),
+    Sample((uniform((2, 3, 2), seed=3),), label="batched"),
+]
+for _name in ("svd_u", "svd_s", "svd_vt"):
+    SAMPLES[_name] = list(_SVD_INPUTS)
+
+_V = uniform((2, 3), seed=4)
+SAMPLES["norm"] = [
+    Sample((_V,), {"axis": (0, 1), "keepdims": False}, label="Frobenius"),
+    Sample((_V,), {"axis": (1,), "keepdims": False}, label="rows"),
+    Sample((_V,), {"axis": (0,), "keepdims": True}, label="columns keepdims"),
+    Sample((uniform((4,), seed=5),), {"axis": (0,), "keepdims": False}, label="vector"),
+    Sample((np.array(-0.7),), {"axis": (), "keepdims": False}, label="0-d"),
+]

@@ -157,7 +157,12 @@ def _explain_failure(primitive, values, params, exc):
                 "chainrule computes on numeric arrays: convert with np.asarray(x, dtype=float)."
             )
     message = str(exc)
-    if "broadcast" in message or "mismatch" in message or "aligned" in message:
+    if "inhomogeneous" in message or "element with a sequence" in message:
+        return InputTypeError(
+            f"{primitive.name}() could not make a numeric array from its inputs ({described}): "
+            f"{message.rstrip('.')}. Lists must be rectangular (not ragged) and hold numbers only."
+        )
+    if any(word in message for word in ("broadcast", "mismatch", "aligned", "enough dimensions")):
         return ShapeError(
             f"{primitive.name}() cannot combine shapes {described}: {message}. "
             "Check the operands' shapes; reshape or add axes (x[:, None]) so they line up."
@@ -193,8 +198,10 @@ def _residual_picker(saves):
                 picked.append(out)
             elif type(spec) is InputShape:
                 picked.append(_shape(values[spec.index]))
-            else:
+            elif spec < len(values):
                 picked.append(values[spec])
+            # else: an index past the inputs. A variadic primitive (einsum) saves every input
+            # with saves=range(n) for an upper bound n; its rules get one residual per input.
         return tuple(picked)
 
     return pick

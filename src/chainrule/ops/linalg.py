@@ -1,14 +1,28 @@
-"""Linear algebra primitives. Rules follow the matrix-calculus identities noted beside each.
+"""Linear-algebra primitives: matmul, einsum, and NumPy's linalg decompositions and solvers.
 
-Batched inputs (..., m, n) are supported throughout; `mT` swaps the last two axes.
+Each block holds the NumPy implementation and its VJP and JVP rules, with the matrix-calculus
+identity behind them in a comment. Batched inputs (..., m, n) work throughout; `mT` swaps the
+last two axes. Rules call chainrule's own primitives, so derivatives of derivatives work.
 """
+
+import string
 
 import numpy as np
 
-from chainrule.core.primitive import defprimitive
-from chainrule.ops._rules import prim, raw
+from chainrule.core.primitive import OUT, PerInput, defprimitive
+from chainrule.errors import ShapeError
+from chainrule.ops._rules import prim, raw, select
 
 X, Y = 0, 1
+
+
+# ----- helpers shared by the rules ---------------------------------------------------------------
+def _shape(a):
+    return np.shape(raw(a))
+
+
+def _dtype(a):
+    return np.result_type(raw(a))
 
 
 def mT(a):
@@ -18,13 +32,74 @@ def mT(a):
     return prim("transpose")(a, axes=axes)
 
 
+def _reshape(a, shape):
+    return prim("reshape")(a, shape=tuple(shape))
+
+
+def _as_row(v):
+    """(..., n) -> (..., 1, n): multiplying a matrix by it scales its columns."""
+    shape = _shape(v)
+    return _reshape(v, shape[:-1] + (1,) + shape[-1:])
+
+
+def _as_column(v):
+    """(..., n) -> (..., n, 1): multiplying a matrix by it scales its rows."""
+    return _reshape(v, _shape(v) + (1,))
+
+
+def _as_matrix_scale(s):
+    """(...) -> (..., 1, 1): one scalar per matrix of a batch."""
+    return _reshape(s, _shape(s) + (1, 1))
+
+
+def _sum_last(a, count):
+    ndim = np.ndim(raw(a))
+    return prim("sum")(a, axis=tuple(range(ndim - count, ndim)), keepdims=False)
+
+
+def _eye_like(a):
+    n = _shape(a)[-1]
+    return np.eye(n, dtype=_dtype(a) if _dtype(a).kind == "f" else np.float64)
+
+
+def _tril(a, k=0):
+    return prim("tril")(a, k=k)
+
+
+def _triu(a, k=0):
+    return prim("triu")(a, k=k)
+
+
+def _from_lower(t):
+    """The symmetric matrix NumPy reads from t's lower triangle (eigh, cholesky)."""
+    return _tril(t) + mT(_tril(t, -1))
+
+
+def _from_lower_adjoint(p):
+    """Adjoint of `_from_lower`: the cotangent lands on the lower triangle only."""
+    return _tril(p) + _tril(mT(p), -1)
+
+
+def _lower_halved(a):
+    """Lower triangle with the diagonal halved (cholesky's Phi)."""
+    return _tril(a, -1) + 0.5 * (a * _eye_like(a))
+
+
+def _inverse_gaps(values):
+    """F_ij = 1 / (values_j - values_i) off the diagonal, 0 on it (assumes distinct values)."""
+    gaps = _as_row(values) - _as_column(values)
+    diagonal = np.eye(_shape(values)[-1], dtype=bool)
+    return select(diagonal, 0.0, 1.0 / select(diagonal, 1.0, gaps))
+
+
+# ----- matmul ------------------------------------------------------------------------------------
 def _matmul_vjp_first(g, x, y):
     # C = A B: dA = dC B^T. A 1-d operand is a row (or column) that NumPy drops from the result.
     x_ndim, y_ndim = np.ndim(raw(x)), np.ndim(raw(y))
     if y_ndim == 1:
-        return prim("reshape")(g, shape=np.shape(raw(g)) + (1,)) * y
+        return _as_column(g) * y
     if x_ndim == 1:
-        return matmul(prim("reshape")(g, shape=np.shape(raw(g))[:-1] + (1,) + np.shape(raw(g))[-1:]), mT(y))[..., 0, :]
+        return matmul(_as_row(g), mT(y))[..., 0, :]
     return matmul(g, mT(y))
 
 
@@ -32,12 +107,11 @@ def _matmul_vjp_second(g, x, y):
     # dB = A^T dC
     x_ndim, y_ndim = np.ndim(raw(x)), np.ndim(raw(y))
     if x_ndim == 1:
-        g_column = prim("reshape")(g, shape=np.shape(raw(g))[:-1] + (1,) + np.shape(raw(g))[-1:])
         if y_ndim == 1:
             return g * x
-        return prim("reshape")(x, shape=(-1, 1)) * g_column
+        return _reshape(x, (-1, 1)) * _as_row(g)
     if y_ndim == 1:
-        return matmul(mT(x), prim("reshape")(g, shape=np.shape(raw(g)) + (1,)))[..., 0]
+        return matmul(mT(x), _as_column(g))[..., 0]
     return matmul(mT(x), g)
 
 
@@ -47,5 +121,467 @@ matmul = defprimitive(
     saves=(X, Y),
     vjp=(_matmul_vjp_first, _matmul_vjp_second),
     jvp=(lambda t, x, y: matmul(t, y), lambda t, x, y: matmul(x, t)),
+    family="linalg",
+)
+
+
+# ----- einsum ------------------------------------------------------------------------------------
+# The primitive takes explicit subscripts with one letter per axis ("ij,jk->ik"); `parse_einsum`
+# turns NumPy's forms (implicit output, "...", sublists) into that.
+_LETTERS = string.ascii_letters
+_MAX_OPERANDS = 64
+
+
+def _einsum_impl(*operands, subscripts):
+    # Contraction-order optimisation pays off from three operands (or large pairs, via BLAS).
+    large = len(operands) == 2 and min(np.size(o) for o in operands) > 4096
+    optimize = len(operands) > 2 or large
+    return np.einsum(subscripts, *operands, optimize=optimize)
+
+
+def _split_subscripts(subscripts):
+    inputs, output = subscripts.split("->")
+    return inputs.split(","), output
+
+
+def _einsum_vjp(g, *operands, input_index, subscripts):
+    # out = sum over the other letters of prod_k A_k, linear in A_k: its cotangent is the
+    # contraction of g with every other operand onto A_k's letters. A letter repeated in A_k
+    # (a diagonal, "ii->i") is renamed and tied back by an identity matrix; a letter found only
+    # in A_k (summed away, "ij->i") gets a ones vector, which broadcasts g along it.
+    inputs, output = _split_subscripts(subscripts)
+    target, shape = inputs[input_index], _shape(operands[input_index])
+    fresh = iter(letter for letter in _LETTERS if letter not in subscripts)
+    terms = [output] + [term for i, term in enumerate(inputs) if i != input_index]
+    arrays = [g] + [op for i, op in enumerate(operands) if i != input_index]
+    dtype = _dtype(g) if _dtype(g).kind == "f" else np.float64
+    renamed = []
+    for letter, size in zip(target, shape, strict=True):
+        if letter in renamed:
+            new = next(fresh)
+            terms.append(letter + new)
+            arrays.append(np.eye(size, dtype=dtype))
+            letter = new
+        renamed.append(letter)
+    present = set("".join(terms))
+    for letter, size in zip(renamed, shape, strict=True):
+        if letter not in present:
+            terms.append(letter)
+            arrays.append(np.ones(size, dtype=dtype))
+    return einsum(*arrays, subscripts=",".join(terms) + "->" + "".join(renamed))
+
+
+def _einsum_jvp(t, *operands, input_index, subscripts):
+    # Multilinear: the tangent is the sum over k of the einsum with A_k replaced by dA_k.
+    replaced = list(operands)
+    replaced[input_index] = t
+    return einsum(*replaced, subscripts=subscripts)
+
+
+einsum = defprimitive(
+    "einsum",
+    _einsum_impl,
+    saves=tuple(range(_MAX_OPERANDS)),  # every operand (indices past the last are skipped)
+    vjp=PerInput(_einsum_vjp),
+    jvp=PerInput(_einsum_jvp),
+    family="linalg",
+)
+
+
+def _sublist_to_letters(sublist):
+    parts = []
+    for item in sublist:
+        if item is Ellipsis:
+            parts.append("...")
+        elif isinstance(item, (int, np.integer)) and 0 <= item < len(_LETTERS):
+            parts.append(_LETTERS[item])
+        else:
+            raise ValueError(f"einsum: subscript {item!r} in a sublist must be an int in [0, 52)")
+    return "".join(parts)
+
+
+def einsum_arguments(args):
+    """(subscripts string, operands) from either call form of np.einsum."""
+    if isinstance(args[0], str):
+        return args[0], list(args[1:])
+    operands, terms = list(args[0::2]), [_sublist_to_letters(s) for s in args[1::2]]
+    subscripts = ",".join(terms[: len(operands)])
+    if len(terms) > len(operands):
+        subscripts += "->" + terms[-1]
+    return subscripts, operands
+
+
+def parse_einsum(subscripts, shapes):
+    """NumPy einsum subscripts -> explicit form ('ab,bc->ac'): '...' expanded into letters
+    using the operand shapes, the implicit output (letters seen once, sorted) written out."""
+    subscripts = subscripts.replace(" ", "")
+    inputs, arrow, output = subscripts.partition("->")
+    terms = inputs.split(",")
+    if len(terms) != len(shapes):
+        raise ValueError(
+            f"einsum: subscripts {subscripts!r} name {len(terms)} operand(s) but "
+            f"{len(shapes)} were given"
+        )
+    if len(shapes) > _MAX_OPERANDS:
+        raise ValueError(f"einsum: at most {_MAX_OPERANDS} operands are supported")
+    unused = [c for c in _LETTERS if c not in subscripts]
+    ellipsis_ndims = [
+        _ellipsis_ndim(term, shape, subscripts) for term, shape in zip(terms, shapes, strict=True)
+    ]
+    broadcast = max(ellipsis_ndims, default=0)
+    if broadcast > len(unused):
+        raise ValueError(f"einsum: {subscripts!r} leaves too few letters to expand '...'")
+    batch = "".join(unused[:broadcast])
+    terms = [
+        t.replace("...", batch[broadcast - n :]) for t, n in zip(terms, ellipsis_ndims, strict=True)
+    ]
+    if arrow:
+        if broadcast and "..." not in output:
+            raise ValueError(
+                f"einsum: {subscripts!r} broadcasts over '...' but its output has no '...'; "
+                "add '...' to the output"
+            )
+        output = output.replace("...", batch)
+    else:
+        letters = "".join(terms)
+        output = batch + "".join(
+            sorted(c for c in set(letters) if letters.count(c) == 1 and c not in batch)
+        )
+    _check_einsum(terms, output, shapes, subscripts)
+    return ",".join(terms) + "->" + output
+
+
+def _ellipsis_ndim(term, shape, subscripts):
+    letters = term.replace("...", "")
+    if not all(c in _LETTERS for c in letters) or term.count("...") > 1:
+        raise ValueError(f"einsum: invalid subscripts term {term!r} in {subscripts!r}")
+    extra = len(shape) - len(letters)
+    if extra < 0 or (extra and "..." not in term):
+        raise ShapeError(
+            f"einsum: term {term!r} of {subscripts!r} names {len(letters)} axes but its "
+            f"operand has shape {tuple(shape)}; give one letter per axis (or use '...')"
+        )
+    return extra
+
+
+def _check_einsum(terms, output, shapes, subscripts):
+    sizes = {}
+    for term, shape in zip(terms, shapes, strict=True):
+        for letter, size in zip(term, shape, strict=True):
+            if size != 1 and sizes.setdefault(letter, size) != size:
+                raise ShapeError(
+                    f"einsum: {subscripts!r} gives letter {letter!r} sizes {sizes[letter]} and "
+                    f"{size} (operand shapes {[tuple(s) for s in shapes]}); they must match or be 1"
+                )
+    letters = set("".join(terms))
+    if len(set(output)) != len(output) or not set(output) <= letters:
+        raise ValueError(
+            f"einsum: output {output!r} of {subscripts!r} must name distinct letters that "
+            "appear in the inputs"
+        )
+
+
+def einsum_call(subscripts, *operands):
+    """einsum with NumPy's subscripts, for rules and composites."""
+    spec = parse_einsum(subscripts, [_shape(op) for op in operands])
+    return einsum(*operands, subscripts=spec)
+
+
+# ----- inverse, determinants, solve --------------------------------------------------------------
+# d(A^{-1}) = -A^{-1} dA A^{-1}  =>  Abar = -A^{-T} G A^{-T}
+inv = defprimitive(
+    "inv",
+    np.linalg.inv,
+    saves=(OUT,),
+    vjp=(lambda g, out: -matmul(mT(out), matmul(g, mT(out))),),
+    jvp=(lambda t, out: -matmul(out, matmul(t, out)),),
+    family="linalg",
+)
+
+
+def _trace_of_product(a, b):
+    """tr(A^T B) per matrix of a batch: the sum of A * B over the last two axes."""
+    return _sum_last(a * b, 2)
+
+
+# d det A = det A tr(A^{-1} dA)  =>  Abar = g det(A) A^{-T}  (A must be invertible)
+det = defprimitive(
+    "det",
+    np.linalg.det,
+    saves=(X, OUT),
+    vjp=(lambda g, x, out: _as_matrix_scale(g * out) * mT(inv(x)),),
+    jvp=(lambda t, x, out: out * _trace_of_product(mT(inv(x)), t),),
+    family="linalg",
+)
+
+# d log|det A| = tr(A^{-1} dA)  =>  Abar = g A^{-T}
+logabsdet = defprimitive(
+    "logabsdet",
+    lambda x: np.linalg.slogdet(x)[1],
+    saves=(X,),
+    vjp=(lambda g, x: _as_matrix_scale(g) * mT(inv(x)),),
+    jvp=(lambda t, x: _trace_of_product(mT(inv(x)), t),),
+    family="linalg",
+)
+
+# X = A^{-1} B, b a (stack of) matrices: dX = A^{-1} (dB - dA X)  =>  Bbar = A^{-T} G,
+# Abar = -Bbar X^T. (chainrule.numpy.linalg.solve turns a 1-d b into a column first.)
+solve = defprimitive(
+    "solve",
+    np.linalg.solve,
+    saves=(X, OUT),
+    vjp=(
+        lambda g, a, out: -matmul(solve(mT(a), g), mT(out)),
+        lambda g, a, out: solve(mT(a), g),
+    ),
+    jvp=(
+        lambda t, a, out: -solve(a, matmul(t, out)),
+        lambda t, a, out: solve(a, t),
+    ),
+    family="linalg",
+)
+
+
+# ----- cholesky ----------------------------------------------------------------------------------
+# A = L L^T; NumPy reads only A's lower triangle, so dA = from_lower(t). Then
+# L^{-1} dA L^{-T} = L^{-1} dL + (L^{-1} dL)^T with L^{-1} dL lower triangular, so
+# dL = L Phi(L^{-1} dA L^{-T})  =>  Abar = from_lower_adjoint(L^{-T} Phi(L^T Lbar) L^{-1}).
+def _cholesky_jvp(t, out):
+    inverse = inv(out)
+    return matmul(out, _lower_halved(matmul(inverse, matmul(_from_lower(t), mT(inverse)))))
+
+
+def _cholesky_vjp(g, out):
+    inverse = inv(out)
+    return _from_lower_adjoint(
+        matmul(mT(inverse), matmul(_lower_halved(matmul(mT(out), g)), inverse))
+    )
+
+
+cholesky = defprimitive(
+    "cholesky",
+    np.linalg.cholesky,
+    saves=(OUT,),
+    vjp=(_cholesky_vjp,),
+    jvp=(_cholesky_jvp,),
+    family="linalg",
+)
+
+
+# ----- eigh: values and vectors as two primitives -------------------------------------------------
+# A = V diag(w) V^T, A read from its lower triangle (dA = from_lower(t)), eigenvalues distinct:
+#   dw = diag(V^T dA V)             =>  Abar = V diag(wbar) V^T
+#   dV = V (F o V^T dA V), F_ij = 1/(w_j - w_i)  =>  Abar = V (F o V^T Vbar) V^T
+# each then mapped onto the lower triangle by from_lower_adjoint.
+def _eigh_values_vjp(g, x):
+    vectors = eigh_vectors(x)
+    return _from_lower_adjoint(matmul(vectors * _as_row(g), mT(vectors)))
+
+
+def _eigh_values_jvp(t, x):
+    vectors = eigh_vectors(x)
+    return _sum_last_but_one(vectors * matmul(_from_lower(t), vectors))
+
+
+def _sum_last_but_one(a):
+    """Sum over the rows of each matrix: (..., m, n) -> (..., n)."""
+    ndim = np.ndim(raw(a))
+    return prim("sum")(a, axis=(ndim - 2,), keepdims=False)
+
+
+def _eigh_vectors_vjp(g, x, vectors):
+    gaps = _inverse_gaps(eigh_values(x))
+    return _from_lower_adjoint(matmul(vectors, matmul(gaps * matmul(mT(vectors), g), mT(vectors))))
+
+
+def _eigh_vectors_jvp(t, x, vectors):
+    gaps = _inverse_gaps(eigh_values(x))
+    return matmul(vectors, gaps * matmul(mT(vectors), matmul(_from_lower(t), vectors)))
+
+
+eigh_values = defprimitive(
+    "eigh_values",
+    np.linalg.eigvalsh,
+    saves=(X,),
+    vjp=(_eigh_values_vjp,),
+    jvp=(_eigh_values_jvp,),
+    family="linalg",
+)
+eigh_vectors = defprimitive(
+    "eigh_vectors",
+    lambda x: np.linalg.eigh(x)[1],
+    saves=(X, OUT),
+    vjp=(_eigh_vectors_vjp,),
+    jvp=(_eigh_vectors_jvp,),
+    family="linalg",
+)
+
+
+# ----- qr (reduced, m >= n): Q and R as two primitives -------------------------------------------
+# A = Q R. With C = Q^T dA R^{-1}: Q^T dQ is antisymmetric and dR R^{-1} upper triangular, so
+# their sum C splits as dR R^{-1} = triu(C) + tril(C, -1)^T =: K(C). Then
+#   dR = K(C) R,  dQ = dA R^{-1} - Q K(C)   (adjoint: K*(Kbar) = triu(Kbar) + tril(Kbar^T, -1)).
+# chainrule.numpy.linalg.qr builds wide matrices (m < n) from the square case.
+def _qr_k(c):
+    return _triu(c) + mT(_tril(c, -1))
+
+
+def _qr_k_adjoint(k_bar):
+    return _triu(k_bar) + _tril(mT(k_bar), -1)
+
+
+def _require_tall(x, name):
+    rows, cols = _shape(x)[-2:]
+    if rows < cols:
+        raise NotImplementedError(
+            f"{name}: the derivative of a reduced QR of a wide {rows}x{cols} matrix is not a "
+            "primitive rule; use chainrule.numpy.linalg.qr, which handles wide matrices"
+        )
+
+
+def _qr_q_jvp(t, x, q):
+    _require_tall(x, "qr_q")
+    r_inverse = inv(matmul(mT(q), x))
+    c = matmul(mT(q), matmul(t, r_inverse))
+    return matmul(t, r_inverse) - matmul(q, _qr_k(c))
+
+
+def _qr_q_vjp(g, x, q):
+    # Abar = (Qbar + Q K*(-Q^T Qbar)) R^{-T}
+    _require_tall(x, "qr_q")
+    r_inverse = inv(matmul(mT(q), x))
+    return matmul(g + matmul(q, _qr_k_adjoint(-matmul(mT(q), g))), mT(r_inverse))
+
+
+def _qr_r_jvp(t, x, r):
+    _require_tall(x, "qr_r")
+    r_inverse = inv(r)
+    q = matmul(x, r_inverse)
+    return matmul(_qr_k(matmul(mT(q), matmul(t, r_inverse))), r)
+
+
+def _qr_r_vjp(g, x, r):
+    # Abar = Q K*(Rbar R^T) R^{-T}
+    _require_tall(x, "qr_r")
+    r_inverse = inv(r)
+    q = matmul(x, r_inverse)
+    return matmul(q, matmul(_qr_k_adjoint(matmul(g, mT(r))), mT(r_inverse)))
+
+
+qr_q = defprimitive(
+    "qr_q",
+    lambda x: np.linalg.qr(x, mode="reduced")[0],
+    saves=(X, OUT),
+    vjp=(_qr_q_vjp,),
+    jvp=(_qr_q_jvp,),
+    family="linalg",
+)
+qr_r = defprimitive(
+    "qr_r",
+    lambda x: np.linalg.qr(x, mode="reduced")[1],
+    saves=(X, OUT),
+    vjp=(_qr_r_vjp,),
+    jvp=(_qr_r_jvp,),
+    family="linalg",
+)
+
+
+# ----- svd (full_matrices=False): U, S, Vt as three primitives ------------------------------------
+# A = U S V^T, k = min(m, n), singular values distinct and nonzero. With dP = U^T dA V and
+# F_ij = 1/(s_j^2 - s_i^2):
+#   ds = diag(dP)
+#   dU = U (F o (dP S + S dP^T)) + (I - U U^T) dA V S^{-1}
+#   dV = V (F o (S dP + dP^T S)) + (I - V V^T) dA^T U S^{-1}
+# and the VJPs are their adjoints, worked out beside each rule.
+def _svd_s_vjp(g, x):
+    # Abar = U diag(sbar) V^T
+    return matmul(svd_u(x) * _as_row(g), svd_vt(x))
+
+
+def _svd_s_jvp(t, x):
+    return _sum_last_but_one(svd_u(x) * matmul(t, mT(svd_vt(x))))
+
+
+def _svd_u_jvp(t, x, u):
+    s, v = svd_s(x), mT(svd_vt(x))
+    dp_s = matmul(mT(u), matmul(t, v)) * _as_row(s)  # dP S
+    rotation = matmul(u, _inverse_gaps(s * s) * (dp_s + mT(dp_s)))
+    return rotation + (matmul(t, v) - matmul(u, matmul(mT(u), matmul(t, v)))) / _as_row(s)
+
+
+def _svd_u_vjp(g, x, u):
+    # Pbar = (J + J^T) S with J = F o U^T Ubar; Abar = U Pbar V^T + (I - U U^T) Ubar S^{-1} V^T
+    s, vt = svd_s(x), svd_vt(x)
+    u_g = matmul(mT(u), g)
+    j = _inverse_gaps(s * s) * u_g
+    p_bar = (j + mT(j)) * _as_row(s)
+    return matmul(matmul(u, p_bar) + (g - matmul(u, u_g)) / _as_row(s), vt)
+
+
+def _svd_vt_jvp(t, x, vt):
+    u, s = svd_u(x), svd_s(x)
+    v = mT(vt)
+    s_dp = _as_column(s) * matmul(mT(u), matmul(t, v))  # S dP
+    rotation = matmul(v, _inverse_gaps(s * s) * (s_dp + mT(s_dp)))
+    t_u = matmul(mT(t), u)
+    return mT(rotation + (t_u - matmul(v, matmul(mT(v), t_u))) / _as_row(s))
+
+
+def _svd_vt_vjp(g, x, vt):
+    # g = Vtbar = Vbar^T. Pbar = S (K + K^T) with K = F o V^T Vbar;
+    # Abar = U Pbar V^T + U S^{-1} Vbar^T (I - V V^T)
+    u, s = svd_u(x), svd_s(x)
+    g_v = matmul(g, mT(vt))  # Vbar^T V
+    k = _inverse_gaps(s * s) * mT(g_v)
+    p_bar = _as_column(s) * (k + mT(k))
+    return matmul(u, matmul(p_bar, vt) + (g - matmul(g_v, vt)) / _as_column(s))
+
+
+svd_u = defprimitive(
+    "svd_u",
+    lambda x: np.linalg.svd(x, full_matrices=False)[0],
+    saves=(X, OUT),
+    vjp=(_svd_u_vjp,),
+    jvp=(_svd_u_jvp,),
+    family="linalg",
+)
+svd_s = defprimitive(
+    "svd_s",
+    lambda x: np.linalg.svd(x, compute_uv=False),
+    saves=(X,),
+    vjp=(_svd_s_vjp,),
+    jvp=(_svd_s_jvp,),
+    family="linalg",
+)
+svd_vt = defprimitive(
+    "svd_vt",
+    lambda x: np.linalg.svd(x, full_matrices=False)[2],
+    saves=(X, OUT),
+    vjp=(_svd_vt_vjp,),
+    jvp=(_svd_vt_jvp,),
+    family="linalg",
+)
+
+
+# ----- Euclidean norm over axes (vector 2-norm, Frobenius) ----------------------------------------
+# d|x| = <x, dx> / |x|  =>  xbar = g x / |x|, taking the subgradient 0 where |x| = 0 (no NaN:
+# there x is 0 too, so dividing by 1 instead gives 0).
+def _kept(a, shape, axis, keepdims):
+    return a if keepdims else _reshape(a, tuple(1 if i in axis else n for i, n in enumerate(shape)))
+
+
+def _unit(x, out, axis, keepdims):
+    length = _kept(out, _shape(x), axis, keepdims)
+    return x / select(raw(length) == 0, 1.0, length)
+
+
+norm = defprimitive(
+    "norm",
+    lambda x, axis, keepdims: np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims)),
+    saves=(X, OUT),
+    vjp=(lambda g, x, out, axis, keepdims:
+         _kept(g, _shape(x), axis, keepdims) * _unit(x, out, axis, keepdims),),
+    jvp=(lambda t, x, out, axis, keepdims:
+         prim("sum")(t * _unit(x, out, axis, keepdims), axis=axis, keepdims=keepdims),),
     family="linalg",
 )
