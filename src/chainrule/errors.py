@@ -15,6 +15,9 @@ __all__ = [
     "NonScalarOutputError",
     "AnomalyError",
     "MissingExtraError",
+    "TreeStructureError",
+    "ArgnumsError",
+    "CustomRuleError",
 ]
 
 
@@ -52,6 +55,18 @@ class NonScalarOutputError(ChainruleError, TypeError):
 
 class AnomalyError(ChainruleError, RuntimeError):
     """A NaN or infinity found by `detect_anomaly()`."""
+
+
+class TreeStructureError(ChainruleError, ValueError):
+    """Two pytrees (primals and tangents, outputs and cotangents) whose structures differ."""
+
+
+class ArgnumsError(ChainruleError, ValueError):
+    """`argnums` that names no positional argument of the call."""
+
+
+class CustomRuleError(ChainruleError, ValueError):
+    """A custom_vjp / custom_jvp rule that returned the wrong number or shapes of values."""
 
 
 class MissingExtraError(ChainruleError, ImportError):
