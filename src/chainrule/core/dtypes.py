@@ -25,7 +25,8 @@ def as_array(data, dtype=None, *, what="tensor()"):
         array = np.asarray(data, dtype=dtype)
     except (ValueError, TypeError) as exc:
         raise InputTypeError(
-            f"{what} could not make a numeric array from {type(data).__name__}: {exc}. "
+            f"{what} could not make a numeric array from {type(data).__name__}: "
+            f"{str(exc).rstrip('.')}. "
             "Lists must be rectangular (not ragged) and hold numbers only."
         ) from exc
     if array.dtype.kind in "OUSVMm":

@@ -20,8 +20,15 @@ HANDLED_FUNCTIONS: dict = {}
 HANDLED_UFUNCS: dict = {}
 
 
+# A list operand (`x * [1, 2]`) becomes an array once, here: derivative rules may keep it as a
+# residual and compute with it (`1 / y`), which a Python list cannot do.
+_SEQUENCES = {list, tuple}
+
+
 def _primitive_method(name):
     def method(self, other):
+        if type(other) in _SEQUENCES:
+            other = as_array(other, what=f"{name}()")
         return bind(REGISTRY[name], self, other)
 
     method.__name__ = f"__{name}__"
@@ -30,6 +37,8 @@ def _primitive_method(name):
 
 def _reflected_method(name):
     def method(self, other):
+        if type(other) in _SEQUENCES:
+            other = as_array(other, what=f"{name}()")
         return bind(REGISTRY[name], other, self)
 
     method.__name__ = f"__r{name}__"
@@ -119,8 +128,8 @@ class Tensor:
         return self.shape[0]
 
     def __iter__(self):
-        for index in range(len(self)):
-            yield self[index]
+        length = len(self)  # raises now, not at the first next(), for a 0-d tensor
+        return (self[index] for index in range(length))
 
     # ----- conversion --------------------------------------------------------------------------
     def numpy(self) -> np.ndarray:
@@ -136,7 +145,13 @@ class Tensor:
         return array.copy() if copy else array
 
     def item(self):
-        return np.asarray(raw_value(self)).item()
+        array = np.asarray(raw_value(self))
+        if array.size != 1:
+            raise ShapeError(
+                f".item() on a tensor of shape {array.shape} ({array.size} elements); only a "
+                "one-element tensor converts to a Python number. Use .tolist() or .numpy()."
+            )
+        return array.item()
 
     def __float__(self):
         return float(raw_value(self))
@@ -190,6 +205,8 @@ class Tensor:
         `retain_graph=True` keeps saved values for another backward; `create_graph=True`
         records the backward pass so that `.grad` can itself be differentiated.
         """
+        if gradient is not None and not isinstance(gradient, Tensor):
+            gradient = _gradient_array(gradient, self.dtype)
         backward_from_tensor(self, gradient, retain_graph, create_graph)
 
     def zero_grad_(self):
@@ -268,7 +285,9 @@ class Tensor:
             how = f"{ufunc.__name__}.{method}" if method != "__call__" else ufunc.__name__
             raise UnsupportedFunctionError(_unsupported_message(f"numpy.{how}", kwargs))
         kwargs.pop("out", None)
-        return handler(*inputs, **kwargs)
+        if kwargs:
+            return _ufunc_with_options(ufunc, handler, inputs, kwargs)
+        return handler(*inputs)
 
     def __array_function__(self, func, types, args, kwargs):
         handler = HANDLED_FUNCTIONS.get(func)
@@ -363,6 +382,44 @@ def _swap_last_two(ndim):
     return tuple(axes)
 
 
+# Ufunc keywords whose NumPy defaults change nothing; any other value is refused.
+_NEUTRAL_UFUNC_OPTIONS = {
+    "casting": "same_kind", "order": "K", "subok": True, "where": True, "signature": None,
+}
+
+
+def _ufunc_with_options(ufunc, handler, inputs, kwargs):
+    """`np.exp(t, dtype=np.float32)`: compute in `dtype` by casting the array inputs first.
+    Options that would change what is computed (where=, signature=...) are refused."""
+    dtype = kwargs.pop("dtype", None)
+    for option, value in kwargs.items():
+        neutral = _NEUTRAL_UFUNC_OPTIONS.get(option, _NO_DEFAULT)
+        if not (value is neutral or (isinstance(value, (str, bool)) and value == neutral)):
+            hint = " and select afterwards with np.where(mask, result, other)" * (option == "where")
+            raise UnsupportedFunctionError(
+                f"numpy.{ufunc.__name__}(..., {option}=...) is not supported on chainrule "
+                f"Tensors; call numpy.{ufunc.__name__} without {option}={hint}."
+            )
+    if dtype is not None:
+        dtype = np.dtype(dtype)
+        inputs = [
+            bind(REGISTRY["astype"], x, dtype=dtype) if isinstance(x, (Tensor, np.ndarray)) else x
+            for x in inputs
+        ]
+    return handler(*inputs)
+
+
+_NO_DEFAULT = object()
+
+
+def _gradient_array(gradient, dtype):
+    """backward(gradient=...) given as a list or array: a plain array in the output's dtype."""
+    array = as_array(gradient, what="backward(gradient=...)")
+    if np.dtype(dtype).kind == "f" and array.dtype != dtype:
+        array = array.astype(dtype)
+    return array
+
+
 def _unsupported_message(name, kwargs):
     if kwargs.get("out") is not None:
         return (
@@ -438,9 +495,10 @@ def inplace_update(target: Tensor, primitive, other) -> Tensor:
                 "requires grad would lose its gradient history; wrap the update in "
                 "`with cr.no_grad():` (as optimisers do) or use an out-of-place operation."
             )
-        return _overwrite_leaf(target, primitive.impl(target._value, raw_value(other)))
+        new_value = primitive.impl(target._value, raw_value(other))
+        return _overwrite_leaf(target, new_value, primitive.name)
     result = bind(primitive, target, other)
-    _rebind(target, result)
+    _rebind(target, result, primitive.name)
     return target
 
 
@@ -454,25 +512,30 @@ def inplace_setitem(target: Tensor, index, value) -> None:
             )
         updated = np.array(target._value, copy=True)
         updated[index] = raw_value(value)
-        _overwrite_leaf(target, updated)
+        _overwrite_leaf(target, updated, "setitem")
         return
     result = bind(REGISTRY["setitem"], target, value, index=index)
-    _rebind(target, result)
+    _rebind(target, result, "setitem")
 
 
-def _overwrite_leaf(target, new_value):
+def _overwrite_leaf(target, new_value, operation):
     new_value = np.asarray(new_value, dtype=target.dtype)
     if np.shape(new_value) != target.shape:
         raise ShapeError(
             f"in-place update of a tensor of shape {target.shape} with a result of shape "
             f"{np.shape(new_value)}; in-place operations cannot change a tensor's shape."
         )
+    old_value, old_version = target._value, target._version
     target._value = new_value
     target._version += 1
+    # Lets backward refuse nodes that saved the old buffer (version-counter check).
+    from chainrule.reliability import note_leaf_overwrite
+
+    note_leaf_overwrite(target, old_value, old_version, operation)
     return target
 
 
-def _rebind(target, result):
+def _rebind(target, result, operation):
     if not isinstance(result, Tensor) or result._trace is not target._trace:
         result = Tensor(result, target._trace)
     if np.shape(raw_value(result)) != target.shape:
@@ -480,11 +543,17 @@ def _rebind(target, result):
             f"in-place update of a tensor of shape {target.shape} with a result of shape "
             f"{result.shape}; in-place operations cannot change a tensor's shape."
         )
+    old_node, old_version = target._node, target._version
     target._value = result._value
     target._node = result._node
     target._tangent = result._tangent
     target.requires_grad = result.requires_grad
     target._version += 1
+    if old_node is not None or result._node is not None:
+        # Lets backward refuse nodes that saved the replaced value (version-counter check).
+        from chainrule.reliability import note_rebind
+
+        note_rebind(target, old_node, result._node, old_version, operation)
 
 
 # graph.py builds on Tensor, so it is imported after the class exists (core/__init__ imports

@@ -12,7 +12,7 @@ import numpy as _np
 
 from chainrule.core.primitive import REGISTRY
 from chainrule.core.tensor import HANDLED_FUNCTIONS, HANDLED_UFUNCS, Tensor, raw_value
-from chainrule.errors import ShapeError
+from chainrule.errors import ShapeError, UnsupportedFunctionError
 from chainrule.ops import elementwise as _elementwise
 from chainrule.ops import linalg as _linalg_ops
 from chainrule.ops import reduce as _reduce
@@ -104,7 +104,18 @@ def _holds_tensor(items) -> bool:
     return False
 
 
-array = asarray
+def array(a, dtype=None, copy=True):
+    """Like `asarray`, but a plain array is copied, as `numpy.array` does."""
+    if isinstance(a, Tensor) or (isinstance(a, (list, tuple)) and _holds_tensor(a)):
+        return asarray(a, dtype)
+    return _np.array(a, dtype=dtype, copy=copy)
+
+
+def copy(a):
+    """A copy (differentiable on Tensors: a new Tensor recording an identity cast)."""
+    if isinstance(a, Tensor):
+        return astype(a, a.dtype)
+    return _np.copy(a)
 
 
 def zeros_like(a, dtype=None, shape=None):
@@ -158,9 +169,13 @@ def normalize_axis(axis, ndim, what):
 
 def _reject(what, out=None, where=None):
     if out is not None:
-        raise TypeError(f"{what}(..., out=...) is not supported: use the returned value instead")
+        raise UnsupportedFunctionError(
+            f"{what}(..., out=...) is not supported: use the returned value instead"
+        )
     if where is not None and where is not True:
-        raise TypeError(f"{what}(..., where=...) is not supported: mask with cr.numpy.where first")
+        raise UnsupportedFunctionError(
+            f"{what}(..., where=...) is not supported: mask with cr.numpy.where first"
+        )
 
 
 # ----- reductions ---------------------------------------------------------------------------------
@@ -659,7 +674,7 @@ _FUNCTION_NAMES = [
     "array_split", "flip", "fliplr", "flipud", "roll", "tile", "repeat", "pad", "triu", "tril",
     "where", "clip", "take", "take_along_axis", "diagonal", "diag", "diagflat", "trace",
     "tensordot", "dot", "vdot", "inner", "outer", "round", "around", "fix", "shape", "ndim", "size",
-    "zeros_like", "ones_like", "full_like", "empty_like", "result_type", "permute_dims",
+    "zeros_like", "ones_like", "full_like", "empty_like", "result_type", "permute_dims", "copy",
 ]
 for _name in _FUNCTION_NAMES:
     if hasattr(_np, _name):
