@@ -14,6 +14,8 @@ __all__ = [
     "UnsupportedFunctionError",
     "NonScalarOutputError",
     "AnomalyError",
+    "AllocationError",
+    "FileFormatError",
     "MissingExtraError",
     "TreeStructureError",
     "ArgnumsError",
@@ -54,7 +56,15 @@ class NonScalarOutputError(ChainruleError, TypeError):
 
 
 class AnomalyError(ChainruleError, RuntimeError):
-    """A NaN or infinity found by `detect_anomaly()`."""
+    """A NaN or infinity found by `detect_anomaly()` (or masked NaN under strict_nan)."""
+
+
+class AllocationError(ChainruleError, MemoryError):
+    """An array that could not fit in this machine's memory, refused before allocating it."""
+
+
+class FileFormatError(ChainruleError, ValueError):
+    """A saved file that is corrupt, truncated, or holds something chainrule will not load."""
 
 
 class TreeStructureError(ChainruleError, ValueError):
