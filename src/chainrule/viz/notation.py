@@ -1,0 +1,185 @@
+"""How a recorded step is written down: values, operations, and local derivatives.
+
+The numbers in the tables come from chainrule's own derivative rules; this module only decides
+how to *write* them: `v3 = v1 + v2`, the partial `∂v5/∂v3 = v4`, an adjoint `v̄5 · v4`.
+Primitives without a template here are written generically (`name(v1, v2)`, `∂v5/∂v3`).
+"""
+
+import re
+
+import numpy as np
+
+__all__ = [
+    "format_value", "format_number", "format_params", "primal_expression", "term_templates",
+    "dot_name", "bar_name", "display_width", "is_scalar",
+]
+
+DOT = "\u0307"  # combining dot above: v̇ (a tangent)
+BAR = "\u0304"  # combining macron: v̄ (an adjoint)
+MAX_INLINE = 6  # arrays with at most this many entries are written out in full
+
+
+def _marked(name: str, mark: str, fallback: str) -> str:
+    # A mark fits one letter (v3 -> v̇3, x -> ẋ); a longer name gets d(name) or ∂f/∂(name).
+    if re.fullmatch(r"[A-Za-z][0-9_]*", name):
+        return name[0] + mark + name[1:]
+    return fallback.format(name)
+
+
+def dot_name(name: str) -> str:
+    """`v3` -> `v̇3` (a tangent); `scale` -> `d(scale)`."""
+    return _marked(name, DOT, "d({})")
+
+
+def bar_name(name: str) -> str:
+    """`v3` -> `v̄3` (an adjoint); `scale` -> `∂f/∂(scale)`."""
+    return _marked(name, BAR, "∂f/∂({})")
+
+
+def display_width(text: str) -> int:
+    """Columns `text` takes in a terminal: combining marks (the dot and bar) take none."""
+    import unicodedata
+
+    return sum(0 if unicodedata.combining(char) else 1 for char in text)
+
+
+def is_scalar(value) -> bool:
+    return value is not None and np.size(value) == 1
+
+
+def format_number(number) -> str:
+    """6 significant digits, no trailing zeros: 5.0 -> '5', 0.1 + 0.2 -> '0.3'."""
+    number = float(number)
+    if number == 0:
+        return "0"  # also turns -0.0 into 0
+    return format(number, ".6g")
+
+
+def format_value(value, max_inline: int = MAX_INLINE) -> str:
+    """A scalar as a number, a small array in full, a large one as dtype[shape]."""
+    if value is None:
+        return "?"
+    array = np.asarray(value)
+    if array.dtype.kind == "b":
+        return str(array.tolist()) if array.size <= max_inline else f"bool{list(array.shape)}"
+    if array.dtype.kind not in "iuf":
+        return f"{array.dtype}{list(array.shape)}"
+    if array.size == 1:
+        return format_number(array.reshape(()))
+    if array.size <= max_inline:
+        return _nested(array)
+    return f"{array.dtype}{list(array.shape)}"
+
+
+def _nested(array) -> str:
+    if array.ndim == 0:
+        return format_number(array)
+    if array.ndim == 1:
+        return "[" + ", ".join(format_number(x) for x in array) + "]"
+    return "[" + ", ".join(_nested(row) for row in array) + "]"
+
+
+def format_params(params: dict) -> str:
+    """Static parameters (axis, shape, index...) for an expression: `axis=(0,), keepdims=True`."""
+    parts = []
+    for key, value in params.items():
+        if isinstance(value, np.ndarray):
+            text = format_value(value)
+        elif isinstance(value, np.dtype) or isinstance(value, type):
+            text = np.dtype(value).name
+        else:
+            text = repr(value)
+            if len(text) > 24:
+                text = text[:21] + "..."
+        parts.append(f"{key}={text}")
+    return ", ".join(parts)
+
+
+# ----- the primal expression of a step ------------------------------------------------------------
+_INFIX = {
+    "add": "{0} + {1}", "subtract": "{0} - {1}", "multiply": "{0} · {1}", "divide": "{0} / {1}",
+    "power": "{0}^{1}", "float_power": "{0}^{1}", "matmul": "{0} @ {1}", "negative": "-{0}",
+}
+
+
+def primal_expression(name: str, operands, params: dict) -> str:
+    """`v1 + v2` for infix operations, `sin(v1)` or `sum(v3, axis=(0,))` for the rest."""
+    template = _INFIX.get(name)
+    if template is not None and len(operands) == template.count("{"):
+        return template.format(*operands)
+    arguments = list(operands)
+    if params:
+        arguments.append(format_params(params))
+    return f"{name}({', '.join(arguments)})"
+
+
+# ----- local derivatives --------------------------------------------------------------------------
+class Scale:
+    """A local partial derivative written as a factor: the chain-rule term is v̄ · partial
+    (reverse) or v̇ · partial (forward). Exact for scalars, elementwise for arrays."""
+
+    __slots__ = ("partial",)
+
+    def __init__(self, partial):
+        self.partial = partial
+
+
+class LinearMap:
+    """A term written as a map applied to the incoming derivative ({g}: the adjoint in reverse
+    mode, {t}: the tangent in forward mode). For matmul and shape operations."""
+
+    __slots__ = ("reverse", "forward")
+
+    def __init__(self, reverse, forward):
+        self.reverse = reverse
+        self.forward = forward
+
+
+def _scales(*partials):
+    return tuple(Scale(p) for p in partials)
+
+
+# {0}, {1}: the operands; {out}: the step's own value. Derivations are the usual calculus.
+_TERMS = {
+    "add": _scales("1", "1"),
+    "subtract": _scales("1", "-1"),
+    "multiply": _scales("{1}", "{0}"),
+    "divide": _scales("1/{1}", "-{0}/{1}^2"),
+    "power": _scales("{1}·{0}^({1}-1)", "{out}·log({0})"),
+    "negative": _scales("-1"),
+    "sin": _scales("cos({0})"),
+    "cos": _scales("-sin({0})"),
+    "tan": _scales("1 + {out}^2"),
+    "arcsin": _scales("1/sqrt(1 - {0}^2)"),
+    "arccos": _scales("-1/sqrt(1 - {0}^2)"),
+    "arctan": _scales("1/(1 + {0}^2)"),
+    "sinh": _scales("cosh({0})"),
+    "cosh": _scales("sinh({0})"),
+    "tanh": _scales("1 - {out}^2"),
+    "exp": _scales("{out}"),
+    "expm1": _scales("{out} + 1"),
+    "log": _scales("1/{0}"),
+    "log1p": _scales("1/(1 + {0})"),
+    "log2": _scales("1/({0}·ln 2)"),
+    "log10": _scales("1/({0}·ln 10)"),
+    "sqrt": _scales("1/(2·{out})"),
+    "cbrt": _scales("1/(3·{out}^2)"),
+    "square": _scales("2·{0}"),
+    "reciprocal": _scales("-{out}^2"),
+    "abs": _scales("sign({0})"),
+    "matmul": (LinearMap("{g} @ {1}ᵀ", "{t} @ {1}"), LinearMap("{0}ᵀ @ {g}", "{0} @ {t}")),
+    "sum": (LinearMap("broadcast({g})", "sum({t})"),),
+    "reshape": (LinearMap("reshape({g})", "reshape({t})"),),
+    "transpose": (LinearMap("transposeᵀ({g})", "transpose({t})"),),
+    "broadcast_to": (LinearMap("sum({g}) over broadcast axes", "broadcast({t})"),),
+    "getitem": (LinearMap("scatter({g})", "{t}[index]"),),
+    "astype": (LinearMap("{g}", "{t}"),),
+}
+
+
+def term_templates(name: str, arity: int):
+    """One Scale or LinearMap per input of primitive `name`; generic partials if unknown."""
+    known = _TERMS.get(name)
+    if known is not None and len(known) == arity:
+        return known
+    return tuple(Scale(f"∂{{out}}/∂{{{index}}}") for index in range(arity))

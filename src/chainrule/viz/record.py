@@ -1,0 +1,197 @@
+"""`cr.trace(f, *args)`: run f once on a fresh reverse-mode level and keep what it did.
+
+The level is an ordinary `ReverseTrace` that also notes, for every primitive it records, the
+values that went in and came out (a plain Node keeps only the residuals its VJP needs). A walk
+back from the output (iterative) keeps the steps that reach it, in evaluation order.
+"""
+
+import inspect
+import numbers
+import threading
+
+import numpy as np
+
+from chainrule.core.dtypes import promote_for_transform
+from chainrule.core.graph import ReverseTrace
+from chainrule.core.primitive import TRACED_TYPES
+from chainrule.core.tensor import Tensor, raw_value
+from chainrule.core.trace import new_level
+from chainrule.errors import ChainruleError
+from chainrule.viz.graph import Constant, Graph, Vertex
+
+__all__ = ["trace", "scope"]
+
+
+class _ScopeStack(threading.local):
+    names: tuple = ()
+
+
+_scopes = _ScopeStack()
+
+
+class scope:
+    """`with cr.viz.scope("layer 1"): ...` groups the steps recorded inside, so pictures of
+    large graphs can draw the group as one box. Costs nothing outside `cr.trace`."""
+
+    def __init__(self, name: str):
+        self.name = str(name)
+
+    def __enter__(self):
+        _scopes.names = _scopes.names + (self.name,)
+        return self
+
+    def __exit__(self, *exc_info):
+        _scopes.names = _scopes.names[:-1]
+        return False
+
+
+class _Step:
+    """One recorded application: the node, its operand values, its output, its scope."""
+
+    __slots__ = ("node", "operands", "output", "group")
+
+    def __init__(self, node, operands, output, group):
+        self.node = node
+        self.operands = operands
+        self.output = output
+        self.group = group
+
+
+class _RecordingTrace(ReverseTrace):
+    """A reverse level that also keeps every recorded step's values, for the tables."""
+
+    __slots__ = ("steps",)
+
+    def __init__(self, level):
+        super().__init__(level)
+        self.steps = {}
+
+    def process(self, primitive, args, params):
+        result = super().process(primitive, args, params)
+        if type(result) in TRACED_TYPES and result._trace is self and result._node is not None:
+            operands = [
+                arg._value if type(arg) in TRACED_TYPES and arg._trace is self else arg
+                for arg in args
+            ]
+            self.steps[result._node] = _Step(result._node, operands, result._value, _scopes.names)
+        return result
+
+
+def trace(f, *args, **named_args) -> Graph:
+    """Run `f(*args, **named_args)` once and return the `Graph` of primitives it applied.
+
+    Numbers and arrays among the arguments are the inputs, v1..vk, named after f's
+    parameters; other arguments pass through unchanged. f must return one array or number.
+
+        graph = cr.trace(lambda x, y: (x + y) * (x - y), 3.0, 2.0)
+        print(graph.explain())        # evaluation trace, forward and reverse passes, gradient
+        graph.render("graph.svg")     # needs Graphviz
+    """
+    level_trace = _RecordingTrace(new_level())
+    names = _argument_names(f, args, named_args)
+    boxed_args, boxed_named, inputs = _box_inputs(level_trace, names, args, named_args)
+    output = f(*boxed_args, **boxed_named)
+    if isinstance(output, (tuple, list, dict)):
+        raise ChainruleError(
+            f"trace({_function_name(f)}) records a function with one output; it returned a "
+            f"{type(output).__name__}. Trace each output separately, e.g. "
+            "cr.trace(lambda *a: f(*a)[0], ...)."
+        )
+    return _build_graph(level_trace, inputs, output, title=_function_name(f))
+
+
+def _function_name(f) -> str:
+    name = getattr(f, "__name__", "f")
+    return "f" if name == "<lambda>" else name
+
+
+def _argument_names(f, args, named_args):
+    """Names for the positional arguments, from f's signature where it has one."""
+    try:
+        bound = inspect.signature(f).bind_partial(*args, **named_args)
+    except (TypeError, ValueError):
+        return [f"x{i + 1}" for i in range(len(args))]
+    names = []
+    for name, value in bound.arguments.items():
+        kind = inspect.signature(f).parameters[name].kind
+        if kind is inspect.Parameter.VAR_POSITIONAL:
+            names.extend(f"{name}{i + 1}" for i in range(len(value)))
+        elif kind is not inspect.Parameter.VAR_KEYWORD and name not in named_args:
+            names.append(name)
+    return names
+
+
+def _is_numeric(value) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (numbers.Real, np.ndarray, np.generic, Tensor)):
+        return True
+    return isinstance(value, list) and np.asarray(value).dtype.kind in "iuf"
+
+
+def _box_inputs(level_trace, names, args, named_args):
+    inputs = []  # (name, boxed Tensor)
+
+    def box(name, value):
+        if not _is_numeric(value):
+            return value
+        array = promote_for_transform(raw_value(value), f"trace() argument {name!r}")
+        boxed = Tensor(array, level_trace, None, True)
+        inputs.append((name, boxed))
+        return boxed
+
+    boxed_args = [box(name, value) for name, value in zip(names, args, strict=True)]
+    boxed_named = {name: box(name, value) for name, value in named_args.items()}
+    return boxed_args, boxed_named, inputs
+
+
+def _reachable_steps(level_trace, output):
+    """The recorded nodes the output depends on (iterative walk), in evaluation order."""
+    if not (type(output) in TRACED_TYPES and output._trace is level_trace):
+        return []
+    order = {node: i for i, node in enumerate(level_trace.steps)}
+    seen = set()
+    stack = [output._node] if output._node is not None else []
+    while stack:
+        node = stack.pop()
+        if node in seen or node not in order:
+            continue
+        seen.add(node)
+        stack.extend(p for p in node.parents if p is not None and p in order and p not in seen)
+    return sorted(seen, key=order.__getitem__)
+
+
+def _build_graph(level_trace, inputs, output, title):
+    vertices = []
+    index_of = {}  # id(boxed input) or node -> vertex index
+    for name, boxed in inputs:
+        value = boxed._value
+        index_of[id(boxed)] = len(vertices)
+        vertices.append(_value_vertex(len(vertices), "input", name, value))
+    for node in _reachable_steps(level_trace, output):
+        step = level_trace.steps[node]
+        operands = []
+        for parent, value in zip(node.parents, step.operands, strict=True):
+            key = id(parent) if isinstance(parent, Tensor) else parent
+            operands.append(index_of[key] if key in index_of else Constant(raw_value(value)))
+        index_of[node] = len(vertices)
+        vertices.append(_value_vertex(
+            len(vertices), "op", node.primitive.name, step.output, operands=operands,
+            params=dict(node.params), primitive=node.primitive, group=step.group,
+        ))
+    return Graph(vertices, _output_index(output, level_trace, index_of), title=title)
+
+
+def _output_index(output, level_trace, index_of):
+    if type(output) in TRACED_TYPES and output._trace is level_trace:
+        key = output._node if output._node is not None else id(output)
+        if key in index_of:
+            return index_of[key]
+        return Constant(raw_value(output))  # a value at this level that depends on no input
+    return Constant(raw_value(output))
+
+
+def _value_vertex(index, kind, label, value, **fields):
+    value = raw_value(value)
+    array = np.asarray(value)
+    return Vertex(index, kind, label, value=value, shape=array.shape, dtype=array.dtype, **fields)
