@@ -139,3 +139,9 @@ SAMPLES["norm"] = [
     Sample((uniform((4,), seed=5),), {"axis": (0,), "keepdims": False}, label="vector"),
     Sample((np.array(-0.7),), {"axis": (), "keepdims": False}, label="0-d"),
 ]
+SAMPLES["pinv"] = [
+    Sample((uniform((4, 3)),), {"rcond": 1e-12}, label="tall"),
+    Sample((uniform((2, 3), seed=1),), {"rcond": 1e-12}, label="wide"),
+    Sample((np.eye(3),), {"rcond": 1e-12}, label="identity (equal singular values)"),
+    Sample((uniform((2, 3, 2), seed=2),), {"rcond": 1e-12}, label="batched"),
+]

@@ -649,6 +649,14 @@ def relu(x):
     return _elementwise.where(x, 0.0, condition=_np.asarray(raw_value(x)) > 0)
 
 
+def einsum(*operands, out=None, dtype=None, optimize=False, **unused):
+    """np.einsum, differentiable: subscripts (implicit or explicit, with '...') or sublists."""
+    _reject("einsum", out)
+    subscripts, arrays = _linalg_ops.einsum_arguments(operands)
+    result = _linalg_ops.einsum_call(subscripts, *arrays)
+    return result if dtype is None else astype(result, dtype)
+
+
 from chainrule.numpy import linalg  # noqa: E402
 from chainrule.numpy.linalg import norm  # noqa: E402, F401
 
@@ -675,6 +683,7 @@ _FUNCTION_NAMES = [
     "where", "clip", "take", "take_along_axis", "diagonal", "diag", "diagflat", "trace",
     "tensordot", "dot", "vdot", "inner", "outer", "round", "around", "fix", "shape", "ndim", "size",
     "zeros_like", "ones_like", "full_like", "empty_like", "result_type", "permute_dims", "copy",
+    "einsum",
 ]
 for _name in _FUNCTION_NAMES:
     if hasattr(_np, _name):

@@ -1,20 +1,315 @@
-"""`chainrule.numpy.linalg`: NumPy's linalg names over chainrule's linear-algebra primitives."""
+"""`chainrule.numpy.linalg`: NumPy's linalg functions, differentiable, batched like NumPy's.
+
+Each function checks shapes (a `ShapeError` naming the function and the shapes), then calls the
+primitives of `chainrule.ops.linalg` or composes them. Importing this module registers the
+functions for NumPy dispatch, so `np.linalg.inv(tensor)` records.
+"""
+
+import builtins
+from collections import namedtuple
 
 import numpy as _np
 
-from chainrule.core.tensor import raw_value
+import chainrule.numpy as _cnp
+from chainrule.core.tensor import HANDLED_FUNCTIONS, Tensor, raw_value
+from chainrule.errors import ShapeError
 from chainrule.ops import linalg as _ops
 
-__all__ = ["norm", "matmul"]
+__all__ = [
+    "cholesky", "det", "diagonal", "eigh", "eigvalsh", "inv", "matmul", "matrix_norm",
+    "matrix_power", "matrix_transpose", "multi_dot", "norm", "outer", "pinv", "qr", "slogdet",
+    "solve", "svd", "svdvals", "tensordot", "trace", "vecdot", "vector_norm",
+    "EighResult", "QRResult", "SlogdetResult", "SVDResult",
+]
+
+SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
+EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
+QRResult = namedtuple("QRResult", ["Q", "R"])
+SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
 
 matmul = _ops.matmul
+matrix_transpose = _ops.mT
 
 
+def _shape(a):
+    return _np.shape(raw_value(a))
+
+
+def _require_matrix(a, what, square=False):
+    shape = _shape(a)
+    if len(shape) < 2 or (square and shape[-1] != shape[-2]):
+        kind = "square matrix" if square else "matrix"
+        raise ShapeError(
+            f"{what}: expected a {kind} (or a stack of them in the last two axes), got shape "
+            f"{shape}"
+        )
+    return shape
+
+
+def _traced(*arrays):
+    return builtins.any(isinstance(a, Tensor) for a in arrays)
+
+
+# ----- inverse, determinants, solve --------------------------------------------------------------
+def inv(a):
+    """Inverse of a square matrix (batched)."""
+    _require_matrix(a, "inv", square=True)
+    return _ops.inv(a)
+
+
+def det(a):
+    """Determinant (batched). Its gradient det(A) A^{-T} needs A to be invertible."""
+    _require_matrix(a, "det", square=True)
+    return _ops.det(a)
+
+
+def slogdet(a):
+    """(sign, log|det a|): the sign is piecewise constant (no gradient); logabsdet is smooth."""
+    _require_matrix(a, "slogdet", square=True)
+    sign = _np.linalg.slogdet(raw_value(a))[0]
+    return SlogdetResult(sign, _ops.logabsdet(a))
+
+
+def solve(a, b):
+    """x with a @ x = b. As in NumPy 2, b is one vector only when b.ndim == 1; otherwise it is a
+    (stack of) matrices whose columns are the right-hand sides."""
+    shape = _require_matrix(a, "solve", square=True)
+    b_shape = _shape(b)
+    vector = len(b_shape) == 1
+    if vector:
+        b = _cnp.reshape(b, b_shape + (1,))
+    _check_solve_shapes(shape, b_shape, vector)
+    x = _ops.solve(a, b)
+    return x[..., 0] if vector else x
+
+
+def _check_solve_shapes(a_shape, b_shape, vector):
+    rows = b_shape[0] if vector else (b_shape[-2] if len(b_shape) >= 2 else None)
+    try:
+        if rows != a_shape[-1]:
+            raise ValueError
+        if not vector:
+            _np.broadcast_shapes(a_shape[:-2], b_shape[:-2])
+    except ValueError:
+        raise ShapeError(
+            f"solve: a has shape {a_shape} and b has shape {b_shape}; b needs {a_shape[-1]} rows "
+            "(b.shape[-2], or b.shape[0] for a 1-d b) and batch dimensions that broadcast "
+            "with a's. For a stack of vectors use b[..., None] and take x[..., 0]."
+        ) from None
+
+
+def pinv(a, rcond=None, hermitian=False, *, rtol=None):
+    """Moore-Penrose pseudo-inverse; differentiable wherever the rank is locally constant."""
+    shape = _require_matrix(a, "pinv")
+    if hermitian and _traced(a):
+        raise NotImplementedError("pinv(hermitian=True) is not differentiable here; drop it")
+    if rcond is None:
+        rcond = rtol if rtol is not None else builtins.max(shape[-2:]) * _np.finfo(float).eps
+    return _ops.pinv(a, rcond=float(rcond))
+
+
+def matrix_power(a, n):
+    """a @ a @ ... (n times) by repeated squaring; a negative n inverts first."""
+    shape = _require_matrix(a, "matrix_power", square=True)
+    n = int(n)
+    if n == 0:
+        return _np.broadcast_to(_np.eye(shape[-1]), shape).copy()
+    if n < 0:
+        a, n = inv(a), -n
+    result = None
+    while n:
+        if n & 1:
+            result = a if result is None else _ops.matmul(result, a)
+        n >>= 1
+        if n:
+            a = _ops.matmul(a, a)
+    return result
+
+
+# ----- decompositions ----------------------------------------------------------------------------
+def cholesky(a, /, *, upper=False):
+    """Lower factor L with a = L L^T. Only a's lower triangle is read (as NumPy does), so the
+    gradient lands on the lower triangle too."""
+    _require_matrix(a, "cholesky", square=True)
+    factor = _ops.cholesky(a)
+    return _ops.mT(factor) if upper else factor
+
+
+def _lower_source(a, uplo, what):
+    _require_matrix(a, what, square=True)
+    if uplo not in ("L", "U"):
+        raise ValueError(f"{what}: UPLO must be 'L' or 'U', got {uplo!r}")
+    # The symmetric matrix read from the upper triangle of a is the one read from the lower of a^T.
+    return a if uplo == "L" else _ops.mT(a)
+
+
+def eigh(a, UPLO="L"):  # noqa: N803 - NumPy's argument name
+    """Eigenvalues (ascending) and eigenvectors of a symmetric matrix read from one triangle.
+    Gradients assume distinct eigenvalues; they land on the triangle that was read."""
+    source = _lower_source(a, UPLO, "eigh")
+    return EighResult(_ops.eigh_values(source), _ops.eigh_vectors(source))
+
+
+def eigvalsh(a, UPLO="L"):  # noqa: N803 - NumPy's argument name
+    return _ops.eigh_values(_lower_source(a, UPLO, "eigvalsh"))
+
+
+def qr(a, mode="reduced"):
+    """Reduced QR (mode 'reduced' or 'r'). Gradients need the leading square block to have
+    full rank; a wide matrix [X | Y] is factored as Q R_X = X, R = [R_X | Q^T Y]."""
+    rows, cols = _require_matrix(a, "qr")[-2:]
+    if mode not in ("reduced", "r") and not (mode == "complete" and rows <= cols):
+        raise NotImplementedError(
+            f"qr(mode={mode!r}) is not supported for shape {_shape(a)}; use mode='reduced'"
+        )
+    if rows >= cols:
+        q, r = _ops.qr_q(a), _ops.qr_r(a)
+    else:
+        square = a[..., :, :rows]
+        q = _ops.qr_q(square)
+        r = _cnp.concatenate([_ops.qr_r(square), _ops.matmul(_ops.mT(q), a[..., :, rows:])], -1)
+    return r if mode == "r" else QRResult(q, r)
+
+
+def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
+    """Singular value decomposition, differentiable with full_matrices=False (or a square
+    matrix). Gradients of U and Vh assume distinct, nonzero singular values."""
+    rows, cols = _require_matrix(a, "svd")[-2:]
+    if not compute_uv:
+        return _ops.svd_s(a)
+    if (hermitian or (full_matrices and rows != cols)) and not _traced(a):
+        return _np.linalg.svd(a, full_matrices=full_matrices, hermitian=hermitian)
+    if hermitian or (full_matrices and rows != cols):
+        raise NotImplementedError(
+            f"svd of a {rows}x{cols} matrix with full_matrices=True (or hermitian=True) has no "
+            "unique derivative; call svd(a, full_matrices=False)"
+        )
+    return SVDResult(_ops.svd_u(a), _ops.svd_s(a), _ops.svd_vt(a))
+
+
+def svdvals(x, /):
+    _require_matrix(x, "svdvals")
+    return _ops.svd_s(x)
+
+
+# ----- norms -------------------------------------------------------------------------------------
 def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - NumPy's argument name
-    """Vector or matrix norm. The 2-norm's gradient at 0 is the subgradient 0."""
-    import chainrule.numpy as cnp
+    """Vector or matrix norm, as np.linalg.norm. The 2-norm / Frobenius norm is a primitive whose
+    gradient at 0 is the subgradient 0 (never NaN)."""
+    ndim = _np.ndim(raw_value(x))
+    if axis is None:
+        if ord is None:
+            return _ops.norm(x, axis=tuple(range(ndim)), keepdims=keepdims)
+        if ndim not in (1, 2):
+            raise ValueError(f"norm(ord={ord!r}) needs a 1-d or 2-d input or an axis, got {ndim}-d")
+        axis = tuple(range(ndim))
+    axes = _cnp.normalize_axes(axis, ndim, "norm")
+    if len(axes) != (1 if isinstance(axis, int) else len(axis)):
+        raise ValueError(f"norm: repeated axis in {axis}")
+    if len(axes) == 1:
+        return _vector_norm(x, 2 if ord is None else ord, axes, keepdims)
+    if len(axes) == 2:
+        order = tuple(a % ndim for a in axis)  # NumPy's (row, column) order, as given
+        return _matrix_norm(x, "fro" if ord is None else ord, order, keepdims)
+    raise ValueError(f"norm: axis must name 1 or 2 axes, got {axis}")
 
-    if ord not in (None, 2, "fro") or (ord == 2 and _np.ndim(raw_value(x)) != 1 and axis is None):
-        raise NotImplementedError(f"norm(ord={ord!r}) is not supported yet; ord=None/'fro' is")
-    squared = cnp.sum(x * x, axis=axis, keepdims=keepdims)
-    return cnp.sqrt(squared)
+
+def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):  # noqa: A002
+    ndim = _np.ndim(raw_value(x))
+    return _vector_norm(x, ord, _cnp.normalize_axes(axis, ndim, "vector_norm"), keepdims)
+
+
+def matrix_norm(x, /, *, keepdims=False, ord="fro"):  # noqa: A002
+    ndim = len(_require_matrix(x, "matrix_norm"))
+    return _matrix_norm(x, ord, (ndim - 2, ndim - 1), keepdims)
+
+
+def _vector_norm(x, ord, axes, keepdims):  # noqa: A002
+    if ord == 2:
+        return _ops.norm(x, axis=axes, keepdims=keepdims)
+    magnitude = _cnp.abs(x)
+    if ord == _np.inf:
+        return _cnp.max(magnitude, axis=axes, keepdims=keepdims)
+    if ord == -_np.inf:
+        return _cnp.min(magnitude, axis=axes, keepdims=keepdims)
+    if ord == 0:  # a count: piecewise constant, no gradient
+        return _np.sum(raw_value(x) != 0, axis=axes, keepdims=keepdims).astype(float)
+    if ord == 1:
+        return _cnp.sum(magnitude, axis=axes, keepdims=keepdims)
+    if isinstance(ord, str):
+        raise ValueError(f"norm: ord={ord!r} is for matrices; vectors take numbers")
+    total = _cnp.sum(magnitude ** float(ord), axis=axes, keepdims=keepdims)
+    # (sum |x|^p)^(1/p), with 0 (and gradient 0, not NaN) where the sum is 0.
+    empty = _np.asarray(raw_value(total)) == 0
+    root = _cnp.where(empty, 1.0, total) ** (1.0 / float(ord))
+    return _cnp.where(empty, 0.0, root)
+
+
+def _matrix_norm(x, ord, axes, keepdims):  # noqa: A002
+    row, col = axes
+    if row == col:
+        raise ValueError(f"norm: the two axes must differ, got {axes}")
+    if ord == "fro":
+        return _ops.norm(x, axis=tuple(sorted(axes)), keepdims=keepdims)
+    if ord in ("nuc", 2, -2):
+        values = _ops.svd_s(_cnp.moveaxis(x, (row, col), (-2, -1)))
+        reduce = {"nuc": _cnp.sum, 2: _cnp.max, -2: _cnp.min}[ord]
+        result = reduce(values, axis=-1)
+    elif ord in (1, -1, _np.inf, -_np.inf):
+        # 1: the largest column sum of |x| (sum over rows); inf: the largest row sum.
+        summed, across = (row, col) if ord in (1, -1) else (col, row)
+        sums = _cnp.sum(_cnp.abs(x), axis=summed, keepdims=True)
+        reduce = _cnp.max if ord in (1, _np.inf) else _cnp.min
+        result = _cnp.squeeze(reduce(sums, axis=across, keepdims=True), axis=(row, col))
+    else:
+        raise ValueError(f"norm: invalid ord {ord!r} for a matrix norm")
+    if keepdims:
+        shape = _shape(x)
+        result = _cnp.reshape(result, tuple(1 if i in axes else n for i, n in enumerate(shape)))
+    return result
+
+
+# ----- batched conveniences ----------------------------------------------------------------------
+def trace(x, /, *, offset=0, dtype=None):
+    """Sum of the diagonals of the last two axes (batched, unlike np.trace's default)."""
+    _require_matrix(x, "trace")
+    if offset == 0:
+        total = _ops.einsum_call("...ii->...", x)
+    else:
+        total = _cnp.trace(x, offset=offset, axis1=-2, axis2=-1)
+    return total if dtype is None else _cnp.astype(total, dtype)
+
+
+def diagonal(x, /, *, offset=0):
+    _require_matrix(x, "diagonal")
+    return _cnp.diagonal(x, offset, -2, -1)
+
+
+def outer(x1, x2, /):
+    return _cnp.outer(x1, x2)
+
+
+def vecdot(x1, x2, /, *, axis=-1):
+    return _cnp.sum(x1 * x2, axis=axis)
+
+
+def tensordot(x1, x2, /, *, axes=2):
+    return _cnp.tensordot(x1, x2, axes=axes)
+
+
+def multi_dot(arrays, *, out=None):
+    """a @ b @ c ..., left to right (NumPy may pick a cheaper order; values agree)."""
+    if out is not None:
+        raise TypeError("multi_dot(..., out=...) is not supported: use the returned value")
+    arrays = list(arrays)
+    if len(arrays) < 2:
+        raise ValueError("multi_dot needs at least two arrays")
+    result = arrays[0]
+    for array in arrays[1:]:
+        result = _ops.matmul(result, array)
+    return result
+
+
+for _name in __all__:
+    if not _name[0].isupper() and hasattr(_np.linalg, _name):
+        HANDLED_FUNCTIONS[getattr(_np.linalg, _name)] = globals()[_name]

@@ -204,10 +204,11 @@ def einsum_arguments(args):
     """(subscripts string, operands) from either call form of np.einsum."""
     if isinstance(args[0], str):
         return args[0], list(args[1:])
-    operands, terms = list(args[0::2]), [_sublist_to_letters(s) for s in args[1::2]]
-    subscripts = ",".join(terms[: len(operands)])
-    if len(terms) > len(operands):
-        subscripts += "->" + terms[-1]
+    pairs, output = (args[:-1], args[-1]) if len(args) % 2 else (args, None)
+    operands = list(pairs[0::2])
+    subscripts = ",".join(_sublist_to_letters(s) for s in pairs[1::2])
+    if output is not None:
+        subscripts += "->" + _sublist_to_letters(output)
     return subscripts, operands
 
 
@@ -583,5 +584,41 @@ norm = defprimitive(
          _kept(g, _shape(x), axis, keepdims) * _unit(x, out, axis, keepdims),),
     jvp=(lambda t, x, out, axis, keepdims:
          prim("sum")(t * _unit(x, out, axis, keepdims), axis=axis, keepdims=keepdims),),
+    family="linalg",
+)
+
+
+# ----- pinv: a primitive, so pinv(I) (equal singular values) is still differentiable --------------
+# For P = A^+ where A's rank is locally constant (Golub & Pereyra):
+#   dP = -P dA P + P P^T dA^T (I - A P) + (I - P A) dA^T P^T P
+#   =>  Abar = -P^T G P^T + (I - A P) G^T P P^T + P^T P G^T (I - P A)
+def _pinv_jvp(t, x, out, rcond):
+    t_t = mT(t)
+    left = matmul(out, matmul(mT(out), t_t))  # P P^T dA^T
+    right = matmul(t_t, matmul(mT(out), out))  # dA^T P^T P
+    return (
+        -matmul(out, matmul(t, out))
+        + left - matmul(matmul(left, x), out)
+        + right - matmul(out, matmul(x, right))
+    )
+
+
+def _pinv_vjp(g, x, out, rcond):
+    g_t = mT(g)
+    left = matmul(g_t, matmul(out, mT(out)))  # G^T P P^T
+    right = matmul(matmul(mT(out), out), g_t)  # P^T P G^T
+    return (
+        -matmul(mT(out), matmul(g, mT(out)))
+        + left - matmul(x, matmul(out, left))
+        + right - matmul(matmul(right, out), x)
+    )
+
+
+pinv = defprimitive(
+    "pinv",
+    lambda x, rcond: np.linalg.pinv(x, rcond=rcond),
+    saves=(X, OUT),
+    vjp=(_pinv_vjp,),
+    jvp=(_pinv_jvp,),
     family="linalg",
 )
