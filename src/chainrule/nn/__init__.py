@@ -1,0 +1,31 @@
+"""`chainrule.nn`: neural-network modules built on chainrule's Tensor API.
+
+A `Module` registers the `Parameter`s and submodules assigned to it; layers, activations and
+normalisation live here, their functional forms in `chainrule.nn.functional`, initialisers in
+`chainrule.nn.init`. Optimisers are in `chainrule.optim`, data loading in `chainrule.data`.
+"""
+
+from chainrule.nn import functional, init
+from chainrule.nn.conv import AvgPool2d, Conv2d, MaxPool2d
+from chainrule.nn.layers import (
+    GELU,
+    Dropout,
+    Embedding,
+    Flatten,
+    Identity,
+    Linear,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from chainrule.nn.module import Module, Sequential, StateDictError
+from chainrule.nn.norm import BatchNorm1d, BatchNorm2d, LayerNorm
+from chainrule.nn.parameter import Parameter
+
+__all__ = [
+    "Module", "Sequential", "Parameter", "StateDictError", "Linear", "Conv2d", "MaxPool2d",
+    "AvgPool2d", "Flatten", "Dropout", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Embedding",
+    "Identity", "ReLU", "Tanh", "Sigmoid", "GELU", "Softmax", "LogSoftmax", "functional", "init",
+]

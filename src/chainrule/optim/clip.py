@@ -1,0 +1,25 @@
+"""Gradient clipping by global norm."""
+
+import math
+
+import numpy as np
+
+import chainrule as cr
+
+__all__ = ["clip_grad_norm_"]
+
+
+def clip_grad_norm_(parameters, max_norm: float, eps: float = 1e-6) -> float:
+    """Scale all gradients together so their joint L2 norm is at most `max_norm`.
+
+    Returns the norm before clipping (useful to log). Parameters without a gradient are skipped.
+    """
+    if isinstance(parameters, cr.Tensor):
+        parameters = [parameters]
+    with_grad = [p for p in parameters if p.grad is not None]
+    total = math.sqrt(sum(float(np.sum(np.square(np.asarray(p.grad)))) for p in with_grad))
+    scale = max_norm / (total + eps)
+    if scale < 1.0:
+        for parameter in with_grad:
+            parameter.grad = cr.tensor(np.asarray(parameter.grad) * scale)
+    return total
