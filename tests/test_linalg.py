@@ -164,7 +164,7 @@ def test_norm_gradients_match_finite_differences(x, ord, axis, keepdims):  # noq
     assert cr.gradcheck(lambda v: cnp.linalg.norm(v, ord, axis, keepdims), x)
 
 
-@pytest.mark.parametrize("ord", [None, 2, 1, 3, np.inf])
+@pytest.mark.parametrize("ord", [None, 2, 1, 3, 0.5, np.inf, -np.inf])
 def test_vector_norm_gradient_at_zero_is_zero(ord):  # noqa: A002
     gradient = cr.grad(lambda v: cnp.linalg.norm(v, ord))(np.zeros(3))
     np.testing.assert_array_equal(gradient, np.zeros(3))
