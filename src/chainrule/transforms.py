@@ -1,135 +1,318 @@
-"""Functional transforms (JAX style): grad, value_and_grad, vjp, jvp.
+"""Functional transforms (JAX style): grad, value_and_grad, vjp, jvp, linearize, jacfwd, jacrev,
+hessian, hvp, stop_gradient.
 
-Each call opens a fresh trace level, boxes its inputs there, runs the function, and reads the
-derivative off that level only, so transforms nest without confusing their perturbations.
+Each call opens a fresh trace level, boxes the leaves of its inputs (pytrees) there, runs the
+function, and reads derivatives off that level only, so transforms nest without confusing their
+perturbations. Results come back in the structure of the inputs and outputs: NumPy arrays (0-d
+as NumPy scalars), or Tensors of an enclosing level when called inside another transform.
 """
 
 import numbers
 
 import numpy as np
 
-from chainrule.core.dtypes import promote_for_transform
+import chainrule.numpy as cnp
+from chainrule.batching import BatchedForwardTrace
 from chainrule.core.forward import ForwardTrace
-from chainrule.core.graph import ReverseTrace, backward_pass
-from chainrule.core.tensor import Tensor
+from chainrule.core.graph import TAPE, ReverseTrace, backward_pass
+from chainrule.core.primitive import REGISTRY, TRACED_TYPES, bind
+from chainrule.core.tensor import Tensor, raw_value
 from chainrule.core.trace import new_level
-from chainrule.errors import NonScalarOutputError, ShapeError
+from chainrule.errors import (
+    ArgnumsError,
+    DTypeError,
+    InputTypeError,
+    NonScalarOutputError,
+    ShapeError,
+    TreeStructureError,
+)
+from chainrule.tree import tree_flatten, tree_map, tree_unflatten
 
-__all__ = ["grad", "value_and_grad", "vjp", "jvp"]
-
-
-def _as_input(value, what):
-    """A transform input: Tensors (of any level) pass as they are; the rest become float arrays."""
-    if isinstance(value, Tensor):
-        return value
-    return promote_for_transform(value, what)
-
-
-def _output_value(out, trace):
-    """Strip this trace's box; return plain NumPy for anything untraced below."""
-    if isinstance(out, Tensor) and out._trace is trace:
-        out = out._value
-    return _plain(out)
+__all__ = [
+    "grad", "value_and_grad", "vjp", "jvp", "linearize", "jacfwd", "jacrev", "hessian", "hvp",
+    "stop_gradient",
+]
 
 
-def _plain(value):
-    if isinstance(value, Tensor) and value._node is None and not value.requires_grad and value._tangent is None:
-        if value._trace.level == 0:
-            return np.asarray(value._value)[()] if np.ndim(value._value) == 0 else value._value
-    if isinstance(value, np.ndarray) and value.ndim == 0:
-        return value[()]
+# ----- inputs ------------------------------------------------------------------------------------
+def _where(position, index, count):
+    return f"argument {position}" + (f" (leaf {index})" if count > 1 else "")
+
+
+def _input_leaf(value, transform, where):
+    """A differentiated input: float arrays pass, ints become float64, the rest is refused."""
+    if type(value) in TRACED_TYPES:
+        kind = value.dtype.kind
+        if kind in "iu":
+            return bind(REGISTRY["astype"], value, dtype=np.dtype(np.float64))
+        array = raw_value(value)
+    else:
+        if value is None or isinstance(value, (str, bytes)):
+            raise _not_numeric(transform, where, value)
+        try:
+            array = np.asarray(value)
+        except (TypeError, ValueError) as exc:
+            raise _not_numeric(transform, where, value) from exc
+        kind = array.dtype.kind
+        if kind in "iu":
+            return array.astype(np.float64)
+    if kind == "f":
+        return value if type(value) in TRACED_TYPES else array
+    if kind == "b":
+        raise DTypeError(
+            f"{transform}: {where} is boolean; only floating-point inputs can be differentiated. "
+            "Pass floats (x.astype(float)), or leave it out of argnums / pass it as a keyword."
+        )
+    if kind == "c":
+        raise DTypeError(
+            f"{transform}: {where} is complex ({array.dtype}); chainrule differentiates real "
+            "numbers. Split it into real and imaginary parts."
+        )
+    raise _not_numeric(transform, where, value)
+
+
+def _not_numeric(transform, where, value):
+    shown = repr(value)
+    shown = shown if len(shown) <= 40 else shown[:37] + "..."
+    return InputTypeError(
+        f"{transform}: {where} is {type(value).__name__} {shown}; only numbers, NumPy arrays, "
+        "Tensors and pytrees (tuples, lists, dicts) of them can be differentiated. Leave it out "
+        "of argnums and pass it as a keyword argument, or close over it."
+    )
+
+
+def _flatten_inputs(args, transform):
+    """[(treedef, leaves)] per argument, every leaf checked and promoted."""
+    flat = []
+    for position, arg in enumerate(args):
+        leaves, treedef = tree_flatten(arg)
+        checked = [
+            _input_leaf(leaf, transform, _where(position, index, len(leaves)))
+            for index, leaf in enumerate(leaves)
+        ]
+        flat.append((treedef, checked))
+    return flat
+
+
+def _argnums(argnums, n_args, transform):
+    """argnums as a tuple of non-negative indices, checked against the call."""
+    single = isinstance(argnums, (int, np.integer)) and not isinstance(argnums, bool)
+    if not single and not (
+        isinstance(argnums, (tuple, list))
+        and all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in argnums)
+    ):
+        raise ArgnumsError(
+            f"{transform}: argnums must be an int or a tuple of ints, got {argnums!r}"
+        )
+    indices = (int(argnums),) if single else tuple(int(i) for i in argnums)
+    for index in indices:
+        if not -n_args <= index < n_args:
+            raise ArgnumsError(
+                f"{transform}: argnums={argnums!r} is out of range for a call with {n_args} "
+                f"positional argument(s); use indices from {-n_args} to {n_args - 1}. Keyword "
+                "arguments are never differentiated: pass the argument positionally."
+            )
+    return tuple(index % n_args for index in indices)
+
+
+def _partial(function, args, kwargs, indices):
+    """(a function of the differentiated arguments only, those arguments)."""
+
+    def partial(*differentiated):
+        full = list(args)
+        for index, value in zip(indices, differentiated, strict=True):
+            full[index] = value
+        return function(*full, **kwargs)
+
+    return partial, tuple(args[i] for i in indices)
+
+
+def _split_aux(result, has_aux, transform):
+    if not has_aux:
+        return result, None
+    if not (isinstance(result, (tuple, list)) and len(result) == 2):
+        raise TypeError(
+            f"{transform}(..., has_aux=True) needs f to return a pair (output, aux); it returned "
+            f"{type(result).__name__}. Return `out, aux` or drop has_aux."
+        )
+    return result[0], result[1]
+
+
+# ----- outputs -----------------------------------------------------------------------------------
+def to_user(value):
+    """What a transform hands back: plain NumPy (0-d as a NumPy scalar) for untraced values;
+    Tensors of enclosing levels stay Tensors, so outer transforms and backward() keep tracing."""
+    if type(value) in TRACED_TYPES:
+        if value._trace is not TAPE or value._node is not None or value.requires_grad:
+            return value
+        value = value._value
+    if isinstance(value, np.ndarray):
+        return value[()] if value.ndim == 0 else value
     if isinstance(value, numbers.Number) and not isinstance(value, np.generic):
-        return np.float64(value)
+        return np.asarray(value)[()]
     return value
 
 
-def _argnums_tuple(argnums, n_args, what):
-    indices = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-    for i in indices:
-        if not -n_args <= i < n_args:
-            raise ValueError(
-                f"{what}: argnums={argnums} is out of range for a call with {n_args} positional "
-                "argument(s)"
-            )
-    return tuple(i % n_args for i in indices)
+def unbox(value, trace):
+    """Strip `trace`'s box from a value, leaving enclosing levels in place."""
+    if type(value) in TRACED_TYPES and value._trace is trace:
+        value = value._value
+    return to_user(value)
+
+
+def _check_output(leaf, transform):
+    if type(leaf) in TRACED_TYPES or isinstance(leaf, (np.ndarray, np.generic, numbers.Number)):
+        return
+    raise TypeError(
+        f"{transform}: f returned {type(leaf).__name__} {leaf!r:.40} among its outputs; outputs "
+        "must be numbers, arrays or pytrees of them (return extra values with has_aux=True)."
+    )
+
+
+def _zeros_like(value):
+    value = raw_value(value)
+    return to_user(np.zeros(np.shape(value), _float_dtype(value)))
+
+
+def _float_dtype(value):
+    dtype = np.result_type(raw_value(value))
+    return dtype if dtype.kind == "f" else np.dtype(np.float64)
+
+
+def _shape(value):
+    return np.shape(raw_value(value))
+
+
+# ----- reverse mode ------------------------------------------------------------------------------
+class _Recording:
+    """f run once on a fresh reverse level: its outputs and the graph behind them."""
+
+    def __init__(self, function, args, transform, has_aux):
+        self.transform = transform
+        self.trace = ReverseTrace(new_level())
+        self.inputs = []  # (treedef, boxes) per argument
+        boxed_args = []
+        for treedef, leaves in _flatten_inputs(args, transform):
+            boxes = [Tensor(leaf, self.trace, None, True) for leaf in leaves]
+            self.inputs.append((treedef, boxes))
+            boxed_args.append(tree_unflatten(treedef, boxes))
+        out, aux = _split_aux(function(*boxed_args), has_aux, transform)
+        self.out_leaves, self.out_def = tree_flatten(out)
+        for leaf in self.out_leaves:
+            _check_output(leaf, transform)
+        self.aux = tree_map(lambda leaf: unbox(leaf, self.trace), aux) if has_aux else None
+
+    def output(self):
+        return tree_unflatten(self.out_def, [unbox(leaf, self.trace) for leaf in self.out_leaves])
+
+    def pullback(self, cotangents, retain_graph):
+        """One cotangent per output leaf (None: zero) -> one pytree of cotangents per input."""
+        roots = []
+        for leaf, cotangent in zip(self.out_leaves, cotangents, strict=True):
+            if cotangent is not None and type(leaf) in TRACED_TYPES and leaf._trace is self.trace:
+                roots.append((leaf._node if leaf._node is not None else leaf, cotangent))
+        found = backward_pass(roots, retain_graph=retain_graph) if roots else {}
+        return [
+            tree_unflatten(treedef, [
+                to_user(found[id(box)][1]) if id(box) in found else _zeros_like(box)
+                for box in boxes
+            ])
+            for treedef, boxes in self.inputs
+        ]
+
+
+def _cotangent_leaves(cotangent, recording):
+    leaves, treedef = tree_flatten(cotangent)
+    if treedef != recording.out_def:
+        raise TreeStructureError(
+            f"vjp: the cotangent has structure {treedef!r} but f's output has structure "
+            f"{recording.out_def!r}; pass a cotangent shaped like the output."
+        )
+    return [
+        _seed(leaf, out, "vjp", "the cotangent", "output")
+        for leaf, out in zip(leaves, recording.out_leaves, strict=True)
+    ]
+
+
+def _seed(value, like, transform, what, of):
+    """A tangent or cotangent checked against the primal/output `like`: same shape, same
+    floating dtype. Python numbers and integer arrays are cast to that dtype."""
+    shape, target = _shape(like), _float_dtype(like)
+    if _shape(value) != shape:
+        raise ShapeError(
+            f"{transform}: {what} has shape {_shape(value)} but the {of} has shape {shape}; "
+            f"pass one of shape {shape}."
+        )
+    if type(value) in TRACED_TYPES:
+        return value
+    array = np.asarray(value)
+    kind = array.dtype.kind
+    if kind in "iu" or isinstance(value, numbers.Number):
+        return array.astype(target)
+    if kind != "f":
+        raise DTypeError(f"{transform}: {what} has dtype {array.dtype}; pass {target} values.")
+    if array.dtype != target:
+        raise DTypeError(
+            f"{transform}: {what} has dtype {array.dtype} but the {of} has dtype {target}; "
+            f"cast it with .astype(np.{target})."
+        )
+    return array
 
 
 def vjp(function, *primals, has_aux=False):
-    """(out, vjp_fn): out = function(*primals), vjp_fn(cotangent) -> one cotangent per primal."""
-    trace = ReverseTrace(new_level())
-    boxed = [Tensor(_as_input(p, "vjp()"), trace, None, True) for p in primals]
-    result = function(*boxed)
-    out, aux = result if has_aux else (result, None)
-    out_value = _output_value(out, trace)
-    out_shape = np.shape(getattr(out_value, "_value", out_value)) if not isinstance(out_value, Tensor) else out_value.shape
+    """(out, vjp_fn[, aux]): out = function(*primals); vjp_fn(cotangent) returns a tuple with
+    one cotangent per primal. vjp_fn may be called many times (the graph is kept)."""
+    recording = _Recording(function, primals, "vjp", has_aux)
 
     def vjp_fn(cotangent):
-        if np.shape(cotangent if not isinstance(cotangent, Tensor) else cotangent._value) != out_shape:
-            raise ShapeError(
-                f"vjp: the cotangent has shape {np.shape(cotangent)} but the output has shape "
-                f"{out_shape}; pass one of the output's shape."
-            )
-        if not (isinstance(out, Tensor) and out._trace is trace):
-            return tuple(_plain(np.zeros_like(np.asarray(_raw(b)))) for b in boxed)
-        vertex = out._node if out._node is not None else out
-        leaves = backward_pass([(vertex, cotangent)], retain_graph=True)
-        return tuple(
-            _plain(leaves[id(b)][1]) if id(b) in leaves else _plain(np.zeros_like(_raw(b)))
-            for b in boxed
-        )
+        cotangents = _cotangent_leaves(cotangent, recording)
+        return tuple(recording.pullback(cotangents, retain_graph=True))
 
     if has_aux:
-        return out_value, vjp_fn, _plain_tree(aux, trace)
-    return out_value, vjp_fn
-
-
-def _raw(value):
-    while isinstance(value, Tensor):
-        value = value._value
-    return value
-
-
-def _plain_tree(value, trace):
-    if isinstance(value, (list, tuple)):
-        return type(value)(_plain_tree(v, trace) for v in value)
-    if isinstance(value, dict):
-        return {k: _plain_tree(v, trace) for k, v in value.items()}
-    return _output_value(value, trace)
+        return recording.output(), vjp_fn, recording.aux
+    return recording.output(), vjp_fn
 
 
 def value_and_grad(function, argnums=0, has_aux=False):
-    """A function returning (function(*args), gradient w.r.t. the args named by argnums)."""
+    """A function returning (f(*args), gradient w.r.t. the arguments named by argnums);
+    with has_aux=True, ((f's output, aux), gradient)."""
+    return _value_and_grad(function, argnums, has_aux, "value_and_grad")
 
+
+def _value_and_grad(function, argnums, has_aux, transform):
     def value_and_grad_function(*args, **kwargs):
-        indices = _argnums_tuple(argnums, len(args), "grad")
-        differentiated = [args[i] for i in indices]
-
-        def partial(*inputs):
-            full = list(args)
-            for i, value in zip(indices, inputs):
-                full[i] = value
-            return function(*full, **kwargs)
-
-        result = vjp(partial, *differentiated, has_aux=has_aux)
-        out, vjp_fn = result[0], result[1]
-        shape = np.shape(_raw(out))
-        if shape != ():
-            raise NonScalarOutputError(
-                f"grad(f) requires f to return a scalar; it returned shape {shape}. Use "
-                "jacrev(f) for a Jacobian or vjp(f, x) for a vector-Jacobian product."
-            )
-        grads = vjp_fn(np.ones((), dtype=np.result_type(_raw(out))))
-        grads = grads[0] if isinstance(argnums, int) else grads
-        if has_aux:
-            return (out, result[2]), grads
-        return out, grads
+        indices = _argnums(argnums, len(args), transform)
+        partial, differentiated = _partial(function, args, kwargs, indices)
+        recording = _Recording(partial, differentiated, transform, has_aux)
+        _check_scalar(recording, transform)
+        seed = np.ones((), _float_dtype(recording.out_leaves[0]))
+        grads = recording.pullback([seed], retain_graph=False)
+        grads = grads[0] if isinstance(argnums, (int, np.integer)) else tuple(grads)
+        value = recording.output()
+        return ((value, recording.aux) if has_aux else value), grads
 
     return value_and_grad_function
 
 
+def _check_scalar(recording, transform):
+    leaves = recording.out_leaves
+    if len(leaves) == 1 and _shape(leaves[0]) == ():
+        return
+    got = (
+        f"shape {_shape(leaves[0])}" if len(leaves) == 1
+        else f"a {recording.out_def!r} pytree with {len(leaves)} leaves"
+    )
+    raise NonScalarOutputError(
+        f"{transform}(f) requires f to return a scalar; it returned {got}. Use jacrev(f) for a "
+        "Jacobian or vjp(f, x) for a vector-Jacobian product (or reduce the output, e.g. with "
+        "cnp.sum)."
+    )
+
+
 def grad(function, argnums=0, has_aux=False):
-    """The gradient of a scalar-valued function with respect to the arguments named by argnums."""
-    value_and_grad_function = value_and_grad(function, argnums, has_aux)
+    """The gradient of a scalar-valued function w.r.t. the arguments named by argnums (an int
+    gives one gradient, a tuple a tuple of them); with has_aux=True, (gradient, aux)."""
+    value_and_grad_function = _value_and_grad(function, argnums, has_aux, "grad")
 
     def grad_function(*args, **kwargs):
         value, grads = value_and_grad_function(*args, **kwargs)
@@ -138,23 +321,269 @@ def grad(function, argnums=0, has_aux=False):
     return grad_function
 
 
-def jvp(function, primals, tangents):
-    """(function(*primals), the directional derivative along tangents), in one forward pass."""
-    if len(primals) != len(tangents):
-        raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
-    trace = ForwardTrace(new_level())
-    boxed = []
-    for primal, tangent in zip(primals, tangents):
-        primal = _as_input(primal, "jvp()")
-        tangent = _as_input(tangent, "jvp() tangent")
-        if np.shape(_raw(tangent)) != np.shape(_raw(primal)):
-            raise ShapeError(
-                f"jvp: tangent shape {np.shape(_raw(tangent))} does not match primal shape "
-                f"{np.shape(_raw(primal))}"
+# ----- forward mode ------------------------------------------------------------------------------
+def _paired_leaves(primals, tangents, transform):
+    """[(treedef, primal leaves, tangent leaves)] per argument, structures and shapes checked."""
+    for name, value in (("primals", primals), ("tangents", tangents)):
+        if not isinstance(value, (tuple, list)):
+            raise TypeError(
+                f"{transform}(f, primals, tangents): {name} must be a tuple with one entry per "
+                f"argument of f, e.g. {transform}(f, (x,), (v,)); got {type(value).__name__}."
             )
-        boxed.append(Tensor(primal, trace, tangent=tangent))
-    out = function(*boxed)
-    if isinstance(out, Tensor) and out._trace is trace:
-        return _plain(out._value), _plain(out._tangent)
-    out = _plain(out)
-    return out, _plain(np.zeros_like(np.asarray(_raw(out))))
+    if len(primals) != len(tangents):
+        raise TreeStructureError(
+            f"{transform}: {len(primals)} primals but {len(tangents)} tangents; pass one tangent "
+            "per primal."
+        )
+    paired = []
+    for position, ((treedef, leaves), tangent) in enumerate(
+        zip(_flatten_inputs(primals, transform), tangents, strict=True)
+    ):
+        tangent_leaves, tangent_def = tree_flatten(tangent)
+        if tangent_def != treedef:
+            raise TreeStructureError(
+                f"{transform}: the tangent of argument {position} has structure {tangent_def!r} "
+                f"but the primal has structure {treedef!r}; pass a tangent shaped like the primal."
+            )
+        checked = [
+            _seed(t, p, transform, f"the tangent of {_where(position, i, len(leaves))}", "primal")
+            for i, (t, p) in enumerate(zip(tangent_leaves, leaves, strict=True))
+        ]
+        paired.append((treedef, leaves, checked))
+    return paired
+
+
+def jvp(function, primals, tangents):
+    """(function(*primals), its directional derivative along tangents), in one forward pass."""
+    trace = ForwardTrace(new_level())
+    boxed_args = [
+        tree_unflatten(treedef, [
+            Tensor(p, trace, tangent=t) for p, t in zip(leaves, tangent_leaves, strict=True)
+        ])
+        for treedef, leaves, tangent_leaves in _paired_leaves(primals, tangents, "jvp")
+    ]
+    out_leaves, out_def = tree_flatten(function(*boxed_args))
+    for leaf in out_leaves:
+        _check_output(leaf, "jvp")
+    values = [unbox(leaf, trace) for leaf in out_leaves]
+    tangents_out = [
+        to_user(leaf._tangent) if type(leaf) in TRACED_TYPES and leaf._trace is trace
+        else _zeros_like(leaf)
+        for leaf in out_leaves
+    ]
+    return tree_unflatten(out_def, values), tree_unflatten(out_def, tangents_out)
+
+
+def linearize(function, *primals):
+    """(function(*primals), jvp_fn): jvp_fn(*tangents) is the derivative at primals applied to
+    tangents. Each call of jvp_fn runs one forward-mode pass of function."""
+    primals = tuple(primals)
+    out = _evaluate(function, primals)
+
+    def jvp_fn(*tangents):
+        return jvp(function, primals, tangents)[1]
+
+    return out, jvp_fn
+
+
+def _evaluate(function, primals):
+    inputs = [
+        tree_unflatten(treedef, leaves) for treedef, leaves in _flatten_inputs(primals, "linearize")
+    ]
+    return tree_map(to_user, function(*inputs))
+
+
+def hvp(function, x, v):
+    """The Hessian of scalar `function` at x applied to v, by forward-over-reverse (jvp of
+    grad): one pass, never forming the Hessian."""
+    return jvp(grad(function), (x,), (v,))[1]
+
+
+def stop_gradient(x):
+    """x as a constant: no derivative flows through it at any level (pytrees welcome)."""
+
+    def constant(leaf):
+        if type(leaf) not in TRACED_TYPES:
+            return leaf
+        return leaf.detach() if leaf._trace is TAPE else raw_value(leaf)
+
+    return tree_map(constant, x)
+
+
+# ----- Jacobians ---------------------------------------------------------------------------------
+class _Layout:
+    """Where each input leaf sits in the flat vector of all differentiated entries."""
+
+    def __init__(self, flat_inputs):
+        self.flat_inputs = flat_inputs
+        self.leaves = [leaf for _, leaves in flat_inputs for leaf in leaves]
+        self.sizes = [int(np.prod(_shape(leaf), dtype=np.int64)) for leaf in self.leaves]
+        self.offsets = np.concatenate([[0], np.cumsum(self.sizes)]).astype(int).tolist()
+        self.total = self.offsets[-1]
+
+    def blocks(self, full, out_shape, single_arg):
+        """Split rows (total, *out_shape) into per-input blocks of shape out_shape + in_shape,
+        rebuilt in the structure of the differentiated arguments."""
+        blocks = []
+        for leaf, start, size in zip(self.leaves, self.offsets, self.sizes, strict=False):
+            block = full[start:start + size]
+            block = cnp.moveaxis(block, 0, -1) if len(out_shape) else block
+            blocks.append(to_user(cnp.reshape(block, out_shape + _shape(leaf))))
+        per_arg, position = [], 0
+        for treedef, leaves in self.flat_inputs:
+            per_arg.append(tree_unflatten(treedef, blocks[position:position + len(leaves)]))
+            position += len(leaves)
+        return per_arg[0] if single_arg else tuple(per_arg)
+
+
+def _chunks(total, chunk_size, transform):
+    if chunk_size is None:
+        chunk_size = max(total, 1)
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or (
+        chunk_size < 1
+    ):
+        raise ValueError(
+            f"{transform}: chunk_size must be a positive int or None, got {chunk_size!r}"
+        )
+    return [(start, min(total, start + chunk_size)) for start in range(0, total, chunk_size)]
+
+
+def _concat_rows(pieces):
+    if len(pieces) == 1:
+        return pieces[0]
+    if any(type(p) in TRACED_TYPES for p in pieces):
+        return cnp.concatenate(pieces, axis=0)
+    return np.concatenate(pieces, axis=0)
+
+
+def jacfwd(function, argnums=0, has_aux=False, chunk_size=None):
+    """The Jacobian by forward mode: basis tangents pushed in batches of `chunk_size` (default:
+    all at once) through one batched forward pass per batch. Entry [i..., j...] of the result is
+    d out[i...] / d x[j...]: shape out.shape + x.shape, in the output's (and inputs') structure."""
+
+    def jacobian_function(*args, **kwargs):
+        indices = _argnums(argnums, len(args), "jacfwd")
+        partial, differentiated = _partial(function, args, kwargs, indices)
+        layout = _Layout(_flatten_inputs(differentiated, "jacfwd"))
+        pieces, out = None, None
+        for start, stop in _chunks(layout.total, chunk_size, "jacfwd"):
+            out, out_tangents = _push_basis(partial, layout, start, stop, has_aux)
+            pieces = [[t] for t in out_tangents] if pieces is None else [
+                rows + [t] for rows, t in zip(pieces, out_tangents, strict=True)
+            ]
+        if out is None:  # no entries to differentiate: run f once for its structure
+            out, pieces = _empty_jacobian(partial, layout, has_aux)
+        out_value, aux, out_def, out_leaves = out
+        single = isinstance(argnums, (int, np.integer))
+        jacobian = tree_unflatten(out_def, [
+            layout.blocks(_concat_rows(rows), _shape(leaf), single)
+            for rows, leaf in zip(pieces, out_leaves, strict=True)
+        ])
+        return (jacobian, aux) if has_aux else jacobian
+
+    return jacobian_function
+
+
+def _push_basis(partial, layout, start, stop, has_aux):
+    """One batched forward pass with the basis tangents e_start .. e_(stop-1)."""
+    batch = stop - start
+    trace = BatchedForwardTrace(new_level(), batch)
+    boxed = []
+    for leaf, offset, size in zip(layout.leaves, layout.offsets, layout.sizes, strict=False):
+        first, last = max(start, offset), min(stop, offset + size)
+        if first >= last:
+            boxed.append(leaf)  # no basis direction in this chunk: a constant here
+            continue
+        basis = np.zeros((batch, size), _float_dtype(leaf))
+        rows = np.arange(first - start, last - start)
+        basis[rows, rows + start - offset] = 1.0
+        boxed.append(Tensor(leaf, trace, tangent=basis.reshape((batch,) + _shape(leaf))))
+    args, position = [], 0
+    for treedef, leaves in layout.flat_inputs:
+        args.append(tree_unflatten(treedef, boxed[position:position + len(leaves)]))
+        position += len(leaves)
+    out, aux = _split_aux(partial(*args), has_aux, "jacfwd")
+    out_leaves, out_def = tree_flatten(out)
+    tangents = []
+    for leaf in out_leaves:
+        _check_output(leaf, "jacfwd")
+        if type(leaf) in TRACED_TYPES and leaf._trace is trace:
+            tangents.append(leaf._tangent)
+        else:
+            tangents.append(np.zeros((batch,) + _shape(leaf), _float_dtype(leaf)))
+    aux = tree_map(lambda a: unbox(a, trace), aux) if has_aux else None
+    values = [unbox(leaf, trace) for leaf in out_leaves]
+    return (tree_unflatten(out_def, values), aux, out_def, values), tangents
+
+
+def _empty_jacobian(partial, layout, has_aux):
+    args = [tree_unflatten(treedef, leaves) for treedef, leaves in layout.flat_inputs]
+    out, aux = _split_aux(partial(*args), has_aux, "jacfwd")
+    leaves, out_def = tree_flatten(out)
+    values = [to_user(leaf) for leaf in leaves]
+    pieces = [[np.zeros((0,) + _shape(leaf), _float_dtype(leaf))] for leaf in leaves]
+    return (tree_unflatten(out_def, values), aux, out_def, values), pieces
+
+
+def jacrev(function, argnums=0, has_aux=False, chunk_size=None):
+    """The Jacobian by reverse mode: f is recorded once, then one backward pass per output entry
+    runs through the same graph. Same layout as jacfwd: shape out.shape + x.shape.
+    `chunk_size` is accepted for symmetry with jacfwd; each pass already holds one row only."""
+
+    def jacobian_function(*args, **kwargs):
+        indices = _argnums(argnums, len(args), "jacrev")
+        partial, differentiated = _partial(function, args, kwargs, indices)
+        recording = _Recording(partial, differentiated, "jacrev", has_aux)
+        _chunks(1, chunk_size, "jacrev")  # validates the argument
+        layout = _Layout([(t, [raw_value(b) for b in boxes]) for t, boxes in recording.inputs])
+        single = isinstance(argnums, (int, np.integer))
+        blocks = []
+        for k, leaf in enumerate(recording.out_leaves):
+            rows = _pull_rows(recording, k, leaf)
+            blocks.append(_rows_to_blocks(rows, leaf, layout, single))
+        jacobian = tree_unflatten(recording.out_def, blocks)
+        return (jacobian, recording.aux) if has_aux else jacobian
+
+    return jacobian_function
+
+
+def _pull_rows(recording, k, leaf):
+    """Backward passes for every entry of output leaf k: a list of flat input cotangents."""
+    shape, dtype = _shape(leaf), _float_dtype(leaf)
+    size = int(np.prod(shape, dtype=np.int64))
+    count = len(recording.out_leaves)
+    rows = []
+    for entry in range(size):
+        seed = np.zeros(size, dtype)
+        seed[entry] = 1.0
+        cotangents = [None] * count
+        cotangents[k] = seed.reshape(shape)
+        per_arg = recording.pullback(cotangents, retain_graph=True)
+        rows.append([leaf for arg in per_arg for leaf in tree_flatten(arg)[0]])
+    return rows
+
+
+def _rows_to_blocks(rows, out_leaf, layout, single):
+    out_shape = _shape(out_leaf)
+    blocks = []
+    for j, in_leaf in enumerate(layout.leaves):
+        in_shape = _shape(in_leaf)
+        column = [row[j] for row in rows]
+        if not column:
+            block = np.zeros(out_shape + in_shape, _float_dtype(in_leaf))
+        elif any(type(c) in TRACED_TYPES for c in column):
+            block = cnp.reshape(cnp.stack(column), out_shape + in_shape)
+        else:
+            block = np.stack([np.asarray(c) for c in column]).reshape(out_shape + in_shape)
+        blocks.append(to_user(block))
+    per_arg, position = [], 0
+    for treedef, leaves in layout.flat_inputs:
+        per_arg.append(tree_unflatten(treedef, blocks[position:position + len(leaves)]))
+        position += len(leaves)
+    return per_arg[0] if single else tuple(per_arg)
+
+
+def hessian(function, argnums=0):
+    """The Hessian of a scalar function, forward-over-reverse: jacfwd(jacrev(f)). The forward
+    pass pushes all basis tangents at once through the reverse pass."""
+    return jacfwd(jacrev(function, argnums), argnums)

@@ -1,0 +1,295 @@
+"""Forward mode with a batch of tangents: what makes `jacfwd` one pass instead of one per column.
+
+A `BatchedForwardTrace` carries, for every value, a tangent with one extra leading axis of size
+B (one row per basis direction). Most rules need no change: elementwise rules multiply the
+tangent by a local derivative, and NumPy broadcasting does the rest once the tangent's
+non-batch axes are padded to the output's rank. Shape primitives get their static params
+shifted by one axis (`sum(axis=(0,))` becomes `sum(axis=(1,))`), and matmul moves its vector
+operands into matrix form. Any other primitive falls back to its ordinary rule row by row, so a
+new primitive is always right, just slower under `jacfwd` until it gets a batch rule here.
+"""
+
+import numpy as np
+
+from chainrule.core.forward import ForwardTrace, _fit_tangent
+from chainrule.core.primitive import REGISTRY, ZERO, bind
+from chainrule.core.tensor import Tensor, raw_value
+
+__all__ = ["BatchedForwardTrace", "BATCH_RULES"]
+
+# Elementwise primitives whose rules are pointwise products (checked by the tests in
+# test_transforms.py against column-by-column jvp for every registry entry of these families).
+_POINTWISE_FAMILIES = {"elementwise"}
+_POINTWISE_NAMES = {"where", "clip"}
+
+
+class BatchedForwardTrace(ForwardTrace):
+    """A forward level whose tangents have a leading batch axis of size `batch_size`."""
+
+    __slots__ = ("batch_size",)
+
+    def __init__(self, level, batch_size):
+        super().__init__(level)
+        self.batch_size = batch_size
+
+    def process(self, primitive, args, params):
+        primals = []
+        tangents = []
+        for arg in args:
+            if getattr(arg, "_trace", None) is self:
+                primals.append(arg._value)
+                tangents.append(arg._tangent)
+            else:
+                primals.append(arg)
+                tangents.append(None)
+        out = bind(primitive, *primals, **params)
+        if primitive.nondiff:
+            return out
+        tangent = _batched_tangent(primitive, primals, tangents, out, params, self.batch_size)
+        return Tensor(out, self, tangent=fit_batched(tangent, out, self.batch_size))
+
+
+def _batched_tangent(primitive, primals, tangents, out, params, batch_size):
+    if not primitive.linear and all(
+        t is None or primitive.jvps[i] is ZERO for i, t in enumerate(tangents)
+    ):
+        return _zeros(batch_size, out)
+    rule = BATCH_RULES.get(primitive.name)
+    if rule is None and (
+        primitive.family in _POINTWISE_FAMILIES or primitive.name in _POINTWISE_NAMES
+    ):
+        rule = _pointwise
+    if rule is not None:
+        tangent = rule(primitive, primals, tangents, out, params)
+        if tangent is not None:
+            return tangent
+    return _row_by_row(primitive, primals, tangents, out, params, batch_size)
+
+
+def _dtype(value):
+    value = raw_value(value)
+    dtype = getattr(value, "dtype", None)
+    return dtype if dtype is not None else np.result_type(value)
+
+
+def _zeros(batch_size, out):
+    return np.zeros((batch_size,) + _shape(out), _dtype(out))
+
+
+def _shape(value):
+    return np.shape(raw_value(value))
+
+
+def pad_rank(tangent, rank):
+    """A batched tangent (B, *s) reshaped to (B, 1, ..., 1, *s) with `rank` non-batch axes,
+    so that it broadcasts against values of that rank the way the unbatched tangent would."""
+    shape = _shape(tangent)
+    missing = rank - (len(shape) - 1)
+    if missing <= 0:
+        return tangent
+    return bind(REGISTRY["reshape"], tangent, shape=shape[:1] + (1,) * missing + shape[1:])
+
+
+def fit_batched(tangent, out, batch_size):
+    """Broadcast a batched tangent to (B, *out.shape) and cast it to out's dtype."""
+    if tangent is None:
+        return _zeros(batch_size, out)
+    target = (batch_size,) + _shape(out)
+    if _shape(tangent) != target:
+        tangent = pad_rank(tangent, len(target) - 1)
+        tangent = bind(REGISTRY["broadcast_to"], tangent, shape=target)
+    out_dtype = _dtype(out)
+    if out_dtype.kind == "f" and _dtype(tangent) != out_dtype:
+        tangent = bind(REGISTRY["astype"], tangent, dtype=out_dtype)
+    return tangent
+
+
+def _row_by_row(primitive, primals, tangents, out, params, batch_size):
+    """The fallback: the ordinary rule once per batch row, rows stacked back together."""
+    out_shape = _shape(out)
+    rows = []
+    for row in range(batch_size):
+        row_tangents = [
+            None if t is None else bind(REGISTRY["getitem"], t, index=row) for t in tangents
+        ]
+        if primitive.linear:
+            tangent = ForwardTrace._linear_tangent(primitive, primals, row_tangents, params)
+        else:
+            tangent = ForwardTrace._tangent(primitive, primals, row_tangents, out, params)
+        tangent = _fit_tangent(tangent, out, primitive)
+        rows.append(bind(REGISTRY["reshape"], tangent, shape=(1,) + out_shape))
+    return bind(REGISTRY["concatenate"], *rows, axis=0, sizes=(1,) * batch_size)
+
+
+# ----- batch rules: (primitive, primals, tangents, out, params) -> batched tangent or None ------
+def _pointwise(primitive, primals, tangents, out, params):
+    rank = len(_shape(out))
+    padded = [None if t is None else pad_rank(t, rank) for t in tangents]
+    if primitive.linear:
+        return ForwardTrace._linear_tangent(primitive, primals, padded, params)
+    return ForwardTrace._tangent(primitive, primals, padded, out, params)
+
+
+def _shift(axes):
+    return tuple(int(a) + 1 for a in axes)
+
+
+def _reshape(primitive, primals, tangents, out, params):
+    tangent = tangents[0]
+    return bind(primitive, tangent, shape=_shape(tangent)[:1] + tuple(params["shape"]))
+
+
+def _transpose(primitive, primals, tangents, out, params):
+    axes = params["axes"]
+    if axes is None:
+        axes = tuple(reversed(range(len(_shape(primals[0])))))
+    return bind(primitive, tangents[0], axes=(0,) + _shift(axes))
+
+
+def _broadcast_to(primitive, primals, tangents, out, params):
+    shape = tuple(params["shape"])
+    tangent = pad_rank(tangents[0], len(shape))
+    return bind(primitive, tangent, shape=_shape(tangent)[:1] + shape)
+
+
+def _sum(primitive, primals, tangents, out, params):
+    return bind(primitive, tangents[0], axis=_shift(params["axis"]), keepdims=params["keepdims"])
+
+
+def _normalised(axis, rank):
+    return int(axis) % max(rank, 1)
+
+
+def _cumsum(primitive, primals, tangents, out, params):
+    rank = len(_shape(primals[0]))
+    return bind(primitive, tangents[0], axis=_normalised(params["axis"], rank) + 1)
+
+
+def _flip(primitive, primals, tangents, out, params):
+    rank = len(_shape(primals[0]))
+    axis = tuple(_normalised(a, rank) + 1 for a in params["axis"])
+    return bind(primitive, tangents[0], axis=axis)
+
+
+def _roll(primitive, primals, tangents, out, params):
+    axis = params["axis"]
+    rank = len(_shape(primals[0]))
+    if axis is None:
+        return None
+    shifted = (
+        tuple(_normalised(a, rank) + 1 for a in axis) if isinstance(axis, tuple)
+        else _normalised(axis, rank) + 1
+    )
+    return bind(primitive, tangents[0], shift=params["shift"], axis=shifted)
+
+
+def _triangle(primitive, primals, tangents, out, params):
+    if len(_shape(primals[0])) < 2:
+        return None  # np.triu of a vector builds a matrix: no batched equivalent
+    return bind(primitive, tangents[0], **params)
+
+
+def _batchable_index(index) -> bool:
+    """True when prepending a full slice selects the same entries for every batch row.
+    NumPy moves advanced-index axes to the front when they are not adjacent, so those go
+    row by row."""
+    parts = index if isinstance(index, tuple) else (index,)
+    if all(isinstance(p, (slice, int, np.integer)) or p is None or p is Ellipsis for p in parts):
+        return True
+    # With an array among the indices, integers count as advanced indices too.
+    advanced = [
+        i for i, p in enumerate(parts) if not (isinstance(p, slice) or p is None or p is Ellipsis)
+    ]
+    return advanced[-1] - advanced[0] == len(advanced) - 1
+
+
+def _prepend_batch(index):
+    return (slice(None),) + (index if isinstance(index, tuple) else (index,))
+
+
+def _getitem(primitive, primals, tangents, out, params):
+    index = params["index"]
+    if not _batchable_index(index):
+        return None
+    return bind(primitive, tangents[0], index=_prepend_batch(index))
+
+
+def _scatter_add(primitive, primals, tangents, out, params):
+    index = params["index"]
+    if not _batchable_index(index):
+        return None
+    tangent = tangents[0]
+    return bind(primitive, tangent, index=_prepend_batch(index),
+                shape=_shape(tangent)[:1] + tuple(params["shape"]))
+
+
+def _concatenate(primitive, primals, tangents, out, params):
+    batch = next(_shape(t)[0] for t in tangents if t is not None)
+    filled = [
+        t if t is not None else np.zeros((batch,) + _shape(p), np.result_type(raw_value(p)))
+        for p, t in zip(primals, tangents, strict=True)
+    ]
+    return bind(primitive, *filled, axis=params["axis"] + 1, sizes=params["sizes"])
+
+
+def _pad(primitive, primals, tangents, out, params):
+    pad_width = ((0, 0),) + tuple(tuple(p) for p in params["pad_width"])
+    return bind(primitive, tangents[0], pad_width=pad_width, constant_values=0.0)
+
+
+def _matmul(primitive, primals, tangents, out, params):
+    x, y = primals
+    x_rank, y_rank = len(_shape(x)), len(_shape(y))
+    out_shape = _shape(out)
+    total = None
+    if tangents[0] is not None:
+        total = _matmul_first(tangents[0], y, x_rank, y_rank, out_shape)
+    if tangents[1] is not None:
+        second = _matmul_second(x, tangents[1], x_rank, y_rank, out_shape)
+        total = second if total is None else bind(REGISTRY["add"], total, second)
+    return total
+
+
+def _matmul_first(tangent, y, x_rank, y_rank, out_shape):
+    # d(x @ y) along dx = dx @ y, for every batch row of dx.
+    matmul, reshape = REGISTRY["matmul"], REGISTRY["reshape"]
+    shape = _shape(tangent)
+    if x_rank == 1:
+        # A row vector (B, k) -> (B, 1.., 1, k): one matrix product per batch row.
+        row = bind(reshape, tangent, shape=shape[:1] + (1,) * max(y_rank - 2, 0) + (1, shape[-1]))
+        return bind(reshape, bind(matmul, row, y), shape=shape[:1] + out_shape)
+    if y_rank == 1:
+        return bind(matmul, tangent, y)
+    return bind(matmul, pad_rank(tangent, len(out_shape)), y)
+
+
+def _matmul_second(x, tangent, x_rank, y_rank, out_shape):
+    # d(x @ y) along dy = x @ dy.
+    matmul, reshape = REGISTRY["matmul"], REGISTRY["reshape"]
+    shape = _shape(tangent)
+    if y_rank == 1:
+        if x_rank == 1:
+            return bind(matmul, tangent, x)  # a dot product is symmetric
+        column = bind(reshape, tangent, shape=shape[:1] + (1,) * (x_rank - 2) + (shape[-1], 1))
+        return bind(reshape, bind(matmul, x, column), shape=shape[:1] + out_shape)
+    if x_rank == 1:
+        return bind(matmul, x, tangent)
+    return bind(matmul, x, pad_rank(tangent, len(out_shape)))
+
+
+BATCH_RULES = {
+    "reshape": _reshape,
+    "transpose": _transpose,
+    "broadcast_to": _broadcast_to,
+    "sum": _sum,
+    "cumsum": _cumsum,
+    "flip": _flip,
+    "roll": _roll,
+    "triu": _triangle,
+    "tril": _triangle,
+    "getitem": _getitem,
+    "scatter_add": _scatter_add,
+    "concatenate": _concatenate,
+    "pad": _pad,
+    "matmul": _matmul,
+}
