@@ -19,7 +19,12 @@ from chainrule.core import (
 from chainrule.core.primitive import REGISTRY
 import chainrule.numpy as numpy  # noqa: E402 - fills NumPy's dispatch tables
 from chainrule.check import gradcheck, gradgradcheck
-from chainrule.transforms import grad, jvp, value_and_grad, vjp
+from chainrule import tree
+from chainrule.custom import checkpoint, custom_jvp, custom_vjp
+from chainrule.transforms import (
+    grad, hessian, hvp, jacfwd, jacrev, jvp, linearize, stop_gradient, value_and_grad, vjp,
+)
+from chainrule.tree import register_pytree_node, tree_flatten, tree_map, tree_unflatten
 
 __version__ = "0.1.0"
 
@@ -27,4 +32,7 @@ __all__ = [
     "Tensor", "tensor", "as_tensor", "no_grad", "enable_grad", "set_grad_enabled",
     "is_grad_enabled", "grad", "value_and_grad", "vjp", "jvp", "gradcheck", "gradgradcheck",
     "REGISTRY", "errors", "numpy",
+    "linearize", "jacfwd", "jacrev", "hessian", "hvp", "stop_gradient", "custom_vjp",
+    "custom_jvp", "checkpoint", "tree", "register_pytree_node", "tree_flatten", "tree_unflatten",
+    "tree_map",
 ]
