@@ -238,8 +238,11 @@ def _vector_norm(x, ord, axes, keepdims):  # noqa: A002
         return _cnp.sum(magnitude, axis=axes, keepdims=keepdims)
     if isinstance(ord, str):
         raise ValueError(f"norm: ord={ord!r} is for matrices; vectors take numbers")
-    total = _cnp.sum(magnitude ** float(ord), axis=axes, keepdims=keepdims)
-    # (sum |x|^p)^(1/p), with 0 (and gradient 0, not NaN) where the sum is 0.
+    # (sum |x|^p)^(1/p). Zeros are kept out of the powers, whose derivatives there are 0 * inf:
+    # the gradient is 0 at a zero entry (and at the zero vector), never NaN.
+    zero = _np.asarray(raw_value(x)) == 0
+    powered = _cnp.where(zero, 0.0, _cnp.where(zero, 1.0, magnitude) ** float(ord))
+    total = _cnp.sum(powered, axis=axes, keepdims=keepdims)
     empty = _np.asarray(raw_value(total)) == 0
     root = _cnp.where(empty, 1.0, total) ** (1.0 / float(ord))
     return _cnp.where(empty, 0.0, root)
