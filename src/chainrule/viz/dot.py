@@ -10,11 +10,13 @@ into one box; `expand=True` draws everything.
 import html
 import os
 
+import numpy as np
+
 from chainrule.errors import ChainruleError, MissingExtraError, require_extra
 from chainrule.io import atomic_write
 from chainrule.viz.notation import bar_name, format_value, is_scalar, primal_expression
 
-__all__ = ["to_dot", "pipe", "render", "NO_DOT_MESSAGE"]
+__all__ = ["to_dot", "pipe", "render", "write_file", "NO_DOT_MESSAGE"]
 
 NO_DOT_MESSAGE = (
     "drawing needs Graphviz's `dot` program, which was not found on PATH. Install it with "
@@ -27,6 +29,7 @@ _OPERATION = 'shape=box, style="rounded,filled", fillcolor="#f3f4f6", color="#6b
 _OUTPUT = 'shape=box, style="rounded,filled", fillcolor="#fef3c7", color="#b45309", penwidth=2'
 _GROUP = 'shape=box3d, fillcolor="#ede9fe", color="#6d28d9"'
 _ADJOINT_COLOR = "#b91c1c"
+_MAX_INLINE = 4  # array entries written out in a box; larger arrays show dtype[shape]
 _LEGEND = (
     "blue: inputs · grey: intermediate values · gold: output"
     " · red: adjoints v̄ = ∂f/∂v, flowing back along the edges (reverse mode)"
@@ -62,7 +65,7 @@ def _shape_text(vertex):
 def _value_text(vertex):
     if vertex.value is None:
         return _shape_text(vertex)
-    text = format_value(vertex.value)
+    text = format_value(vertex.value, _MAX_INLINE)
     if vertex.shape and not text.startswith(str(vertex.dtype)):
         text += f"   ({_shape_text(vertex)})"
     return text
@@ -88,9 +91,11 @@ def _vertex_lines(graph, vertex, adjoint_pass):
 
 def _adjoint_lines(graph, vertex, adjoint_pass, is_output):
     if adjoint_pass is not None:
-        text = format_value(adjoint_pass.adjoint(vertex))
-        if text.startswith(str(vertex.dtype)):  # large array: its shape says nothing new
-            return [_adjoint_line(f"{bar_name(vertex.name)} computed")]
+        adjoint = adjoint_pass.adjoint(vertex)
+        text = format_value(adjoint, _MAX_INLINE)
+        if text.startswith(str(vertex.dtype)):  # a large array: its norm says more than its shape
+            norm = format_value(np.linalg.norm(np.ravel(adjoint)))
+            return [_adjoint_line(f"‖{bar_name(vertex.name)}‖ = {norm}")]
         suffix = " (seed)" if is_output else ""
         return [_adjoint_line(f"{bar_name(vertex.name)} = {text}{suffix}")]
     if vertex.grad is not None:  # a drawn Tensor graph after .backward()
@@ -104,7 +109,7 @@ def _edge_labels(adjoint_pass, vertex):
     labels = {}
     for term in adjoint_pass.terms[vertex.index]:
         text = term.symbolic
-        if is_scalar(term.value) or format_value(term.value)[0] == "[":
+        if is_scalar(term.value):
             text += f" = {format_value(term.value)}"
         labels.setdefault((vertex.index, term.source), []).append(text)
     return labels
@@ -150,7 +155,7 @@ def _group_node(graph, group, node_id, members):
 
 
 # ----- the DOT text -------------------------------------------------------------------------------
-def to_dot(graph, *, adjoints=None, expand=None, max_nodes=30) -> str:
+def to_dot(graph, *, adjoints=None, expand=None, max_nodes=10) -> str:
     operations = graph.operations
     large = len(operations) > max_nodes
     groups = _groups(graph)
@@ -160,7 +165,7 @@ def to_dot(graph, *, adjoints=None, expand=None, max_nodes=30) -> str:
     )
     adjoint_pass = graph.adjoints() if show_adjoints else None
     ids, group_ids = _display_ids(graph, groups, collapse)
-    lines = _header(graph)
+    lines = _header(graph, "TB" if large and not collapse else "LR")
     lines += _node_lines(graph, ids, groups, collapse, adjoint_pass)
     for group, node_id in group_ids.items():
         members = [i for i, g in groups.items() if g == group and ids[i] == node_id]
@@ -174,12 +179,12 @@ def to_dot(graph, *, adjoints=None, expand=None, max_nodes=30) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _header(graph):
+def _header(graph, rankdir):
     title = _escape(graph.signature())
     legend = _escape(_LEGEND if graph.recorded else _TENSOR_LEGEND)
     return [
         "digraph chainrule {",
-        f'  graph [rankdir=LR, fontname="Helvetica", fontsize=11, nodesep=0.3, ranksep=0.45, '
+        f'  graph [rankdir={rankdir}, fontname="Helvetica", fontsize=11, nodesep=0.3, ranksep=0.45, '
         f'labelloc=b, label=<<b>{title}</b><br/><font point-size="9">{legend}</font>>];',
         '  node [fontname="Helvetica", fontsize=11, style=filled, margin="0.12,0.05"];',
         '  edge [fontname="Helvetica", fontsize=9, color="#4b5563", arrowsize=0.7, '
@@ -261,7 +266,15 @@ def render(source: str, path, format=None):  # noqa: A002
             )
         format = _FORMATS[suffix]
     data = source.encode("utf-8") if format == "dot" else pipe(source, format)
+    return write_file(path, data)
+
+
+def write_file(path, data: bytes):
+    """Write atomically, readable like any file the user creates (mkstemp makes it 0600)."""
     with atomic_write(path) as tmp_path:
         with open(tmp_path, "wb") as handle:
             handle.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp_path, 0o666 & ~umask)
     return path

@@ -142,7 +142,7 @@ class Graph:
         return _report.explain(self, mode=mode, format=format, direction=direction)
 
     # ----- pictures ----------------------------------------------------------------------------
-    def to_dot(self, *, adjoints=None, expand=None, max_nodes=30) -> str:
+    def to_dot(self, *, adjoints=None, expand=None, max_nodes=10) -> str:
         """The graph in Graphviz's DOT language (needs nothing installed).
 
         `adjoints`: show the reverse pass on nodes and edges (default: when values are known).
