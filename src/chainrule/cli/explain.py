@@ -93,19 +93,19 @@ def parse_assignments(items, variables, option="--at", require_all=True):
         if name in values:
             raise ExpressionError(f"{option} gives {name} twice", token=name)
         values[name] = _parse_value(name, text.strip())
+    problems = []
+    missing = [name for name in variables if name not in values] if require_all else []
+    if missing:
+        example = " ".join(f"{name}=..." for name in missing)
+        plural = "s" if len(missing) > 1 else ""
+        problems.append(f"no value for variable{plural} {', '.join(missing)} "
+                        f"(add {option} {example})")
     extra = [name for name in values if name not in variables]
     if extra:
-        raise ExpressionError(
-            f"{option} gives {', '.join(extra)}, which the expression does not use "
-            f"(its variables: {', '.join(variables) or 'none'})", token=extra[0]
-        )
-    missing = [name for name in variables if name not in values]
-    if missing and require_all:
-        example = " ".join(f"{name}=..." for name in missing)
-        raise ExpressionError(
-            f"no value for variable{'s' if len(missing) > 1 else ''} {', '.join(missing)}: "
-            f"add {option} {example}", token=missing[0]
-        )
+        problems.append(f"{option} gives {', '.join(extra)}, which the expression does not use "
+                        f"(its variables: {', '.join(variables) or 'none'})")
+    if problems:
+        raise ExpressionError("; ".join(problems), token=(missing + extra)[0])
     return values
 
 
@@ -146,11 +146,11 @@ def run(args) -> int:
 def write_pictures(graph, args) -> int:
     """--svg/--png/--dot; a missing Graphviz is reported with how to install it."""
     status = 0
-    for path in (args.dot, args.svg, args.png):
+    for path, format_name in ((args.dot, "dot"), (args.svg, "svg"), (args.png, "png")):
         if not path:
             continue
         try:
-            graph.render(path, expand=True if args.expand else None)
+            graph.render(path, format_name, expand=True if args.expand else None)
         except (ChainruleError, ImportError, OSError, ValueError) as exc:
             print(f"chainrule explain: cannot write {path}: {exc}", file=sys.stderr)
             status = FAILURE

@@ -24,6 +24,7 @@ __all__ = [
 
 MAX_LENGTH = 1000  # characters
 MAX_DEPTH = 60  # nesting of operations and calls
+_ALLOWED = "expressions may use numbers, variables, + - * / **, pi and the listed functions"
 MAX_EXPONENT = 100  # |literal exponent|: x ** 1e6 is a typo or an attempt to stall, never a need
 
 
@@ -79,14 +80,14 @@ _OPERATOR_TOKENS = {ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", ast.LShi
                     ast.RShift: ">>", ast.BitOr: "|", ast.BitXor: "^", ast.BitAnd: "&",
                     ast.Invert: "~", ast.Not: "not"}
 _FORBIDDEN = {
-    ast.Attribute: "attribute access", ast.Subscript: "subscripts", ast.Lambda: "lambda",
-    ast.ListComp: "comprehensions", ast.SetComp: "comprehensions",
-    ast.DictComp: "comprehensions", ast.GeneratorExp: "comprehensions",
-    ast.Compare: "comparisons", ast.BoolOp: "boolean operators",
-    ast.IfExp: "conditional expressions", ast.NamedExpr: "assignment expressions",
-    ast.List: "lists", ast.Tuple: "tuples", ast.Set: "sets", ast.Dict: "dicts",
-    ast.JoinedStr: "f-strings", ast.Starred: "starred arguments", ast.Await: "await",
-    ast.Yield: "yield", ast.YieldFrom: "yield", ast.Slice: "slices",
+    ast.Attribute: "attribute access", ast.Subscript: "subscript", ast.Lambda: "lambda",
+    ast.ListComp: "comprehension", ast.SetComp: "comprehension",
+    ast.DictComp: "comprehension", ast.GeneratorExp: "comprehension",
+    ast.Compare: "comparison", ast.BoolOp: "boolean operator",
+    ast.IfExp: "conditional expression", ast.NamedExpr: "assignment expression",
+    ast.List: "list", ast.Tuple: "tuple", ast.Set: "set", ast.Dict: "dict",
+    ast.JoinedStr: "f-string", ast.Starred: "starred argument", ast.Await: "await",
+    ast.Yield: "yield", ast.YieldFrom: "yield", ast.Slice: "slice",
 }
 
 
@@ -128,9 +129,12 @@ def _column(source, lineno, byte_offset):
     return column, (f" on line {lineno}" if lineno > 1 else "")
 
 
-def _fail(source, node, message, token):
-    column, where = _column(source, node.lineno, node.col_offset)
-    raise ExpressionError(f"{message} at column {column}{where}", column=column, token=token)
+def _fail(source, node, message, token, hint=None, byte_offset=None):
+    """Raise '<message> at column N[; hint]' for `node` (or a byte offset on its line)."""
+    offset = node.col_offset if byte_offset is None else byte_offset
+    column, where = _column(source, node.lineno, offset)
+    text = f"{message} at column {column}{where}" + (f"; {hint}" if hint else "")
+    raise ExpressionError(text, column=column, token=token)
 
 
 def _segment(source, node, limit=30):
@@ -215,19 +219,22 @@ def _compile(source, root):
 
 def _check(source, node):
     kind = type(node)
+    if kind is ast.Attribute:
+        _fail_attribute(source, node)
     if kind in _FORBIDDEN:
-        token = f".{node.attr}" if kind is ast.Attribute else _segment(source, node)
-        _fail(source, node, f"{_FORBIDDEN[kind]} are not allowed ('{token}')", token)
+        token = _segment(source, node)
+        _fail(source, node, f"{_FORBIDDEN[kind]} '{token}' is not allowed", token, _ALLOWED)
     if kind is ast.BinOp:
         if type(node.op) not in _BINARY:
             token = _OPERATOR_TOKENS.get(type(node.op), type(node.op).__name__)
-            _fail(source, node, f"operator '{token}' is not allowed (use + - * / **)", token)
+            _fail(source, node, f"operator '{token}' is not allowed", token, "use + - * / **",
+                  byte_offset=_operator_offset(source, node, token))
         if isinstance(node.op, ast.Pow):
             _check_exponent(source, node.right)
     elif kind is ast.UnaryOp:
         if type(node.op) not in _UNARY:
             token = _OPERATOR_TOKENS.get(type(node.op), type(node.op).__name__)
-            _fail(source, node, f"operator '{token}' is not allowed", token)
+            _fail(source, node, f"operator '{token}' is not allowed", token, "use + - * / **")
     elif kind is ast.Call:
         _check_call(source, node)
     elif kind is ast.Constant:
@@ -236,7 +243,16 @@ def _check(source, node):
         _check_name(source, node)
     else:
         token = _segment(source, node)
-        _fail(source, node, f"'{token}' is not allowed in an expression", token)
+        _fail(source, node, f"'{token}' is not allowed", token, _ALLOWED)
+
+
+def _operator_offset(source, node, token):
+    """Byte offset of a binary operator: the first `token` after the left operand."""
+    if node.left.end_lineno != node.lineno:
+        return None
+    line = source.splitlines()[node.lineno - 1].encode("utf-8")
+    found = line.find(token.encode("utf-8"), node.left.end_col_offset)
+    return found if found >= 0 else None
 
 
 def _check_exponent(source, exponent):
@@ -246,35 +262,35 @@ def _check_exponent(source, exponent):
     if isinstance(value, ast.Constant) and isinstance(value.value, (int, float)):
         if not isinstance(value.value, bool) and abs(value.value) > MAX_EXPONENT:
             token = _segment(source, exponent)
-            _fail(source, exponent,
-                  f"exponent {token} is too large (the limit is ±{MAX_EXPONENT})", token)
+            _fail(source, exponent, f"exponent {token} is too large", token,
+                  f"the limit is ±{MAX_EXPONENT}")
 
 
 def _check_call(source, node):
+    if isinstance(node.func, ast.Attribute):
+        _fail_attribute(source, node.func)
     if not isinstance(node.func, ast.Name):
         token = _segment(source, node.func)
-        if isinstance(node.func, ast.Attribute):
-            _fail(source, node.func, f"attribute access is not allowed ('.{node.func.attr}')",
-                  f".{node.func.attr}")
-        _fail(source, node.func, f"only named functions can be called, not '{token}'", token)
+        _fail(source, node.func, f"call of '{token}' is not allowed", token,
+              "only the listed functions can be called")
     name = node.func.id
-    if name.startswith("_"):
-        _fail(source, node.func, f"'{name}' is not allowed (names starting with '_' are "
-              "reserved)", name)
+    _check_underscore(source, node.func)
     function = FUNCTIONS.get(name)
     if function is None:
-        _fail(source, node.func, f"unknown function '{name}' (known: "
-              f"{', '.join(sorted(FUNCTIONS))})", name)
+        _fail(source, node.func, f"unknown function '{name}'", name,
+              f"known functions: {', '.join(sorted(FUNCTIONS))}")
     if node.keywords:
         keyword = node.keywords[0]
         token = f"{keyword.arg}=" if keyword.arg else "**"
-        _fail(source, keyword.value, f"keyword arguments are not allowed ('{token}')", token)
+        _fail(source, keyword, f"keyword argument '{token}' is not allowed", token,
+              f"call {name}() with positional arguments")
     for argument in node.args:
         if isinstance(argument, ast.Starred):
-            _fail(source, argument, "starred arguments are not allowed ('*')", "*")
+            _fail(source, argument, "starred argument '*' is not allowed", "*")
     if len(node.args) != function.arity:
-        _fail(source, node, f"{name}() takes {function.arity} argument"
-              f"{'s' if function.arity > 1 else ''}, got {len(node.args)}", name)
+        plural = "s" if function.arity > 1 else ""
+        _fail(source, node, f"{name}() takes {function.arity} argument{plural}, "
+              f"got {len(node.args)}", name)
     if name == "pow":
         _check_exponent(source, node.args[1])
 
@@ -283,23 +299,38 @@ def _check_number(source, node):
     value = node.value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         token = _segment(source, node)
-        _fail(source, node, f"only numbers are allowed as constants, not {token}", token)
+        _fail(source, node, f"constant {token} is not allowed", token, "only numbers are")
     try:
         number = float(value)
     except OverflowError:
         number = math.inf
     if not math.isfinite(number):
         token = _segment(source, node)
-        _fail(source, node, f"number {token} is too large", token)
+        _fail(source, node, f"number {token} is too large", token, "the limit is about 1e308")
 
 
 def _check_name(source, node):
     name = node.id
-    if name.startswith("_"):
-        _fail(source, node, f"'{name}' is not allowed (names starting with '_' are reserved)",
-              name)
+    _check_underscore(source, node)
     if name in FUNCTIONS:
-        _fail(source, node, f"'{name}' is a function; call it, as in {name}(x)", name)
+        _fail(source, node, f"function '{name}' used as a value", name,
+              f"call it, as in {name}(x)")
+
+
+def _check_underscore(source, node):
+    if node.id.startswith("_"):
+        _fail(source, node, f"name '{node.id}' is not allowed", node.id,
+              "names starting with '_' are reserved")
+
+
+def _fail_attribute(source, node):
+    # Point at the dot: the attribute name ends the node, the dot comes just before it.
+    dot = max(node.end_col_offset - len(node.attr.encode("utf-8")) - 1, 0)
+    if node.end_lineno != node.lineno:
+        dot = None
+    token = f".{node.attr}"
+    _fail(source, node, f"attribute access '{token}' is not allowed", token, _ALLOWED,
+          byte_offset=dot)
 
 
 def _instruction(source, node, variables):

@@ -184,8 +184,9 @@ def _header(graph, rankdir):
     legend = _escape(_LEGEND if graph.recorded else _TENSOR_LEGEND)
     return [
         "digraph chainrule {",
-        f'  graph [rankdir={rankdir}, fontname="Helvetica", fontsize=11, nodesep=0.3, ranksep=0.45, '
-        f'labelloc=b, label=<<b>{title}</b><br/><font point-size="9">{legend}</font>>];',
+        f'  graph [rankdir={rankdir}, fontname="Helvetica", fontsize=11, nodesep=0.3, '
+        f'ranksep=0.45, labelloc=b, label=<<b>{title}</b><br/>'
+        f'<font point-size="9">{legend}</font>>];',
         '  node [fontname="Helvetica", fontsize=11, style=filled, margin="0.12,0.05"];',
         '  edge [fontname="Helvetica", fontsize=9, color="#4b5563", arrowsize=0.7, '
         f'fontcolor="{_ADJOINT_COLOR}"];',

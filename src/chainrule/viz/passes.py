@@ -66,6 +66,8 @@ def _scaled(incoming: str, partial: str, template: str) -> str:
         return incoming
     if template == "-1":
         return "-" + incoming
+    if " " in partial or partial.startswith("-"):
+        partial = f"({partial})"  # v̄ · (1 - v4^2), not v̄ · 1 - v4^2
     return f"{incoming} · {partial}"
 
 
