@@ -25,6 +25,7 @@ from chainrule.transforms import (
     grad, hessian, hvp, jacfwd, jacrev, jvp, linearize, stop_gradient, value_and_grad, vjp,
 )
 from chainrule.tree import register_pytree_node, tree_flatten, tree_map, tree_unflatten
+from chainrule.viz import draw, trace
 
 __version__ = "0.1.0"
 
@@ -34,5 +35,5 @@ __all__ = [
     "REGISTRY", "errors", "numpy",
     "linearize", "jacfwd", "jacrev", "hessian", "hvp", "stop_gradient", "custom_vjp",
     "custom_jvp", "checkpoint", "tree", "register_pytree_node", "tree_flatten", "tree_unflatten",
-    "tree_map",
+    "tree_map", "trace", "draw",
 ]
