@@ -35,7 +35,7 @@ _LEGEND = (
     " · red: adjoints v̄ = ∂f/∂v, flowing back along the edges (reverse mode)"
 )
 
-_TENSOR_LEGEND = "blue: leaves · grey: operations · gold: output"
+_TENSOR_LEGEND = "blue: leaves · grey: operations · gold: output · red: .grad of the leaves"
 
 
 def _escape(text) -> str:
@@ -165,7 +165,7 @@ def to_dot(graph, *, adjoints=None, expand=None, max_nodes=10) -> str:
     )
     adjoint_pass = graph.adjoints() if show_adjoints else None
     ids, group_ids = _display_ids(graph, groups, collapse)
-    lines = _header(graph, "TB" if large and not collapse else "LR")
+    lines = _header(graph, "TB" if large and not collapse else "LR", adjoint_pass is not None)
     lines += _node_lines(graph, ids, groups, collapse, adjoint_pass)
     for group, node_id in group_ids.items():
         members = [i for i, g in groups.items() if g == group and ids[i] == node_id]
@@ -179,9 +179,10 @@ def to_dot(graph, *, adjoints=None, expand=None, max_nodes=10) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _header(graph, rankdir):
+def _header(graph, rankdir, with_adjoints):
     title = _escape(graph.signature())
-    legend = _escape(_LEGEND if graph.recorded else _TENSOR_LEGEND)
+    legend = _LEGEND if graph.recorded else _TENSOR_LEGEND
+    legend = _escape(legend if with_adjoints else legend.split(" · red:")[0])
     return [
         "digraph chainrule {",
         f'  graph [rankdir={rankdir}, fontname="Helvetica", fontsize=11, nodesep=0.3, '

@@ -6,6 +6,7 @@ Primitives without a template here are written generically (`name(v1, v2)`, `∂
 """
 
 import re
+import unicodedata
 
 import numpy as np
 
@@ -22,7 +23,9 @@ MAX_INLINE = 6  # arrays with at most this many entries are written out in full
 def _marked(name: str, mark: str, fallback: str) -> str:
     # A mark fits one letter (v3 -> v̇3, x -> ẋ); a longer name gets d(name) or ∂f/∂(name).
     if re.fullmatch(r"[A-Za-z][0-9_]*", name):
-        return name[0] + mark + name[1:]
+        # NFC: x + dot becomes the single character ẋ where Unicode has one (so text searches
+        # for ẋ find it); v + dot has no precomposed form and stays two code points.
+        return unicodedata.normalize("NFC", name[0] + mark + name[1:])
     return fallback.format(name)
 
 
@@ -38,8 +41,6 @@ def bar_name(name: str) -> str:
 
 def display_width(text: str) -> int:
     """Columns `text` takes in a terminal: combining marks (the dot and bar) take none."""
-    import unicodedata
-
     return sum(0 if unicodedata.combining(char) else 1 for char in text)
 
 
