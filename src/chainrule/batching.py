@@ -255,6 +255,8 @@ def _matmul_first(tangent, y, x_rank, y_rank, out_shape):
     matmul, reshape = REGISTRY["matmul"], REGISTRY["reshape"]
     shape = _shape(tangent)
     if x_rank == 1:
+        if y_rank == 2:
+            return bind(matmul, tangent, y)  # (B, k) @ (k, m): one matrix product for all rows
         # A row vector (B, k) -> (B, 1.., 1, k): one matrix product per batch row.
         row = bind(reshape, tangent, shape=shape[:1] + (1,) * max(y_rank - 2, 0) + (1, shape[-1]))
         return bind(reshape, bind(matmul, row, y), shape=shape[:1] + out_shape)
@@ -270,6 +272,9 @@ def _matmul_second(x, tangent, x_rank, y_rank, out_shape):
     if y_rank == 1:
         if x_rank == 1:
             return bind(matmul, tangent, x)  # a dot product is symmetric
+        if x_rank == 2:
+            # x @ t_b for every row b is (T x^T)_b: one matrix product instead of B
+            return bind(matmul, tangent, bind(REGISTRY["transpose"], x, axes=(1, 0)))
         column = bind(reshape, tangent, shape=shape[:1] + (1,) * (x_rank - 2) + (shape[-1], 1))
         return bind(reshape, bind(matmul, x, column), shape=shape[:1] + out_shape)
     if x_rank == 1:
