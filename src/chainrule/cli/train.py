@@ -1,0 +1,330 @@
+"""`chainrule train`: fit an MLP or a small CNN to the 8x8 digits, with checkpoints and curves.
+
+Everything is seeded (initial weights, batch order), so the same seed gives the same numbers,
+and a run resumed from a checkpoint continues exactly where the interrupted one stopped. The
+checkpoint is an .npz written atomically through `chainrule.io` and read without pickle.
+"""
+
+import argparse
+import contextlib
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import chainrule as cr
+import chainrule.nn as nn
+import chainrule.optim as optim
+from chainrule.data import DataLoader, load_digits
+from chainrule.errors import ChainruleError, require_extra
+from chainrule.io import atomic_write, load_arrays, save_arrays
+from chainrule.nn import functional as F
+
+__all__ = ["add_parser", "run", "train", "build_model", "run_demo_training", "TrainConfig"]
+
+MODELS = {"mlp": "64-128-64-10", "cnn": "conv16-pool-conv32-pool-64-10"}
+DEFAULT_EPOCHS = {"mlp": 20, "cnn": 15}
+DEFAULT_LR = {"sgd": 0.05, "adam": 3e-3, "adamw": 3e-3, "rmsprop": 1e-3}
+OPTIMIZERS = {
+    "sgd": lambda params, lr: optim.SGD(params, lr=lr, momentum=0.9, nesterov=True),
+    "adam": lambda params, lr: optim.Adam(params, lr=lr),
+    "adamw": lambda params, lr: optim.AdamW(params, lr=lr, weight_decay=1e-4),
+    "rmsprop": lambda params, lr: optim.RMSprop(params, lr=lr),
+}
+
+
+class TrainingDiverged(ChainruleError, FloatingPointError):
+    """The loss stopped being a finite number."""
+
+
+@dataclass
+class TrainConfig:
+    model: str = "mlp"
+    epochs: int = 0  # 0: the model's default
+    lr: float = 0.0  # 0: the optimiser's default
+    batch_size: int = 32
+    optimizer: str = "adam"
+    seed: int = 0
+    out: str = ""  # "": runs/<model>-digits
+    resume: str = None  # a checkpoint path, "" for <out>/model.npz, None to start afresh
+    progress: bool = True
+
+    def __post_init__(self):
+        self.epochs = self.epochs or DEFAULT_EPOCHS[self.model]
+        self.lr = self.lr or DEFAULT_LR[self.optimizer]
+        self.out = self.out or os.path.join("runs", f"{self.model}-digits")
+
+
+@dataclass
+class TrainResult:
+    test_accuracy: float
+    checkpoint: str
+    curves: str
+    history: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+# ----- models ------------------------------------------------------------------------------------
+def build_model(name: str, seed: int = 0) -> nn.Module:
+    """The MLP or CNN for (N, 1, 8, 8) digits, initialised from `seed`."""
+    rng = np.random.default_rng(seed)
+    if name == "mlp":
+        return nn.Sequential(
+            nn.Flatten(), nn.Linear(64, 128, rng=rng), nn.ReLU(),
+            nn.Linear(128, 64, rng=rng), nn.ReLU(), nn.Linear(64, 10, rng=rng),
+        )
+    if name == "cnn":
+        return nn.Sequential(
+            nn.Conv2d(1, 16, 3, padding=1, rng=rng), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding=1, rng=rng), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(128, 64, rng=rng), nn.ReLU(), nn.Linear(64, 10, rng=rng),
+        )
+    raise ValueError(f"unknown model {name!r}; choose one of {sorted(MODELS)}")
+
+
+# ----- one epoch ---------------------------------------------------------------------------------
+def _train_one_epoch(model, loader, optimizer, epoch, epochs, progress, tqdm):
+    """(mean loss, accuracy) over the training batches of one epoch."""
+    model.train()
+    bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", leave=False, disable=not progress,
+               file=sys.stderr, ncols=90)
+    total_loss, correct, seen = 0.0, 0, 0
+    for batch, (images, labels) in enumerate(bar, start=1):
+        logits = model(images)
+        loss = F.cross_entropy(logits, labels)
+        value = float(loss)
+        if not math.isfinite(value):
+            raise TrainingDiverged(
+                f"the loss became {value} at epoch {epoch}, batch {batch} (learning rate "
+                f"{optimizer.lr:g}): training diverged. Try a lower learning rate, e.g. "
+                f"--lr {optimizer.lr / 10:g}."
+            )
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        count = len(labels)
+        total_loss += value * count
+        correct += int(np.sum(np.argmax(logits.numpy(), axis=1) == labels.numpy()))
+        seen += count
+        bar.set_postfix_str(f"loss {total_loss / seen:.3f}  train acc {correct / seen:.3f}")
+    bar.close()
+    return total_loss / seen, correct / seen
+
+
+def evaluate(model, dataset, batch_size: int = 512) -> float:
+    """Accuracy of `model` (in eval mode, recording nothing) on a TensorDataset."""
+    model.eval()
+    images, labels = dataset.arrays
+    correct = 0
+    with cr.no_grad():
+        for start in range(0, len(labels), batch_size):
+            logits = model(cr.as_tensor(images[start:start + batch_size])).numpy()
+            correct += int(np.sum(np.argmax(logits, axis=1) == labels[start:start + batch_size]))
+    return correct / len(labels)
+
+
+# ----- checkpoints and curves --------------------------------------------------------------------
+def _checkpoint_arrays(config, model, optimizer, scheduler, epoch, history):
+    arrays = {f"model.{k}": v for k, v in model.state_dict().items()}
+    arrays.update({f"optim.{k}": v for k, v in optimizer.state_dict().items()})
+    arrays.update({f"sched.{k}": v for k, v in scheduler.state_dict().items()})
+    arrays.update({f"history.{k}": np.asarray(v, dtype=np.float64) for k, v in history.items()})
+    arrays.update({
+        "meta.epoch": np.asarray(epoch), "meta.model": np.asarray(config.model),
+        "meta.optimizer": np.asarray(config.optimizer), "meta.seed": np.asarray(config.seed),
+    })
+    return arrays
+
+
+def _section(arrays, prefix):
+    return {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+
+def _restore(path, config, model, optimizer, scheduler):
+    """Load a checkpoint into the objects; returns (completed epochs, history)."""
+    arrays = load_arrays(path)
+    for key, wanted in (("meta.model", config.model), ("meta.optimizer", config.optimizer)):
+        saved = str(arrays[key]) if key in arrays else None
+        if saved != wanted:
+            option = key.split(".")[1]
+            raise ValueError(
+                f"the checkpoint {path} was saved with --{option} {saved}, this run asks for "
+                f"--{option} {wanted}; pass --{option} {saved} to resume it"
+            )
+    model.load_state_dict(_section(arrays, "model."))
+    optimizer.load_state_dict(_section(arrays, "optim."))
+    scheduler.load_state_dict(_section(arrays, "sched."))
+    history = {k: list(v) for k, v in _section(arrays, "history.").items()}
+    return int(arrays["meta.epoch"]), history
+
+
+def save_curves(history, path, title: str = "") -> str:
+    """A PNG with the loss (left) and accuracy (right) per epoch; drawn off-screen (Agg)."""
+    require_extra("matplotlib", "train")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    epochs = np.arange(1, len(history["train_loss"]) + 1)
+    figure = Figure(figsize=(9, 3.5))
+    FigureCanvasAgg(figure)
+    loss_axes, accuracy_axes = figure.subplots(1, 2)
+    loss_axes.plot(epochs, history["train_loss"], marker="o", label="train loss")
+    loss_axes.set(xlabel="epoch", ylabel="cross-entropy", title="loss")
+    accuracy_axes.plot(epochs, history["train_acc"], marker="o", label="train")
+    accuracy_axes.plot(epochs, history["test_acc"], marker="s", label="test")
+    accuracy_axes.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
+    for axes in (loss_axes, accuracy_axes):
+        axes.grid(alpha=0.3)
+        axes.legend()
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    with atomic_write(path, suffix=".png") as tmp_path:
+        figure.savefig(tmp_path, format="png", dpi=100)
+    return path
+
+
+# ----- the run -----------------------------------------------------------------------------------
+def train(config: TrainConfig) -> TrainResult:
+    """Train as `chainrule train` does; raises KeyboardInterrupt after saving a checkpoint."""
+    # The NaN check below reports divergence, so NumPy's overflow warnings would only repeat it.
+    with _single_threaded_blas(), np.errstate(over="ignore", invalid="ignore"):
+        return _train(config)
+
+
+def _single_threaded_blas():
+    """These matrices are small: BLAS threads cost more to wake than they save, and on a busy
+    machine they spin. threadpoolctl comes with scikit-learn (the `train` extra)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - scikit-learn always brings it
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _train(config):
+    tqdm = require_extra("tqdm", "train").tqdm
+    require_extra("matplotlib", "train")
+    train_set, test_set = load_digits(seed=0)
+    model = build_model(config.model, config.seed)
+    optimizer = OPTIMIZERS[config.optimizer](model.parameters(), config.lr)
+    scheduler = optim.CosineAnnealingLR(optimizer, T_max=config.epochs)
+    checkpoint = os.path.join(config.out, "model.npz")
+    start, history = 0, {"train_loss": [], "train_acc": [], "test_acc": []}
+    if config.resume is not None:
+        start, history = _restore(config.resume or checkpoint, config, model, optimizer, scheduler)
+    loader = DataLoader(train_set, batch_size=config.batch_size, shuffle=True, seed=config.seed)
+    loader.epoch = start
+    print(f"digits ({len(train_set):,} train / {len(test_set):,} test, 8x8 images)  "
+          f"model: {config.model} {MODELS[config.model]}  optimizer: {config.optimizer} "
+          f"lr {config.lr:g}" + (f"  resumed at epoch {start}" if start else ""))
+    snapshot = _checkpoint_arrays(config, model, optimizer, scheduler, start, history)
+    began = time.perf_counter()
+    try:
+        for epoch in range(start + 1, config.epochs + 1):
+            epoch_began = time.perf_counter()
+            loss, accuracy = _train_one_epoch(model, loader, optimizer, epoch, config.epochs,
+                                              config.progress, tqdm)
+            scheduler.step()
+            test_accuracy = evaluate(model, test_set)
+            for key, value in zip(("train_loss", "train_acc", "test_acc"),
+                                  (loss, accuracy, test_accuracy), strict=True):
+                history[key].append(value)
+            print(f"epoch {epoch}/{config.epochs}  loss {loss:.3f}  train acc {accuracy:.3f}  "
+                  f"test acc {test_accuracy:.3f}  ({time.perf_counter() - epoch_began:.2f} s)",
+                  flush=True)
+            snapshot = _checkpoint_arrays(config, model, optimizer, scheduler, epoch, history)
+            save_arrays(checkpoint, snapshot)
+    except KeyboardInterrupt:
+        # The snapshot is the state at the end of the last whole epoch, so resuming from it
+        # reproduces an uninterrupted run exactly.
+        save_arrays(checkpoint, snapshot)
+        print(f"\ninterrupted: saved the state after epoch {int(snapshot['meta.epoch'])} to "
+              f"{checkpoint}; continue with --resume {checkpoint}", file=sys.stderr)
+        raise
+    save_arrays(checkpoint, snapshot)
+    seconds = time.perf_counter() - began
+    final_accuracy = evaluate(model, test_set)
+    curves = save_curves(history, os.path.join(config.out, "curves.png"),
+                         f"{config.model} {MODELS[config.model]} on digits ({config.optimizer})")
+    print(f"test accuracy {final_accuracy:.3f} · checkpoint {checkpoint} · curves {curves}  "
+          f"({seconds:.1f} s)")
+    return TrainResult(final_accuracy, checkpoint, curves, history, seconds)
+
+
+def run(args) -> int:
+    config = TrainConfig(
+        model=args.model, epochs=args.epochs or 0, lr=args.lr or 0.0,
+        batch_size=args.batch_size, optimizer=args.optimizer, seed=args.seed,
+        out=args.out or "", resume=args.resume, progress=not args.no_progress,
+    )
+    resume_path = config.resume or os.path.join(config.out, "model.npz")
+    if config.resume is not None and not os.path.exists(resume_path):
+        return _usage_error(args, f"--resume: no checkpoint at {resume_path}")
+    try:
+        train(config)
+    except KeyboardInterrupt:
+        return 130
+    except TrainingDiverged as exc:
+        print(f"chainrule train: {exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        if config.resume is None:
+            raise
+        return _usage_error(args, str(exc))
+    return 0
+
+
+def run_demo_training(out_dir) -> str:
+    """A short MLP run for `chainrule demo`: returns the path of its curves PNG."""
+    config = TrainConfig(model="mlp", epochs=5, out=os.fspath(out_dir), progress=False)
+    return train(config).curves
+
+
+# ----- arguments ---------------------------------------------------------------------------------
+def _positive(kind):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from None
+        if not value > 0 or (kind is float and not math.isfinite(value)):
+            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        return value
+
+    parse.__name__ = f"positive {kind.__name__}"
+    return parse
+
+
+def _usage_error(args, message) -> int:
+    parser = getattr(args, "train_parser", None)
+    if parser is not None:
+        parser.error(message)  # prints the usage line and exits with status 2
+    print(f"chainrule train: error: {message}", file=sys.stderr)
+    return 2
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser(
+        "train", help="train an MLP or CNN on the 8x8 digits",
+        description="Train a small network on scikit-learn's 8x8 digits (80/20 split), with a "
+                    "progress bar, a checkpoint and a PNG of the learning curves.",
+    )
+    parser.add_argument("--model", choices=sorted(MODELS), default="mlp")
+    parser.add_argument("--epochs", type=_positive(int), default=None,
+                        help="total epochs (default: 20 for mlp, 15 for cnn)")
+    parser.add_argument("--lr", type=_positive(float), default=None,
+                        help="learning rate (default: 3e-3 for adam/adamw, 0.05 sgd, 1e-3 rmsprop)")
+    parser.add_argument("--batch-size", type=_positive(int), default=32)
+    parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam")
+    parser.add_argument("--seed", type=int, default=0, help="seeds weights and batch order")
+    parser.add_argument("--out", default=None, metavar="DIR",
+                        help="where to write model.npz and curves.png (default runs/MODEL-digits)")
+    parser.add_argument("--resume", nargs="?", const="", default=None, metavar="CHECKPOINT",
+                        help="continue from a checkpoint (default DIR/model.npz) up to --epochs")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.set_defaults(handler=run, train_parser=parser)
+    return parser

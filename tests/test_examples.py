@@ -1,0 +1,50 @@
+"""Each script in examples/ runs (in its quick form) and reaches what it claims."""
+
+import importlib.util
+import pathlib
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression  # the `train` extra
+
+EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_scipy_minimize_finds_the_rosenbrock_minimum_in_100_dimensions(capsys):
+    result = _load("scipy_minimize").main(["--dim", "100"])
+    assert result["success"]
+    assert result["fun"] < 1e-16
+    assert result["distance"] < 1e-7  # the minimum is x = (1, ..., 1)
+    assert "100 dimensions" in capsys.readouterr().out
+
+
+def test_hessian_vector_product_matches_finite_differences_of_the_gradient():
+    example = _load("scipy_minimize")
+    rng = np.random.default_rng(0)
+    x, direction = rng.standard_normal(10), rng.standard_normal(10)
+    gradient = example.cr.grad(example.rosenbrock)
+    eps = 1e-6
+    numeric = (gradient(x + eps * direction) - gradient(x - eps * direction)) / (2 * eps)
+    np.testing.assert_allclose(example.hessian_vector_product(x, direction), numeric, rtol=1e-6)
+
+
+def test_logistic_regression_matches_scikit_learn():
+    result = _load("logistic_regression").main(["--quick"])
+    assert result["gradient_norm"] < 1e-10
+    # C = 1e12 makes scikit-learn's L2 penalty negligible: plain maximum likelihood.
+    reference = LogisticRegression(C=1e12, tol=1e-12, max_iter=10_000)
+    reference.fit(result["features"], result["labels"])
+    np.testing.assert_allclose(result["params"][:-1], reference.coef_[0], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(result["params"][-1], reference.intercept_[0], atol=1e-5)
+    assert result["accuracy"] > 0.75
+
+
+def test_regression_mlp_fits_the_sine():
+    result = _load("regression_mlp").main(["--quick"])
+    assert result["test_mse"] < 0.05  # the target's variance is 0.5; the noise's 0.01
