@@ -282,6 +282,9 @@ class Tensor:
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         handler = HANDLED_UFUNCS.get(ufunc) if method == "__call__" else None
         if handler is None or kwargs.get("out") is not None:
+            if kwargs.get("out") is None and _all_constant((inputs, kwargs)):
+                # Detached tensors: NumPy computes on the plain values, as for any array.
+                return getattr(ufunc, method)(*_plain_tree(inputs), **_plain_tree(kwargs))
             how = f"{ufunc.__name__}.{method}" if method != "__call__" else ufunc.__name__
             raise UnsupportedFunctionError(_unsupported_message(f"numpy.{how}", kwargs))
         kwargs.pop("out", None)
@@ -292,6 +295,8 @@ class Tensor:
     def __array_function__(self, func, types, args, kwargs):
         handler = HANDLED_FUNCTIONS.get(func)
         if handler is None:
+            if _all_constant((args, kwargs)):
+                return func(*_plain_tree(args), **_plain_tree(kwargs))
             name = getattr(func, "__module__", "numpy") + "." + func.__name__
             raise UnsupportedFunctionError(_unsupported_message(name.replace("._core", ""), {}))
         return handler(*args, **kwargs)
@@ -420,6 +425,35 @@ def _gradient_array(gradient, dtype):
     return array
 
 
+def _all_constant(tree) -> bool:
+    """Whether every Tensor in (nested lists/tuples/dicts of) arguments is a plain constant:
+    on the tape, not requiring grad, so no derivative can be asked of a NumPy result."""
+    pending = [tree]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, Tensor):
+            if item._trace is not TAPE or item.requires_grad:
+                return False
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
+        elif isinstance(item, dict):
+            pending.extend(item.values())
+    return True
+
+
+def _plain_tree(tree):
+    """Arguments with each Tensor replaced by its value (lists, tuples and dicts rebuilt)."""
+    if isinstance(tree, Tensor):
+        return raw_value(tree)
+    if isinstance(tree, list):
+        return [_plain_tree(item) for item in tree]
+    if isinstance(tree, tuple):
+        return tuple(_plain_tree(item) for item in tree)
+    if isinstance(tree, dict):
+        return {key: _plain_tree(value) for key, value in tree.items()}
+    return tree
+
+
 def _unsupported_message(name, kwargs):
     if kwargs.get("out") is not None:
         return (
@@ -429,7 +463,7 @@ def _unsupported_message(name, kwargs):
     return (
         f"{name} is not supported on chainrule Tensors (it has no derivative rule). "
         "Use the function from chainrule.numpy if it exists there, or call .detach() "
-        "to work on the plain value without gradients."
+        "first to compute on the plain value without gradients."
     )
 
 
