@@ -110,6 +110,8 @@ EINSUM_CASES = [
     ("ij->", (A,)),
     ("bA,Cb", (WIDE.T, TALL.T)),  # implicit output: letters in ASCII order, capitals first
     ("ij, jk, kl -> il", (A, A, TALL.T)),
+    ("i,ij,jk,k", (VECTOR[:3], A, TALL.T, VECTOR)),
+    ("...i,...j,ij->...", (BATCH, BATCH, A)),
 ]
 
 

@@ -198,10 +198,8 @@ def _residual_picker(saves):
                 picked.append(out)
             elif type(spec) is InputShape:
                 picked.append(_shape(values[spec.index]))
-            elif spec < len(values):
+            else:
                 picked.append(values[spec])
-            # else: an index past the inputs. A variadic primitive (einsum) saves every input
-            # with saves=range(n) for an upper bound n; its rules get one residual per input.
         return tuple(picked)
 
     return pick

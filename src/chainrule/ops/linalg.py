@@ -126,17 +126,16 @@ matmul = defprimitive(
 
 
 # ----- einsum ------------------------------------------------------------------------------------
-# The primitive takes explicit subscripts with one letter per axis ("ij,jk->ik"); `parse_einsum`
-# turns NumPy's forms (implicit output, "...", sublists) into that.
+# The primitive contracts two operands with explicit subscripts, one letter per axis
+# ("ij,jk->ik"). `contract` reduces any number of operands to it pair by pair, in the order
+# np.einsum_path finds (what np.einsum(optimize=True) does); a single operand is paired with a
+# 0-d one. `parse_einsum` turns NumPy's forms (implicit output, "...", sublists) into explicit.
 _LETTERS = string.ascii_letters
-_MAX_OPERANDS = 64
 
 
-def _einsum_impl(*operands, subscripts):
-    # Contraction-order optimisation pays off from three operands (or large pairs, via BLAS).
-    large = len(operands) == 2 and min(np.size(o) for o in operands) > 4096
-    optimize = len(operands) > 2 or large
-    return np.einsum(subscripts, *operands, optimize=optimize)
+def _einsum_impl(x, y, subscripts):
+    # Large pairs go through BLAS (tensordot) when NumPy's optimiser sees a way.
+    return np.einsum(subscripts, x, y, optimize=min(np.size(x), np.size(y)) > 4096)
 
 
 def _split_subscripts(subscripts):
@@ -144,19 +143,22 @@ def _split_subscripts(subscripts):
     return inputs.split(","), output
 
 
-def _einsum_vjp(g, *operands, input_index, subscripts):
-    # out = sum over the other letters of prod_k A_k, linear in A_k: its cotangent is the
-    # contraction of g with every other operand onto A_k's letters. A letter repeated in A_k
-    # (a diagonal, "ii->i") is renamed and tied back by an identity matrix; a letter found only
-    # in A_k (summed away, "ij->i") gets a ones vector, which broadcasts g along it.
-    inputs, output = _split_subscripts(subscripts)
-    target, shape = inputs[input_index], _shape(operands[input_index])
+def _einsum_vjp(g, first, second, input_index, subscripts):
+    # out = sum over the other letters of A_0 A_1, linear in A_k: its cotangent is g contracted
+    # with the other operand onto A_k's letters. A letter repeated in A_k (a diagonal, "ii,->i")
+    # is renamed and tied back by an identity matrix; a letter found only in A_k (summed away,
+    # "ij,->i") gets a ones vector, which broadcasts g along it.
+    (first_term, second_term), output = _split_subscripts(subscripts)
+    target, other, other_term = (
+        (first, second, second_term) if input_index == 0 else (second, first, first_term)
+    )
+    target_term = first_term if input_index == 0 else second_term
+    shape = _shape(target)
     fresh = iter(letter for letter in _LETTERS if letter not in subscripts)
-    terms = [output] + [term for i, term in enumerate(inputs) if i != input_index]
-    arrays = [g] + [op for i, op in enumerate(operands) if i != input_index]
+    terms, arrays = [output, other_term], [g, other]
     dtype = _dtype(g) if _dtype(g).kind == "f" else np.float64
     renamed = []
-    for letter, size in zip(target, shape, strict=True):
+    for letter, size in zip(target_term, shape, strict=True):
         if letter in renamed:
             new = next(fresh)
             terms.append(letter + new)
@@ -168,24 +170,59 @@ def _einsum_vjp(g, *operands, input_index, subscripts):
         if letter not in present:
             terms.append(letter)
             arrays.append(np.ones(size, dtype=dtype))
-    return einsum(*arrays, subscripts=",".join(terms) + "->" + "".join(renamed))
+    return contract(arrays, terms, "".join(renamed))
 
 
-def _einsum_jvp(t, *operands, input_index, subscripts):
-    # Multilinear: the tangent is the sum over k of the einsum with A_k replaced by dA_k.
-    replaced = list(operands)
-    replaced[input_index] = t
-    return einsum(*replaced, subscripts=subscripts)
+def _einsum_jvp_first(t, first, second, subscripts):
+    return einsum(t, second, subscripts=subscripts)
+
+
+def _einsum_jvp_second(t, first, second, subscripts):
+    return einsum(first, t, subscripts=subscripts)
 
 
 einsum = defprimitive(
     "einsum",
     _einsum_impl,
-    saves=tuple(range(_MAX_OPERANDS)),  # every operand (indices past the last are skipped)
+    saves=(X, Y),
     vjp=PerInput(_einsum_vjp),
-    jvp=PerInput(_einsum_jvp),
+    jvp=(_einsum_jvp_first, _einsum_jvp_second),  # bilinear: d(A B) = dA B + A dB
     family="linalg",
 )
+
+
+def contract(arrays, terms, output):
+    """Einstein summation of any number of operands (explicit letters, no '...') as a sequence
+    of two-operand `einsum` primitives."""
+    arrays, terms = list(arrays), list(terms)
+    if len(arrays) == 1:
+        arrays.append(np.ones((), dtype=_dtype(arrays[0])))
+        terms.append("")
+    for pair in _contraction_order(arrays, terms, output):
+        i, j = sorted(pair)
+        second_array, second_term = arrays.pop(j), terms.pop(j)
+        first_array, first_term = arrays.pop(i), terms.pop(i)
+        later = output + "".join(terms)
+        kept = "".join(dict.fromkeys(c for c in first_term + second_term if c in later))
+        spec = f"{first_term},{second_term}->{kept}"
+        arrays.append(einsum(first_array, second_array, subscripts=spec))
+        terms.append(kept)
+    (first_array, second_array), (first_term, second_term) = arrays, terms
+    return einsum(first_array, second_array, subscripts=f"{first_term},{second_term}->{output}")
+
+
+def _contraction_order(arrays, terms, output):
+    """Pairs to contract (positions in the shrinking list, each result appended at its end, as
+    NumPy numbers them), all but the last: np.einsum_path's greedy order for three or more."""
+    count = len(arrays)
+    if count <= 2:
+        return []
+    shapes = [np.broadcast_to(np.empty((), dtype=np.int8), _shape(a)) for a in arrays]
+    path = np.einsum_path(",".join(terms) + "->" + output, *shapes, optimize="greedy")[0][1:]
+    pairs = [tuple(step) for step in path]
+    if len(pairs) != count - 1 or any(len(pair) != 2 for pair in pairs):
+        pairs = [(0, 1)] * (count - 1)  # not a plain sequence of pairs: go left to right
+    return pairs[:-1]
 
 
 def _sublist_to_letters(sublist):
@@ -223,8 +260,6 @@ def parse_einsum(subscripts, shapes):
             f"einsum: subscripts {subscripts!r} name {len(terms)} operand(s) but "
             f"{len(shapes)} were given"
         )
-    if len(shapes) > _MAX_OPERANDS:
-        raise ValueError(f"einsum: at most {_MAX_OPERANDS} operands are supported")
     unused = [c for c in _LETTERS if c not in subscripts]
     ellipsis_ndims = [
         _ellipsis_ndim(term, shape, subscripts) for term, shape in zip(terms, shapes, strict=True)
@@ -284,8 +319,8 @@ def _check_einsum(terms, output, shapes, subscripts):
 
 def einsum_call(subscripts, *operands):
     """einsum with NumPy's subscripts, for rules and composites."""
-    spec = parse_einsum(subscripts, [_shape(op) for op in operands])
-    return einsum(*operands, subscripts=spec)
+    inputs, output = _split_subscripts(parse_einsum(subscripts, [_shape(op) for op in operands]))
+    return contract(operands, inputs, output)
 
 
 # ----- inverse, determinants, solve --------------------------------------------------------------
