@@ -59,7 +59,9 @@ def _operand_text(graph, operand):
 
 
 def _shape_text(vertex):
-    return f"{vertex.dtype}{list(vertex.shape)}" if vertex.dtype is not None else ""
+    if vertex.dtype is None:
+        return ""
+    return f"{vertex.dtype}{list(vertex.shape)}" if vertex.shape else f"{vertex.dtype} scalar"
 
 
 def _value_text(vertex):
@@ -165,7 +167,8 @@ def to_dot(graph, *, adjoints=None, expand=None, max_nodes=10) -> str:
     )
     adjoint_pass = graph.adjoints() if show_adjoints else None
     ids, group_ids = _display_ids(graph, groups, collapse)
-    lines = _header(graph, "TB" if large and not collapse else "LR", adjoint_pass is not None)
+    with_adjoints = adjoint_pass is not None or any(v.grad is not None for v in graph.inputs)
+    lines = _header(graph, "TB" if large and not collapse else "LR", with_adjoints)
     lines += _node_lines(graph, ids, groups, collapse, adjoint_pass)
     for group, node_id in group_ids.items():
         members = [i for i, g in groups.items() if g == group and ids[i] == node_id]

@@ -220,4 +220,5 @@ class AdjointPass:
         return _zeros_like(vertex) if value is None else value
 
     def gradient(self) -> dict:
-        return {v.label: self.adjoint(v) for v in self.graph.inputs}
+        """{input name: adjoint}: NumPy scalars for scalar inputs, arrays for arrays."""
+        return {v.label: np.asarray(self.adjoint(v))[()] for v in self.graph.inputs}
