@@ -152,6 +152,14 @@ def test_a_custom_direction_gives_the_directional_derivative(seed_graph):
     assert "ḟ = v̇5 = 2" in " ".join(seed_graph.forward_table(direction=[1.0, 1.0]).split())
     with pytest.raises(ValueError, match="not inputs"):
         seed_graph.tangents({"z": 1.0})
+    with pytest.raises(ValueError, match="one tangent per input"):
+        seed_graph.tangents([1.0])
+
+
+def test_a_custom_reverse_seed_scales_the_adjoints(seed_graph):
+    assert {k: float(v) for k, v in seed_graph.adjoints(2.0).gradient().items()} == {
+        "x": 12.0, "y": -8.0}
+    assert "seed v̄5 = 2" in seed_graph.backward_table(seed=2.0)
 
 
 def test_long_chains_are_walked_without_recursion():

@@ -62,7 +62,7 @@ class Graph:
         self.title = title
         self.expression = expression
         self.recorded = recorded  # values known for every vertex (cr.trace), or not (cr.draw)
-        self._adjoints = {}
+        self._adjoints = None
 
     # ----- structure ---------------------------------------------------------------------------
     @property
@@ -107,10 +107,11 @@ class Graph:
     def adjoints(self, seed=None) -> AdjointPass:
         """Reverse mode from the output cotangent `seed` (default 1, or ones for an array)."""
         _report.require_values(self, "the reverse-mode pass")
-        key = None if seed is None else id(seed)
-        if key not in self._adjoints:
-            self._adjoints[key] = AdjointPass(self, seed)
-        return self._adjoints[key]
+        if seed is not None:
+            return AdjointPass(self, seed)
+        if self._adjoints is None:  # the default pass is shared by the tables and pictures
+            self._adjoints = AdjointPass(self)
+        return self._adjoints
 
     def gradient(self) -> dict:
         """{input name: ∂f/∂input} from the reverse pass (of sum(f) for an array output)."""

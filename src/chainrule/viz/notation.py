@@ -175,6 +175,12 @@ _TERMS = {
     "broadcast_to": (LinearMap("sum({g}) over broadcast axes", "broadcast({t})"),),
     "getitem": (LinearMap("scatter({g})", "{t}[index]"),),
     "astype": (LinearMap("{g}", "{t}"),),
+    "where": (LinearMap("where(condition, {g}, 0)", "where(condition, {t}, 0)"),
+              LinearMap("where(condition, 0, {g})", "where(condition, 0, {t})")),
+}
+_PER_INPUT = {  # variadic primitives: the same template for every input
+    "concatenate": LinearMap("its slice of {g}", "{t} in its slice"),
+    "stack": LinearMap("its slice of {g}", "{t} in its slice"),
 }
 
 
@@ -183,4 +189,6 @@ def term_templates(name: str, arity: int):
     known = _TERMS.get(name)
     if known is not None and len(known) == arity:
         return known
+    if name in _PER_INPUT:
+        return (_PER_INPUT[name],) * arity
     return tuple(Scale(f"∂{{out}}/∂{{{index}}}") for index in range(arity))

@@ -133,6 +133,12 @@ class TangentPass:
     def _seed(graph, direction):
         names = [v.label for v in graph.inputs]
         if not isinstance(direction, dict):
+            direction = list(direction)
+            if len(direction) != len(names):
+                raise ValueError(
+                    f"a forward-mode direction needs one tangent per input of {graph.title} "
+                    f"({', '.join(names)}); got {len(direction)}. Or pass a dict by name."
+                )
             direction = dict(zip(names, direction, strict=True))
         unknown = sorted(set(direction) - set(names))
         if unknown:
