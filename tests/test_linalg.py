@@ -70,7 +70,9 @@ VALUE_CASES = [
 ]
 
 
-@pytest.mark.parametrize("name, args, kwargs", VALUE_CASES, ids=lambda v: str(v)[:20])
+@pytest.mark.parametrize(
+    "name, args, kwargs", VALUE_CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(VALUE_CASES)]
+)
 def test_linalg_values_equal_numpys(name, args, kwargs):
     ours = getattr(cnp.linalg, name)(*args, **kwargs)
     theirs = getattr(np.linalg, name)(*args, **kwargs)

@@ -148,14 +148,11 @@ def _einsum_vjp(g, first, second, input_index, subscripts):
     # with the other operand onto A_k's letters. A letter repeated in A_k (a diagonal, "ii,->i")
     # is renamed and tied back by an identity matrix; a letter found only in A_k (summed away,
     # "ij,->i") gets a ones vector, which broadcasts g along it.
-    (first_term, second_term), output = _split_subscripts(subscripts)
-    target, other, other_term = (
-        (first, second, second_term) if input_index == 0 else (second, first, first_term)
-    )
-    target_term = first_term if input_index == 0 else second_term
-    shape = _shape(target)
+    inputs, output = _split_subscripts(subscripts)
+    operands, other_index = (first, second), 1 - input_index
+    target_term, shape = inputs[input_index], _shape(operands[input_index])
+    terms, arrays = [output, inputs[other_index]], [g, operands[other_index]]
     fresh = iter(letter for letter in _LETTERS if letter not in subscripts)
-    terms, arrays = [output, other_term], [g, other]
     dtype = _dtype(g) if _dtype(g).kind == "f" else np.float64
     renamed = []
     for letter, size in zip(target_term, shape, strict=True):
