@@ -11,7 +11,7 @@ import numpy as np
 from chainrule.core.dtypes import as_array, check_differentiable
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, bind
 from chainrule.core.trace import is_grad_enabled
-from chainrule.errors import InplaceError, ShapeError, UnsupportedFunctionError
+from chainrule.errors import DTypeError, InplaceError, ShapeError, UnsupportedFunctionError
 
 __all__ = ["Tensor", "tensor", "as_tensor", "HANDLED_FUNCTIONS", "HANDLED_UFUNCS", "raw_value"]
 
@@ -21,14 +21,25 @@ HANDLED_UFUNCS: dict = {}
 
 
 # A list operand (`x * [1, 2]`) becomes an array once, here: derivative rules may keep it as a
-# residual and compute with it (`1 / y`), which a Python list cannot do.
-_SEQUENCES = {list, tuple}
+# residual and compute with it (`1 / y`), which a Python list cannot do. Complex numbers are
+# refused here too (one set lookup on the hot path).
+_CONVERTED_OPERANDS = {list, tuple, complex}
+
+
+def _operand(other, name):
+    array = as_array(other, what=f"{name}()")
+    if array.dtype.kind == "c":
+        raise DTypeError(
+            f"{name}() got a complex operand {other!r}; chainrule differentiates real numbers. "
+            "Split it into real and imaginary parts and compute with each."
+        )
+    return array
 
 
 def _primitive_method(name):
     def method(self, other):
-        if type(other) in _SEQUENCES:
-            other = as_array(other, what=f"{name}()")
+        if type(other) in _CONVERTED_OPERANDS:
+            other = _operand(other, name)
         return bind(REGISTRY[name], self, other)
 
     method.__name__ = f"__{name}__"
@@ -37,8 +48,8 @@ def _primitive_method(name):
 
 def _reflected_method(name):
     def method(self, other):
-        if type(other) in _SEQUENCES:
-            other = as_array(other, what=f"{name}()")
+        if type(other) in _CONVERTED_OPERANDS:
+            other = _operand(other, name)
         return bind(REGISTRY[name], other, self)
 
     method.__name__ = f"__r{name}__"
@@ -355,7 +366,7 @@ class Tensor:
         return HANDLED_FUNCTIONS[np.swapaxes](self, axis1, axis2)
 
     def astype(self, dtype):
-        return bind(REGISTRY["astype"], self, dtype=np.dtype(dtype))
+        return cast(self, dtype)
 
     def clip(self, min=None, max=None):  # noqa: A002 - NumPy's argument names
         return HANDLED_FUNCTIONS[np.clip](self, min, max)
@@ -407,10 +418,7 @@ def _ufunc_with_options(ufunc, handler, inputs, kwargs):
             )
     if dtype is not None:
         dtype = np.dtype(dtype)
-        inputs = [
-            bind(REGISTRY["astype"], x, dtype=dtype) if isinstance(x, (Tensor, np.ndarray)) else x
-            for x in inputs
-        ]
+        inputs = [cast(x, dtype) if isinstance(x, (Tensor, np.ndarray)) else x for x in inputs]
     return handler(*inputs)
 
 
@@ -423,6 +431,16 @@ def _gradient_array(gradient, dtype):
     if np.dtype(dtype).kind == "f" and array.dtype != dtype:
         array = array.astype(dtype)
     return array
+
+
+def cast(value, dtype):
+    """`value.astype(dtype)`, recorded when the result is floating point. A cast to integers or
+    booleans is piecewise constant, so its result is a constant, never differentiated."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f" or not isinstance(value, Tensor):
+        return bind(REGISTRY["astype"], value, dtype=dtype)
+    plain = np.asarray(raw_value(value)).astype(dtype)
+    return Tensor(plain, TAPE) if value._trace is TAPE else plain
 
 
 def _all_constant(tree) -> bool:
@@ -507,8 +525,6 @@ def _make_tensor(data, requires_grad, dtype, copy):
         data = raw_value(data)
     array = as_array(data, dtype=dtype)
     if array.dtype.kind == "c":
-        from chainrule.errors import DTypeError
-
         raise DTypeError(
             f"tensor() got complex dtype {array.dtype}; chainrule differentiates real numbers. "
             "Split into real and imaginary parts (np.real(z), np.imag(z))."

@@ -11,7 +11,7 @@ import builtins
 import numpy as _np
 
 from chainrule.core.primitive import REGISTRY
-from chainrule.core.tensor import HANDLED_FUNCTIONS, HANDLED_UFUNCS, Tensor, raw_value
+from chainrule.core.tensor import HANDLED_FUNCTIONS, HANDLED_UFUNCS, Tensor, cast, raw_value
 from chainrule.errors import ShapeError, UnsupportedFunctionError
 from chainrule.ops import elementwise as _elementwise
 from chainrule.ops import linalg as _linalg_ops
@@ -263,7 +263,7 @@ def cumprod(a, axis=None, dtype=None, out=None):
 
 
 def astype(a, dtype):
-    return _elementwise.astype(a, dtype=_np.dtype(dtype))
+    return cast(a, dtype)
 
 
 # ----- shape --------------------------------------------------------------------------------------
