@@ -210,7 +210,8 @@ def test_demo_writes_the_seed_graph_and_tables(capsys, tmp_path):
         assert str(out_dir / name) in out  # it says where the files are
 
 
-def test_demo_calls_the_training_hook_when_it_exists(capsys, tmp_path, monkeypatch):
+@pytest.mark.parametrize("as_list", [True, False])
+def test_demo_calls_the_training_hook_when_it_exists(capsys, tmp_path, monkeypatch, as_list):
     calls = []
 
     def run_demo_training(out_dir):
@@ -218,7 +219,7 @@ def test_demo_calls_the_training_hook_when_it_exists(capsys, tmp_path, monkeypat
         path = os.path.join(out_dir, "training.txt")
         with open(path, "w") as handle:
             handle.write("trained\n")
-        return [path]
+        return [path] if as_list else path  # a list of paths, or one path
 
     fake = types.ModuleType("chainrule.cli.train")
     fake.add_parser = lambda subparsers: None
@@ -226,7 +227,7 @@ def test_demo_calls_the_training_hook_when_it_exists(capsys, tmp_path, monkeypat
     monkeypatch.setitem(sys.modules, "chainrule.cli.train", fake)
     status, out, _ = run_cli(capsys, "demo", "--out", str(tmp_path))
     assert status == 0 and calls == [str(tmp_path)]
-    assert os.path.join(str(tmp_path), "training.txt") in out
+    assert f"  {os.path.join(str(tmp_path), 'training.txt')}\n" in out
 
 
 def test_demo_skips_training_when_the_hook_is_missing(capsys, tmp_path, monkeypatch):

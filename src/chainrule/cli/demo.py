@@ -76,7 +76,8 @@ def mlp_graph():
 
 def run_training_hook(out_dir):
     """HOOK (training helper): a short training run, once chainrule.cli.train defines
-    `run_demo_training(out_dir)` (returning the paths it wrote). Skipped while it does not."""
+    `run_demo_training(out_dir)` (returning the path, or the paths, it wrote). Skipped while
+    it does not; returns the list of paths, or None when there was no training demo."""
     try:
         train = importlib.import_module("chainrule.cli.train")
     except ModuleNotFoundError as exc:
@@ -86,7 +87,12 @@ def run_training_hook(out_dir):
     run_demo_training = getattr(train, "run_demo_training", None)
     if run_demo_training is None:
         return None
-    return list(run_demo_training(out_dir) or [])
+    written = run_demo_training(out_dir)
+    if written is None:
+        return []
+    if isinstance(written, (str, os.PathLike)):
+        return [os.fspath(written)]
+    return [os.fspath(path) for path in written]
 
 
 def run(args) -> int:
@@ -102,10 +108,13 @@ def run(args) -> int:
     except ChainruleError as exc:
         print(f"chainrule demo: {exc}", file=sys.stderr)
         return 1
-    training = None if args.no_train else run_training_hook(out_dir)
+    training = None
+    if not args.no_train:
+        print("\nA short training run (chainrule train):", flush=True)
+        training = run_training_hook(out_dir)
+        if training is None:
+            print("(training demo: not available yet in this version)")
     print()
-    if training is None and not args.no_train:
-        print("(training demo: not available yet in this version)")
     written += training or []
     for note in notes:
         print(f"note: {note}")
