@@ -627,6 +627,7 @@ def logsumexp(a, axis=None, keepdims=False):
 
 
 def softmax(x, axis=-1):
+    axis = normalize_axes(axis, ndim(x), "softmax")
     shifted = exp(x - _stop_max(x, axis))
     return shifted / sum(shifted, axis=axis, keepdims=True)
 
