@@ -390,3 +390,43 @@ def test_inplace_on_a_leaf_needs_no_grad():
         x[1] = 7.0
     np.testing.assert_array_equal(x.numpy(), [0.5, 7.0])
     assert x.requires_grad and x.grad_fn is None
+
+
+# ----- Python protocols --------------------------------------------------------------------------
+def test_format_round_and_divmod():
+    assert f"{cr.tensor(2.567, requires_grad=True):.2f}" == "2.57"
+    assert f"{cr.tensor([1.0, 2.0])}" == "tensor([1., 2.])"
+    rounded = round(cr.tensor([2.567, -1.44]), 1)
+    np.testing.assert_allclose(rounded.numpy(), [2.6, -1.4])
+    quotient, remainder = divmod(cr.tensor([7.0, -7.0]), 2.0)
+    np.testing.assert_array_equal(quotient.numpy(), [3.0, -4.0])
+    np.testing.assert_array_equal(remainder.numpy(), [1.0, 1.0])
+    quotient, remainder = divmod(7.0, cr.tensor([2.0]))
+    assert quotient.item() == 3.0 and remainder.item() == 1.0
+
+
+def test_deepcopy_and_pickle_keep_value_requires_grad_and_grad():
+    import copy
+    import pickle
+
+    x = leaf([1.0, 2.0])
+    (x * x).sum().backward()
+    for clone in (copy.deepcopy(x), pickle.loads(pickle.dumps(x))):
+        assert clone.requires_grad and clone.is_leaf
+        np.testing.assert_array_equal(clone.numpy(), [1.0, 2.0])
+        np.testing.assert_array_equal(clone.grad.numpy(), [2.0, 4.0])
+        assert not np.shares_memory(clone.numpy(), x.numpy())
+        clone.grad = None
+        (clone * 3.0).sum().backward()  # the clone is a working leaf of its own
+        np.testing.assert_array_equal(clone.grad.numpy(), [3.0, 3.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 4.0])
+    computed = pickle.loads(pickle.dumps(x * 2.0))
+    assert computed.is_leaf and computed.requires_grad
+    np.testing.assert_array_equal(computed.numpy(), [2.0, 4.0])
+
+
+def test_values_traced_in_a_transform_cannot_be_pickled():
+    import pickle
+
+    with pytest.raises(TypeError, match="transform"):
+        cr.grad(lambda x: pickle.dumps(x) and x.sum())(np.ones(2))

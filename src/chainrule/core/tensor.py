@@ -144,7 +144,7 @@ class Tensor:
 
     # ----- conversion --------------------------------------------------------------------------
     def numpy(self) -> np.ndarray:
-        """The value as a read-only NumPy array (no copy). `.numpy().copy()` gives a writable one."""
+        """The value as a read-only NumPy array (no copy); `.numpy().copy()` is writable."""
         array = np.asarray(raw_value(self)).view()
         array.flags.writeable = False
         return array
@@ -178,6 +178,25 @@ class Tensor:
 
     def tolist(self):
         return np.asarray(raw_value(self)).tolist()
+
+    def __format__(self, spec):
+        # f"{loss:.4f}" formats the number of a one-element tensor; other specs need a number.
+        if spec and self.size == 1:
+            return format(self.item(), spec)
+        return format(repr(self), spec)
+
+    def __round__(self, ndigits=None):
+        return bind(REGISTRY["round"], self, decimals=ndigits or 0)
+
+    def __reduce__(self):
+        """Pickling and copy.deepcopy keep the value, requires_grad and .grad, not the graph
+        (a computed tensor comes back as a leaf, as torch.save does)."""
+        if self._trace is not TAPE:
+            raise TypeError(
+                "cannot pickle or copy a value traced inside a functional transform; "
+                "return it from the transform first."
+            )
+        return (_rebuild_tensor, (raw_value(self), self.requires_grad, self.grad, self.name))
 
     def detach(self) -> "Tensor":
         """The same value, cut from the graph (shares memory, never requires grad)."""
@@ -247,6 +266,12 @@ class Tensor:
     __ge__ = _comparison_method("greater_equal")
     __eq__ = _comparison_method("equal")
     __ne__ = _comparison_method("not_equal")
+
+    def __divmod__(self, other):
+        return self // other, self % other
+
+    def __rdivmod__(self, other):
+        return other // self, other % self
 
     def __neg__(self):
         return bind(REGISTRY["negative"], self)
@@ -441,6 +466,13 @@ def cast(value, dtype):
         return bind(REGISTRY["astype"], value, dtype=dtype)
     plain = np.asarray(raw_value(value)).astype(dtype)
     return Tensor(plain, TAPE) if value._trace is TAPE else plain
+
+
+def _rebuild_tensor(value, requires_grad, grad, name):
+    rebuilt = Tensor(value, TAPE, None, requires_grad)
+    rebuilt.grad = grad
+    rebuilt.name = name
+    return rebuilt
 
 
 def _all_constant(tree) -> bool:
