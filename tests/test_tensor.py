@@ -430,3 +430,22 @@ def test_values_traced_in_a_transform_cannot_be_pickled():
 
     with pytest.raises(TypeError, match="transform"):
         cr.grad(lambda x: pickle.dumps(x) and x.sum())(np.ones(2))
+
+
+def test_the_documented_example():
+    # docs/sections/tensor-api.md: the values printed there, checked by hand here.
+    w = cr.tensor(np.full((4, 3), 0.1), requires_grad=True)
+    b = cr.tensor(np.zeros(3), requires_grad=True)
+    inputs = np.arange(8.0).reshape(2, 4) / 8
+    logits = np.tanh(inputs @ w + b)
+    loss = -cr.numpy.log_softmax(logits, axis=1)[:, 0].mean()
+    loss.backward()
+    # Equal columns: every logit row is constant, so log_softmax = -log 3 everywhere.
+    np.testing.assert_allclose(loss.item(), np.log(3.0))
+    # d loss / d logits[r, k] = -(1{k=0} - 1/3) / 2; chain through tanh' = 1 - tanh^2.
+    slope = 1 - np.tanh(inputs.sum(axis=1) * 0.1) ** 2
+    expected_b = np.array([-(2 / 3), 1 / 3, 1 / 3]) / 2 * slope.sum()
+    np.testing.assert_allclose(b.grad.numpy(), expected_b)
+    with cr.no_grad():
+        w -= 0.1 * w.grad
+    assert w.requires_grad and w.grad_fn is None
