@@ -137,6 +137,11 @@ def test_missing_graphviz_still_prints_tables_then_explains(capsys, tmp_path, mo
     assert "apt-get install graphviz" in err and "Traceback" not in err
 
 
+def test_the_identity_function(capsys):
+    status, out, _ = run_cli(capsys, "explain", "x", "--at", "x=2")
+    assert status == 0 and "∂f/∂x = v̄1 = 1" in squeeze(out) and "∂f/∂x = v̇1 = 1" in squeeze(out)
+
+
 def test_array_values(capsys):
     status, out, _ = run_cli(capsys, "explain", "x * y", "--at", "x=[1,2]", "y=[3,4]",
                              "--mode", "reverse")
@@ -164,6 +169,8 @@ def test_array_values(capsys):
     ("x", ["x=abc"], "--at x=abc: 'abc' is not a number"),
     ("x", ["x"], "--at x: write NAME=VALUE"),
     ("2 + 3", [], "has no variables"),
+    ("x * y", ["x=[1, 2]", "y=[1, 2, 3]"], "multiply() cannot combine shapes float64[2]"),
+    ("x", ["x=[[1, 2], [3]]"], "is not a number or a JSON list of numbers"),
 ])
 def test_errors_are_one_line_with_status_2(capsys, expression, at, message):
     status, out, err = run_cli(capsys, "explain", expression, "--at", *at) if at else run_cli(

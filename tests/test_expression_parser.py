@@ -159,6 +159,10 @@ def test_random_text_never_escapes_as_anything_but_expression_error(source):
     values = {name: 0.5 for name in expression.variables}
     with np.errstate(all="ignore"):
         expression(**values)  # a parsed expression evaluates without raising
+        if expression.variables:  # ... and explains itself: both passes, every format
+            graph = cr.trace(expression.function, **values)
+            for format_name in ("text", "json"):
+                assert graph.explain(format=format_name)
 
 
 # Random trees: a reference evaluation written here on plain floats, independent of the parser.
@@ -257,3 +261,28 @@ def test_random_trees_with_a_forbidden_node_are_refused(left, make_forbidden, ri
     with pytest.raises(ExpressionError) as info:
         parse_expression(source)
     assert info.value.column is not None and 1 <= info.value.column <= len(source)
+
+
+def _no_exp(tree):
+    return not any(isinstance(n, ast.Call) and n.func.id == "exp" for n in ast.walk(tree))
+
+
+@settings(max_examples=60, deadline=None)
+@given(allowed_trees.filter(_no_exp), st.floats(-2, 2), st.floats(-2, 2))
+def test_traced_random_expressions_have_the_finite_difference_gradient(tree, x, y):
+    expression = parse_expression(ast.unparse(tree))
+    values = {"x": x, "y": y}
+    names = expression.variables
+    if not names:
+        return
+    graph = cr.trace(expression.function, **{n: values[n] for n in names})
+    reverse = graph.gradient()
+    forward = [float(graph.tangents({n: 1.0}).output_tangent()) for n in names]
+    h = 1e-6
+    for name, forward_value in zip(names, forward, strict=True):
+        up, down = dict(values), dict(values)
+        up[name] += h
+        down[name] -= h
+        expected = (reference(tree, up) - reference(tree, down)) / (2 * h)
+        assert math.isclose(float(reverse[name]), expected, rel_tol=1e-4, abs_tol=1e-4)
+        assert math.isclose(forward_value, float(reverse[name]), rel_tol=1e-12, abs_tol=1e-12)

@@ -103,6 +103,11 @@ def test_inputs_are_named_after_the_parameters_and_keywords():
     }
 
 
+def test_any_parameter_name_works_even_f():
+    graph = cr.trace(lambda f, named_args: f * named_args, f=2.0, named_args=3.0)
+    assert {k: float(v) for k, v in graph.gradient().items()} == {"f": 3.0, "named_args": 2.0}
+
+
 def test_constants_appear_inline_and_non_numbers_pass_through():
     graph = cr.trace(lambda x, power_of: x ** 2 * 3.0 if power_of == "two" else x, 4.0, "two")
     expressions = [line.split("=")[1].strip() for line in graph.evaluation_table().splitlines()[1:]]

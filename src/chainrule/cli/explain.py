@@ -132,7 +132,7 @@ def run(args) -> int:
         if args.direction is not None:
             direction = parse_assignments(args.direction, [v.label for v in graph.inputs],
                                           option="--direction", require_all=False)
-    except ExpressionError as exc:
+    except ChainruleError as exc:  # the expression, the --at values, or shapes that clash
         return _error(exc)
     try:
         with np.errstate(all="ignore"):

@@ -77,7 +77,7 @@ class _RecordingTrace(ReverseTrace):
         return result
 
 
-def trace(f, *args, **named_args) -> Graph:
+def trace(f, /, *args, **named_args) -> Graph:
     """Run `f(*args, **named_args)` once and return the `Graph` of primitives it applied.
 
     Numbers and arrays among the arguments are the inputs, v1..vk, named after f's
