@@ -256,3 +256,25 @@ def test_numpy_array_of_tensors_is_plain():
     out = np.array([x, x])
     assert type(out) is np.ndarray
     np.testing.assert_array_equal(out, [[1.0, 2.0], [1.0, 2.0]])
+
+
+LIST_OPERANDS = [
+    ("np.divide", lambda x: np.divide(x, [0.5, 2.0]), lambda v: 1 / np.array([0.5, 2.0])),
+    ("np.divide reflected", lambda x: np.divide([0.5, 2.0], x),
+     lambda v: -np.array([0.5, 2.0]) / v**2),
+    ("np.power base list", lambda x: np.power([0.0, 2.0], x),
+     lambda v: np.array([0.0, np.log(2.0) * 2.0**v[1]])),
+    ("np.arctan2", lambda x: np.arctan2(x, [1.0, 1.0]), lambda v: 1 / (1 + v**2)),
+    ("np.multiply nested list", lambda x: np.multiply(x, [[1.0, 2.0]]),
+     lambda v: np.array([1.0, 2.0])),
+]
+
+
+@pytest.mark.parametrize(
+    "label, call, derivative", LIST_OPERANDS, ids=[c[0] for c in LIST_OPERANDS]
+)
+def test_list_operands_of_ufuncs_are_arrays_in_the_derivative_rules(label, call, derivative):
+    values = np.array([1.0, 2.0])
+    x = cr.tensor(values, requires_grad=True)
+    call(x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), derivative(values))

@@ -324,6 +324,9 @@ class Tensor:
             how = f"{ufunc.__name__}.{method}" if method != "__call__" else ufunc.__name__
             raise UnsupportedFunctionError(_unsupported_message(f"numpy.{how}", kwargs))
         kwargs.pop("out", None)
+        if any(type(x) in _CONVERTED_OPERANDS for x in inputs):
+            inputs = [_operand(x, ufunc.__name__) if type(x) in _CONVERTED_OPERANDS else x
+                      for x in inputs]
         if kwargs:
             return _ufunc_with_options(ufunc, handler, inputs, kwargs)
         return handler(*inputs)
