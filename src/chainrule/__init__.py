@@ -17,6 +17,7 @@ from chainrule.core import (
     tensor,
 )
 from chainrule.core.primitive import REGISTRY
+from chainrule.reliability import config, detect_anomaly
 import chainrule.numpy as numpy  # noqa: E402 - fills NumPy's dispatch tables
 from chainrule.check import gradcheck, gradgradcheck
 from chainrule import tree
@@ -32,7 +33,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Tensor", "tensor", "as_tensor", "no_grad", "enable_grad", "set_grad_enabled",
     "is_grad_enabled", "grad", "value_and_grad", "vjp", "jvp", "gradcheck", "gradgradcheck",
-    "REGISTRY", "errors", "numpy",
+    "REGISTRY", "errors", "numpy", "config", "detect_anomaly",
     "linearize", "jacfwd", "jacrev", "hessian", "hvp", "stop_gradient", "custom_vjp",
     "custom_jvp", "checkpoint", "tree", "register_pytree_node", "tree_flatten", "tree_unflatten",
     "tree_map", "trace", "draw",

@@ -28,7 +28,11 @@ class Node:
     `residuals` becomes None once a backward pass has released it (unless retain_graph).
     """
 
-    __slots__ = ("primitive", "params", "parents", "residuals", "input_avals", "source")
+    # `source` (the user's line, recorded by detect_anomaly) and `inplace` (in-place bookkeeping,
+    # see chainrule.reliability) stay unset unless those features touch the node.
+    __slots__ = (
+        "primitive", "params", "parents", "residuals", "input_avals", "source", "inplace",
+    )
 
     def __init__(self, primitive, params, parents, residuals, input_avals):
         self.primitive = primitive
@@ -142,6 +146,20 @@ class _AnomalyHooks:
 _anomaly = _AnomalyHooks()
 
 
+class _InplaceHooks:
+    """Switched on by chainrule.reliability at the first in-place update of a tensor that a
+    recorded operation may have saved; until then backward pays nothing for the check."""
+
+    active = False
+
+    @staticmethod
+    def check(node):  # pragma: no cover - replaced by chainrule.reliability
+        pass
+
+
+_inplace = _InplaceHooks()
+
+
 # ----- the backward pass -------------------------------------------------------------------------
 def topological_order(roots):
     """Nodes reachable from `roots`, every node after all its parents. Iterative DFS."""
@@ -239,8 +257,10 @@ def _rewrapped_residuals(node):
 
 
 def _freed_error(node):
+    source = getattr(node, "source", None)  # recorded under detect_anomaly()
+    where = f" (created at {source[0]}:{source[1]})" if source is not None else ""
     return GraphFreedError(
-        f"backward through {node.primitive.name} a second time: its saved values were "
+        f"backward through {node.primitive.name}{where} a second time: its saved values were "
         "released after the first backward. Pass retain_graph=True to the first "
         ".backward() (or cr.vjp's function) if you need to go back through the graph again."
     )
@@ -254,8 +274,11 @@ def _input_cotangents(node, cotangent, create_graph):
         if primitive.saves:
             raise _freed_error(node)
         residuals = ()
-    elif create_graph:
-        residuals = _rewrapped_residuals(node)
+    else:
+        if _inplace.active:
+            _inplace.check(node)
+        if create_graph:
+            residuals = _rewrapped_residuals(node)
     params = node.params
     avals = node.input_avals
     results = []

@@ -4,6 +4,8 @@ import numpy as np
 
 from chainrule.core.primitive import REGISTRY, ZERO, defprimitive, bind
 from chainrule.core.tensor import raw_value
+from chainrule.reliability import settings as _settings
+from chainrule.reliability import strict_nan_error
 
 __all__ = [
     "unary", "binary", "zero_derivative", "safe_times", "select", "raw", "prim", "via_operator",
@@ -20,14 +22,21 @@ def raw(value):
     return raw_value(value)
 
 
-def safe_times(cotangent, derivative):
+def safe_times(cotangent, derivative, what="an operation"):
     """cotangent * derivative, where a zero cotangent contributes zero even if the local
     derivative is infinite or NaN (sqrt'(0), log'(0)...): the untaken branch of `where`
-    must not poison a gradient."""
+    must not poison a gradient. Under `cr.config(strict_nan=True)` that case raises instead."""
     product = cotangent * derivative
     if np.all(np.isfinite(raw(product))):
         return product
-    return select(raw(cotangent) == 0, 0.0, product)
+    zero_cotangent = raw(cotangent) == 0
+    if _settings.strict_nan and np.any(zero_cotangent & ~np.isfinite(raw(derivative))):
+        raise strict_nan_error(what, cotangent, derivative)
+    return select(zero_cotangent, 0.0, product)
+
+
+def _safe_times_for(name):
+    return lambda a, b: safe_times(a, b, name)
 
 
 def select(condition, if_true, if_false):
@@ -38,7 +47,7 @@ def select(condition, if_true, if_false):
 def unary(name, impl, derivative, saves, singular=False):
     """An elementwise primitive from its local derivative; the VJP and the JVP are the same
     product (the Jacobian is diagonal). `singular` marks derivatives that can be infinite."""
-    times = safe_times if singular else _times
+    times = _safe_times_for(name) if singular else _times
     return defprimitive(
         name,
         impl,
@@ -52,7 +61,7 @@ def unary(name, impl, derivative, saves, singular=False):
 def binary(name, impl, d_first, d_second, saves, singular=False):
     """A broadcasting elementwise primitive from its two partial derivatives.
     The engine un-broadcasts each cotangent to its input's shape."""
-    times = safe_times if singular else _times
+    times = _safe_times_for(name) if singular else _times
     return defprimitive(
         name,
         impl,
