@@ -13,7 +13,6 @@ import os
 import numpy as np
 
 from chainrule.errors import ChainruleError, MissingExtraError, require_extra
-from chainrule.io import atomic_write
 from chainrule.viz.notation import bar_name, format_value, is_scalar, primal_expression
 
 __all__ = ["to_dot", "pipe", "render", "write_file", "NO_DOT_MESSAGE"]
@@ -276,6 +275,8 @@ def render(source: str, path, format=None):  # noqa: A002
 
 def write_file(path, data: bytes):
     """Write atomically, readable like any file the user creates (mkstemp makes it 0600)."""
+    from chainrule.io import atomic_write  # tempfile and zipfile: only when writing
+
     with atomic_write(path) as tmp_path:
         with open(tmp_path, "wb") as handle:
             handle.write(data)

@@ -5,7 +5,6 @@ values that went in and came out (a plain Node keeps only the residuals its VJP 
 back from the output (iterative) keeps the steps that reach it, in evaluation order.
 """
 
-import inspect
 import numbers
 import threading
 
@@ -107,6 +106,8 @@ def _function_name(f) -> str:
 
 def _argument_names(f, args, named_args):
     """Names for the positional arguments, from f's signature where it has one."""
+    import inspect  # slow to import; only needed when tracing
+
     try:
         bound = inspect.signature(f).bind_partial(*args, **named_args)
     except (TypeError, ValueError):
