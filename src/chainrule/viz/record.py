@@ -109,12 +109,13 @@ def _argument_names(f, args, named_args):
     import inspect  # slow to import; only needed when tracing
 
     try:
-        bound = inspect.signature(f).bind_partial(*args, **named_args)
+        signature = inspect.signature(f)
+        bound = signature.bind_partial(*args, **named_args)
     except (TypeError, ValueError):
         return [f"x{i + 1}" for i in range(len(args))]
     names = []
     for name, value in bound.arguments.items():
-        kind = inspect.signature(f).parameters[name].kind
+        kind = signature.parameters[name].kind
         if kind is inspect.Parameter.VAR_POSITIONAL:
             names.extend(f"{name}{i + 1}" for i in range(len(value)))
         elif kind is not inspect.Parameter.VAR_KEYWORD and name not in named_args:

@@ -217,7 +217,7 @@ def gradient_section(graph, seed=None):
     return Section("gradient", "Gradient", ["derivative", "adjoint", "value"], rows, data)
 
 
-def forward_gradient_section(graph, sections):
+def forward_gradient_section(sections):
     """The gradient read off the forward passes (one per scalar input), for --mode forward."""
     rows = []
     data = {}
@@ -311,7 +311,7 @@ def _explain_sections(graph, mode, direction):
     if mode in ("reverse", "both"):
         sections += [backward_section(graph), gradient_section(graph)]
     elif direction is None:
-        sections.append(forward_gradient_section(graph, forward))
+        sections.append(forward_gradient_section(forward))
     return sections
 
 
