@@ -386,3 +386,10 @@ def test_conv_and_cross_entropy_differentiate_twice():
     assert cr.gradgradcheck(lambda x, w: F.conv2d(F.tanh(x), w, padding=1), x, weight)
     assert cr.gradgradcheck(lambda z: F.cross_entropy(z, np.array([1, 0])),
                             rng.standard_normal((2, 3)))
+
+
+def test_a_model_differentiates_inside_functional_transforms():
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1, rng=0, dtype=np.float64), nn.Tanh(),
+                          nn.AvgPool2d(2), nn.Flatten(), nn.Linear(8, 1, rng=1, dtype=np.float64))
+    x = np.random.default_rng(0).standard_normal((2, 1, 4, 4))
+    assert cr.gradcheck(lambda x: model(x).sum(), x)
