@@ -393,3 +393,17 @@ def test_a_model_differentiates_inside_functional_transforms():
                           nn.AvgPool2d(2), nn.Flatten(), nn.Linear(8, 1, rng=1, dtype=np.float64))
     x = np.random.default_rng(0).standard_normal((2, 1, 4, 4))
     assert cr.gradcheck(lambda x: model(x).sum(), x)
+
+
+def test_deepcopy_and_pickle_keep_parameters_as_parameters():
+    import copy
+    import pickle
+
+    model = TwoLayer()
+    for clone in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
+        assert all(type(p) is nn.Parameter for p in clone.parameters())
+        assert clone.hidden.weight is not model.hidden.weight
+        np.testing.assert_array_equal(clone.state_dict()["out.weight"],
+                                      model.state_dict()["out.weight"])
+        clone.hidden.weight = nn.Parameter(np.zeros((4, 3)))  # still registers on assignment
+        assert "hidden.weight" in dict(clone.named_parameters())

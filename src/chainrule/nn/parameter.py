@@ -26,3 +26,15 @@ class Parameter(cr.Tensor):
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
+
+    def __reduce__(self):
+        # Pickling and copy.deepcopy(model) must give Parameters back, so that the copy's
+        # attributes still register as learnable.
+        return (_rebuild_parameter, (self.numpy().copy(), self.requires_grad, self.grad, self.name))
+
+
+def _rebuild_parameter(value, requires_grad, grad, name):
+    parameter = Parameter(value, requires_grad)
+    parameter.grad = grad
+    parameter.name = name
+    return parameter
