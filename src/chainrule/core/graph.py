@@ -79,7 +79,7 @@ class ReverseTrace(Trace):
                 parents.append(arg._node if arg._node is not None else arg)
                 record = True
             else:
-                values.append(arg)
+                values.append(_as_operand(arg))
                 parents.append(None)
         out = bind(primitive, *values, **params)
         if primitive.nondiff:
@@ -91,6 +91,11 @@ class ReverseTrace(Trace):
         if _anomaly.enabled:
             _anomaly.annotate(node, out)
         return Tensor(out, self, node, True)
+
+
+def _as_operand(value):
+    # A list operand may be saved for the backward pass, where rules need an array.
+    return np.asarray(value) if type(value) is list or type(value) is tuple else value
 
 
 def _record_on_tape(primitive, args, params):
@@ -110,7 +115,7 @@ def _record_on_tape(primitive, args, params):
                 record = True
                 continue
         else:
-            values.append(arg)
+            values.append(_as_operand(arg))
         parents.append(None)
         avals.append(None)
     try:
