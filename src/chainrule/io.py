@@ -28,6 +28,10 @@ class atomic_write:
 
     def __exit__(self, exc_type, exc, traceback):
         if exc_type is None:
+            # mkstemp creates 0600 files; give the result the usual permissions (umask applies).
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(self.tmp_path, 0o666 & ~umask)
             os.replace(self.tmp_path, self.path)
         elif os.path.exists(self.tmp_path):
             os.unlink(self.tmp_path)
