@@ -114,4 +114,5 @@ def test_resume_without_checkpoint_or_with_another_model_exits_2(tmp_path, capsy
 
 def test_demo_training_returns_its_plot(tmp_path):
     path = train_cli.run_demo_training(tmp_path / "demo")
-    assert path.endswith("curves.png") and os.path.getsize(path) > 1000
+    assert path == os.path.join(str(tmp_path / "demo"), "training", "curves.png")
+    assert os.path.getsize(path) > 1000

@@ -279,8 +279,10 @@ def run(args) -> int:
 
 
 def run_demo_training(out_dir) -> str:
-    """A short MLP run for `chainrule demo`: returns the path of its curves PNG."""
-    config = TrainConfig(model="mlp", epochs=5, out=os.fspath(out_dir), progress=False)
+    """A short MLP run for `chainrule demo`, written to OUT_DIR/training/: returns the path of
+    its curves PNG."""
+    out = os.path.join(os.fspath(out_dir), "training")
+    config = TrainConfig(model="mlp", epochs=5, out=out, progress=False)
     return train(config).curves
 
 
