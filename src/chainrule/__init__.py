@@ -26,9 +26,17 @@ from chainrule.transforms import (
     grad, hessian, hvp, jacfwd, jacrev, jvp, linearize, stop_gradient, value_and_grad, vjp,
 )
 from chainrule.tree import register_pytree_node, tree_flatten, tree_map, tree_unflatten
-from chainrule.viz import draw, trace
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # Pictures are imported on first use, keeping `import chainrule` close to `import numpy`.
+    if name in ("trace", "draw", "viz"):
+        import chainrule.viz as viz
+
+        return viz if name == "viz" else getattr(viz, name)
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
 
 __all__ = [
     "Tensor", "tensor", "as_tensor", "no_grad", "enable_grad", "set_grad_enabled",

@@ -22,7 +22,7 @@ from chainrule.ops import shape as _shape
 from numpy import (  # noqa: F401
     arange, array_equal, bool_, e, empty, euler_gamma, eye, finfo, float16, float32, float64,
     full, identity, iinfo, inf, int8, int16, int32, int64, integer, linspace, logspace, nan,
-    ndarray, newaxis, pi, uint8, floating, dtype, random, allclose, isclose, meshgrid, indices,
+    ndarray, newaxis, pi, uint8, floating, dtype, allclose, isclose, meshgrid, indices,
 )
 
 # ----- elementwise primitives under NumPy's names ------------------------------------------------
@@ -706,3 +706,10 @@ any = _plain(_np.any)  # noqa: A001
 all = _plain(_np.all)  # noqa: A001
 nonzero = _plain(_np.nonzero)
 count_nonzero = _plain(_np.count_nonzero)
+
+
+def __getattr__(name):
+    # numpy.random costs ~20 ms to import; pass it through only when asked for.
+    if name == "random":
+        return _np.random
+    raise AttributeError(f"module 'chainrule.numpy' has no attribute {name!r}")
