@@ -66,11 +66,19 @@ def test_grad_of_a_100k_node_chain():
     assert float(cr.grad(functional_chain(steps))(0.01)) == pytest.approx(expected_dc, rel=1e-9)
 
 
-def test_second_derivative_of_a_1000_step_chain():
-    steps = 1_000
+def test_forward_over_reverse_second_derivative_of_a_10000_step_chain():
+    steps = 10_000
     _, _, _, expected = chain_derivatives(0.5, 0.01, steps)
     _, second = cr.jvp(cr.grad(functional_chain(steps)), (0.01,), (1.0,))
     assert float(second) == pytest.approx(expected, rel=1e-8)
+
+
+@pytest.mark.stress
+def test_hessian_of_a_10000_step_chain():
+    steps = 10_000
+    _, _, _, expected = chain_derivatives(0.5, 0.01, steps)
+    hessian = cr.hessian(functional_chain(steps))(0.01)
+    assert float(np.squeeze(hessian)) == pytest.approx(expected, rel=1e-8)
 
 
 def traced_bytes_of_chain(steps):
@@ -120,21 +128,8 @@ def test_grad_of_a_million_step_chain():
 
 
 @pytest.mark.stress
-def test_second_derivative_of_a_10000_step_chain():
-    steps = 10_000
-    _, _, _, expected = chain_derivatives(0.5, 0.01, steps)
-    _, second = cr.jvp(cr.grad(functional_chain(steps)), (0.01,), (1.0,))
-    assert float(second) == pytest.approx(expected, rel=1e-8)
-    hessian = getattr(cr, "hessian", None)
-    if hessian is not None:
-        assert float(np.squeeze(hessian(functional_chain(steps))(0.01))) == pytest.approx(
-            expected, rel=1e-8
-        )
-
-
-@pytest.mark.stress
-def test_million_step_chain_memory_is_linear():
-    small_held, _ = traced_bytes_of_chain(100_000)
-    large_held, large_left = traced_bytes_of_chain(1_000_000)
+def test_million_node_chain_memory_is_linear():
+    small_held, _ = traced_bytes_of_chain(33_334)
+    large_held, large_left = traced_bytes_of_chain(333_334)
     assert 8.5 < large_held / small_held < 11.5
     assert large_left < 0.01 * large_held

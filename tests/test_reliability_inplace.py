@@ -1,0 +1,108 @@
+"""In-place safety: a version counter per tensor, and backward refusing to differentiate through
+a value that was changed in place after an operation saved it (as PyTorch does)."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.numpy as cnp
+from chainrule.errors import InplaceError
+
+
+def test_in_place_on_a_leaf_that_requires_grad_raises_outside_no_grad():
+    weights = cr.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(InplaceError, match=r"leaf tensor of shape \(2,\).*no_grad"):
+        weights += 1.0
+    with pytest.raises(InplaceError, match="no_grad"):
+        weights[0] = 5.0
+    np.testing.assert_array_equal(weights.numpy(), [1.0, 2.0])
+    assert isinstance(InplaceError("x"), RuntimeError)
+
+
+def test_in_place_updates_bump_the_version():
+    weights = cr.tensor([1.0, 2.0], requires_grad=True)
+    assert weights._version == 0
+    with cr.no_grad():
+        weights -= 0.5
+        weights *= 2.0
+        weights[1] = 7.0
+    assert weights._version == 3
+    np.testing.assert_array_equal(weights.numpy(), [1.0, 7.0])
+
+
+def test_backward_after_an_optimiser_step_on_a_saved_leaf_raises():
+    weights = cr.tensor([1.0, 2.0], requires_grad=True)
+    loss = cnp.sum(weights * weights)
+    with cr.no_grad():
+        weights -= 0.1  # the line the error names
+    with pytest.raises(InplaceError) as caught:
+        loss.backward()
+    message = str(caught.value)
+    assert "`multiply`" in message and "shape (2,)" in message
+    assert "version 0" in message and "now version 1" in message
+    assert "`subtract`" in message and "test_reliability_inplace.py" in message
+    assert "weights -= 0.1" in message
+    assert "forward pass again" in message  # says what to do
+
+
+def test_setitem_on_a_saved_leaf_under_no_grad_raises_on_backward():
+    weights = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    loss = cnp.sum(cnp.exp(weights) * weights)
+    with cr.no_grad():
+        weights[0] = 0.0
+    with pytest.raises(InplaceError, match=r"`setitem`.*now version 1"):
+        loss.backward()
+
+
+def test_in_place_on_a_saved_intermediate_raises_on_backward():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    hidden = x * 2.0
+    square = hidden * hidden  # saves hidden
+    hidden += 1.0
+    with pytest.raises(InplaceError) as caught:
+        cnp.sum(square).backward()
+    message = str(caught.value)
+    assert "`multiply`" in message and "(shape (2,))" in message
+    assert "saved at version 0" in message and "now version 1" in message
+    assert "hidden += 1.0" in message and "out-of-place" in message
+
+
+def test_in_place_results_differentiate_correctly_when_nothing_saved_them():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    hidden = x * 2.0
+    hidden *= 3.0  # the in-place op's own node saved the old value: fine
+    hidden += x
+    hidden[0] = hidden[1]
+    cnp.sum(hidden * hidden).backward()
+    # hidden = [7 x1, 7 x1] -> sum of squares = 2 * 49 x1^2; d/dx1 = 196 x1, d/dx0 = 0
+    np.testing.assert_allclose(x.grad.numpy(), [0.0, 196.0 * 2.0])
+
+
+def test_a_leaf_updated_after_backward_trains_normally():
+    weights = cr.tensor([1.0, -1.0], requires_grad=True)
+    for _ in range(3):
+        loss = cnp.sum(weights * weights)
+        loss.backward()
+        with cr.no_grad():
+            weights -= 0.25 * weights.grad
+            weights.grad = None
+    np.testing.assert_allclose(weights.numpy(), [0.125, -0.125])
+
+
+def test_mutating_a_tensor_no_saved_value_depends_on_is_allowed():
+    weights = cr.tensor([1.0, 2.0], requires_grad=True)
+    total = cnp.sum(weights + 1.0)  # add saves nothing
+    with cr.no_grad():
+        weights *= 10.0
+    total.backward()
+    np.testing.assert_array_equal(weights.grad.numpy(), [1.0, 1.0])
+
+
+def test_anomaly_mode_adds_the_line_that_created_the_operation():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    with cr.detect_anomaly():
+        hidden = x * 2.0
+        square = cnp.sin(hidden)  # creation line named in the error
+        hidden -= 1.0
+        with pytest.raises(InplaceError, match=r"created at .*square = cnp.sin\(hidden\)"):
+            cnp.sum(square).backward()
