@@ -3,8 +3,11 @@
 import os
 import tempfile
 import zipfile
+import zlib
 
 import numpy as np
+
+from chainrule.errors import FileFormatError
 
 __all__ = ["save_arrays", "load_arrays", "atomic_write"]
 
@@ -47,14 +50,30 @@ def save_arrays(path, arrays: dict) -> None:
 
 
 def load_arrays(path) -> dict:
-    """Read an .npz written by `save_arrays`; a corrupt or truncated file gives a clear error."""
+    """Read an .npz written by `save_arrays`. Never unpickles; a corrupt, truncated or foreign
+    file gives a FileFormatError (a ValueError) that says so."""
     try:
-        with np.load(os.fspath(path), allow_pickle=False) as archive:
+        archive = np.load(os.fspath(path), allow_pickle=False)
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise FileFormatError(
+                f"cannot read {path}: it holds a single .npy array, not an .npz archive of named "
+                "arrays; load it with numpy.load, or save with chainrule.io.save_arrays."
+            )
+        with archive:
             return {name: archive[name] for name in archive.files}
-    except FileNotFoundError:
+    except (FileNotFoundError, FileFormatError):
         raise
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
-        raise ValueError(
-            f"cannot read {path}: the file is corrupt or truncated ({exc}). "
-            "Delete it and save again, or load an earlier checkpoint."
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, zlib.error) as exc:
+        if "Object arrays" in str(exc):
+            reason = "it holds object arrays (pickled Python objects), which chainrule never loads"
+        elif "pickled" in str(exc):  # NumPy's guess for any file that is not .npy or .npz
+            reason = (
+                "it is not an .npz archive: it is corrupt, or holds pickled Python objects, "
+                "which chainrule never loads"
+            )
+        else:
+            reason = f"the file is corrupt or truncated ({exc})"
+        raise FileFormatError(
+            f"cannot read {path}: {reason}. Delete it and save again, or load an earlier "
+            "checkpoint."
         ) from exc
