@@ -146,7 +146,7 @@ def _explain_failure(primitive, values, params, exc):
     """Rewrite a NumPy error in the terms of the operation the user called."""
     described = ", ".join(_describe(v) for v in values)
     for value in values:
-        if value is None or isinstance(value, (str, bytes)):
+        if value is None or isinstance(value, (str, bytes, dict, set, frozenset)):
             return InputTypeError(
                 f"{primitive.name}() got {type(value).__name__} {value!r} among its inputs "
                 f"({described}); pass numbers, NumPy arrays or chainrule Tensors."
