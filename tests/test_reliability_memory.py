@@ -56,8 +56,8 @@ def test_a_thousand_training_steps_keep_memory_flat():
     finally:
         tracemalloc.stop()
     assert last_loss < 0.5 * first_loss  # it really trained
-    # One step's graph is ~30 KiB; keeping even one in a hundred would add 300 KiB. What does
-    # grow (under 130 KiB, then stops) is NumPy's cache of small freed blocks.
+    # One step's graph holds ~11 KiB, so leaking every graph would add 11 MiB; the bound is
+    # 256 B a step. What does grow (about 100 KiB, then stops) is NumPy's cache of small blocks.
     assert growth < 256 * 1024
 
 
