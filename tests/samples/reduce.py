@@ -24,6 +24,9 @@ SAMPLES = {
     "prod": _axis_variants(uniform((2, 3, 4), 0.5, 1.5))
     + [Sample((np.array([[1.2, 0.0, 0.7], [0.5, 0.9, 1.1]]),), {"axis": (1,), "keepdims": False},
               label="with a zero")],
+    "logsumexp": _axis_variants(_X)
+    + [Sample((np.array([[1e4, 1e4 - 1.0], [-3.0, 2.0]]),), {"axis": (1,), "keepdims": False},
+              label="magnitude 1e4")],
     "cumsum": [
         Sample((_X,), {"axis": 1}),
         Sample((uniform((5,)),), {"axis": 0}, label="1-d"),

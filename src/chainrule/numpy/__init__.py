@@ -620,10 +620,7 @@ def _stop_max(x, axis):
 
 
 def logsumexp(a, axis=None, keepdims=False):
-    axes = normalize_axes(axis, ndim(a), "logsumexp")
-    shift = _stop_max(a, axes)
-    total = log(sum(exp(a - shift), axis=axes, keepdims=True)) + shift
-    return total if keepdims else squeeze(total, axes)
+    return _reduce.logsumexp(a, axis=normalize_axes(axis, ndim(a), "logsumexp"), keepdims=keepdims)
 
 
 def softmax(x, axis=-1):
