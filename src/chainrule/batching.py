@@ -19,8 +19,8 @@ __all__ = ["BatchedForwardTrace", "BATCH_RULES"]
 
 # Elementwise primitives whose rules are pointwise products (checked by the tests in
 # test_transforms.py against column-by-column jvp for every registry entry of these families).
-_POINTWISE_FAMILIES = {"elementwise"}
-_POINTWISE_NAMES = {"where", "clip"}
+POINTWISE_FAMILIES = {"elementwise"}
+POINTWISE_NAMES = {"where", "clip"}
 
 
 class BatchedForwardTrace(ForwardTrace):
@@ -56,7 +56,7 @@ def _batched_tangent(primitive, primals, tangents, out, params, batch_size):
         return _zeros(batch_size, out)
     rule = BATCH_RULES.get(primitive.name)
     if rule is None and (
-        primitive.family in _POINTWISE_FAMILIES or primitive.name in _POINTWISE_NAMES
+        primitive.family in POINTWISE_FAMILIES or primitive.name in POINTWISE_NAMES
     ):
         rule = _pointwise
     if rule is not None:
@@ -189,7 +189,7 @@ def _triangle(primitive, primals, tangents, out, params):
     return bind(primitive, tangents[0], **params)
 
 
-def _batchable_index(index) -> bool:
+def batchable_index(index) -> bool:
     """True when prepending a full slice selects the same entries for every batch row.
     NumPy moves advanced-index axes to the front when they are not adjacent, so those go
     row by row."""
@@ -203,23 +203,23 @@ def _batchable_index(index) -> bool:
     return advanced[-1] - advanced[0] == len(advanced) - 1
 
 
-def _prepend_batch(index):
+def prepend_batch(index):
     return (slice(None),) + (index if isinstance(index, tuple) else (index,))
 
 
 def _getitem(primitive, primals, tangents, out, params):
     index = params["index"]
-    if not _batchable_index(index):
+    if not batchable_index(index):
         return None
-    return bind(primitive, tangents[0], index=_prepend_batch(index))
+    return bind(primitive, tangents[0], index=prepend_batch(index))
 
 
 def _scatter_add(primitive, primals, tangents, out, params):
     index = params["index"]
-    if not _batchable_index(index):
+    if not batchable_index(index):
         return None
     tangent = tangents[0]
-    return bind(primitive, tangent, index=_prepend_batch(index),
+    return bind(primitive, tangent, index=prepend_batch(index),
                 shape=_shape(tangent)[:1] + tuple(params["shape"]))
 
 

@@ -12,6 +12,7 @@ import numbers
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.batched_backward import batched_backward
 from chainrule.batching import BatchedForwardTrace
 from chainrule.core.forward import ForwardTrace
 from chainrule.core.graph import TAPE, ReverseTrace, backward_pass
@@ -526,55 +527,77 @@ def _empty_jacobian(partial, layout, has_aux):
 
 
 def jacrev(function, argnums=0, has_aux=False, chunk_size=None):
-    """The Jacobian by reverse mode: f is recorded once, then one backward pass per output entry
-    runs through the same graph. Same layout as jacfwd: shape out.shape + x.shape.
-    `chunk_size` is accepted for symmetry with jacfwd; each pass already holds one row only."""
+    """The Jacobian by reverse mode: f is recorded once, then basis cotangents are pulled back
+    through that graph in batches of `chunk_size` output entries (default: all entries of an
+    output at once), one batched backward pass per batch. Same layout as jacfwd:
+    out.shape + x.shape."""
 
     def jacobian_function(*args, **kwargs):
         indices = _argnums(argnums, len(args), "jacrev")
         partial, differentiated = _partial(function, args, kwargs, indices)
         recording = _Recording(partial, differentiated, "jacrev", has_aux)
-        _chunks(1, chunk_size, "jacrev")  # validates the argument
+        _chunks(1, chunk_size, "jacrev")  # validates the argument even for empty outputs
         layout = _Layout([(t, [raw_value(b) for b in boxes]) for t, boxes in recording.inputs])
         single = isinstance(argnums, (int, np.integer))
-        blocks = []
-        for k, leaf in enumerate(recording.out_leaves):
-            rows = _pull_rows(recording, k, leaf)
-            blocks.append(_rows_to_blocks(rows, leaf, layout, single))
+        blocks = [
+            _reverse_blocks(_pull_rows(recording, leaf, chunk_size), leaf, layout, single)
+            for leaf in recording.out_leaves
+        ]
         jacobian = tree_unflatten(recording.out_def, blocks)
         return (jacobian, recording.aux) if has_aux else jacobian
 
     return jacobian_function
 
 
-def _pull_rows(recording, k, leaf):
-    """Backward passes for every entry of output leaf k: a list of flat input cotangents."""
+def _pull_rows(recording, leaf, chunk_size):
+    """Cotangents of every input box for every entry of output `leaf`: per box, an array of
+    shape (leaf.size, *box.shape), built chunk by chunk."""
+    boxes = [box for _, boxes in recording.inputs for box in boxes]
+    size = int(np.prod(_shape(leaf), dtype=np.int64))
+    pieces = [[] for _ in boxes]
+    for start, stop in _chunks(size, chunk_size, "jacrev"):
+        found = _pull_chunk(recording, leaf, start, stop)
+        for box, rows in zip(boxes, pieces, strict=True):
+            if id(box) in found:
+                rows.append(found[id(box)][1])
+            else:
+                rows.append(np.zeros((stop - start,) + _shape(box), _float_dtype(box)))
+    return [
+        _concat_rows(rows) if rows else np.zeros((0,) + _shape(box), _float_dtype(box))
+        for box, rows in zip(boxes, pieces, strict=True)
+    ]
+
+
+def _pull_chunk(recording, leaf, start, stop):
+    """One backward pass with the basis cotangents e_start .. e_(stop-1) of output `leaf`:
+    {id(box): (box, cotangents of shape (stop - start, *box.shape))}."""
+    if type(leaf) not in TRACED_TYPES or leaf._trace is not recording.trace:
+        return {}  # an output that does not depend on the inputs here
+    vertex = leaf._node if leaf._node is not None else leaf
     shape, dtype = _shape(leaf), _float_dtype(leaf)
-    size = int(np.prod(shape, dtype=np.int64))
-    count = len(recording.out_leaves)
-    rows = []
-    for entry in range(size):
-        seed = np.zeros(size, dtype)
-        seed[entry] = 1.0
-        cotangents = [None] * count
-        cotangents[k] = seed.reshape(shape)
-        per_arg = recording.pullback(cotangents, retain_graph=True)
-        rows.append([leaf for arg in per_arg for leaf in tree_flatten(arg)[0]])
-    return rows
+    batch = stop - start
+    seeds = np.zeros((batch, int(np.prod(shape, dtype=np.int64))), dtype)
+    seeds[np.arange(batch), np.arange(start, stop)] = 1.0
+    if batch > 1:
+        return batched_backward([(vertex, seeds.reshape((batch,) + shape))], batch)
+    # One row: the ordinary backward pass, without the batch bookkeeping (Hessians come here).
+    found = backward_pass([(vertex, seeds.reshape(shape))], retain_graph=True)
+    reshape = REGISTRY["reshape"]
+    return {
+        key: (box, bind(reshape, cotangent, shape=(1,) + _shape(box)))
+        for key, (box, cotangent) in found.items()
+    }
 
 
-def _rows_to_blocks(rows, out_leaf, layout, single):
+def _reverse_blocks(per_box, out_leaf, layout, single):
+    """Rows (out.size, *in_shape) per input leaf -> blocks out.shape + in_shape, rebuilt in the
+    structure of the differentiated arguments."""
     out_shape = _shape(out_leaf)
     blocks = []
-    for j, in_leaf in enumerate(layout.leaves):
-        in_shape = _shape(in_leaf)
-        column = [row[j] for row in rows]
-        if not column:
-            block = np.zeros(out_shape + in_shape, _float_dtype(in_leaf))
-        elif any(type(c) in TRACED_TYPES for c in column):
-            block = cnp.reshape(cnp.stack(column), out_shape + in_shape)
-        else:
-            block = np.stack([np.asarray(c) for c in column]).reshape(out_shape + in_shape)
+    for rows, in_leaf in zip(per_box, layout.leaves, strict=True):
+        block = bind(REGISTRY["reshape"], rows, shape=out_shape + _shape(in_leaf))
+        if isinstance(block, np.ndarray) and not block.flags.writeable:
+            block = block.copy()  # a broadcast view (the VJP of sum): hand back a real array
         blocks.append(to_user(block))
     per_arg, position = [], 0
     for treedef, leaves in layout.flat_inputs:

@@ -305,11 +305,13 @@ def _input_cotangents(node, cotangent, create_graph):
     return results
 
 
-def backward_pass(roots, *, retain_graph=False, create_graph=False):
+def backward_pass(roots, *, retain_graph=False, create_graph=False, node_vjp=None):
     """Run reverse mode from `roots`, a list of (node or leaf tensor, cotangent) pairs.
 
-    Returns {id(leaf): (leaf, cotangent)} for every leaf tensor reached.
+    Returns {id(leaf): (leaf, cotangent)} for every leaf tensor reached. `node_vjp(node,
+    cotangent, create_graph)` replaces the ordinary VJP call of each node (batched jacrev).
     """
+    node_vjp = _input_cotangents if node_vjp is None else node_vjp
     cotangents = {}
     leaves = {}
     ready = []
@@ -326,7 +328,7 @@ def backward_pass(roots, *, retain_graph=False, create_graph=False):
         node = ready.pop()
         cotangent = cotangents.pop(node, None)
         if cotangent is not None:
-            input_cotangents = _input_cotangents(node, cotangent, create_graph)
+            input_cotangents = node_vjp(node, cotangent, create_graph)
             if _anomaly.enabled:
                 _anomaly.check(node, input_cotangents)
             for parent, parent_cotangent in input_cotangents:

@@ -1,0 +1,298 @@
+"""Reverse mode with a batch of cotangents: what makes `jacrev` one backward pass per chunk of
+output entries instead of one per entry.
+
+Every cotangent carries one extra leading axis of size B (one row per basis cotangent). The
+VJP rules of elementwise primitives need no change: they multiply the cotangent by a local
+derivative, and a cotangent has its output's full rank, so broadcasting lines the batch axis
+up by itself. Shape, reduction, indexing and matmul rules get batch-aware versions here. Any
+other primitive (custom rules included) runs its ordinary rule once per row, so a new primitive
+is always right, just slower under `jacrev` until it gets a rule here.
+"""
+
+import numpy as np
+
+from chainrule.batching import POINTWISE_FAMILIES, POINTWISE_NAMES, batchable_index, prepend_batch
+from chainrule.core.graph import _freed_error, _inplace, backward_pass, fit_cotangent
+from chainrule.core.primitive import REGISTRY, TRACED_TYPES, ZERO, bind
+from chainrule.core.tensor import raw_value
+from chainrule.errors import ShapeError
+
+__all__ = ["batched_backward", "VJP_BATCH_RULES"]
+
+_FALLBACK = object()  # what a batch rule answers when it cannot batch this particular call
+
+
+def batched_backward(roots, batch_size):
+    """Reverse mode from `roots`, pairs (node or leaf tensor, cotangent of shape (B, *shape)).
+    Returns {id(leaf): (leaf, cotangent of shape (B, *leaf shape))}; the graph is kept."""
+
+    def node_vjp(node, cotangent, create_graph):
+        return _input_cotangents(node, cotangent, batch_size)
+
+    return backward_pass(roots, retain_graph=True, node_vjp=node_vjp)
+
+
+def _input_cotangents(node, cotangent, batch_size):
+    """The node's VJP rules applied to a batch of cotangents: (parent, batched cotangent)."""
+    primitive = node.primitive
+    residuals = node.residuals
+    if residuals is None:
+        if primitive.saves:
+            raise _freed_error(node)
+        residuals = ()
+    elif _inplace.active:
+        _inplace.check(node)
+    batch_rule = _batch_rule(primitive)
+    results, unbatched = [], []
+    for index, parent in enumerate(node.parents):
+        if parent is None or primitive.vjps[index] is ZERO:
+            continue  # no cotangent at all reads as zero
+        rule = primitive.vjps[index]
+        parent_cotangent = (
+            _FALLBACK if batch_rule is None
+            else batch_rule(rule, cotangent, residuals, node.params, index)
+        )
+        if parent_cotangent is _FALLBACK:
+            unbatched.append(index)
+        elif parent_cotangent is not None:
+            aval = node.input_avals[index]
+            results.append((parent, _fit(parent_cotangent, aval, batch_size, node, index)))
+    if unbatched:
+        results.extend(_row_by_row(node, cotangent, residuals, unbatched, batch_size))
+    return results
+
+
+def _batch_rule(primitive):
+    rule = VJP_BATCH_RULES.get(primitive.name)
+    if REGISTRY.get(primitive.name) is not primitive:
+        return None  # a custom rule's node (custom_vjp names its nodes after user functions)
+    pointwise = primitive.family in POINTWISE_FAMILIES or primitive.name in POINTWISE_NAMES
+    if rule is None and pointwise:
+        return _pointwise
+    return rule
+
+
+def _fit(cotangent, aval, batch_size, node, index):
+    """Sum a batched cotangent down to (B, *input shape) and cast it to the input's dtype."""
+    shape, dtype = aval
+    target = (batch_size,) + shape
+    cotangent_shape = np.shape(raw_value(cotangent))
+    if cotangent_shape != target:
+        extra = len(cotangent_shape) - len(target)
+        if extra < 0 or cotangent_shape[0] != batch_size or any(
+            s != c and s != 1 for s, c in zip(shape, cotangent_shape[1 + extra:], strict=True)
+        ):
+            raise ShapeError(
+                f"internal error: the batched VJP of {node.primitive.name} gave a cotangent of "
+                f"shape {cotangent_shape} for input {index} of shape {shape} with a batch of "
+                f"{batch_size}; please report this."
+            )
+        axes = tuple(range(1, 1 + extra)) + tuple(
+            1 + extra + i
+            for i, size in enumerate(shape)
+            if size == 1 and cotangent_shape[1 + extra + i] != 1
+        )
+        if axes:
+            cotangent = bind(REGISTRY["sum"], cotangent, axis=axes, keepdims=True)
+        cotangent = bind(REGISTRY["reshape"], cotangent, shape=target)
+    if dtype.kind == "f" and _dtype(cotangent) != dtype:
+        cotangent = bind(REGISTRY["astype"], cotangent, dtype=dtype)
+    return cotangent
+
+
+def _dtype(value):
+    value = raw_value(value)
+    dtype = getattr(value, "dtype", None)
+    return dtype if dtype is not None else np.result_type(value)
+
+
+def _row_by_row(node, cotangent, residuals, indices, batch_size):
+    """The fallback: the ordinary rules once per batch row, rows stacked back together.
+    Rows go in the outer loop so that every input sees the same row object (a custom rule
+    computes all its input cotangents once per cotangent object)."""
+    rows = {index: [] for index in indices}
+    vjps, params, avals = node.primitive.vjps, node.params, node.input_avals
+    for row in range(batch_size):
+        row_cotangent = bind(REGISTRY["getitem"], cotangent, index=row)
+        for index in indices:
+            shape, dtype = avals[index]
+            value = vjps[index](row_cotangent, *residuals, **params)
+            if value is None:
+                value = np.zeros(shape, dtype)
+            rows[index].append(fit_cotangent(value, avals[index], node, index))
+    return [(node.parents[index], _stack(rows[index])) for index in indices]
+
+
+def _stack(rows):
+    if not any(type(row) in TRACED_TYPES for row in rows):
+        return np.stack([np.asarray(row) for row in rows])
+    shape = np.shape(raw_value(rows[0]))
+    reshape = REGISTRY["reshape"]
+    lifted = [bind(reshape, row, shape=(1,) + shape) for row in rows]
+    return bind(REGISTRY["concatenate"], *lifted, axis=0, sizes=(1,) * len(rows))
+
+
+# ----- batch rules: (rule, cotangent (B, *out), residuals, params, index) -> cotangent ----------
+# A result may keep broadcast axes (the engine-like `_fit` sums them); _FALLBACK asks for rows.
+def _pointwise(rule, cotangent, residuals, params, index):
+    return rule(cotangent, *residuals, **params)
+
+
+def _rank(cotangent):
+    """Rank of the unbatched value a batched cotangent belongs to."""
+    return len(np.shape(raw_value(cotangent))) - 1
+
+
+def _batch(cotangent):
+    return np.shape(raw_value(cotangent))[:1]
+
+
+def _normalised(axis, rank):
+    return int(axis) % max(rank, 1)
+
+
+def _reshape(rule, cotangent, residuals, params, index):
+    (in_shape,) = residuals
+    return bind(REGISTRY["reshape"], cotangent, shape=_batch(cotangent) + tuple(in_shape))
+
+
+def _transpose(rule, cotangent, residuals, params, index):
+    axes = params["axes"]
+    rank = _rank(cotangent)
+    if axes is None:
+        axes = tuple(reversed(range(rank)))
+    inverse = np.argsort([_normalised(a, rank) for a in axes])
+    return bind(REGISTRY["transpose"], cotangent, axes=(0,) + tuple(int(a) + 1 for a in inverse))
+
+
+def _identity(rule, cotangent, residuals, params, index):
+    return cotangent  # broadcast_to: `_fit` sums the broadcast axes away
+
+
+def _kept(cotangent, in_shape, axis, keepdims):
+    """A reduction's batched cotangent with the reduced axes back as size 1."""
+    if keepdims:
+        return cotangent
+    kept = tuple(1 if i in axis else size for i, size in enumerate(in_shape))
+    return bind(REGISTRY["reshape"], cotangent, shape=_batch(cotangent) + kept)
+
+
+def _sum(rule, cotangent, residuals, params, index):
+    (in_shape,) = residuals
+    kept = _kept(cotangent, tuple(in_shape), params["axis"], params["keepdims"])
+    return bind(REGISTRY["broadcast_to"], kept, shape=_batch(cotangent) + tuple(in_shape))
+
+
+def _weighted_reduction(rule, cotangent, residuals, params, index):
+    # amax, amin, prod: the rule broadcasts the (kept-dims) cotangent against a weight computed
+    # from x and out. A keepdims=False reduction is the keepdims=True one, reshaped: so hand the
+    # rule the kept-dims cotangent and output, and keepdims=True.
+    x, out = residuals
+    axis, keepdims = params["axis"], params["keepdims"]
+    in_shape = np.shape(raw_value(x))
+    kept = _kept(cotangent, in_shape, axis, keepdims)
+    if not keepdims:
+        kept_shape = tuple(1 if i in axis else size for i, size in enumerate(in_shape))
+        out = bind(REGISTRY["reshape"], out, shape=kept_shape)
+    return rule(kept, x, out, axis=axis, keepdims=True)
+
+
+def _shifted_axis(rule, cotangent, residuals, params, index):
+    # cumsum, cumprod: the same rule along the axis one further right.
+    axis = _normalised(params["axis"], _rank(cotangent)) + 1
+    return rule(cotangent, *residuals, **{**params, "axis": axis})
+
+
+def _flip(rule, cotangent, residuals, params, index):
+    rank = _rank(cotangent)
+    axis = tuple(_normalised(a, rank) + 1 for a in params["axis"])
+    return rule(cotangent, axis=axis)
+
+
+def _roll(rule, cotangent, residuals, params, index):
+    axis = params["axis"]
+    if axis is None:
+        return _FALLBACK  # a roll of the flattened array mixes the batch rows
+    rank = _rank(cotangent)
+    shifted = (
+        tuple(_normalised(a, rank) + 1 for a in axis) if isinstance(axis, tuple)
+        else _normalised(axis, rank) + 1
+    )
+    return rule(cotangent, shift=params["shift"], axis=shifted)
+
+
+def _triangle(rule, cotangent, residuals, params, index):
+    if _rank(cotangent) < 2:
+        return _FALLBACK
+    return rule(cotangent, *residuals, **params)  # triu/tril act on the last two axes only
+
+
+def _pad(rule, cotangent, residuals, params, index):
+    pad_width = ((0, 0),) + tuple(tuple(p) for p in params["pad_width"])
+    return rule(cotangent, pad_width=pad_width, constant_values=params["constant_values"])
+
+
+def _getitem(rule, cotangent, residuals, params, index):
+    if not batchable_index(params["index"]):
+        return _FALLBACK
+    (in_shape,) = residuals
+    shape = _batch(cotangent) + tuple(in_shape)
+    return rule(cotangent, shape, index=prepend_batch(params["index"]))
+
+
+def _scatter_add(rule, cotangent, residuals, params, index):
+    if not batchable_index(params["index"]):
+        return _FALLBACK
+    shape = _batch(cotangent) + tuple(params["shape"])
+    return rule(cotangent, index=prepend_batch(params["index"]), shape=shape)
+
+
+def _setitem(rule, cotangent, residuals, params, index):
+    if not batchable_index(params["index"]):
+        return _FALLBACK
+    return rule(cotangent, index=prepend_batch(params["index"]))
+
+
+def _concatenate(rule, cotangent, residuals, params, index):
+    axis = _normalised(params["axis"], _rank(cotangent)) + 1
+    return rule(cotangent, axis=axis, sizes=params["sizes"])
+
+
+def _matmul(rule, cotangent, residuals, params, index):
+    # The ordinary rules broadcast correctly against a leading batch axis except where a 1-d
+    # operand makes them multiply elementwise (x . y); two cases also become one matrix product
+    # for the whole batch instead of one matrix-vector product per row.
+    x, y = residuals
+    x_rank, y_rank = np.ndim(raw_value(x)), np.ndim(raw_value(y))
+    matmul, transpose = REGISTRY["matmul"], REGISTRY["transpose"]
+    if index == 0 and x_rank == 1 and y_rank == 2:
+        return bind(matmul, cotangent, bind(transpose, y, axes=(1, 0)))  # rows of y g
+    if index == 1 and y_rank == 1 and x_rank == 2:
+        return bind(matmul, cotangent, x)  # rows of x^T g
+    if index == 1 and y_rank == 1 and x_rank == 1:
+        column = bind(REGISTRY["reshape"], cotangent, shape=_batch(cotangent) + (1,))
+        return bind(REGISTRY["multiply"], column, x)
+    return rule(cotangent, x, y)
+
+
+VJP_BATCH_RULES = {
+    "reshape": _reshape,
+    "transpose": _transpose,
+    "broadcast_to": _identity,
+    "sum": _sum,
+    "amax": _weighted_reduction,
+    "amin": _weighted_reduction,
+    "prod": _weighted_reduction,
+    "cumsum": _shifted_axis,
+    "cumprod": _shifted_axis,
+    "flip": _flip,
+    "roll": _roll,
+    "triu": _triangle,
+    "tril": _triangle,
+    "pad": _pad,
+    "getitem": _getitem,
+    "scatter_add": _scatter_add,
+    "setitem": _setitem,
+    "concatenate": _concatenate,
+    "matmul": _matmul,
+}
