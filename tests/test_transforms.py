@@ -281,6 +281,40 @@ def test_batched_forward_mode_matches_column_by_column_jvp(name, index):
         np.testing.assert_allclose(jacobian, expected, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("condition", [True, False, [True, True, True], [False, False, False]])
+def test_batched_where_with_a_one_sided_condition_passes_that_side_through(condition):
+    # where(c, sin x, x^3) with c the same everywhere is one branch: its Jacobian is diagonal.
+    x = np.array([0.3, -1.2, 2.0])
+    jacobian = cr.jacfwd(lambda x: cnp.where(condition, cnp.sin(x), x**3))(x)
+    expected = np.cos(x) if np.all(condition) else 3 * x**2
+    np.testing.assert_allclose(jacobian, np.diag(expected))
+    # a branch that does not depend on x contributes a zero tangent
+    jacobian = cr.jacfwd(lambda x: cnp.where(condition, 2.0 * x, np.ones(3)))(x)
+    np.testing.assert_allclose(jacobian, np.diag([2.0] * 3) if np.all(condition) else 0.0)
+
+
+def test_batched_subtract_of_broadcast_operands():
+    # out[i, j] = x[i] - x[j]: d out[i, j] / d x[k] = delta_ik - delta_jk.
+    x = np.array([1.0, 2.0, 4.0])
+    expected = np.eye(3)[:, None, :] - np.eye(3)[None, :, :]
+    np.testing.assert_allclose(cr.jacfwd(lambda x: x[:, None] - x[None, :])(x), expected)
+    np.testing.assert_allclose(cr.jacfwd(lambda x: 5.0 - x)(x), -np.eye(3))
+
+
+def test_power_one_shortcut_keeps_the_exponent_derivative_of_an_outer_level():
+    # jacfwd(x ** y) = diag(y x^(y-1)); its trace's derivative in y at y = 1 is
+    # sum(x^0 + y x^(y-1) log x) = sum(1 + log x). The batched x ** 1 shortcut must not drop it.
+    x = np.array([0.5, 2.0, 3.0])
+
+    def trace_of_jacobian(y):
+        return cnp.trace(cr.jacfwd(lambda x: x**y)(x))
+
+    np.testing.assert_allclose(cr.grad(trace_of_jacobian)(1.0), np.sum(1 + np.log(x)))
+    np.testing.assert_allclose(cr.jacfwd(lambda x: x**1.0)(x), np.eye(3))
+    # the Hessian of sum(x^2) differentiates x ** 1 under forward-over-reverse
+    np.testing.assert_allclose(cr.hessian(lambda x: cnp.sum(x**2))(x), 2 * np.eye(3))
+
+
 # ----- friendly inputs ----------------------------------------------------------------------------
 def test_integer_inputs_are_promoted_to_float64():
     gradient = cr.grad(cnp.tanh)(2)

@@ -12,7 +12,7 @@ new primitive is always right, just slower under `jacfwd` until it gets a batch 
 import numpy as np
 
 from chainrule.core.forward import ForwardTrace, _fit_tangent
-from chainrule.core.primitive import REGISTRY, ZERO, bind
+from chainrule.core.primitive import REGISTRY, TRACED_TYPES, ZERO, bind
 from chainrule.core.tensor import Tensor, raw_value
 
 __all__ = ["BatchedForwardTrace", "BATCH_RULES"]
@@ -128,6 +128,43 @@ def _pointwise(primitive, primals, tangents, out, params):
     if primitive.linear:
         return ForwardTrace._linear_tangent(primitive, primals, padded, params)
     return ForwardTrace._tangent(primitive, primals, padded, out, params)
+
+
+def _subtract(primitive, primals, tangents, out, params):
+    # One subtraction instead of a negation and an addition (each a batch-sized array).
+    rank = len(_shape(out))
+    first, second = (None if t is None else pad_rank(t, rank) for t in tangents)
+    if second is None:
+        return first
+    if first is None:
+        return bind(REGISTRY["negative"], second)
+    return bind(primitive, first, second)
+
+
+def _where(primitive, primals, tangents, out, params):
+    # A condition that picks the same side everywhere (select(y == 0, ...) with a scalar y, as
+    # the rules of power and divide do) passes that side's tangent through: no batch-sized copy.
+    condition = np.asarray(params["condition"])
+    if condition.size == 0 or (condition.any() and not condition.all()):
+        return _pointwise(primitive, primals, tangents, out, params)
+    tangent = tangents[0 if condition.flat[0] else 1]
+    if tangent is None:
+        batch = next(_shape(t)[0] for t in tangents if t is not None)
+        return _zeros(batch, out)
+    return pad_rank(tangent, len(_shape(out)))
+
+
+def _power(primitive, primals, tangents, out, params):
+    # x ** 1 (what the rule of x ** 2 differentiates under forward-over-reverse): the tangent
+    # itself, rather than a batch-sized product by ones. Only for a constant exponent: one
+    # traced at an outer level still needs the full expression for its own derivative.
+    exponent, base_tangent = primals[1], tangents[0]
+    if (
+        tangents[1] is None and base_tangent is not None and type(exponent) not in TRACED_TYPES
+        and np.ndim(exponent) == 0 and exponent == 1
+    ):
+        return pad_rank(base_tangent, len(_shape(out)))
+    return _pointwise(primitive, primals, tangents, out, params)
 
 
 def _shift(axes):
@@ -283,6 +320,9 @@ def _matmul_second(x, tangent, x_rank, y_rank, out_shape):
 
 
 BATCH_RULES = {
+    "subtract": _subtract,
+    "where": _where,
+    "power": _power,
     "reshape": _reshape,
     "transpose": _transpose,
     "broadcast_to": _broadcast_to,
