@@ -369,7 +369,8 @@ def _seed_cotangent(output, gradient):
                 "shape (the vector in the vector-Jacobian product); or reduce it to a scalar "
                 "first, e.g. y.sum().backward()."
             )
-        return np.result_type(value).type(1)
+        dtype = getattr(value, "dtype", None)
+        return (dtype if dtype is not None else np.result_type(value)).type(1)
     gradient_shape = np.shape(raw_value(gradient))
     if gradient_shape != shape:
         raise ShapeError(
