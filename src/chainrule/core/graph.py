@@ -361,7 +361,7 @@ def _accumulate_leaf(leaves, leaf, cotangent):
 
 def _seed_cotangent(output, gradient):
     value = raw_value(output)
-    shape = np.shape(value)
+    shape = output.shape
     if gradient is None:
         if shape != ():
             raise NonScalarOutputError(
