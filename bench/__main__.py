@@ -32,6 +32,11 @@ def _parse(argv):
     parser.add_argument("--markdown", metavar="FILE", help="also write the summary as Markdown")
     parser.add_argument("--json", metavar="FILE", help="also write every round's numbers as JSON")
     parser.add_argument(
+        "--clock", choices=("wall", "cpu"), default="wall",
+        help="wall: time.perf_counter (default); cpu: time.process_time, robust to other "
+        "work on the machine but only fair with --threads 1",
+    )
+    parser.add_argument(
         "--threads", type=int, metavar="N",
         help="limit NumPy's BLAS, PyTorch and XLA to N threads (default: each library's own)",
     )
@@ -100,12 +105,16 @@ def main(argv=None):
         return 0
     wanted = _selected(args, cases)
     settings = Settings.quick() if args.quick else Settings()
+    if args.clock == "cpu":
+        import time
+
+        settings.clock = time.process_time
     if args.profile:
         from bench.profile import profile_cases
 
         profile_cases([c for c in cases if not wanted or c.key in wanted], quick=args.quick)
         return 0
-    print(_header(), flush=True)
+    print(_header(), f"\nclock: {args.clock}", flush=True)
     results = []
     for case in cases:
         if wanted and case.key not in wanted:

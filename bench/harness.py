@@ -52,6 +52,9 @@ class Settings:
     rounds: int = 21
     warmup: int = 3
     round_seconds: float = 0.1  # each library runs about this long per round
+    # time.perf_counter (wall) by default; time.process_time (CPU time of this process) keeps
+    # single-threaded timings honest on a machine shared with other work.
+    clock: object = time.perf_counter
 
     @classmethod
     def quick(cls):
@@ -96,6 +99,10 @@ def _build_steps(case, result):
             steps[library] = builder()
         except Unavailable as exc:
             result.notes.append(f"{LABELS[library]}: not available yet ({exc})")
+            continue
+        note = getattr(steps[library], "note", "")  # a builder may say how it set up
+        if note and note not in result.notes:
+            result.notes.append(note)
     return steps
 
 
@@ -116,17 +123,17 @@ def _check_agreement(case, steps, result):
             )
 
 
-def _time_calls(step, inner):
+def _time_calls(step, inner, clock=time.perf_counter):
     gc.collect()
-    start = time.perf_counter()
+    start = clock()
     for _ in range(inner):
         step()
-    return (time.perf_counter() - start) / inner
+    return (clock() - start) / inner
 
 
 def _calibrate(step, settings):
     """How many calls make a round of about `settings.round_seconds` (warm-up included)."""
-    once = min(_time_calls(step, 1) for _ in range(max(settings.warmup, 1)))
+    once = min(_time_calls(step, 1, settings.clock) for _ in range(max(settings.warmup, 1)))
     return max(1, math.ceil(settings.round_seconds / max(once, 1e-9)))
 
 
@@ -142,7 +149,7 @@ def run_case(case, settings):
     per_round = {library: [] for library in steps}
     for _ in range(rounds):
         for library, step in steps.items():
-            per_round[library].append(_time_calls(step, inner[library]) / case.per)
+            per_round[library].append(_time_calls(step, inner[library], settings.clock) / case.per)
     result.times = per_round
     base = per_round["chainrule"]
     for library in steps:

@@ -100,7 +100,7 @@ def _epoch_chainrule(kind):
 
     model = _chainrule_model(kind)
     optimiser = optim.Adam(model.parameters(), lr=LEARNING_RATE)
-    images, labels, _ = digits_arrays()
+    images, labels, note = digits_arrays()
     state = {"epoch": 0}
 
     def epoch():
@@ -112,6 +112,7 @@ def _epoch_chainrule(kind):
         state["epoch"] += 1
         return loss.item()
 
+    epoch.note = note
     return epoch
 
 
