@@ -301,6 +301,20 @@ def test_batched_subtract_of_broadcast_operands():
     np.testing.assert_allclose(cr.jacfwd(lambda x: 5.0 - x)(x), -np.eye(3))
 
 
+def test_batched_product_rule_with_broadcasting_and_mixed_dtypes():
+    # out[i, j] = x[i] x[j]: d out[i, j] / d x[k] = delta_ik x[j] + x[i] delta_jk.
+    x = np.array([1.0, -2.0, 0.5])
+    eye = np.eye(3)
+    expected = eye[:, None, :] * x[None, :, None] + x[:, None, None] * eye[None, :, :]
+    np.testing.assert_allclose(cr.jacfwd(lambda x: x[:, None] * x[None, :])(x), expected)
+    # a float32 factor times a float64 one: forward mode gives the float64 output's dtype
+    x32, y64 = np.array([1.5, 2.5], dtype=np.float32), np.array([3.0, -1.0])
+    jx, jy = cr.jacfwd(lambda x, y: cnp.sin(x) * cnp.sin(y), argnums=(0, 1))(x32, y64)
+    assert jx.dtype == jy.dtype == np.float64
+    np.testing.assert_allclose(jx, np.diag(np.cos(x32) * np.sin(y64)), rtol=1e-6)
+    np.testing.assert_allclose(jy, np.diag(np.sin(x32) * np.cos(y64)), rtol=1e-6)
+
+
 def test_power_one_shortcut_keeps_the_exponent_derivative_of_an_outer_level():
     # jacfwd(x ** y) = diag(y x^(y-1)); its trace's derivative in y at y = 1 is
     # sum(x^0 + y x^(y-1) log x) = sum(1 + log x). The batched x ** 1 shortcut must not drop it.

@@ -13,7 +13,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.batched_backward import batched_backward
-from chainrule.batching import BatchedForwardTrace
+from chainrule.batching import BatchedForwardTrace, prefer_heap
 from chainrule.core.forward import ForwardTrace
 from chainrule.core.graph import TAPE, ReverseTrace, backward_pass
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, bind
@@ -463,6 +463,7 @@ def jacfwd(function, argnums=0, has_aux=False, chunk_size=None):
     d out[i...] / d x[j...]: shape out.shape + x.shape, in the output's (and inputs') structure."""
 
     def jacobian_function(*args, **kwargs):
+        prefer_heap()
         indices = _argnums(argnums, len(args), "jacfwd")
         partial, differentiated = _partial(function, args, kwargs, indices)
         layout = _Layout(_flatten_inputs(differentiated, "jacfwd"))
@@ -533,6 +534,7 @@ def jacrev(function, argnums=0, has_aux=False, chunk_size=None):
     out.shape + x.shape."""
 
     def jacobian_function(*args, **kwargs):
+        prefer_heap()
         indices = _argnums(argnums, len(args), "jacrev")
         partial, differentiated = _partial(function, args, kwargs, indices)
         recording = _Recording(partial, differentiated, "jacrev", has_aux)
