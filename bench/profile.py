@@ -50,6 +50,10 @@ _STAGES = (
     (("ops/", None), "VJP rule bodies"),
     (("chainrule/numpy/", None), "chainrule.numpy wrappers"),
     (("chainrule/transforms.py", None), "functional transform set-up"),
+    (("chainrule/nn/functional.py", None), "chainrule.nn.functional (losses, conv)"),
+    (("chainrule/nn/", None), "chainrule.nn modules"),
+    (("chainrule/optim/", None), "chainrule.optim (optimiser step)"),
+    (("chainrule/reliability.py", None), "in-place version checks (reliability)"),
     (("site-packages/numpy/", None), "NumPy Python-level code"),
     (("bench/", None), "benchmark driver"),
 )
@@ -84,10 +88,10 @@ def _print_breakdown(stats, calls, per, unit):
         functions.append((tottime, ncalls, f"{os.path.basename(filename)}:{function}"))
     grand = sum(total for total, _ in stages.values())
     units = calls * per
-    print(f"    {'stage':<42}{'share':>7}{'us/' + unit:>10}{'calls/' + unit:>11}")
+    print(f"    {'stage':<42}{'share':>7}{'us/' + unit:>12}{'calls/' + unit:>14}")
     for stage, (total, count) in sorted(stages.items(), key=lambda item: -item[1][0]):
-        print(f"    {stage:<42}{100 * total / grand:6.1f}%{total / units * 1e6:10.2f}"
-              f"{count / units:11.2f}")
+        print(f"    {stage:<42}{100 * total / grand:6.1f}%{total / units * 1e6:12.2f}"
+              f"{count / units:14.2f}")
     print(f"    {'total under the profiler':<42}{'':>7}{grand / units * 1e6:10.2f}")
     print("    top functions by own time:")
     for tottime, ncalls, name in sorted(functions, reverse=True)[:12]:
