@@ -20,6 +20,8 @@ __all__ = [
     "TreeStructureError",
     "ArgnumsError",
     "CustomRuleError",
+    "ArgumentError",
+    "IndexOutOfRangeError",
 ]
 
 
@@ -77,6 +79,14 @@ class ArgnumsError(ChainruleError, ValueError):
 
 class CustomRuleError(ChainruleError, ValueError):
     """A custom_vjp / custom_jvp rule that returned the wrong number or shapes of values."""
+
+
+class ArgumentError(ChainruleError, ValueError):
+    """An argument value a function does not accept: an unknown mode or ord, a bad option."""
+
+
+class IndexOutOfRangeError(ChainruleError, IndexError):
+    """An index outside the array it selects from."""
 
 
 class MissingExtraError(ChainruleError, ImportError):

@@ -7,34 +7,130 @@ Composites (mean, var, softmax, logsumexp, ...) are written once from the primit
 """
 
 import builtins
+import operator
 
 import numpy as _np
 
-from chainrule.core.primitive import REGISTRY
+# ----- NumPy's non-differentiable surface, passed through --------------------------------------
+from numpy import (  # noqa: F401
+    allclose,
+    arange,
+    array_equal,
+    bool_,
+    euler_gamma,
+    eye,
+    finfo,
+    float16,
+    float32,
+    float64,
+    floating,
+    identity,
+    iinfo,
+    inf,
+    int8,
+    int16,
+    int32,
+    int64,
+    integer,
+    isclose,
+    linspace,
+    logspace,
+    meshgrid,
+    nan,
+    ndarray,
+    newaxis,
+    pi,
+    uint8,
+)
+
 from chainrule.core.tensor import HANDLED_FUNCTIONS, HANDLED_UFUNCS, Tensor, cast, raw_value
-from chainrule.errors import ShapeError, UnsupportedFunctionError
+from chainrule.errors import (
+    ArgumentError,
+    DTypeError,
+    InputTypeError,
+    ShapeError,
+    UnsupportedFunctionError,
+)
+from chainrule.numpy._explain import allocation_shape, wrap_public
+from chainrule.numpy._explain import check_numeric as _check_numeric
 from chainrule.ops import elementwise as _elementwise
 from chainrule.ops import linalg as _linalg_ops
 from chainrule.ops import reduce as _reduce
 from chainrule.ops import shape as _shape
 
-# ----- NumPy's non-differentiable surface, passed through ------------------------------------------
-from numpy import (  # noqa: F401
-    arange, array_equal, bool_, e, empty, euler_gamma, eye, finfo, float16, float32, float64,
-    full, identity, iinfo, inf, int8, int16, int32, int64, integer, linspace, logspace, nan,
-    ndarray, newaxis, pi, uint8, floating, dtype, allclose, isclose, meshgrid, indices,
-)
-
 # ----- elementwise primitives under NumPy's names ------------------------------------------------
 from chainrule.ops.elementwise import (  # noqa: F401
-    abs, add, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, cbrt, ceil, clip as _clip,
-    cos, cosh, deg2rad, divide, equal, exp, exp2, expm1, floor, floor_divide, fmax, fmin,
-    float_power, greater, greater_equal, hypot, isfinite, isinf, isnan, less, less_equal, log,
-    log1p, log2, log10, logaddexp, logaddexp2, logical_and, logical_not, logical_or, logical_xor,
-    maximum, minimum, mod, multiply, negative, not_equal, power, rad2deg, reciprocal, rint,
-    sign, sin, sinh, sqrt, square, subtract, tan, tanh, trunc,
+    abs,
+    add,
+    arccos,
+    arccosh,
+    arcsin,
+    arcsinh,
+    arctan,
+    arctan2,
+    arctanh,
+    cbrt,
+    ceil,
+    cos,
+    cosh,
+    deg2rad,
+    divide,
+    equal,
+    exp,
+    exp2,
+    expm1,
+    float_power,
+    floor,
+    floor_divide,
+    fmax,
+    fmin,
+    greater,
+    greater_equal,
+    hypot,
+    isfinite,
+    isinf,
+    isnan,
+    less,
+    less_equal,
+    log,
+    log1p,
+    log2,
+    log10,
+    logaddexp,
+    logaddexp2,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+    maximum,
+    minimum,
+    mod,
+    multiply,
+    negative,
+    not_equal,
+    power,
+    rad2deg,
+    reciprocal,
+    rint,
+    sign,
+    sin,
+    sinh,
+    sqrt,
+    square,
+    subtract,
+    tan,
+    tanh,
+    trunc,
+)
+from chainrule.ops.elementwise import (
+    clip as _clip,
 )
 from chainrule.ops.linalg import matmul  # noqa: F401
+
+# Assigned rather than imported: these NumPy names are also parameter names below.
+dtype = _np.dtype
+e = _np.e
+indices = _np.indices
 
 true_divide = divide
 remainder = mod
@@ -70,6 +166,10 @@ def _shape_of(a):
 
 
 def ndim(a):
+    return _np.ndim(raw_value(a))
+
+
+def _ndim(a):  # ndim for this module's own calls, without the public wrapper
     return _np.ndim(raw_value(a))
 
 
@@ -119,32 +219,57 @@ def copy(a):
 
 
 def zeros_like(a, dtype=None, shape=None):
-    return _np.zeros_like(raw_value(a), dtype=dtype, shape=shape)
+    a = _like_source(a, dtype, shape, "zeros_like")
+    return _np.zeros_like(a, dtype=dtype, shape=shape)
 
 
 def ones_like(a, dtype=None, shape=None):
-    return _np.ones_like(raw_value(a), dtype=dtype, shape=shape)
+    a = _like_source(a, dtype, shape, "ones_like")
+    return _np.ones_like(a, dtype=dtype, shape=shape)
 
 
 def full_like(a, fill_value, dtype=None, shape=None):
-    return _np.full_like(raw_value(a), fill_value, dtype=dtype, shape=shape)
+    a = _like_source(a, dtype, shape, "full_like")
+    return _np.full_like(a, raw_value(fill_value), dtype=dtype, shape=shape)
 
 
 def empty_like(a, dtype=None, shape=None):
-    return _np.empty_like(raw_value(a), dtype=dtype, shape=shape)
+    a = _like_source(a, dtype, shape, "empty_like")
+    return _np.empty_like(a, dtype=dtype, shape=shape)
 
 
-def zeros(shape, dtype=float):
-    return _np.zeros(shape, dtype)
+def _like_source(a, dtype, shape, what):
+    """The plain array behind `a`; a new `shape` is checked against memory first."""
+    a = raw_value(a)
+    if shape is not None:
+        allocation_shape(shape, dtype or _np.result_type(a), what)
+    return a
 
 
-def ones(shape, dtype=float):
-    return _np.ones(shape, dtype)
+# The creation functions check the shape (ints, >= 0) and that it fits in memory, before
+# allocating: NumPy would fail with a bare error, or succeed lazily and be killed later.
+def zeros(shape, dtype=float, order="C"):
+    return _np.zeros(allocation_shape(shape, dtype, "zeros"), dtype, order)
+
+
+def ones(shape, dtype=float, order="C"):
+    return _np.ones(allocation_shape(shape, dtype, "ones"), dtype, order)
+
+
+def empty(shape, dtype=float, order="C"):
+    return _np.empty(allocation_shape(shape, dtype, "empty"), dtype, order)
+
+
+def full(shape, fill_value, dtype=None, order="C"):
+    fill_value = raw_value(fill_value)
+    fill_dtype = dtype if dtype is not None else _np.result_type(fill_value)
+    return _np.full(allocation_shape(shape, fill_dtype, "full"), fill_value, dtype, order)
 
 
 # ----- axes ---------------------------------------------------------------------------------------
 def normalize_axes(axis, ndim, what):
-    """`axis` (None, int or tuple) as a sorted tuple of non-negative ints; a clear error if out of range."""
+    """`axis` (None, int or tuple) as a sorted tuple of non-negative ints; a ShapeError if out
+    of range."""
     if axis is None:
         return tuple(range(ndim))
     axes = axis if isinstance(axis, (tuple, list)) else (axis,)
@@ -152,7 +277,9 @@ def normalize_axes(axis, ndim, what):
     for a in axes:
         a = int(a)
         if not -ndim <= a < builtins.max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
-            raise ShapeError(f"{what}: axis {a} is out of range for an array with {ndim} dimensions")
+            raise ShapeError(
+                f"{what}: axis {a} is out of range for an array with {ndim} dimensions"
+            )
         normalized.append(a % builtins.max(ndim, 1))
     if ndim == 0:
         return ()
@@ -183,13 +310,13 @@ def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=
     _reject("sum", out, where)
     if dtype is not None:
         a = astype(a, dtype)
-    result = _reduce.sum(a, axis=normalize_axes(axis, ndim(a), "sum"), keepdims=keepdims)
+    result = _reduce.sum(a, axis=normalize_axes(axis, _ndim(a), "sum"), keepdims=keepdims)
     return result if initial is None else result + initial
 
 
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
     _reject("mean", out, where)
-    axes = normalize_axes(axis, ndim(a), "mean")
+    axes = normalize_axes(axis, _ndim(a), "mean")
     count = int(_np.prod([_shape_of(a)[i] for i in axes], dtype=_np.int64))
     total = sum(a, axis=axes, dtype=dtype, keepdims=keepdims)
     return total / count if count else total * _np.nan
@@ -197,7 +324,13 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
 
 def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None):
     _reject("var", out, where)
-    axes = normalize_axes(axis, ndim(a), "var")
+    if _dtype_of(a).kind == "c":
+        raise DTypeError(
+            f"var: got complex input ({_dtype_of(a)}); NumPy's variance of complex numbers is "
+            "mean(|x - mean(x)|^2), and chainrule differentiates real arrays only: pass "
+            "abs(x - mean(x)) ** 2 to mean, or the real and imaginary parts separately"
+        )
+    axes = normalize_axes(axis, _ndim(a), "var")
     centred = a - mean(a, axis=axes, dtype=dtype, keepdims=True)
     count = int(_np.prod([_shape_of(a)[i] for i in axes], dtype=_np.int64))
     return sum(centred * centred, axis=axes, keepdims=keepdims) / builtins.max(count - ddof, 0)
@@ -211,20 +344,33 @@ def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where
     _reject("prod", out, where)
     if dtype is not None:
         a = astype(a, dtype)
-    result = _reduce.prod(a, axis=normalize_axes(axis, ndim(a), "prod"), keepdims=keepdims)
+    result = _reduce.prod(a, axis=normalize_axes(axis, _ndim(a), "prod"), keepdims=keepdims)
     return result if initial is None else result * initial
 
 
 def max(a, axis=None, out=None, keepdims=False, initial=None, where=None):  # noqa: A001
     _reject("max", out, where)
-    result = _reduce.amax(a, axis=normalize_axes(axis, ndim(a), "max"), keepdims=keepdims)
+    axes = normalize_axes(axis, _ndim(a), "max")
+    if initial is not None and _reduces_empty(a, axes):
+        return _np.max(raw_value(a), axis=axes, keepdims=keepdims, initial=raw_value(initial))
+    result = _reduce.amax(a, axis=axes, keepdims=keepdims)
     return result if initial is None else maximum(result, initial)
 
 
 def min(a, axis=None, out=None, keepdims=False, initial=None, where=None):  # noqa: A001
     _reject("min", out, where)
-    result = _reduce.amin(a, axis=normalize_axes(axis, ndim(a), "min"), keepdims=keepdims)
+    axes = normalize_axes(axis, _ndim(a), "min")
+    if initial is not None and _reduces_empty(a, axes):
+        return _np.min(raw_value(a), axis=axes, keepdims=keepdims, initial=raw_value(initial))
+    result = _reduce.amin(a, axis=axes, keepdims=keepdims)
     return result if initial is None else minimum(result, initial)
+
+
+def _reduces_empty(a, axes) -> bool:
+    """Whether reducing `a` over `axes` reduces an empty set (its result holds no input entry:
+    a constant, with no gradient)."""
+    shape = _shape_of(a)
+    return builtins.any(shape[i] == 0 for i in axes)
 
 
 amax, amin = max, min
@@ -250,7 +396,7 @@ def cumsum(a, axis=None, dtype=None, out=None):
         a = astype(a, dtype)
     if axis is None:
         a, axis = ravel(a), 0
-    return _reduce.cumsum(a, axis=normalize_axis(axis, ndim(a), "cumsum"))
+    return _reduce.cumsum(a, axis=normalize_axis(axis, _ndim(a), "cumsum"))
 
 
 def cumprod(a, axis=None, dtype=None, out=None):
@@ -259,7 +405,7 @@ def cumprod(a, axis=None, dtype=None, out=None):
         a = astype(a, dtype)
     if axis is None:
         a, axis = ravel(a), 0
-    return _reduce.cumprod(a, axis=normalize_axis(axis, ndim(a), "cumprod"))
+    return _reduce.cumprod(a, axis=normalize_axis(axis, _ndim(a), "cumprod"))
 
 
 def astype(a, dtype):
@@ -271,8 +417,16 @@ def reshape(a, shape=None, order="C", *, newshape=None):
     if shape is None:
         shape = newshape
     if order != "C":
-        raise ValueError("reshape: only order='C' is supported")
-    new_shape = (shape,) if isinstance(shape, (int, _np.integer)) else tuple(int(s) for s in shape)
+        raise ArgumentError(f"reshape: only order='C' is supported, got order={order!r}")
+    try:
+        new_shape = (
+            (operator.index(shape),) if _np.ndim(shape) == 0
+            else tuple(operator.index(s) for s in shape)
+        )
+    except (TypeError, ValueError, OverflowError):
+        raise InputTypeError(
+            f"reshape: the new shape {shape!r} must be an int or a sequence of ints, e.g. (3, -1)"
+        ) from None
     return _shape.reshape(a, shape=_resolve_shape(_shape_of(a), new_shape))
 
 
@@ -283,7 +437,8 @@ def _resolve_shape(old_shape, new_shape):
     unknown = [i for i, s in enumerate(new_shape) if s == -1]
     if len(unknown) == 1 and known and size % known == 0:
         new_shape = tuple(size // known if s == -1 else s for s in new_shape)
-    if len(unknown) > 1 or int(_np.prod(new_shape, dtype=_np.int64)) != size or builtins.any(s < 0 for s in new_shape):
+    new_size = int(_np.prod(new_shape, dtype=_np.int64))
+    if len(unknown) > 1 or new_size != size or builtins.any(s < 0 for s in new_shape):
         raise ShapeError(
             f"reshape: cannot reshape an array of shape {old_shape} (size {size}) into {new_shape}"
         )
@@ -295,8 +450,11 @@ def ravel(a, order="C"):
 
 
 def transpose(a, axes=None):
-    n = ndim(a)
-    axes = tuple(reversed(range(n))) if axes is None else tuple(int(x) % builtins.max(n, 1) for x in axes)
+    n = _ndim(a)
+    if axes is None:
+        axes = tuple(reversed(range(n)))
+    else:
+        axes = tuple(int(x) % builtins.max(n, 1) for x in axes)
     if sorted(axes) != list(range(n)):
         raise ShapeError(f"transpose: axes {axes} are not a permutation of {n} dimensions")
     return _shape.transpose(a, axes=axes)
@@ -307,17 +465,22 @@ def permute_dims(a, axes=None):
 
 
 def moveaxis(a, source, destination):
-    n = ndim(a)
+    n = _ndim(a)
     source = [normalize_axis(s, n, "moveaxis") for s in _np.atleast_1d(source)]
     destination = [normalize_axis(d, n, "moveaxis") for d in _np.atleast_1d(destination)]
     order = [i for i in range(n) if i not in source]
-    for dest, src in sorted(zip(destination, source)):
+    if len(source) != len(destination):
+        raise ShapeError(
+            f"moveaxis: source {source} and destination {destination} name different numbers "
+            "of axes; give one destination per source axis"
+        )
+    for dest, src in sorted(zip(destination, source, strict=True)):
         order.insert(dest, src)
     return transpose(a, order)
 
 
 def swapaxes(a, axis1, axis2):
-    n = ndim(a)
+    n = _ndim(a)
     order = list(range(n))
     i, j = normalize_axis(axis1, n, "swapaxes"), normalize_axis(axis2, n, "swapaxes")
     order[i], order[j] = order[j], order[i]
@@ -325,7 +488,7 @@ def swapaxes(a, axis1, axis2):
 
 
 def expand_dims(a, axis):
-    n = ndim(a)
+    n = _ndim(a)
     axes = axis if isinstance(axis, (tuple, list)) else (axis,)
     out_ndim = n + len(axes)
     axes = sorted(int(x) % out_ndim for x in axes)
@@ -342,16 +505,18 @@ def squeeze(a, axis=None):
         axes = normalize_axes(axis, len(old_shape), "squeeze")
         for i in axes:
             if old_shape[i] != 1:
-                raise ShapeError(f"squeeze: axis {i} has size {old_shape[i]}, not 1 (shape {old_shape})")
+                raise ShapeError(
+                    f"squeeze: axis {i} has size {old_shape[i]}, not 1 (shape {old_shape})"
+                )
     return _shape.reshape(a, shape=tuple(s for i, s in enumerate(old_shape) if i not in axes))
 
 
 def atleast_1d(a):
-    return a if ndim(a) >= 1 else reshape(a, (1,))
+    return a if _ndim(a) >= 1 else reshape(a, (1,))
 
 
 def atleast_2d(a):
-    n = ndim(a)
+    n = _ndim(a)
     return a if n >= 2 else reshape(a, (1, -1) if n == 1 else (1, 1))
 
 
@@ -367,13 +532,18 @@ def broadcast_arrays(*args):
 
 def concatenate(arrays, axis=0, out=None, dtype=None):
     _reject("concatenate", out)
-    arrays = list(arrays)
+    arrays = _array_list(arrays, "concatenate")
     if axis is None:
         arrays, axis = [ravel(a) for a in arrays], 0
     shapes = [_shape_of(a) for a in arrays]
+    if builtins.min(len(s) for s in shapes) == 0:
+        raise ShapeError(
+            f"concatenate: 0-d inputs (shapes {shapes}) cannot be joined along an axis; "
+            "use stack, or make them 1-d with atleast_1d"
+        )
     axis = normalize_axis(axis, len(shapes[0]), "concatenate")
     for s in shapes[1:]:
-        if len(s) != len(shapes[0]) or builtins.any(x != y for i, (x, y) in enumerate(zip(s, shapes[0])) if i != axis):
+        if len(s) != len(shapes[0]) or _differ_outside(s, shapes[0], axis):
             raise ShapeError(
                 f"concatenate: shapes {shapes} differ outside axis {axis}; all inputs must match "
                 "except along the joining axis"
@@ -385,19 +555,41 @@ def concatenate(arrays, axis=0, out=None, dtype=None):
 concat = concatenate
 
 
+def _differ_outside(shape, other, axis) -> bool:
+    pairs = enumerate(zip(shape, other, strict=True))
+    return builtins.any(x != y for i, (x, y) in pairs if i != axis)
+
+
+def _array_list(arrays, what):
+    """`arrays` (a sequence of arrays) as a non-empty list, or an error saying what to pass."""
+    if not hasattr(arrays, "__iter__") or isinstance(arrays, (str, bytes)) or (
+        not isinstance(arrays, (list, tuple)) and _np.ndim(raw_value(arrays)) == 0
+    ):
+        raise InputTypeError(
+            f"{what}: expected a sequence of arrays (a list or tuple), got "
+            f"{type(arrays).__name__}; pass e.g. [a, b]"
+        )
+    arrays = list(arrays)
+    if not arrays:
+        raise ShapeError(f"{what}: needs at least one array to join, got an empty sequence")
+    for array in arrays:
+        _check_numeric(array, what)
+    return arrays
+
+
 def stack(arrays, axis=0, out=None):
     _reject("stack", out)
-    arrays = list(arrays)
+    arrays = _array_list(arrays, "stack")
     shapes = {_shape_of(a) for a in arrays}
     if len(shapes) != 1:
         raise ShapeError(f"stack: all inputs must have the same shape, got {sorted(shapes)}")
-    axis = int(axis) % (ndim(arrays[0]) + 1)
+    axis = int(axis) % (_ndim(arrays[0]) + 1)
     return concatenate([expand_dims(a, axis) for a in arrays], axis=axis)
 
 
 def hstack(tup):
     arrays = [atleast_1d(a) for a in tup]
-    return concatenate(arrays, axis=0 if ndim(arrays[0]) == 1 else 1)
+    return concatenate(arrays, axis=0 if _ndim(arrays[0]) == 1 else 1)
 
 
 def vstack(tup):
@@ -408,13 +600,13 @@ row_stack = vstack
 
 
 def column_stack(tup):
-    arrays = [reshape(a, (-1, 1)) if ndim(a) < 2 else a for a in tup]
+    arrays = [reshape(a, (-1, 1)) if _ndim(a) < 2 else a for a in tup]
     return concatenate(arrays, axis=1)
 
 
 def array_split(ary, indices_or_sections, axis=0):
     n = _shape_of(ary)[axis]
-    axis = normalize_axis(axis, ndim(ary), "array_split")
+    axis = normalize_axis(axis, _ndim(ary), "array_split")
     pieces = _np.array_split(_np.arange(n), indices_or_sections)
     lead = (slice(None),) * axis
     return [
@@ -424,7 +616,8 @@ def array_split(ary, indices_or_sections, axis=0):
 
 
 def split(ary, indices_or_sections, axis=0):
-    if isinstance(indices_or_sections, (int, _np.integer)) and _shape_of(ary)[axis] % indices_or_sections:
+    sections = indices_or_sections
+    if isinstance(sections, (int, _np.integer)) and _shape_of(ary)[axis] % sections:
         raise ShapeError(
             f"split: axis {axis} of length {_shape_of(ary)[axis]} does not divide into "
             f"{indices_or_sections} equal parts; use array_split for unequal parts"
@@ -433,7 +626,7 @@ def split(ary, indices_or_sections, axis=0):
 
 
 def flip(m, axis=None):
-    return _shape.flip(m, axis=normalize_axes(axis, ndim(m), "flip"))
+    return _shape.flip(m, axis=normalize_axes(axis, _ndim(m), "flip"))
 
 
 def fliplr(m):
@@ -455,31 +648,53 @@ def roll(a, shift, axis=None):
     return _shape.roll(a, shift=shift, axis=axis)
 
 
-def tile(A, reps):
-    reps = (reps,) if isinstance(reps, (int, _np.integer)) else tuple(reps)
+def tile(A, reps):  # noqa: N803 - NumPy's argument name
+    reps = (reps,) if isinstance(reps, (int, _np.integer)) else tuple(int(r) for r in reps)
     a_shape = _shape_of(A)
     d = builtins.max(len(reps), len(a_shape))
     reps = (1,) * (d - len(reps)) + reps
     a_shape = (1,) * (d - len(a_shape)) + a_shape
+    out_shape = allocation_shape(
+        tuple(r * s for r, s in zip(reps, a_shape, strict=True)), _dtype_of(A), "tile"
+    )
     interleaved = tuple(x for s in a_shape for x in (1, s))
-    wide = broadcast_to(reshape(A, interleaved), tuple(x for r, s in zip(reps, a_shape) for x in (r, s)))
-    return reshape(wide, tuple(r * s for r, s in zip(reps, a_shape)))
+    spread = tuple(x for r, s in zip(reps, a_shape, strict=True) for x in (r, s))
+    return reshape(broadcast_to(reshape(A, interleaved), spread), out_shape)
+
+
+def _dtype_of(a):
+    value = raw_value(a)
+    dtype = getattr(value, "dtype", None)
+    return dtype if dtype is not None else _np.asarray(value).dtype
 
 
 def repeat(a, repeats, axis=None):
     if axis is None:
         a, axis = ravel(a), 0
-    axis = normalize_axis(axis, ndim(a), "repeat")
-    source = _np.repeat(_np.arange(_shape_of(a)[axis]), raw_value(repeats))
+    axis = normalize_axis(axis, _ndim(a), "repeat")
+    a_shape = _shape_of(a)
+    counts = _np.asarray(raw_value(repeats))
+    if counts.dtype.kind not in "iub" or counts.ndim > 1 or _np.any(counts < 0):
+        raise ArgumentError(
+            f"repeat: repeats must be a non-negative int or a 1-d sequence of them, got "
+            f"{repeats!r}"
+        )
+    length = int(counts.sum()) if counts.ndim else int(counts) * a_shape[axis]
+    allocation_shape(a_shape[:axis] + (length,) + a_shape[axis + 1:], _dtype_of(a), "repeat")
+    source = _np.repeat(_np.arange(a_shape[axis]), counts)
     return a[(slice(None),) * axis + (source,)]
 
 
 def pad(array, pad_width, mode="constant", constant_values=0):
     if mode != "constant":
-        raise ValueError(f"pad: mode={mode!r} is not supported; only mode='constant' is")
-    n = ndim(array)
+        raise ArgumentError(f"pad: mode={mode!r} is not supported; only mode='constant' is")
+    n = _ndim(array)
     widths = _np.broadcast_to(_np.asarray(pad_width, dtype=_np.int64), (n, 2))
-    widths = tuple((int(b), int(e)) for b, e in widths)
+    widths = tuple((int(before), int(after)) for before, after in widths)
+    padded = tuple(
+        s + before + after for s, (before, after) in zip(_shape_of(array), widths, strict=True)
+    )
+    allocation_shape(padded, _dtype_of(array), "pad")
     return _shape.pad(array, pad_width=widths, constant_values=float(raw_value(constant_values)))
 
 
@@ -508,7 +723,7 @@ def clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None):  # noqa: A
 def take(a, indices, axis=None):
     if axis is None:
         return ravel(a)[raw_value(indices)]
-    axis = normalize_axis(axis, ndim(a), "take")
+    axis = normalize_axis(axis, _ndim(a), "take")
     return a[(slice(None),) * axis + (raw_value(indices),)]
 
 
@@ -516,7 +731,7 @@ def take_along_axis(arr, indices, axis):
     indices = _np.asarray(raw_value(indices))
     if axis is None:
         return take_along_axis(ravel(arr), indices.ravel(), 0)
-    n = ndim(arr)
+    n = _ndim(arr)
     axis = normalize_axis(axis, n, "take_along_axis")
     if indices.ndim != n:
         raise ShapeError(f"take_along_axis: indices have {indices.ndim} dims, the array has {n}")
@@ -544,9 +759,9 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
 
 
 def diag(v, k=0):
-    if ndim(v) == 2:
+    if _ndim(v) == 2:
         return diagonal(v, k)
-    if ndim(v) != 1:
+    if _ndim(v) != 1:
         raise ShapeError(f"diag: input must be 1-d or 2-d, got shape {_shape_of(v)}")
     n = _shape_of(v)[0] + builtins.abs(k)
     i = _np.arange(_shape_of(v)[0])
@@ -589,9 +804,9 @@ def tensordot(a, b, axes=2):
 
 def dot(a, b, out=None):
     _reject("dot", out)
-    if ndim(a) == 0 or ndim(b) == 0:
+    if _ndim(a) == 0 or _ndim(b) == 0:
         return multiply(a, b)
-    if ndim(b) <= 2:
+    if _ndim(b) <= 2:
         return matmul(a, b)
     return tensordot(a, b, axes=([-1], [-2]))
 
@@ -601,7 +816,7 @@ def vdot(a, b):
 
 
 def inner(a, b):
-    if ndim(a) == 0 or ndim(b) == 0:
+    if _ndim(a) == 0 or _ndim(b) == 0:
         return multiply(a, b)
     return tensordot(a, b, axes=([-1], [-1]))
 
@@ -614,17 +829,22 @@ def outer(a, b, out=None):
 # ----- composites for machine learning ------------------------------------------------------------
 def _stop_max(x, axis):
     """max(x) as a constant: shifting by any constant leaves logsumexp unchanged, and this one
-    keeps exp from overflowing."""
-    shift = _np.max(raw_value(x), axis=axis, keepdims=True)
+    keeps exp from overflowing. (initial=-inf lets an empty x through: its softmax is empty.)"""
+    shift = _np.max(raw_value(x), axis=axis, keepdims=True, initial=-_np.inf)
     return _np.where(_np.isfinite(shift), shift, 0.0)
 
 
 def logsumexp(a, axis=None, keepdims=False):
-    return _reduce.logsumexp(a, axis=normalize_axes(axis, ndim(a), "logsumexp"), keepdims=keepdims)
+    axes = normalize_axes(axis, _ndim(a), "logsumexp")
+    if _reduces_empty(a, axes):
+        # log of an empty sum is log 0 = -inf, as in scipy; the fused primitive needs a max.
+        with _np.errstate(divide="ignore"):
+            return log(sum(exp(a), axis=axes, keepdims=keepdims))
+    return _reduce.logsumexp(a, axis=axes, keepdims=keepdims)
 
 
 def softmax(x, axis=-1):
-    axis = normalize_axes(axis, ndim(x), "softmax")
+    axis = normalize_axes(axis, _ndim(x), "softmax")
     shifted = exp(x - _stop_max(x, axis))
     return shifted / sum(shifted, axis=axis, keepdims=True)
 
@@ -655,8 +875,38 @@ def einsum(*operands, out=None, dtype=None, optimize=False, **unused):
     return result if dtype is None else astype(result, dtype)
 
 
-from chainrule.numpy import linalg  # noqa: E402
+from chainrule.numpy import linalg  # noqa: E402, F401 - a public submodule
 from chainrule.numpy.linalg import norm  # noqa: E402, F401
+
+
+def _plain(function):
+    def on_plain_values(*args, **kwargs):
+        plain_kwargs = {k: raw_value(v) for k, v in kwargs.items()}
+        return function(*(raw_value(a) for a in args), **plain_kwargs)
+
+    on_plain_values.__name__ = function.__name__
+    return on_plain_values
+
+
+any = _plain(_np.any)  # noqa: A001
+all = _plain(_np.all)  # noqa: A001
+nonzero = _plain(_np.nonzero)
+count_nonzero = _plain(_np.count_nonzero)
+
+# ----- the public surface; every function in it raises chainrule's exceptions ------------------
+_INTERNAL = {
+    "builtins", "HANDLED_FUNCTIONS", "HANDLED_UFUNCS", "Tensor", "cast", "raw_value",
+    "ArgumentError", "InputTypeError", "ShapeError", "UnsupportedFunctionError",
+    "allocation_shape", "wrap_public", "normalize_axes", "normalize_axis",
+}
+__all__ = sorted(name for name in globals() if name[0] != "_" and name not in _INTERNAL)
+_NOT_ARRAY_FIRST = {
+    "zeros", "ones", "empty", "full", "arange", "linspace", "logspace", "eye", "identity",
+    "indices", "meshgrid", "einsum", "concatenate", "concat", "stack", "hstack", "vstack",
+    "row_stack", "column_stack", "broadcast_arrays", "result_type", "asarray", "array", "copy",
+    "shape", "ndim", "size",
+}
+wrap_public(globals(), __all__, _NOT_ARRAY_FIRST)
 
 # ----- NumPy dispatch tables (NEP-13 ufuncs, NEP-18 functions) -----------------------------------
 _UFUNC_NAMES = [
@@ -688,21 +938,9 @@ for _name in _FUNCTION_NAMES:
         HANDLED_FUNCTIONS[getattr(_np, _name)] = globals()[_name]
 
 
-def _plain(function):
-    def on_plain_values(*args, **kwargs):
-        return function(*(raw_value(a) for a in args), **{k: raw_value(v) for k, v in kwargs.items()})
-
-    return on_plain_values
-
-
 for _function in (_np.allclose, _np.isclose, _np.array_equal, _np.nonzero, _np.count_nonzero,
                   _np.any, _np.all, _np.unique, _np.array_equiv, _np.searchsorted, _np.nan_to_num):
     HANDLED_FUNCTIONS[_function] = _plain(_function)
-
-any = _plain(_np.any)  # noqa: A001
-all = _plain(_np.all)  # noqa: A001
-nonzero = _plain(_np.nonzero)
-count_nonzero = _plain(_np.count_nonzero)
 
 
 def __getattr__(name):

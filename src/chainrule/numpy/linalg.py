@@ -12,7 +12,8 @@ import numpy as _np
 
 import chainrule.numpy as _cnp
 from chainrule.core.tensor import HANDLED_FUNCTIONS, Tensor, raw_value
-from chainrule.errors import ShapeError
+from chainrule.errors import ArgumentError, ShapeError, UnsupportedFunctionError
+from chainrule.numpy._explain import wrap_public
 from chainrule.ops import linalg as _ops
 
 __all__ = [
@@ -138,7 +139,7 @@ def cholesky(a, /, *, upper=False):
 def _lower_source(a, uplo, what):
     _require_matrix(a, what, square=True)
     if uplo not in ("L", "U"):
-        raise ValueError(f"{what}: UPLO must be 'L' or 'U', got {uplo!r}")
+        raise ArgumentError(f"{what}: UPLO must be 'L' or 'U', got {uplo!r}")
     # The symmetric matrix read from the upper triangle of a is the one read from the lower of a^T.
     return a if uplo == "L" else _ops.mT(a)
 
@@ -201,17 +202,20 @@ def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - NumPy's argume
         if ord is None:
             return _ops.norm(x, axis=tuple(range(ndim)), keepdims=keepdims)
         if ndim not in (1, 2):
-            raise ValueError(f"norm(ord={ord!r}) needs a 1-d or 2-d input or an axis, got {ndim}-d")
+            raise ShapeError(
+                f"norm(ord={ord!r}) needs a 1-d or 2-d input or an axis, got {ndim}-d; "
+                "pass axis=... to pick the vector or matrix axes"
+            )
         axis = tuple(range(ndim))
     axes = _cnp.normalize_axes(axis, ndim, "norm")
     if len(axes) != (1 if isinstance(axis, int) else len(axis)):
-        raise ValueError(f"norm: repeated axis in {axis}")
+        raise ShapeError(f"norm: repeated axis in {axis}")
     if len(axes) == 1:
         return _vector_norm(x, 2 if ord is None else ord, axes, keepdims)
     if len(axes) == 2:
         order = tuple(a % ndim for a in axis)  # NumPy's (row, column) order, as given
         return _matrix_norm(x, "fro" if ord is None else ord, order, keepdims)
-    raise ValueError(f"norm: axis must name 1 or 2 axes, got {axis}")
+    raise ShapeError(f"norm: axis must name 1 or 2 axes, got {axis}")
 
 
 def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):  # noqa: A002
@@ -237,7 +241,7 @@ def _vector_norm(x, ord, axes, keepdims):  # noqa: A002
     if ord == 1:
         return _cnp.sum(magnitude, axis=axes, keepdims=keepdims)
     if isinstance(ord, str):
-        raise ValueError(f"norm: ord={ord!r} is for matrices; vectors take numbers")
+        raise ArgumentError(f"norm: ord={ord!r} is for matrices; vectors take numbers")
     # (sum |x|^p)^(1/p). Zeros are kept out of the powers, whose derivatives there are 0 * inf:
     # the gradient is 0 at a zero entry (and at the zero vector), never NaN.
     zero = _np.asarray(raw_value(x)) == 0
@@ -251,7 +255,7 @@ def _vector_norm(x, ord, axes, keepdims):  # noqa: A002
 def _matrix_norm(x, ord, axes, keepdims):  # noqa: A002
     row, col = axes
     if row == col:
-        raise ValueError(f"norm: the two axes must differ, got {axes}")
+        raise ShapeError(f"norm: the two axes must differ, got {axes}")
     if ord == "fro":
         return _ops.norm(x, axis=tuple(sorted(axes)), keepdims=keepdims)
     if ord in ("nuc", 2, -2):
@@ -265,7 +269,10 @@ def _matrix_norm(x, ord, axes, keepdims):  # noqa: A002
         reduce = _cnp.max if ord in (1, _np.inf) else _cnp.min
         result = _cnp.squeeze(reduce(sums, axis=across, keepdims=True), axis=(row, col))
     else:
-        raise ValueError(f"norm: invalid ord {ord!r} for a matrix norm")
+        raise ArgumentError(
+            f"norm: invalid ord {ord!r} for a matrix norm; use 'fro', 'nuc', 1, -1, 2, -2, inf "
+            "or -inf"
+        )
     if keepdims:
         shape = _shape(x)
         result = _cnp.reshape(result, tuple(1 if i in axes else n for i, n in enumerate(shape)))
@@ -303,15 +310,19 @@ def tensordot(x1, x2, /, *, axes=2):
 def multi_dot(arrays, *, out=None):
     """a @ b @ c ..., left to right (NumPy may pick a cheaper order; values agree)."""
     if out is not None:
-        raise TypeError("multi_dot(..., out=...) is not supported: use the returned value")
+        raise UnsupportedFunctionError(
+            "multi_dot(..., out=...) is not supported: use the returned value"
+        )
     arrays = list(arrays)
     if len(arrays) < 2:
-        raise ValueError("multi_dot needs at least two arrays")
+        raise ShapeError(f"multi_dot needs at least two arrays, got {len(arrays)}")
     result = arrays[0]
     for array in arrays[1:]:
         result = _ops.matmul(result, array)
     return result
 
+
+wrap_public(globals(), __all__, not_array_first={"multi_dot"})
 
 for _name in __all__:
     if not _name[0].isupper() and hasattr(_np.linalg, _name):
