@@ -165,7 +165,7 @@ def _import_rows(times):
         rows.append({"key": "import", "what": f"import chainrule - import numpy ({clock})",
                      "chainrule": f"{times['chainrule'][index] * 1e3:.1f} ms",
                      "peer": f"numpy {times['numpy'][index] * 1e3:.1f} ms; torch {torch_ms:.0f} ms",
-                     "value": f"+{extra:.1f} ms", "target": "<= +50 ms", "met": met})
+                     "value": f"{extra:+.1f} ms", "target": "<= +50 ms", "met": met})
     return rows
 
 
