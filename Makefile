@@ -36,7 +36,7 @@ lint: $(STAMP)
 $(BENCH_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/pip install -q --upgrade pip
-	$(BENCH_VENV)/bin/pip install -q -e . torch==2.13.0 autograd jax jaxlib
+	$(BENCH_VENV)/bin/pip install -q -e '.[train]' torch==2.13.0 autograd jax jaxlib threadpoolctl
 	touch $@
 
 bench: $(BENCH_VENV)/.installed

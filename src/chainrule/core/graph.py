@@ -120,7 +120,7 @@ def _record_on_tape(primitive, args, params):
         avals.append(None)
     try:
         out = primitive.impl(*values, **params)
-    except (TypeError, ValueError, IndexError) as exc:
+    except (TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError) as exc:
         raise _explain_failure(primitive, values, params, exc) from exc
     if primitive.nondiff or not (record and _grad_mode.enabled):
         return Tensor(out, TAPE)

@@ -118,7 +118,7 @@ def bind(primitive, *args, **params):
     if top is None:
         try:
             return primitive.impl(*args, **params)
-        except (TypeError, ValueError, IndexError) as exc:
+        except (TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError) as exc:
             raise _explain_failure(primitive, args, params, exc) from exc
     return top.process(primitive, args, params)
 
@@ -130,7 +130,7 @@ def apply_impl(primitive, values, params):
     """Run the NumPy implementation, turning NumPy's failures into messages that teach."""
     try:
         return primitive.impl(*values, **params)
-    except (TypeError, ValueError, IndexError) as exc:
+    except (TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError) as exc:
         raise _explain_failure(primitive, values, params, exc) from exc
 
 

@@ -214,7 +214,7 @@ def array(a, dtype=None, copy=True):
 def copy(a):
     """A copy (differentiable on Tensors: a new Tensor recording an identity cast)."""
     if isinstance(a, Tensor):
-        return astype(a, a.dtype)
+        return _elementwise.astype(a, dtype=_np.dtype(a.dtype), copy=True)
     return _np.copy(a)
 
 
@@ -491,7 +491,7 @@ def expand_dims(a, axis):
     n = _ndim(a)
     axes = axis if isinstance(axis, (tuple, list)) else (axis,)
     out_ndim = n + len(axes)
-    axes = sorted(int(x) % out_ndim for x in axes)
+    axes = normalize_axes(tuple(axes), out_ndim, "expand_dims")
     old = iter(_shape_of(a))
     new_shape = tuple(1 if i in axes else next(old) for i in range(out_ndim))
     return _shape.reshape(a, shape=new_shape)
@@ -715,9 +715,13 @@ def where(condition, x=None, y=None):
 
 def clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None):  # noqa: A002
     _reject("clip", out)
-    lo = raw_value(a_min if a_min is not None else min)
-    hi = raw_value(a_max if a_max is not None else max)
-    return _clip(a, lo=lo, hi=hi)
+    lo = a_min if a_min is not None else min
+    hi = a_max if a_max is not None else max
+    if builtins.any(isinstance(bound, Tensor) and bound.requires_grad for bound in (lo, hi)):
+        # Differentiable bounds: the bound takes the cotangent where it is the active value.
+        result = a if lo is None else where(a < lo, lo, a)
+        return result if hi is None else where(result > hi, hi, result)
+    return _clip(a, lo=raw_value(lo), hi=raw_value(hi))
 
 
 def take(a, indices, axis=None):
@@ -864,7 +868,8 @@ def softplus(x):
 
 def relu(x):
     # Gradient 0 at 0, as in PyTorch (maximum would split it 1/2 : 1/2).
-    return _elementwise.where(x, 0.0, condition=_np.asarray(raw_value(x)) > 0)
+    # NaN stays NaN (the condition is "not <= 0"), as with np.maximum and PyTorch.
+    return _elementwise.where(x, 0.0, condition=~(_np.asarray(raw_value(x)) <= 0))
 
 
 def einsum(*operands, out=None, dtype=None, optimize=False, **unused):

@@ -26,7 +26,8 @@ def safe_times(cotangent, derivative, what="an operation"):
     """cotangent * derivative, where a zero cotangent contributes zero even if the local
     derivative is infinite or NaN (sqrt'(0), log'(0)...): the untaken branch of `where`
     must not poison a gradient. Under `cr.config(strict_nan=True)` that case raises instead."""
-    product = cotangent * derivative
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        product = cotangent * derivative
     if np.all(np.isfinite(raw(product))):
         return product
     zero_cotangent = raw(cotangent) == 0
@@ -48,6 +49,7 @@ def unary(name, impl, derivative, saves, singular=False):
     """An elementwise primitive from its local derivative; the VJP and the JVP are the same
     product (the Jacobian is diagonal). `singular` marks derivatives that can be infinite."""
     times = _safe_times_for(name) if singular else _times
+    derivative = _quiet(derivative) if singular else derivative
     return defprimitive(
         name,
         impl,
@@ -62,6 +64,8 @@ def binary(name, impl, d_first, d_second, saves, singular=False):
     """A broadcasting elementwise primitive from its two partial derivatives.
     The engine un-broadcasts each cotangent to its input's shape."""
     times = _safe_times_for(name) if singular else _times
+    if singular:
+        d_first, d_second = _quiet(d_first), _quiet(d_second)
     return defprimitive(
         name,
         impl,
@@ -87,6 +91,17 @@ def zero_derivative(name, impl, arity=1, family="elementwise"):
 
 def _times(a, b):
     return a * b
+
+
+def _quiet(derivative):
+    """A singular derivative (1/x at 0...) computed without NumPy's warnings: safe_times
+    decides what an infinite value means."""
+
+    def quiet_derivative(*residuals):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return derivative(*residuals)
+
+    return quiet_derivative
 
 
 _NUMPY_VALUES = {np.ndarray, np.float64, np.float32, np.float16, np.int64, np.int32, np.bool_}

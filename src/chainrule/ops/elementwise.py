@@ -48,8 +48,8 @@ rad2deg = unary("rad2deg", np.rad2deg, lambda: 180.0 / np.pi,               save
 
 negative = defprimitive("negative", np.negative, vjp=(lambda g: -g,), jvp=LINEAR, family="elementwise")
 # astype: the engine casts each cotangent back to its input's dtype.
-astype = defprimitive("astype", lambda x, dtype: np.asarray(x).astype(dtype, copy=False),
-                      vjp=(lambda g, dtype: g,), jvp=LINEAR, family="elementwise")
+astype = defprimitive("astype", lambda x, dtype, copy=False: np.asarray(x).astype(dtype, copy=copy),
+                      vjp=(lambda g, dtype, copy=False: g,), jvp=LINEAR, family="elementwise")
 
 # Piecewise constant: zero derivative wherever one exists (documented, like JAX and PyTorch).
 sign  = zero_derivative("sign",  np.sign)
