@@ -433,7 +433,7 @@ def test_values_traced_in_a_transform_cannot_be_pickled():
 
 
 def test_the_documented_example():
-    # docs/sections/tensor-api.md: the values printed there, checked by hand here.
+    # README.md, "The Tensor API": the values printed there, checked by hand here.
     w = cr.tensor(np.full((4, 3), 0.1), requires_grad=True)
     b = cr.tensor(np.zeros(3), requires_grad=True)
     inputs = np.arange(8.0).reshape(2, 4) / 8
