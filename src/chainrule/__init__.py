@@ -6,7 +6,9 @@
     cr.grad(lambda x, y: (x + y) * (x - y), argnums=(0, 1))(3.0, 2.0)
 """
 
-from chainrule import errors
+import chainrule.numpy as numpy  # noqa: E402 - fills NumPy's dispatch tables
+from chainrule import errors, tree
+from chainrule.check import gradcheck, gradgradcheck
 from chainrule.core import (
     Tensor,
     as_tensor,
@@ -17,13 +19,19 @@ from chainrule.core import (
     tensor,
 )
 from chainrule.core.primitive import REGISTRY
-from chainrule.reliability import config, detect_anomaly
-import chainrule.numpy as numpy  # noqa: E402 - fills NumPy's dispatch tables
-from chainrule.check import gradcheck, gradgradcheck
-from chainrule import tree
 from chainrule.custom import checkpoint, custom_jvp, custom_vjp
+from chainrule.reliability import config, detect_anomaly
 from chainrule.transforms import (
-    grad, hessian, hvp, jacfwd, jacrev, jvp, linearize, stop_gradient, value_and_grad, vjp,
+    grad,
+    hessian,
+    hvp,
+    jacfwd,
+    jacrev,
+    jvp,
+    linearize,
+    stop_gradient,
+    value_and_grad,
+    vjp,
 )
 from chainrule.tree import register_pytree_node, tree_flatten, tree_map, tree_unflatten
 

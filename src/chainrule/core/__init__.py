@@ -5,7 +5,9 @@ Import order matters: tensor.py finishes by importing graph.py, which builds on 
 
 from chainrule.core.tensor import Tensor, as_tensor, raw_value, tensor  # noqa: I001
 from chainrule.core.graph import TAPE, Node, ReverseTrace, backward_pass
-from chainrule.core.primitive import LINEAR, NONDIFF, OUT, REGISTRY, ZERO, Primitive, bind, defprimitive
+from chainrule.core.primitive import (
+    LINEAR, NONDIFF, OUT, REGISTRY, ZERO, Primitive, bind, defprimitive,
+)
 from chainrule.core.trace import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 
 __all__ = [

@@ -46,7 +46,8 @@ def check_differentiable(dtype, what="tensor()"):
     if dtype.kind not in _FLOAT_KINDS:
         raise DTypeError(
             f"{what}: only floating-point values can require gradients, got dtype {dtype}. "
-            "Cast first, e.g. cr.tensor(x, dtype=np.float64, requires_grad=True) or x.astype(float)."
+            "Cast first, e.g. cr.tensor(x, dtype=np.float64, requires_grad=True) "
+            "or x.astype(float)."
         )
 
 

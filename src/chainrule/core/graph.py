@@ -11,7 +11,13 @@ per input, and release residuals once used unless `retain_graph=True`.
 import numpy as np
 
 from chainrule.core.primitive import (
-    OUT, REGISTRY, TRACED_TYPES, ZERO, InputShape, _explain_failure, bind,
+    OUT,
+    REGISTRY,
+    TRACED_TYPES,
+    ZERO,
+    InputShape,
+    _explain_failure,
+    bind,
 )
 from chainrule.core.tensor import Tensor, raw_value
 from chainrule.core.trace import Trace, _grad_mode
@@ -87,7 +93,8 @@ class ReverseTrace(Trace):
         if not record:
             return Tensor(out, self)
         avals = tuple(None if p is None else _aval(v) for p, v in zip(parents, values))
-        node = Node(primitive, params or _NO_PARAMS, tuple(parents), primitive.pick(values, out), avals)
+        residuals = primitive.pick(values, out)
+        node = Node(primitive, params or _NO_PARAMS, tuple(parents), residuals, avals)
         if _anomaly.enabled:
             _anomaly.annotate(node, out)
         return Tensor(out, self, node, True)

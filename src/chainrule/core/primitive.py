@@ -82,7 +82,8 @@ class Primitive:
         self.nondiff = vjps is NONDIFF
         self.linear = jvps is LINEAR
         self.vjps = () if self.nondiff else vjps if isinstance(vjps, PerInput) else tuple(vjps)
-        self.jvps = jvps if self.linear or self.nondiff or isinstance(jvps, PerInput) else tuple(jvps)
+        keep_as_is = self.linear or self.nondiff or isinstance(jvps, PerInput)
+        self.jvps = jvps if keep_as_is else tuple(jvps)
         self.saves = tuple(saves)
         self.family = family
         self.pick = _residual_picker(self.saves)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from chainrule.core.primitive import REGISTRY, ZERO, defprimitive, bind
+from chainrule.core.primitive import REGISTRY, ZERO, bind, defprimitive
 from chainrule.core.tensor import raw_value
 from chainrule.reliability import settings as _settings
 from chainrule.reliability import strict_nan_error
