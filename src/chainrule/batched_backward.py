@@ -40,7 +40,7 @@ def _input_cotangents(node, cotangent, batch_size):
         if primitive.saves:
             raise _freed_error(node)
         residuals = ()
-    elif _inplace.active:
+    elif _inplace.active and node.epoch != _inplace.epoch:
         _inplace.check(node)
     batch_rule = _batch_rule(primitive)
     results, unbatched = [], []

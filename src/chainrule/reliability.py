@@ -237,7 +237,7 @@ def note_leaf_overwrite(target, old_value, old_version, operation):
         entry = (weakref.ref(target, _forget_leaf(key)), collections.deque(maxlen=_HISTORY_LENGTH))
         _leaf_history[key] = entry
     entry[1].append((id(old_value), old_version, operation, user_source(2)))
-    _graph._inplace.active = True
+    _note_inplace()
 
 
 def note_rebind(target, old_node, new_node, old_version, operation):
@@ -247,7 +247,14 @@ def note_rebind(target, old_node, new_node, old_version, operation):
         _mark(old_node).overwritten = info
     if new_node is not None:
         _mark(new_node).base = old_node if old_node is not None else target
+    _note_inplace()
+
+
+def _note_inplace():
+    # Nodes recorded from now on cannot have saved what was just replaced: only older ones
+    # (node.epoch below the new epoch) are checked in backward.
     _graph._inplace.active = True
+    _graph._inplace.epoch += 1
 
 
 def check_saved_inputs(node):

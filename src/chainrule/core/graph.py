@@ -38,6 +38,7 @@ class Node:
     # see chainrule.reliability) stay unset unless those features touch the node.
     __slots__ = (
         "primitive", "params", "parents", "residuals", "input_avals", "source", "inplace",
+        "epoch",
     )
 
     def __init__(self, primitive, params, parents, residuals, input_avals):
@@ -46,6 +47,8 @@ class Node:
         self.parents = parents
         self.residuals = residuals
         self.input_avals = input_avals
+        # In-place updates seen before this node was recorded cannot affect what it saved.
+        self.epoch = _inplace.epoch
 
     @property
     def name(self) -> str:
@@ -163,6 +166,7 @@ class _InplaceHooks:
     recorded operation may have saved; until then backward pays nothing for the check."""
 
     active = False
+    epoch = 0  # how many in-place updates of saved tensors have happened so far
 
     @staticmethod
     def check(node):  # pragma: no cover - replaced by chainrule.reliability
@@ -287,7 +291,7 @@ def _input_cotangents(node, cotangent, create_graph):
             raise _freed_error(node)
         residuals = ()
     else:
-        if _inplace.active:
+        if _inplace.active and node.epoch != _inplace.epoch:
             _inplace.check(node)
         if create_graph:
             residuals = _rewrapped_residuals(node)
