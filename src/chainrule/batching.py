@@ -58,15 +58,7 @@ class BatchedForwardTrace(ForwardTrace):
         self.batch_size = batch_size
 
     def process(self, primitive, args, params):
-        primals = []
-        tangents = []
-        for arg in args:
-            if getattr(arg, "_trace", None) is self:
-                primals.append(arg._value)
-                tangents.append(arg._tangent)
-            else:
-                primals.append(arg)
-                tangents.append(None)
+        primals, tangents = self.split(args)
         out = bind(primitive, *primals, **params)
         if primitive.nondiff:
             return out

@@ -7,7 +7,7 @@ here (a symbolic zero), so untouched inputs cost nothing.
 
 import numpy as np
 
-from chainrule.core.primitive import REGISTRY, ZERO, bind, residuals_of
+from chainrule.core.primitive import REGISTRY, TRACED_TYPES, ZERO, bind, residuals_of
 from chainrule.core.tensor import Tensor, raw_value
 from chainrule.core.trace import Trace
 from chainrule.errors import ShapeError
@@ -18,16 +18,21 @@ __all__ = ["ForwardTrace"]
 class ForwardTrace(Trace):
     __slots__ = ()
 
-    def process(self, primitive, args, params):
+    def split(self, args):
+        """(primals, tangents) of `args` at this level; None marks a constant (no tangent)."""
         primals = []
         tangents = []
         for arg in args:
-            if getattr(arg, "_trace", None) is self:
+            if type(arg) in TRACED_TYPES and arg._trace is self:
                 primals.append(arg._value)
                 tangents.append(arg._tangent)
             else:
                 primals.append(arg)
                 tangents.append(None)
+        return primals, tangents
+
+    def process(self, primitive, args, params):
+        primals, tangents = self.split(args)
         out = bind(primitive, *primals, **params)
         if primitive.nondiff:
             return out
