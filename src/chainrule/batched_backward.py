@@ -12,7 +12,7 @@ is always right, just slower under `jacrev` until it gets a rule here.
 import numpy as np
 
 from chainrule.batching import POINTWISE_FAMILIES, POINTWISE_NAMES, batchable_index, prepend_batch
-from chainrule.core.graph import _freed_error, _inplace, backward_pass, fit_cotangent
+from chainrule.core.graph import backward_pass, fit_cotangent, live_residuals
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, ZERO, bind
 from chainrule.core.tensor import raw_value
 from chainrule.errors import ShapeError
@@ -35,13 +35,7 @@ def batched_backward(roots, batch_size):
 def _input_cotangents(node, cotangent, batch_size):
     """The node's VJP rules applied to a batch of cotangents: (parent, batched cotangent)."""
     primitive = node.primitive
-    residuals = node.residuals
-    if residuals is None:
-        if primitive.saves:
-            raise _freed_error(node)
-        residuals = ()
-    elif _inplace.active and node.epoch != _inplace.epoch:
-        _inplace.check(node)
+    residuals = live_residuals(node)
     batch_rule = _batch_rule(primitive)
     results, unbatched = [], []
     for index, parent in enumerate(node.parents):

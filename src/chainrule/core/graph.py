@@ -282,19 +282,25 @@ def _freed_error(node):
     )
 
 
+def live_residuals(node):
+    """The node's residuals for a backward pass: a clear error if a previous pass released
+    them, and the in-place check if anything was changed in place since the node was recorded."""
+    residuals = node.residuals
+    if residuals is None:
+        if node.primitive.saves:
+            raise _freed_error(node)
+        return ()
+    if _inplace.active and node.epoch != _inplace.epoch:
+        _inplace.check(node)
+    return residuals
+
+
 def _input_cotangents(node, cotangent, create_graph):
     """Call the node's VJP rules: (parent, cotangent) for each input that needs one."""
     primitive = node.primitive
-    residuals = node.residuals
-    if residuals is None:
-        if primitive.saves:
-            raise _freed_error(node)
-        residuals = ()
-    else:
-        if _inplace.active and node.epoch != _inplace.epoch:
-            _inplace.check(node)
-        if create_graph:
-            residuals = _rewrapped_residuals(node)
+    residuals = live_residuals(node)
+    if create_graph and residuals:
+        residuals = _rewrapped_residuals(node)
     params = node.params
     avals = node.input_avals
     results = []
