@@ -290,7 +290,27 @@ class _Named:
 
 
 # ----- the decorators ----------------------------------------------------------------------------
-class custom_vjp:
+class _CustomRule:
+    """What custom_vjp and custom_jvp share: dispatch on the innermost trace among the inputs.
+    Subclasses give `_missing_rule()`, `_reverse_rules()` -> (fwd, bwd) and `_forward(...)`."""
+
+    def __call__(self, *args, **kwargs):
+        problem = self._missing_rule()
+        if problem is not None:
+            raise CustomRuleError(problem)
+        flat_args = [tree_flatten(arg) for arg in args]
+        top = _innermost(flat_args)
+        if top is None or _reentry.inside(id(self), top):
+            return self.function(*args, **kwargs)
+        if isinstance(top, ReverseTrace):
+            if not _needs_node(flat_args, top):
+                return self.function(*args, **kwargs)
+            fwd, bwd = self._reverse_rules()
+            return _reverse_call(top, flat_args, kwargs, fwd, bwd, self.name, id(self))
+        return self._forward(flat_args, top, kwargs)
+
+
+class custom_vjp(_CustomRule):
     """A function with a hand-written reverse-mode rule.
 
         @cr.custom_vjp
@@ -314,19 +334,15 @@ class custom_vjp:
         self.fwd, self.bwd = fwd, bwd
         return self
 
-    def __call__(self, *args, **kwargs):
+    def _missing_rule(self):
         if self.fwd is None:
-            raise CustomRuleError(
-                f"{self.name} has no rule yet: call {self.__name__}.defvjp(fwd, bwd) first"
-            )
-        flat_args = [tree_flatten(arg) for arg in args]
-        top = _innermost(flat_args)
-        if top is None or _reentry.inside(id(self), top):
-            return self.function(*args, **kwargs)
-        if isinstance(top, ReverseTrace):
-            if not _needs_node(flat_args, top):
-                return self.function(*args, **kwargs)
-            return _reverse_call(top, flat_args, kwargs, self.fwd, self.bwd, self.name, id(self))
+            return f"{self.name} has no rule yet: call {self.__name__}.defvjp(fwd, bwd) first"
+        return None
+
+    def _reverse_rules(self):
+        return self.fwd, self.bwd
+
+    def _forward(self, flat_args, top, kwargs):
         lowered = _lowered_args(flat_args, top)
         out = self(*lowered, **kwargs)
         tangents = _push_forward(
@@ -336,7 +352,7 @@ class custom_vjp:
         return _with_tangents(top, out, tangents, self.name)
 
 
-class custom_jvp:
+class custom_jvp(_CustomRule):
     """A function with a hand-written forward-mode rule.
 
         @cr.custom_jvp
@@ -358,20 +374,15 @@ class custom_jvp:
         self.rule = rule
         return rule
 
-    def __call__(self, *args, **kwargs):
+    def _missing_rule(self):
         if self.rule is None:
-            raise CustomRuleError(
-                f"{self.name} has no rule yet: decorate the rule with @{self.__name__}.defjvp"
-            )
-        flat_args = [tree_flatten(arg) for arg in args]
-        top = _innermost(flat_args)
-        if top is None or _reentry.inside(id(self), top):
-            return self.function(*args, **kwargs)
-        if isinstance(top, ReverseTrace):
-            if not _needs_node(flat_args, top):
-                return self.function(*args, **kwargs)
-            return _reverse_call(top, flat_args, kwargs, self._fwd, self._transposed_rule,
-                                 self.name, id(self))
+            return f"{self.name} has no rule yet: decorate the rule with @{self.__name__}.defjvp"
+        return None
+
+    def _reverse_rules(self):
+        return self._fwd, self._transposed_rule
+
+    def _forward(self, flat_args, top, kwargs):
         lowered = _lowered_args(flat_args, top)
         tangents = _input_tangents(flat_args, top)
         out, tangent_leaves = self._apply_rule(lowered, tangents, top, kwargs)
