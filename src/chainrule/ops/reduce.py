@@ -44,19 +44,20 @@ def _extremum_weight(x, out, axis, keepdims):
     return hit / np.sum(hit, axis=axis, keepdims=True)
 
 
-def _extremum_rules():
+def weighted_reduction_rules(weight):
+    """Rules of a reduction whose derivative is a weight per entry, d out = sum(weight * dx):
+    VJP g * weight (g re-expanded), JVP sum(t * weight). Serves max/min, prod and logsumexp."""
     vjp = (lambda g, x, out, axis, keepdims:
-           _expand(g, np.shape(raw(x)), axis, keepdims) * _extremum_weight(x, out, axis, keepdims),)
+           _expand(g, np.shape(raw(x)), axis, keepdims) * weight(x, out, axis, keepdims),)
     jvp = (lambda t, x, out, axis, keepdims:
-           sum(t * _extremum_weight(x, out, axis, keepdims), axis=axis, keepdims=keepdims),)
-    return vjp, jvp
+           sum(t * weight(x, out, axis, keepdims), axis=axis, keepdims=keepdims),)
+    return {"vjp": vjp, "jvp": jvp}
 
 
-_max_vjp, _max_jvp = _extremum_rules()
 amax = defprimitive("amax", lambda x, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims),
-                    saves=(X, OUT), vjp=_max_vjp, jvp=_max_jvp, family="reduce")
+                    saves=(X, OUT), family="reduce", **weighted_reduction_rules(_extremum_weight))
 amin = defprimitive("amin", lambda x, axis, keepdims: np.min(x, axis=axis, keepdims=keepdims),
-                    saves=(X, OUT), vjp=_max_vjp, jvp=_max_jvp, family="reduce")
+                    saves=(X, OUT), family="reduce", **weighted_reduction_rules(_extremum_weight))
 
 
 def _product_of_others(x, out, axis, keepdims):
@@ -83,10 +84,7 @@ prod = defprimitive(
     "prod",
     lambda x, axis, keepdims: np.prod(x, axis=axis, keepdims=keepdims),
     saves=(X, OUT),
-    vjp=(lambda g, x, out, axis, keepdims:
-         _expand(g, np.shape(raw(x)), axis, keepdims) * _product_of_others(x, out, axis, keepdims),),
-    jvp=(lambda t, x, out, axis, keepdims:
-         sum(t * _product_of_others(x, out, axis, keepdims), axis=axis, keepdims=keepdims),),
+    **weighted_reduction_rules(_product_of_others),
     family="reduce",
 )
 
@@ -133,10 +131,7 @@ logsumexp = defprimitive(
     "logsumexp",
     _logsumexp_impl,
     saves=(X, OUT),
-    vjp=(lambda g, x, out, axis, keepdims:
-         _expand(g, np.shape(raw(x)), axis, keepdims) * _softmax_weights(x, out, axis, keepdims),),
-    jvp=(lambda t, x, out, axis, keepdims:
-         sum(t * _softmax_weights(x, out, axis, keepdims), axis=axis, keepdims=keepdims),),
+    **weighted_reduction_rules(_softmax_weights),
     family="reduce",
 )
 
