@@ -250,10 +250,13 @@ def test_ufunc_where_keyword_is_refused_with_a_fix():
         np.mean(x, where=np.array([True, False]))
 
 
-def test_numpy_array_of_tensors_is_plain():
-    # np.array / np.asarray read the value (__array__); they cannot record. Documented.
+def test_numpy_array_of_tensors_that_require_grad_is_refused():
+    # np.array / np.asarray read the value (__array__) and cannot record: they would drop the
+    # gradient, so they raise; detached tensors convert to the plain values.
     x = cr.tensor([1.0, 2.0], requires_grad=True)
-    out = np.array([x, x])
+    with pytest.raises(cr.errors.GraphEscapeError, match=r"np\.asarray.*detach"):
+        np.array([x, x])
+    out = np.array([x.detach(), x.detach()])
     assert type(out) is np.ndarray
     np.testing.assert_array_equal(out, [[1.0, 2.0], [1.0, 2.0]])
 

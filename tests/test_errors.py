@@ -256,5 +256,5 @@ def test_numpy_view_of_a_tensor_cannot_be_written():
     with pytest.raises(ValueError):
         x.numpy()[0] = 3.0
     with pytest.raises(ValueError):
-        np.asarray(x)[0] = 3.0
+        np.asarray(x.detach())[0] = 3.0
     np.testing.assert_array_equal(x.numpy(), [1.0, 2.0])

@@ -322,8 +322,8 @@ def test_item_of_many_elements_says_why():
         cr.tensor([1.0, 2.0]).item()
 
 
-def test_array_protocol_gives_the_value():
-    x = leaf([1.0, 2.0])
+def test_array_protocol_gives_the_value_of_a_constant():
+    x = cr.tensor([1.0, 2.0])
     array = np.asarray(x)
     assert type(array) is np.ndarray
     np.testing.assert_array_equal(array, [1.0, 2.0])

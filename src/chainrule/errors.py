@@ -22,6 +22,9 @@ __all__ = [
     "CustomRuleError",
     "ArgumentError",
     "IndexOutOfRangeError",
+    "GraphEscapeError",
+    "ConcretizationError",
+    "GraphBreakWarning",
 ]
 
 
@@ -87,6 +90,23 @@ class ArgumentError(ChainruleError, ValueError):
 
 class IndexOutOfRangeError(ChainruleError, IndexError):
     """An index outside the array it selects from."""
+
+
+class GraphEscapeError(ChainruleError, TypeError):
+    """A value on a graph was about to become a plain NumPy array or Python number, which would
+    silently cut it from the graph (its derivative would read as zero). PyTorch and JAX refuse
+    these conversions too; the message names the conversion and the recording alternative."""
+
+
+class ConcretizationError(GraphEscapeError):
+    """A value being differentiated by a functional transform (grad, jvp, jacrev, ...) was asked
+    for its number (`float(x)`, `x.item()`, `np.asarray(x)`): inside the transform it stands
+    for a variable, so it has no single number to give (JAX's ConcretizationTypeError)."""
+
+
+class GraphBreakWarning(UserWarning):
+    """`float(t)` / `int(t)` of a Tensor-API tensor that requires grad: the number is right, but
+    anything computed from it is cut from the graph (PyTorch 2 warns the same way)."""
 
 
 class MissingExtraError(ChainruleError, ImportError):

@@ -17,7 +17,7 @@ from chainrule.batching import BatchedForwardTrace, prefer_heap
 from chainrule.core.forward import ForwardTrace
 from chainrule.core.graph import TAPE, ReverseTrace, backward_pass
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, bind
-from chainrule.core.tensor import Tensor, raw_value
+from chainrule.core.tensor import Tensor, call_at_level, raw_value, release_level
 from chainrule.core.trace import new_level
 from chainrule.errors import (
     ArgnumsError,
@@ -139,6 +139,22 @@ def _split_aux(result, has_aux, transform):
     return result[0], result[1]
 
 
+def _run_at_level(trace, function, args, has_aux, transform):
+    """Call `function(*args)` with `trace`'s level open and close it: (output leaves, output
+    treedef, aux with this level's boxes removed). Tensors from outside that in-place operations
+    moved onto the level are moved back down (outputs keep copies at the level)."""
+    out, aux = _split_aux(call_at_level(function, args), has_aux, transform)
+    out_leaves, out_def = tree_flatten(out)
+    aux_leaves, aux_def = tree_flatten(aux) if has_aux else ([], None)
+    released = release_level(trace, out_leaves + aux_leaves)
+    out_leaves = released[:len(out_leaves)]
+    for leaf in out_leaves:
+        _check_output(leaf, transform)
+    if has_aux:
+        aux = tree_unflatten(aux_def, [unbox(leaf, trace) for leaf in released[len(out_leaves):]])
+    return out_leaves, out_def, aux
+
+
 # ----- outputs -----------------------------------------------------------------------------------
 def to_user(value):
     """What a transform hands back: plain NumPy (0-d as a NumPy scalar) for untraced values;
@@ -197,11 +213,9 @@ class _Recording:
             boxes = [Tensor(leaf, self.trace, None, True) for leaf in leaves]
             self.inputs.append((treedef, boxes))
             boxed_args.append(tree_unflatten(treedef, boxes))
-        out, aux = _split_aux(function(*boxed_args), has_aux, transform)
-        self.out_leaves, self.out_def = tree_flatten(out)
-        for leaf in self.out_leaves:
-            _check_output(leaf, transform)
-        self.aux = tree_map(lambda leaf: unbox(leaf, self.trace), aux) if has_aux else None
+        self.out_leaves, self.out_def, self.aux = _run_at_level(
+            self.trace, function, boxed_args, has_aux, transform
+        )
 
     def output(self):
         return tree_unflatten(self.out_def, [unbox(leaf, self.trace) for leaf in self.out_leaves])
@@ -286,7 +300,8 @@ def _value_and_grad(function, argnums, has_aux, transform):
         partial, differentiated = _partial(function, args, kwargs, indices)
         recording = _Recording(partial, differentiated, transform, has_aux)
         _check_scalar(recording, transform)
-        seed = np.ones((), _float_dtype(recording.out_leaves[0]))
+        out_leaf = recording.out_leaves[0]
+        seed = np.ones(_shape(out_leaf), _float_dtype(out_leaf))
         grads = recording.pullback([seed], retain_graph=False)
         grads = grads[0] if isinstance(argnums, (int, np.integer)) else tuple(grads)
         value = recording.output()
@@ -296,18 +311,28 @@ def _value_and_grad(function, argnums, has_aux, transform):
 
 
 def _check_scalar(recording, transform):
+    """grad's output must be one floating-point number: shape () or any shape with exactly one
+    element ((1,), (1, 1), keepdims=True), as HIPS autograd and PyTorch accept."""
     leaves = recording.out_leaves
-    if len(leaves) == 1 and _shape(leaves[0]) == ():
-        return
-    got = (
-        f"shape {_shape(leaves[0])}" if len(leaves) == 1
-        else f"a {recording.out_def!r} pytree with {len(leaves)} leaves"
-    )
-    raise NonScalarOutputError(
-        f"{transform}(f) requires f to return a scalar; it returned {got}. Use jacrev(f) for a "
-        "Jacobian or vjp(f, x) for a vector-Jacobian product (or reduce the output, e.g. with "
-        "cnp.sum)."
-    )
+    if len(leaves) != 1 or int(np.prod(_shape(leaves[0]), dtype=np.int64)) != 1:
+        got = (
+            f"shape {_shape(leaves[0])}" if len(leaves) == 1
+            else f"a {recording.out_def!r} pytree with {len(leaves)} leaves"
+        )
+        raise NonScalarOutputError(
+            f"{transform}(f) requires f to return a scalar; it returned {got}. Use jacrev(f) "
+            "for a Jacobian or vjp(f, x) for a vector-Jacobian product (or reduce the output, "
+            "e.g. with cnp.sum)."
+        )
+    dtype = np.result_type(raw_value(leaves[0]))
+    if dtype.kind != "f":
+        raise DTypeError(
+            f"{transform}(f) requires f to return a floating-point scalar; it returned dtype "
+            f"{dtype} (from a comparison, np.allclose, argmax, a count...). Such an output is "
+            "piecewise constant, so it carries no derivative to read. Return the floating-point "
+            "quantity you want to differentiate (e.g. the loss itself, not a test on it), and "
+            "pass other results out with has_aux=True."
+        )
 
 
 def grad(function, argnums=0, has_aux=False):
@@ -363,9 +388,7 @@ def jvp(function, primals, tangents):
         ])
         for treedef, leaves, tangent_leaves in _paired_leaves(primals, tangents, "jvp")
     ]
-    out_leaves, out_def = tree_flatten(function(*boxed_args))
-    for leaf in out_leaves:
-        _check_output(leaf, "jvp")
+    out_leaves, out_def, _ = _run_at_level(trace, function, boxed_args, False, "jvp")
     values = [unbox(leaf, trace) for leaf in out_leaves]
     tangents_out = [
         to_user(leaf._tangent) if type(leaf) in TRACED_TYPES and leaf._trace is trace
@@ -504,16 +527,13 @@ def _push_basis(partial, layout, start, stop, has_aux):
     for treedef, leaves in layout.flat_inputs:
         args.append(tree_unflatten(treedef, boxed[position:position + len(leaves)]))
         position += len(leaves)
-    out, aux = _split_aux(partial(*args), has_aux, "jacfwd")
-    out_leaves, out_def = tree_flatten(out)
+    out_leaves, out_def, aux = _run_at_level(trace, partial, args, has_aux, "jacfwd")
     tangents = []
     for leaf in out_leaves:
-        _check_output(leaf, "jacfwd")
         if type(leaf) in TRACED_TYPES and leaf._trace is trace:
             tangents.append(leaf._tangent)
         else:
             tangents.append(np.zeros((batch,) + _shape(leaf), _float_dtype(leaf)))
-    aux = tree_map(lambda a: unbox(a, trace), aux) if has_aux else None
     values = [unbox(leaf, trace) for leaf in out_leaves]
     return (tree_unflatten(out_def, values), aux, out_def, values), tangents
 

@@ -95,7 +95,7 @@ def _train_one_epoch(model, loader, optimizer, epoch, epochs, progress, tqdm):
     for batch, (images, labels) in enumerate(bar, start=1):
         logits = model(images)
         loss = F.cross_entropy(logits, labels)
-        value = float(loss)
+        value = loss.item()
         if not math.isfinite(value):
             raise TrainingDiverged(
                 f"the loss became {value} at epoch {epoch}, batch {batch} (learning rate "

@@ -380,14 +380,15 @@ def _seed_cotangent(output, gradient):
     value = raw_value(output)
     shape = output.shape
     if gradient is None:
-        if shape != ():
+        if shape != () and int(np.prod(shape, dtype=np.int64)) != 1:
             raise NonScalarOutputError(
                 f"backward() on a tensor of shape {shape} needs a `gradient` argument of that "
                 "shape (the vector in the vector-Jacobian product); or reduce it to a scalar "
                 "first, e.g. y.sum().backward()."
             )
         dtype = getattr(value, "dtype", None)
-        return (dtype if dtype is not None else np.result_type(value)).type(1)
+        one = (dtype if dtype is not None else np.result_type(value)).type(1)
+        return one if shape == () else np.ones(shape, type(one))  # one element: as PyTorch
     gradient_shape = np.shape(raw_value(gradient))
     if gradient_shape != shape:
         raise ShapeError(

@@ -6,14 +6,27 @@ or its tangent (forward mode). Operators and NumPy's dispatch protocols (NEP-13 
 NEP-18 functions) route everything through the primitive registry.
 """
 
+import warnings
+
 import numpy as np
 
 from chainrule.core.dtypes import as_array, check_differentiable
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, bind
 from chainrule.core.trace import is_grad_enabled
-from chainrule.errors import DTypeError, InplaceError, ShapeError, UnsupportedFunctionError
+from chainrule.errors import (
+    ConcretizationError,
+    DTypeError,
+    GraphBreakWarning,
+    GraphEscapeError,
+    InplaceError,
+    ShapeError,
+    UnsupportedFunctionError,
+)
 
-__all__ = ["Tensor", "tensor", "as_tensor", "HANDLED_FUNCTIONS", "HANDLED_UFUNCS", "raw_value"]
+__all__ = [
+    "Tensor", "tensor", "as_tensor", "HANDLED_FUNCTIONS", "HANDLED_UFUNCS", "raw_value",
+    "holds_tensor", "stack_values", "release_level", "call_at_level",
+]
 
 # Filled by `chainrule.numpy` at import: NumPy function/ufunc -> chainrule implementation.
 HANDLED_FUNCTIONS: dict = {}
@@ -27,6 +40,8 @@ _CONVERTED_OPERANDS = {list, tuple, complex}
 
 
 def _operand(other, name):
+    if type(other) is not complex and holds_tensor(other):
+        return stack_values(other)  # x * [y, 1.0]: the list records, so y gets its derivative
     array = as_array(other, what=f"{name}()")
     if array.dtype.kind == "c":
         raise DTypeError(
@@ -142,21 +157,37 @@ class Tensor:
         length = len(self)  # raises now, not at the first next(), for a 0-d tensor
         return (self[index] for index in range(length))
 
-    # ----- conversion --------------------------------------------------------------------------
+    # ----- conversion ----------------------------------------------------------------------------
+    # A value on a graph that turns into a plain NumPy array or Python number loses its
+    # derivative without a trace: whatever is computed from the number reads as a constant, and
+    # the gradient comes out as a silent zero. So (as in PyTorch and JAX) implicit conversions of
+    # such values raise; see `_check_conversion` for the exact policy.
     def numpy(self) -> np.ndarray:
-        """The value as a read-only NumPy array (no copy); `.numpy().copy()` is writable."""
+        """The value as a read-only NumPy array (no copy); `.numpy().copy()` is writable.
+
+        An explicit request, so it works on Tensor-API tensors that require grad (the result is
+        a constant, as with `.detach().numpy()`). Raises ConcretizationError on a value being
+        differentiated inside a functional transform."""
+        if self._trace is not TAPE:
+            raise _concretization_error(self, "x.numpy()", "a NumPy array")
         array = np.asarray(raw_value(self)).view()
         array.flags.writeable = False
         return array
 
     def __array__(self, dtype=None, copy=None):
-        array = self.numpy()
+        # NumPy's conversion protocol: np.asarray(t), np.array([t, u]), a[i:j] = t, and plain
+        # numpy functions given a Tensor inside a list all come through here.
+        _check_conversion(self, "np.asarray(x)", "a NumPy array")
+        array = np.asarray(raw_value(self)).view()
+        array.flags.writeable = False
         if dtype is not None and array.dtype != dtype:
             return array.astype(dtype)
         return array.copy() if copy else array
 
     def item(self):
-        array = np.asarray(raw_value(self))
+        """The value of a one-element tensor as a Python number (a constant: it is not on the
+        graph). Raises ShapeError for more elements, ConcretizationError inside a transform."""
+        array = self._concrete("x.item()", "a Python number")
         if array.size != 1:
             raise ShapeError(
                 f".item() on a tensor of shape {array.shape} ({array.size} elements); only a "
@@ -165,24 +196,45 @@ class Tensor:
         return array.item()
 
     def __float__(self):
-        return float(raw_value(self))
+        return float(self._concrete("float(x)", "a Python float", warn=True))
 
     def __int__(self):
-        return int(raw_value(self))
+        return int(self._concrete("int(x)", "a Python int", warn=True))
 
     def __index__(self):
         return np.asarray(raw_value(self)).__index__()
 
     def __bool__(self):
+        # `if x > 0:` compares first (comparisons are constants); `if x:` on a value is allowed
+        # too: control flow picks a branch, and each branch is differentiated as recorded.
         return bool(raw_value(self))
 
     def tolist(self):
-        return np.asarray(raw_value(self)).tolist()
+        """The value as nested Python lists (constants, not on the graph); ConcretizationError
+        inside a transform."""
+        return self._concrete("x.tolist()", "Python numbers").tolist()
+
+    def _concrete(self, what, into, warn=False):
+        """The plain value for an explicit conversion: refused inside a transform; under the
+        Tensor API `float()`/`int()` warn (their result silently leaves the graph)."""
+        if self._trace is not TAPE:
+            raise _concretization_error(self, what, into)
+        if warn and self.requires_grad and is_grad_enabled():
+            warnings.warn(
+                f"{what} of a tensor that requires grad (shape {self.shape}): the number is "
+                "right, but anything computed from it is cut from the graph and gets no "
+                "gradient. Use x.detach() (or x.item()) to say you want a constant, or keep "
+                "computing with the tensor.",
+                GraphBreakWarning,
+                stacklevel=3,
+            )
+        return np.asarray(raw_value(self))
 
     def __format__(self, spec):
         # f"{loss:.4f}" formats the number of a one-element tensor; other specs need a number.
+        # Printing is not a conversion: it works inside transforms too.
         if spec and self.size == 1:
-            return format(self.item(), spec)
+            return format(np.asarray(raw_value(self)).item(), spec)
         return format(repr(self), spec)
 
     def __round__(self, ndigits=None):
@@ -418,6 +470,42 @@ class Tensor:
         return bind(REGISTRY["abs"], self)
 
 
+_CONVERSION_FIXES = (
+    "Compute with chainrule.numpy (import chainrule.numpy as cnp) instead of numpy or math; "
+    "build arrays from values with cnp.stack([...]) (lists of tensors given to cnp functions "
+    "are stacked for you), or write into a chainrule buffer (B = cr.tensor(np.zeros(n)); "
+    "B[i] = x) rather than a NumPy array"
+)
+
+
+def _concretization_error(value, what, into):
+    return ConcretizationError(
+        f"{what} on a value being differentiated (shape {value.shape}, dtype {value.dtype}, "
+        f"traced at level {value._trace.level}): inside a functional transform (cr.grad, "
+        f"cr.jvp, cr.jacrev, ...) it stands for a variable, so it has no single number, and "
+        f"turning it into {into} would drop its derivative (a silently wrong gradient). "
+        f"{_CONVERSION_FIXES}. If you mean a constant, say so with cr.stop_gradient(x). "
+        "Comparisons work as they are: `if x > 0:` is fine."
+    )
+
+
+def _check_conversion(value, what, into):
+    """Refuse an implicit conversion that would cut `value` from a graph: always inside a
+    transform; in the Tensor API when it requires grad and grad mode is on. Constants,
+    .detach()ed tensors and anything under no_grad() convert freely."""
+    if value._trace is not TAPE:
+        raise _concretization_error(value, what, into)
+    if value.requires_grad and is_grad_enabled():
+        raise GraphEscapeError(
+            f"{what} on a tensor that requires grad (shape {value.shape}, dtype {value.dtype}) "
+            f"would turn it into {into} behind chainrule's back (NumPy's __array__ protocol: "
+            "np.asarray, np.array([t, u]), writing it into a NumPy array, plain numpy "
+            f"functions), and its gradient would silently be lost. {_CONVERSION_FIXES}. For "
+            "the value alone, use t.detach() or t.numpy() (a constant), or convert under "
+            "`with cr.no_grad():`."
+        )
+
+
 def _swap_last_two(ndim):
     if ndim < 2:
         raise ShapeError(f".mT needs at least 2 dimensions, got {ndim}")
@@ -541,6 +629,40 @@ def raw_index(key):
     return key
 
 
+def holds_tensor(items) -> bool:
+    """Whether a (nested) list or tuple holds a Tensor anywhere."""
+    pending = [items]
+    while pending:
+        for item in pending.pop():
+            if type(item) in TRACED_TYPES:
+                return True
+            if type(item) is list or type(item) is tuple:
+                pending.append(item)
+    return False
+
+
+def stack_values(items):
+    """A (nested) list or tuple holding Tensors, as one recorded array with NumPy's nesting
+    rules (`np.array([x, y])`): the entries are stacked along new leading axes, so each of them
+    keeps its derivative. Entries must have one shape; numbers and arrays join as constants."""
+    entries = [
+        stack_values(item) if type(item) is list or type(item) is tuple else item
+        for item in items
+    ]
+    if not entries:
+        return np.asarray(items, dtype=float)
+    shapes = {np.shape(raw_value(entry)) for entry in entries}
+    if len(shapes) != 1:
+        raise ShapeError(
+            f"a list of arrays and tensors with different shapes {sorted(shapes)} cannot become "
+            "one array (NumPy would refuse it as ragged); give every entry the same shape."
+        )
+    (shape,) = shapes
+    reshape, concatenate = REGISTRY["reshape"], REGISTRY["concatenate"]
+    rows = [bind(reshape, entry, shape=(1,) + shape) for entry in entries]
+    return bind(concatenate, *rows, axis=0, sizes=(1,) * len(rows))
+
+
 def tensor(data, requires_grad=False, dtype=None) -> Tensor:
     """Make a Tensor from a number, (nested) list or NumPy array. The data is copied, so later
     changes to your array do not reach the tensor (use `cr.as_tensor` to share memory)."""
@@ -621,24 +743,93 @@ def _overwrite_leaf(target, new_value, operation):
 
 
 def _rebind(target, result, operation):
-    if not isinstance(result, Tensor) or result._trace is not target._trace:
+    if not isinstance(result, Tensor) or result._trace.level < target._trace.level:
         result = Tensor(result, target._trace)
     if np.shape(raw_value(result)) != target.shape:
         raise ShapeError(
             f"in-place update of a tensor of shape {target.shape} with a result of shape "
             f"{result.shape}; in-place operations cannot change a tensor's shape."
         )
+    if result._trace is not target._trace:
+        # `total += x` inside a transform, `total` made outside it: the tensor now holds a
+        # value of the transform's level, as the Tensor API would record it. The level takes
+        # note, so the tensor is moved back down when the transform returns.
+        _adopt(result._trace, target)
     old_node, old_version = target._node, target._version
-    target._value = result._value
-    target._node = result._node
-    target._tangent = result._tangent
-    target.requires_grad = result.requires_grad
+    _take_fields(target, result)
     target._version += 1
     if old_node is not None or result._node is not None:
         # Lets backward refuse nodes that saved the replaced value (version-counter check).
         from chainrule.reliability import note_rebind
 
         note_rebind(target, old_node, result._node, old_version, operation)
+
+
+def _take_fields(target, source):
+    """Make `target` hold what `source` holds (value, level, node or tangent)."""
+    target._value = source._value
+    target._trace = source._trace
+    target._node = source._node
+    target._tangent = source._tangent
+    target.requires_grad = source.requires_grad
+
+
+def _adopt(trace, tensor):
+    if trace.level == 0:
+        return
+    if trace.adopted is None:
+        trace.adopted = []
+    trace.adopted.append(tensor)
+
+
+def release_level(trace, outputs):
+    """End of a transform's level: every tensor from outside that an in-place operation moved
+    onto `trace` is moved back to the value one level down (a constant at the Tensor-API level,
+    or a value of the enclosing transform, which adopts it in turn). `outputs` (a list of the
+    transform's output leaves) is returned with such tensors replaced by copies that keep this
+    level, so the transform can still read their derivatives."""
+    adopted = trace.adopted
+    if not adopted:
+        return outputs
+    trace.adopted = None
+    moved = {id(tensor) for tensor in adopted}
+    outputs = [_snapshot(leaf) if id(leaf) in moved else leaf for leaf in outputs]
+    for tensor in adopted:
+        if tensor._trace is not trace:
+            continue
+        inner = tensor._value
+        if type(inner) in TRACED_TYPES:
+            _take_fields(tensor, inner)
+            _adopt(inner._trace, tensor)
+        else:
+            tensor._trace, tensor._node, tensor._tangent = TAPE, None, None
+            tensor.requires_grad = False
+        tensor._version += 1
+    return outputs
+
+
+def _snapshot(tensor):
+    copy = Tensor(tensor._value, tensor._trace, tensor._node, tensor.requires_grad,
+                  tensor._tangent)
+    copy.name = tensor.name
+    return copy
+
+
+def call_at_level(function, args):
+    """Call a function being transformed. NumPy reports a failed conversion of a scalar written
+    into one of its arrays (`c[i] = x`) as a bare "setting an array element with a sequence";
+    the conversion error that caused it, which names the fix, is raised instead."""
+    try:
+        return function(*args)
+    except ValueError as exc:
+        cause = exc.__cause__
+        if not isinstance(cause, GraphEscapeError):
+            raise
+        error = type(cause)(
+            f"{cause} (Here NumPy was writing the value into a NumPy array: `c[i] = x` with c "
+            "from np.zeros / cnp.zeros. Make c a chainrule buffer: c = cr.tensor(np.zeros(n)).)"
+        )
+        raise error.with_traceback(exc.__traceback__) from None
 
 
 # graph.py builds on Tensor, so it is imported after the class exists (core/__init__ imports

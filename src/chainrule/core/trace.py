@@ -21,12 +21,19 @@ def new_level() -> int:
 
 
 class Trace:
-    """One level of differentiation. Subclasses say how a primitive is applied there."""
+    """One level of differentiation. Subclasses say how a primitive is applied there.
 
-    __slots__ = ("level",)
+    `adopted` lists tensors made outside this level that an in-place operation inside it moved
+    onto it (`total += x` with `total = cr.tensor(0.0)`); when the transform that opened the
+    level returns, they are moved back down (see `core.tensor.release_level`), so no traced
+    value outlives its transform.
+    """
+
+    __slots__ = ("level", "adopted")
 
     def __init__(self, level: int):
         self.level = level
+        self.adopted = None
 
     def process(self, primitive, args, params):  # pragma: no cover - abstract
         raise NotImplementedError

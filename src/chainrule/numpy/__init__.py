@@ -43,7 +43,15 @@ from numpy import (  # noqa: F401
     uint8,
 )
 
-from chainrule.core.tensor import HANDLED_FUNCTIONS, HANDLED_UFUNCS, Tensor, cast, raw_value
+from chainrule.core.tensor import (
+    HANDLED_FUNCTIONS,
+    HANDLED_UFUNCS,
+    Tensor,
+    cast,
+    holds_tensor,
+    raw_value,
+    stack_values,
+)
 from chainrule.errors import (
     ArgumentError,
     DTypeError,
@@ -186,27 +194,16 @@ def asarray(a, dtype=None):
     becomes a NumPy array."""
     if isinstance(a, Tensor):
         return a if dtype is None else a.astype(dtype)
-    if isinstance(a, (list, tuple)) and _holds_tensor(a):
+    if isinstance(a, (list, tuple)) and holds_tensor(a):
         # [x, y] built from traced values (common inside functions): stack, so it records.
-        stacked = stack([asarray(item) for item in a])
+        stacked = stack_values(a)
         return stacked if dtype is None else astype(stacked, dtype)
     return _np.asarray(a, dtype=dtype)
 
 
-def _holds_tensor(items) -> bool:
-    pending = [items]
-    while pending:
-        for item in pending.pop():
-            if isinstance(item, Tensor):
-                return True
-            if isinstance(item, (list, tuple)):
-                pending.append(item)
-    return False
-
-
 def array(a, dtype=None, copy=True):
     """Like `asarray`, but a plain array is copied, as `numpy.array` does."""
-    if isinstance(a, Tensor) or (isinstance(a, (list, tuple)) and _holds_tensor(a)):
+    if isinstance(a, Tensor) or (isinstance(a, (list, tuple)) and holds_tensor(a)):
         return asarray(a, dtype)
     return _np.array(a, dtype=dtype, copy=copy)
 
@@ -901,6 +898,7 @@ count_nonzero = _plain(_np.count_nonzero)
 # ----- the public surface; every function in it raises chainrule's exceptions ------------------
 _INTERNAL = {
     "builtins", "HANDLED_FUNCTIONS", "HANDLED_UFUNCS", "Tensor", "cast", "raw_value",
+    "holds_tensor", "stack_values",
     "ArgumentError", "InputTypeError", "ShapeError", "UnsupportedFunctionError",
     "allocation_shape", "wrap_public", "normalize_axes", "normalize_axis",
 }

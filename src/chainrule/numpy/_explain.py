@@ -12,7 +12,7 @@ import operator
 import numpy as np
 
 from chainrule.core.primitive import TRACED_TYPES, Primitive, _explain_failure
-from chainrule.core.tensor import raw_value
+from chainrule.core.tensor import holds_tensor, raw_value, stack_values
 from chainrule.errors import (
     ArgumentError,
     ChainruleError,
@@ -50,6 +50,8 @@ def explained(function, name=None, array_first=True):
 
     @functools.wraps(function)
     def public(*args, **kwargs):
+        if array_first and _tensor_list_among(args, kwargs):
+            args, kwargs = _stacked(args, kwargs)
         if array_first and args:
             first = args[0]
             kind = type(first)
@@ -68,6 +70,27 @@ def explained(function, name=None, array_first=True):
 
     public.__explained__ = True
     return public
+
+
+def _tensor_list_among(args, kwargs) -> bool:
+    """Whether a list or tuple holding a Tensor is among the arguments (cnp.mean([x, y]))."""
+    for arg in args:
+        if (type(arg) is list or type(arg) is tuple) and holds_tensor(arg):
+            return True
+    return bool(kwargs) and _tensor_list_among(tuple(kwargs.values()), None)
+
+
+def _stacked(args, kwargs):
+    """The arguments with each list or tuple holding Tensors stacked into one recorded array,
+    as NumPy would make one array of it, so the derivative reaches every entry (NumPy itself
+    would convert the entries to plain numbers and drop it)."""
+
+    def stacked(arg):
+        if (type(arg) is list or type(arg) is tuple) and holds_tensor(arg):
+            return stack_values(arg)
+        return arg
+
+    return [stacked(arg) for arg in args], {k: stacked(v) for k, v in kwargs.items()}
 
 
 def wrap_public(namespace: dict, names, not_array_first=()) -> None:

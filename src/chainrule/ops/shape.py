@@ -123,11 +123,31 @@ def _setitem_impl(x, value, index):
     return out
 
 
+def _written_value_vjp(g, index):
+    """The cotangent of `value` in x[index] = value: the entries it wrote, read back from g.
+    An advanced index may name one entry several times; NumPy keeps the last write, so only
+    that occurrence reached the output and only it gets the cotangent (the others get 0)."""
+    selected = getitem(g, index=index)
+    if _is_basic(index):
+        return selected
+    return selected * _last_writes(np.shape(raw(g)), index).astype(np.result_type(raw(g)))
+
+
+def _last_writes(shape, index):
+    """Boolean mask over x[index]: True where that occurrence is the write NumPy keeps. Found
+    by letting NumPy do the same assignment with each occurrence's number as the value."""
+    occurrences = np.zeros(shape, dtype=bool)[index].shape
+    numbers = np.arange(int(np.prod(occurrences, dtype=np.int64))).reshape(occurrences)
+    owner = np.full(shape, -1, dtype=np.int64)
+    owner[index] = numbers
+    return owner[index] == numbers
+
+
 # setitem(x, value, index): a copy of x with x[index] = value (what `t[i] = v` records).
 setitem = defprimitive(
     "setitem",
     _setitem_impl,
-    vjp=(lambda g, index: setitem(g, 0.0, index=index), lambda g, index: getitem(g, index=index)),
+    vjp=(lambda g, index: setitem(g, 0.0, index=index), _written_value_vjp),
     jvp=LINEAR,
     family="index",
 )
