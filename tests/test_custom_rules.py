@@ -50,7 +50,7 @@ def test_custom_vjp_nests_grad_of_grad_differentiates_the_rule():
             s * (1 - s) * (1 - 2 * s), rel=1e-12)
 
 
-def test_custom_vjp_is_forward_differentiated_through_fwd():
+def test_custom_vjp_forward_mode_uses_the_jvp_derived_from_bwd():
     x = np.array([-1.0, 0.5, 3.0])
     _, tangent = cr.jvp(log1pexp, (x,), (np.ones(3),))
     np.testing.assert_allclose(tangent, sigmoid(x))
@@ -98,7 +98,7 @@ def test_gradient_clipping_clips_only_the_backward_pass():
     x = np.array([1.0, 2.0, 3.0])
     assert loss(x) == pytest.approx(5.0 + 1.0 - 9.0)  # the forward value is untouched
     np.testing.assert_array_equal(cr.grad(loss)(x), [1.0, 0.5, -1.0])
-    # forward mode has no JVP rule and differentiates fwd (the identity): unclipped
+    # forward mode transposes bwd at a zero cotangent, where clipping is the identity
     np.testing.assert_array_equal(cr.jvp(loss, (x,), (np.array([1.0, 0.0, 0.0]),))[1], 5.0)
 
 

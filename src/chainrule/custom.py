@@ -3,23 +3,32 @@
 A call of a decorated function at a reverse level records one graph node whose VJP calls the
 user's rule: a one-off primitive that never enters the global registry. The rule runs on the
 values one level down, so enclosing transforms differentiate the rule itself and nesting works.
-At a forward level, `custom_jvp` calls its JVP rule; `custom_vjp` has no JVP rule, so it
-forward-differentiates its `fwd` function; `custom_jvp` gets reverse mode by transposing its JVP
-rule: the rule is linear in the tangents, so reverse mode through it gives the transpose.
+At a forward level, `custom_jvp` calls its JVP rule. Each mode gets the other's rule by
+transposition, so both modes always agree: `custom_jvp`'s rule is linear in the tangents, so
+reverse mode through it gives J^T; `custom_vjp`'s `bwd` is linear in the cotangent, so reverse
+mode through it with respect to the cotangent gives J (JAX cannot do the latter: its bwd rules
+are opaque Python, ours are written in chainrule's ops).
 """
 
 import functools
 import threading
+import weakref
 
 import numpy as np
 
+from chainrule.batched_backward import batched_backward
 from chainrule.batching import BatchedForwardTrace, fit_batched
-from chainrule.core.forward import ForwardTrace, _fit_tangent
-from chainrule.core.graph import TAPE, Node, ReverseTrace
+from chainrule.core.forward import _fit_tangent
+from chainrule.core.graph import TAPE, Node, ReverseTrace, backward_pass
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, Primitive, bind
 from chainrule.core.tensor import Tensor, raw_value
-from chainrule.core.trace import is_grad_enabled, new_level, no_grad
-from chainrule.errors import CustomRuleError
+from chainrule.core.trace import is_grad_enabled, no_grad
+from chainrule.errors import (
+    CustomRuleError,
+    GraphEscapeError,
+    GraphFreedError,
+    UnsupportedFunctionError,
+)
 from chainrule.tree import tree_flatten, tree_unflatten
 
 __all__ = ["custom_vjp", "custom_jvp", "checkpoint"]
@@ -48,6 +57,10 @@ def _lowered_args(flat_args, top):
             for leaves, treedef in flat_args]
 
 
+def _any_traced(args):
+    return any(type(leaf) in TRACED_TYPES for arg in args for leaf in tree_flatten(arg)[0])
+
+
 def _needs_node(flat_args, top):
     """Whether a call at reverse level `top` must record a node (the tape records only
     tensors that require grad, and nothing under no_grad)."""
@@ -59,7 +72,7 @@ def _needs_node(flat_args, top):
 class _Reentry(threading.local):
     """(custom function, level) pairs whose rule is running at that level. A call of the custom
     function from inside its own rule at the same level (fwd computing f(x) on the tape, which
-    has no level below it, or fwd being forward-differentiated) is the plain function there."""
+    has no level below it) is the plain function there."""
 
     def __init__(self):
         self.active = set()
@@ -102,20 +115,21 @@ def _reverse_call(top, flat_args, kwargs, fwd, bwd, name, key):
         fwd = functools.partial(_reentry.run, key, TAPE, fwd)
     out, residuals = _call_fwd(fwd, lowered, kwargs, name)
     out_leaves, out_def = tree_flatten(out)
-    inputs = [
-        (position, index, leaf)
-        for position, (leaves, _) in enumerate(flat_args)
-        for index, leaf in enumerate(leaves) if _at(leaf, top)
-    ]
+    inputs = _inputs_at(flat_args, top)
     packed, unpack_cotangent = _pack(out_leaves, out_def)
-    cotangents_for = _cotangent_cache(bwd, residuals, unpack_cotangent, flat_args, inputs, name)
+    # The node owns the residuals, so a backward pass without retain_graph releases them like
+    # any node's; the rule only holds a weak reference, and a dead one means "already freed".
+    saved = _Saved(residuals)
+    cotangents_for = _cotangent_cache(
+        bwd, weakref.ref(saved), unpack_cotangent, flat_args, inputs, name
+    )
     vjps = tuple(
         functools.partial(_pick_cotangent, cotangents_for, j) for j in range(len(inputs))
     )
     primitive = Primitive(name, _not_callable, vjps, (), (), "custom")
     parents = tuple(leaf._node if leaf._node is not None else leaf for _, _, leaf in inputs)
     avals = tuple((_shape(leaf), _dtype(leaf)) for _, _, leaf in inputs)
-    node = Node(primitive, {}, parents, (), avals)
+    node = Node(primitive, {}, parents, (saved,), avals)
     value = raw_value(packed) if top is TAPE else packed
     return tree_unflatten(out_def, _unpack_outputs(Tensor(value, top, node, True), out_leaves))
 
@@ -124,7 +138,18 @@ def _not_callable(*args, **params):
     raise TypeError("a custom rule's node cannot be applied as a primitive")
 
 
-def _pick_cotangent(cotangents_for, j, cotangent):
+class _Saved:
+    """fwd's residuals, held by the node alone (the rule keeps a weak reference)."""
+
+    __slots__ = ("residuals", "__weakref__")
+
+    def __init__(self, residuals):
+        self.residuals = residuals
+
+
+def _pick_cotangent(cotangents_for, j, cotangent, *_node_residuals):
+    # The engine passes the node's residuals (or none under create_graph, as the custom node
+    # declares no `saves`); the rule reads them through its weak reference instead.
     return cotangents_for(cotangent)[j]
 
 
@@ -138,14 +163,21 @@ def _call_fwd(fwd, lowered, kwargs, name):
     return result
 
 
-def _cotangent_cache(bwd, residuals, unpack_cotangent, flat_args, inputs, name):
+def _cotangent_cache(bwd, saved_ref, unpack_cotangent, flat_args, inputs, name):
     """cotangent -> input cotangents, calling bwd once per cotangent: the engine asks the node
     for one input's cotangent at a time, always with the same cotangent object in a row."""
     last = [None, None]
 
     def cotangents_for(cotangent):
+        saved = saved_ref()
+        if saved is None:  # checked first: a second pass may bring the same cotangent object
+            raise GraphFreedError(
+                f"backward through {name} a second time: fwd's residuals were released after "
+                "the first backward. Pass retain_graph=True to the first .backward() (or "
+                "cr.vjp's function) if you need to go back through the graph again."
+            )
         if last[0] is not cotangent:
-            result = bwd(residuals, unpack_cotangent(cotangent))
+            result = bwd(saved.residuals, unpack_cotangent(cotangent))
             last[0], last[1] = cotangent, _check_bwd(result, flat_args, inputs, name)
         return last[1]
 
@@ -242,24 +274,91 @@ def _input_tangents(flat_args, top):
     ]
 
 
-def _push_forward(function, primals, tangents, like, key):
-    """Output tangents of function at primals along tangents, on a new level of like's kind."""
-    if isinstance(like, BatchedForwardTrace):
-        trace = BatchedForwardTrace(new_level(), like.batch_size)
+def _tangents_from_bwd(bwd, residuals, out, flat_args, top, name):
+    """The output tangent leaves J t at forward level `top`, derived from bwd alone.
+
+    bwd(residuals, c) computes J^T c and is linear in c, so reverse mode through it with respect
+    to c, seeded with the input tangents t, gives (J^T)^T t = J t. A batched level seeds a batch
+    of tangents (jacfwd = vmap(jvp) becomes one batched backward pass). The recording is taken
+    at c = 0: any point serves a linear rule, and a rule that is not quite linear (gradient
+    clipping) is linearized where small cotangents live."""
+    from chainrule.transforms import _Recording  # transforms imports modules that import this
+
+    inputs = _inputs_at(flat_args, top)
+    kept = []  # the inputs whose bwd cotangent is not None, in the recording's output order
+
+    def input_cotangents(cotangent):
+        picked = _bwd_for_forward_mode(bwd, residuals, cotangent, flat_args, inputs, name)
+        kept[:] = [k for k, value in enumerate(picked) if value is not None]
+        return [picked[k] for k in kept]
+
+    recording = _Recording(input_cotangents, (_filled_like(out, 0.0),), name, False)
+    roots, constant = [], []
+    for k, cotangent in zip(kept, recording.out_leaves, strict=True):
+        if type(cotangent) in TRACED_TYPES and cotangent._trace is recording.trace:
+            vertex = cotangent._node if cotangent._node is not None else cotangent
+            roots.append((vertex, inputs[k][2]._tangent))
+        else:
+            constant.append((k, cotangent))
+    if constant:
+        _require_zero(constant, bwd, residuals, out, flat_args, inputs, name)
+    if not roots:
+        found = {}
+    elif isinstance(top, BatchedForwardTrace):
+        found = batched_backward(roots, top.batch_size)
     else:
-        trace = ForwardTrace(new_level())
-    boxed = []
-    for primal, tangent in zip(primals, tangents, strict=True):
-        leaves, treedef = tree_flatten(primal)
-        boxed.append(tree_unflatten(treedef, [
-            Tensor(p, trace, tangent=t)
-            for p, t in zip(leaves, tree_flatten(tangent)[0], strict=True)
-        ]))
-    out_leaves = tree_flatten(_reentry.run(key, trace, function, *boxed))[0]
+        found = backward_pass(roots)
+    boxes = recording.inputs[0][1]
+    return [found[id(box)][1] if id(box) in found else None for box in boxes]
+
+
+def _inputs_at(flat_args, top):
+    """(position, index, leaf) of every input leaf differentiated at level `top`."""
     return [
-        leaf._tangent if type(leaf) in TRACED_TYPES and leaf._trace is trace else None
-        for leaf in out_leaves
+        (position, index, leaf)
+        for position, (leaves, _) in enumerate(flat_args)
+        for index, leaf in enumerate(leaves) if _at(leaf, top)
     ]
+
+
+def _filled_like(tree, fill):
+    leaves, treedef = tree_flatten(tree)
+    return tree_unflatten(treedef, [np.full(_shape(leaf), fill, _dtype(leaf)) for leaf in leaves])
+
+
+def _bwd_for_forward_mode(bwd, residuals, cotangent, flat_args, inputs, name):
+    try:
+        result = bwd(residuals, cotangent)
+    except (GraphEscapeError, UnsupportedFunctionError) as exc:
+        raise CustomRuleError(
+            f"{name}: forward mode (jvp, jacfwd, hessian) derives the JVP from bwd by "
+            "differentiating bwd with respect to its cotangent, but bwd could not run on a "
+            f"traced cotangent ({type(exc).__name__} above). {_BWD_FIX}"
+        ) from exc
+    return _check_bwd(result, flat_args, inputs, name)
+
+
+_BWD_FIX = (
+    "Write bwd with chainrule.numpy (cnp) operations on the cotangent (its result must be "
+    "linear in it), or give the function a forward rule with cr.custom_jvp instead."
+)
+
+
+def _require_zero(constant, bwd, residuals, out, flat_args, inputs, name):
+    """bwd's cotangents that did not record any dependence on the cotangent must be zero: a
+    function linear in c and constant in c is 0. Anything else was computed off the record
+    (NumPy on the cotangent's values), and reading it as zero would be a silent wrong JVP, so
+    bwd is tried once more at c = 1 to tell a true zero from that."""
+    at_one = _check_bwd(bwd(residuals, _filled_like(out, 1.0)), flat_args, inputs, name)
+    for k, at_zero in constant:
+        if np.any(raw_value(at_zero)) or np.any(raw_value(at_one[k])):
+            position = inputs[k][0]
+            raise CustomRuleError(
+                f"{name}: forward mode (jvp, jacfwd, hessian) derives the JVP from bwd by "
+                f"differentiating bwd with respect to its cotangent, but bwd's cotangent for "
+                f"argument {position} was not computed from the cotangent with chainrule "
+                f"operations (NumPy on its values, or a nonzero constant). {_BWD_FIX}"
+            )
 
 
 def _with_tangents(top, out, tangents, name):
@@ -292,7 +391,7 @@ class _Named:
 # ----- the decorators ----------------------------------------------------------------------------
 class _CustomRule:
     """What custom_vjp and custom_jvp share: dispatch on the innermost trace among the inputs.
-    Subclasses give `_missing_rule()`, `_reverse_rules()` -> (fwd, bwd) and `_forward(...)`."""
+    Subclasses give `_missing_rule()`, `_reverse_rules(top)` -> (fwd, bwd) and `_forward(...)`."""
 
     def __call__(self, *args, **kwargs):
         problem = self._missing_rule()
@@ -305,7 +404,7 @@ class _CustomRule:
         if isinstance(top, ReverseTrace):
             if not _needs_node(flat_args, top):
                 return self.function(*args, **kwargs)
-            fwd, bwd = self._reverse_rules()
+            fwd, bwd = self._reverse_rules(top)
             return _reverse_call(top, flat_args, kwargs, fwd, bwd, self.name, id(self))
         return self._forward(flat_args, top, kwargs)
 
@@ -320,7 +419,10 @@ class custom_vjp(_CustomRule):
         f.defvjp(f_fwd, f_bwd)
 
     Keyword arguments are passed to f and fwd and never differentiated. Forward mode (jvp,
-    jacfwd) differentiates fwd's output, since no JVP rule is given.
+    jacfwd, hessian) derives the JVP from bwd, so both modes agree: bwd is linear in the
+    cotangent, and reverse mode through it with respect to the cotangent gives J t. bwd must
+    therefore compute with chainrule.numpy on the cotangent; if it does not, forward mode raises
+    CustomRuleError rather than return a wrong tangent.
     """
 
     def __init__(self, function):
@@ -339,16 +441,22 @@ class custom_vjp(_CustomRule):
             return f"{self.name} has no rule yet: call {self.__name__}.defvjp(fwd, bwd) first"
         return None
 
-    def _reverse_rules(self):
-        return self.fwd, self.bwd
+    def _reverse_rules(self, top):
+        return functools.partial(self._fwd, top), self.bwd
+
+    def _fwd(self, top, *lowered, **kwargs):
+        """fwd one level below `top`. If enclosing levels trace the inputs, the output comes from
+        self instead, so that they apply this rule too rather than differentiate fwd's ops (a
+        straight-through fwd computes round(x), whose own derivative is zero)."""
+        out, residuals = _call_fwd(self.fwd, lowered, kwargs, self.name)
+        if top is not TAPE and _any_traced(lowered):
+            out = self(*lowered, **kwargs)
+        return out, residuals
 
     def _forward(self, flat_args, top, kwargs):
         lowered = _lowered_args(flat_args, top)
-        out = self(*lowered, **kwargs)
-        tangents = _push_forward(
-            lambda *xs: self.fwd(*xs, **kwargs)[0], lowered, _input_tangents(flat_args, top), top,
-            id(self),
-        )
+        out, residuals = self._fwd(top, *lowered, **kwargs)
+        tangents = _tangents_from_bwd(self.bwd, residuals, out, flat_args, top, self.name)
         return _with_tangents(top, out, tangents, self.name)
 
 
@@ -379,7 +487,7 @@ class custom_jvp(_CustomRule):
             return f"{self.name} has no rule yet: decorate the rule with @{self.__name__}.defjvp"
         return None
 
-    def _reverse_rules(self):
+    def _reverse_rules(self, top):
         return self._fwd, self._transposed_rule
 
     def _forward(self, flat_args, top, kwargs):
@@ -423,7 +531,7 @@ class custom_jvp(_CustomRule):
 
     def _apply_rule(self, lowered, tangents, top, kwargs):
         """(primal output, output tangent leaves); a batched level calls the rule row by row."""
-        nested = any(type(leaf) in TRACED_TYPES for arg in lowered for leaf in tree_flatten(arg)[0])
+        nested = _any_traced(lowered)
         if not isinstance(top, BatchedForwardTrace):
             out, tangent_out = self._checked_rule(lowered, tangents, kwargs)
             # One level down the custom rule must apply too, so the primal goes through self.

@@ -7,7 +7,7 @@ object arrays are refused with a message that says what to pass instead.
 
 import numpy as np
 
-from chainrule.errors import DTypeError, InputTypeError
+from chainrule.errors import DTypeError, GraphEscapeError, InputTypeError
 
 __all__ = ["as_array", "is_differentiable", "check_differentiable", "promote_for_transform"]
 
@@ -23,6 +23,8 @@ def as_array(data, dtype=None, *, what="tensor()"):
         )
     try:
         array = np.asarray(data, dtype=dtype)
+    except GraphEscapeError:
+        raise  # a value on a graph inside `data`: that error names the fix
     except (ValueError, TypeError) as exc:
         raise InputTypeError(
             f"{what} could not make a numeric array from {type(data).__name__}: "

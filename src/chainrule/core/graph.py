@@ -105,7 +105,13 @@ class ReverseTrace(Trace):
 
 def _as_operand(value):
     # A list operand may be saved for the backward pass, where rules need an array.
-    return np.asarray(value) if type(value) is list or type(value) is tuple else value
+    if type(value) is list or type(value) is tuple:
+        return np.asarray(value)
+    # A constant of the Tensor API is saved as its plain value: the tensor object may be
+    # updated in place later (`total *= x` inside a transform), and its residual must not move.
+    if type(value) in TRACED_TYPES and value._trace is TAPE and not value.requires_grad:
+        return value._value
+    return value
 
 
 def _record_on_tape(primitive, args, params):

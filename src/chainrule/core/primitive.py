@@ -11,11 +11,13 @@ Rule signatures: `vjp_rule(cotangent, *residuals, **params)` returns the cotange
 The engine, not the rules, un-broadcasts cotangents, casts dtypes and sums fan-out.
 """
 
-from chainrule.errors import InputTypeError, ShapeError
+import numpy as np
+
+from chainrule.errors import GraphEscapeError, InputTypeError, ShapeError
 
 __all__ = [
     "Primitive", "REGISTRY", "TRACED_TYPES", "defprimitive", "bind", "residuals_of",
-    "OUT", "ZERO", "LINEAR", "NONDIFF", "InputShape", "PerInput",
+    "OUT", "ZERO", "LINEAR", "NONDIFF", "InputShape", "PerInput", "holds_tensor", "stack_values",
 ]
 
 
@@ -105,6 +107,9 @@ def defprimitive(name, impl, *, vjp, jvp=None, saves=(), family="misc"):
     return primitive
 
 
+_SEQUENCES = {list, tuple}
+
+
 def bind(primitive, *args, **params):
     """Apply `primitive` at the innermost trace level present among `args`.
 
@@ -116,6 +121,11 @@ def bind(primitive, *args, **params):
             trace = arg._trace
             if top is None or trace.level > top.level:
                 top = trace
+        elif type(arg) in _SEQUENCES and holds_tensor(arg):
+            # cnp.sin([x, y]): NumPy would read the values and drop their derivatives.
+            stacked = [stack_values(a) if type(a) in _SEQUENCES and holds_tensor(a) else a
+                       for a in args]
+            return bind(primitive, *stacked, **params)
     if top is None:
         try:
             return primitive.impl(*args, **params)
@@ -125,6 +135,40 @@ def bind(primitive, *args, **params):
 
 
 Primitive.__call__ = bind  # calling a primitive binds it (no extra frame on the hot path)
+
+
+def holds_tensor(items) -> bool:
+    """Whether a (nested) list or tuple holds a Tensor anywhere."""
+    pending = [items]
+    while pending:
+        for item in pending.pop():
+            if type(item) in TRACED_TYPES:
+                return True
+            if type(item) is list or type(item) is tuple:
+                pending.append(item)
+    return False
+
+
+def stack_values(items):
+    """A (nested) list or tuple holding Tensors, as one recorded array with NumPy's nesting
+    rules (`np.array([x, y])`): the entries are stacked along new leading axes, so each of them
+    keeps its derivative. Entries must have one shape; numbers and arrays join as constants."""
+    entries = [
+        stack_values(item) if type(item) is list or type(item) is tuple else item
+        for item in items
+    ]
+    if not entries:
+        return np.asarray(items, dtype=float)
+    shapes = {_shape(entry) for entry in entries}
+    if len(shapes) != 1:
+        raise InputTypeError(
+            f"a list of arrays and tensors with different shapes {sorted(shapes)} cannot become "
+            "one array: lists must be rectangular (not ragged). Give every entry one shape."
+        )
+    (shape,) = shapes
+    reshape, concatenate = REGISTRY["reshape"], REGISTRY["concatenate"]
+    rows = [bind(reshape, entry, shape=(1,) + shape) for entry in entries]
+    return bind(concatenate, *rows, axis=0, sizes=(1,) * len(rows))
 
 
 def apply_impl(primitive, values, params):
@@ -145,6 +189,8 @@ def _describe(value) -> str:
 
 def _explain_failure(primitive, values, params, exc):
     """Rewrite a NumPy error in the terms of the operation the user called."""
+    if isinstance(exc, GraphEscapeError):
+        return exc  # already names the conversion and its fix
     described = ", ".join(_describe(v) for v in values)
     for value in values:
         if value is None or isinstance(value, (str, bytes, dict, set, frozenset)):

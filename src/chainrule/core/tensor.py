@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 
 from chainrule.core.dtypes import as_array, check_differentiable
-from chainrule.core.primitive import REGISTRY, TRACED_TYPES, bind
+from chainrule.core.primitive import REGISTRY, TRACED_TYPES, bind, holds_tensor, stack_values
 from chainrule.core.trace import is_grad_enabled
 from chainrule.errors import (
     ConcretizationError,
@@ -214,7 +214,7 @@ class Tensor:
         inside a transform."""
         return self._concrete("x.tolist()", "Python numbers").tolist()
 
-    def _concrete(self, what, into, warn=False):
+    def _concrete(self, what, into, warn=False, stacklevel=3):
         """The plain value for an explicit conversion: refused inside a transform; under the
         Tensor API `float()`/`int()` warn (their result silently leaves the graph)."""
         if self._trace is not TAPE:
@@ -226,7 +226,7 @@ class Tensor:
                 "gradient. Use x.detach() (or x.item()) to say you want a constant, or keep "
                 "computing with the tensor.",
                 GraphBreakWarning,
-                stacklevel=3,
+                stacklevel=stacklevel,
             )
         return np.asarray(raw_value(self))
 
@@ -629,40 +629,6 @@ def raw_index(key):
     return key
 
 
-def holds_tensor(items) -> bool:
-    """Whether a (nested) list or tuple holds a Tensor anywhere."""
-    pending = [items]
-    while pending:
-        for item in pending.pop():
-            if type(item) in TRACED_TYPES:
-                return True
-            if type(item) is list or type(item) is tuple:
-                pending.append(item)
-    return False
-
-
-def stack_values(items):
-    """A (nested) list or tuple holding Tensors, as one recorded array with NumPy's nesting
-    rules (`np.array([x, y])`): the entries are stacked along new leading axes, so each of them
-    keeps its derivative. Entries must have one shape; numbers and arrays join as constants."""
-    entries = [
-        stack_values(item) if type(item) is list or type(item) is tuple else item
-        for item in items
-    ]
-    if not entries:
-        return np.asarray(items, dtype=float)
-    shapes = {np.shape(raw_value(entry)) for entry in entries}
-    if len(shapes) != 1:
-        raise ShapeError(
-            f"a list of arrays and tensors with different shapes {sorted(shapes)} cannot become "
-            "one array (NumPy would refuse it as ragged); give every entry the same shape."
-        )
-    (shape,) = shapes
-    reshape, concatenate = REGISTRY["reshape"], REGISTRY["concatenate"]
-    rows = [bind(reshape, entry, shape=(1,) + shape) for entry in entries]
-    return bind(concatenate, *rows, axis=0, sizes=(1,) * len(rows))
-
-
 def tensor(data, requires_grad=False, dtype=None) -> Tensor:
     """Make a Tensor from a number, (nested) list or NumPy array. The data is copied, so later
     changes to your array do not reach the tensor (use `cr.as_tensor` to share memory)."""
@@ -679,7 +645,9 @@ def as_tensor(data, requires_grad=False, dtype=None) -> Tensor:
 
 def _make_tensor(data, requires_grad, dtype, copy):
     if isinstance(data, Tensor):
-        data = raw_value(data)
+        # A new leaf from a tensor's value (torch.tensor(t) likewise): refused for a value being
+        # differentiated, a warning for one that requires grad (use .detach() to say so).
+        data = data._concrete("cr.tensor(x)", "a new leaf tensor", warn=True, stacklevel=4)
     array = as_array(data, dtype=dtype)
     if array.dtype.kind == "c":
         raise DTypeError(
@@ -823,7 +791,7 @@ def call_at_level(function, args):
         return function(*args)
     except ValueError as exc:
         cause = exc.__cause__
-        if not isinstance(cause, GraphEscapeError):
+        if type(exc) is not ValueError or not isinstance(cause, GraphEscapeError):
             raise
         error = type(cause)(
             f"{cause} (Here NumPy was writing the value into a NumPy array: `c[i] = x` with c "

@@ -13,7 +13,7 @@ import numpy as np
 from chainrule.core.dtypes import promote_for_transform
 from chainrule.core.graph import ReverseTrace
 from chainrule.core.primitive import TRACED_TYPES
-from chainrule.core.tensor import Tensor, raw_value
+from chainrule.core.tensor import Tensor, call_at_level, raw_value, release_level
 from chainrule.core.trace import new_level
 from chainrule.errors import ChainruleError
 from chainrule.viz.graph import Constant, Graph, Vertex
@@ -68,8 +68,10 @@ class _RecordingTrace(ReverseTrace):
     def process(self, primitive, args, params):
         result = super().process(primitive, args, params)
         if type(result) in TRACED_TYPES and result._trace is self and result._node is not None:
+            # Values as they are now: a tensor that an in-place operation updates later
+            # (`total += ...`) must show the value this step used.
             operands = [
-                arg._value if type(arg) in TRACED_TYPES and arg._trace is self else arg
+                arg._value if type(arg) in TRACED_TYPES and arg._trace is self else raw_value(arg)
                 for arg in args
             ]
             self.steps[result._node] = _Step(result._node, operands, result._value, _scopes.names)
@@ -89,7 +91,9 @@ def trace(f, /, *args, **named_args) -> Graph:
     level_trace = _RecordingTrace(new_level())
     names = _argument_names(f, args, named_args)
     boxed_args, boxed_named, inputs = _box_inputs(level_trace, names, args, named_args)
-    output = f(*boxed_args, **boxed_named)
+    output = call_at_level(lambda *a: f(*a, **boxed_named), boxed_args)
+    if not isinstance(output, (tuple, list, dict)):
+        (output,) = release_level(level_trace, [output])
     if isinstance(output, (tuple, list, dict)):
         raise ChainruleError(
             f"trace({_function_name(f)}) records a function with one output; it returned a "
