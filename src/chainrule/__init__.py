@@ -18,9 +18,10 @@ from chainrule.core import (
     set_grad_enabled,
     tensor,
 )
+from chainrule.core.anomaly import detect_anomaly
+from chainrule.core.config import config
 from chainrule.core.primitive import REGISTRY
 from chainrule.custom import checkpoint, custom_jvp, custom_vjp
-from chainrule.reliability import config, detect_anomaly
 from chainrule.transforms import (
     grad,
     hessian,

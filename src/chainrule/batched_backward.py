@@ -192,9 +192,13 @@ def _weighted_reduction(rule, cotangent, residuals, params, index):
 
 
 def _shifted_axis(rule, cotangent, residuals, params, index):
-    # cumsum, cumprod: the same rule along the axis one further right.
+    # cumsum, cumprod: the same rule along the axis one further right, the residuals given the
+    # batch axis as size 1 so that their axes line up with the cotangent's.
     axis = _normalised(params["axis"], _rank(cotangent)) + 1
-    return rule(cotangent, *residuals, **{**params, "axis": axis})
+    lifted = [
+        bind(REGISTRY["reshape"], r, shape=(1,) + np.shape(raw_value(r))) for r in residuals
+    ]
+    return rule(cotangent, *lifted, **{**params, "axis": axis})
 
 
 def _flip(rule, cotangent, residuals, params, index):

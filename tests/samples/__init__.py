@@ -4,6 +4,14 @@ A `Sample` is the positional arguments (arrays), the static params, and optional
 arguments to differentiate and a `prepare` function applied to the inputs first (e.g. to
 symmetrise a matrix for eigh). The registry sweep (tests/test_registry_sweep.py) fails for a
 primitive that has no samples here.
+
+An *edge point* (`edge(...)`) is a sample where a naive rule breaks: a zero in a product, a
+singular matrix, a tie, one entry dominating a softmax. Where the function is differentiable
+there, the sweep checks it like any sample and also to second order, in both modes, against
+central differences. Where it is not (a tie for max is a kink), finite differences mean
+nothing; the sample then declares `convention`, the Jacobian (with respect to the first
+argument) that chainrule's documented subgradient gives there, as a closed form, and the
+sweep checks that in both modes and that second derivatives are finite.
 """
 
 from dataclasses import dataclass, field
@@ -18,6 +26,8 @@ class Sample:
     wrt: tuple | None = None
     prepare: object = None
     label: str = ""
+    edge: bool = False
+    convention: object = None  # at a kink: the Jacobian d out / d args[0] by convention
 
     def function(self, primitive):
         params = self.params
@@ -25,6 +35,12 @@ class Sample:
         if prepare is None:
             return lambda *args: primitive(*args, **params)
         return lambda *args: primitive(*prepare(*args), **params)
+
+
+def edge(args, params=None, label="", convention=None, **options):
+    """A sample at an edge point (see the module docstring); `convention` marks a kink."""
+    label = f"edge: {label}" if convention is None else f"edge, kink: {label}"
+    return Sample(args, params or {}, label=label, edge=True, convention=convention, **options)
 
 
 def rng(seed=0):

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from samples import Sample, away_from_integers, away_from_zero, uniform
+from samples import Sample, away_from_integers, away_from_zero, edge, uniform
 
 UNARY_SHAPES = [(), (3,), (2, 1, 3)]
 BINARY_SHAPES = [((), ()), ((3,), ()), ((2, 3), (3,)), ((2, 1), (1, 3)), ((1,), (2, 2))]
@@ -19,7 +19,7 @@ _UNARY = [
     "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh",
     "arccosh", "arctanh", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt",
     "cbrt", "square", "reciprocal", "abs", "deg2rad", "rad2deg", "negative", "sign", "floor",
-    "ceil", "rint", "trunc", "round",
+    "ceil", "rint", "trunc", "round", "sigmoid",
 ]
 
 
@@ -85,3 +85,20 @@ for _name in _COMPARISONS:
     SAMPLES[_name] = [Sample((uniform((2, 3)), uniform((3,), seed=1)))]
 for _name in ("logical_not", "isnan", "isinf", "isfinite"):
     SAMPLES[_name] = [Sample((uniform((2, 3)),))]
+
+# ----- edge points (see samples/__init__.py) -----------------------------------------------------
+# Far out in the tails, where derivatives written as 1 - (something near 1) cancel.
+SAMPLES["sigmoid"].append(edge((np.array([-30.0, -12.0, 12.0, 30.0]),), label="tails"))
+for _name in ("logaddexp", "logaddexp2"):
+    SAMPLES[_name] += [
+        edge((np.array([40.0, -40.0, 3.0]), np.array([0.0, 0.0, 3.0])),
+             label="one operand dominates, a tie"),
+    ]
+# |x| at 0 and maximum at a tie are kinks: the subgradient 0, and the cotangent split evenly.
+SAMPLES["abs"].append(
+    edge((np.array([0.0, -1.5, 0.0]),), label="zeros", convention=np.diag([0.0, -1.0, 0.0]))
+)
+SAMPLES["maximum"].append(
+    edge((np.array([1.0, 2.0]), np.array([1.0, 3.0])), label="a tie",
+         convention=np.diag([0.5, 0.0]))
+)

@@ -5,7 +5,7 @@ some samples symmetrise first with `prepare`."""
 
 import numpy as np
 
-from samples import Sample, uniform
+from samples import Sample, edge, uniform
 
 
 def well_conditioned(shape, seed=0):
@@ -47,6 +47,28 @@ def _einsum(subscripts, *shapes, label=""):
     return Sample(arrays, {"subscripts": subscripts}, label=label or subscripts)
 
 
+def _singular_5x5():
+    """Rank 4: its last column is a combination of the first two."""
+    a = well_conditioned((5, 5), seed=5)
+    a[:, 4] = a[:, 0] - 2.0 * a[:, 1]
+    return a
+
+
+def _singular_samples():
+    """Edge points of det and the cofactor matrix (polynomials, smooth everywhere)."""
+    rank_two = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]])
+    return [
+        edge((np.array([[1.0, 2.0], [2.0, 4.0]]),), label="singular 2x2"),
+        edge((np.zeros((1, 1)),), label="zero 1x1"),
+        edge((rank_two,), label="rank 2 of 3"),
+        edge((np.outer([1.0, -2.0, 0.5], [0.3, 1.0, 2.0]),), label="rank 1 of 3"),
+        edge((np.zeros((3, 3)),), label="zero 3x3"),
+        edge((np.stack([[[1.0, 2.0], [2.0, 4.0]], np.eye(2)]),),
+             label="batch with a singular matrix"),
+        edge((_singular_5x5(),), label="singular 5x5"),
+    ]
+
+
 SAMPLES = {
     "matmul": [
         Sample((uniform((2, 3)), uniform((3, 4), seed=1)), label="matrix @ matrix"),
@@ -79,7 +101,15 @@ SAMPLES = {
         Sample((well_conditioned((3, 3)),)),
         Sample((well_conditioned((2, 3, 3), seed=1),), label="batched"),
         Sample((uniform((2, 2), seed=2) - 3 * np.eye(2),), label="negative determinant"),
-    ],
+        Sample((well_conditioned((5, 5), seed=4),), label="5x5"),
+    ] + _singular_samples(),
+    "cofactor": [
+        Sample((well_conditioned((3, 3)),)),
+        Sample((well_conditioned((2, 3, 3), seed=1),), label="batched"),
+        Sample((well_conditioned((1, 1), seed=2),), label="1x1"),
+        Sample((uniform((2, 2), seed=3) - 3 * np.eye(2),), label="negative determinant"),
+        Sample((well_conditioned((5, 5), seed=4),), label="5x5 (rules through the inverse)"),
+    ] + _singular_samples(),
     "logabsdet": [
         Sample((well_conditioned((3, 3)),)),
         Sample((well_conditioned((2, 2, 2), seed=1),), label="batched"),
@@ -137,6 +167,9 @@ SAMPLES["norm"] = [
     Sample((_V,), {"axis": (0,), "keepdims": True}, label="columns keepdims"),
     Sample((uniform((4,), seed=5),), {"axis": (0,), "keepdims": False}, label="vector"),
     Sample((np.array(-0.7),), {"axis": (), "keepdims": False}, label="0-d"),
+    # The zero vector is the tip of a cone, a kink: the gradient there is the subgradient 0.
+    edge((np.zeros((2, 2)),), {"axis": (1,), "keepdims": False}, label="zero rows",
+         convention=np.zeros((2, 2, 2))),
 ]
 SAMPLES["pinv"] = [
     Sample((uniform((4, 3)),), {"rcond": 1e-12}, label="tall"),

@@ -60,7 +60,7 @@ FUNCTIONS = {
     "log1p": _Function(cnp.log1p), "sqrt": _Function(cnp.sqrt), "cbrt": _Function(cnp.cbrt),
     "square": _Function(cnp.square), "abs": _Function(cnp.abs),
     "reciprocal": _Function(cnp.reciprocal),
-    "sigmoid": _Function(cnp.sigmoid, composite=True),
+    "sigmoid": _Function(cnp.sigmoid),
     "relu": _Function(cnp.relu, composite=True),
     "softplus": _Function(cnp.softplus, composite=True),
     "arctan2": _Function(cnp.arctan2, 2), "atan2": _Function(cnp.arctan2, 2),

@@ -9,6 +9,7 @@ from chainrule.core.primitive import (
     LINEAR, NONDIFF, OUT, REGISTRY, ZERO, Primitive, bind, defprimitive,
 )
 from chainrule.core.trace import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from chainrule.core import anomaly, inplace  # noqa: F401, E402 - fill the engine's safety hooks
 
 __all__ = [
     "Tensor", "tensor", "as_tensor", "raw_value", "TAPE", "Node", "ReverseTrace", "backward_pass",

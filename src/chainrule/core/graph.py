@@ -35,7 +35,7 @@ class Node:
     """
 
     # `source` (the user's line, recorded by detect_anomaly) and `inplace` (in-place bookkeeping,
-    # see chainrule.reliability) stay unset unless those features touch the node.
+    # see core/inplace.py) stay unset unless those features touch the node.
     __slots__ = (
         "primitive", "params", "parents", "residuals", "input_avals", "source", "inplace",
         "epoch",
@@ -151,7 +151,7 @@ TAPE = ReverseTrace(0)
 
 
 class _AnomalyHooks:
-    """Filled in by chainrule.reliability's detect_anomaly(); off by default (zero cost)."""
+    """Filled in by core/anomaly.py's detect_anomaly(); off by default (zero cost)."""
 
     enabled = False
 
@@ -168,14 +168,14 @@ _anomaly = _AnomalyHooks()
 
 
 class _InplaceHooks:
-    """Switched on by chainrule.reliability at the first in-place update of a tensor that a
+    """Switched on by core/inplace.py at the first in-place update of a tensor that a
     recorded operation may have saved; until then backward pays nothing for the check."""
 
     active = False
     epoch = 0  # how many in-place updates of saved tensors have happened so far
 
     @staticmethod
-    def check(node):  # pragma: no cover - replaced by chainrule.reliability
+    def check(node):  # pragma: no cover - replaced by core/inplace.py
         pass
 
 

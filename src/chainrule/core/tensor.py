@@ -704,7 +704,7 @@ def _overwrite_leaf(target, new_value, operation):
     target._value = new_value
     target._version += 1
     # Lets backward refuse nodes that saved the old buffer (version-counter check).
-    from chainrule.reliability import note_leaf_overwrite
+    from chainrule.core.inplace import note_leaf_overwrite
 
     note_leaf_overwrite(target, old_value, old_version, operation)
     return target
@@ -728,7 +728,7 @@ def _rebind(target, result, operation):
     target._version += 1
     if old_node is not None or result._node is not None:
         # Lets backward refuse nodes that saved the replaced value (version-counter check).
-        from chainrule.reliability import note_rebind
+        from chainrule.core.inplace import note_rebind
 
         note_rebind(target, old_node, result._node, old_version, operation)
 

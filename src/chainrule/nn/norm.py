@@ -6,8 +6,14 @@ import chainrule.numpy as cnp
 from chainrule.nn import functional as F
 from chainrule.nn.module import Module, check_input_shape
 from chainrule.nn.parameter import Parameter
+from chainrule.transforms import stop_gradient
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
+
+
+def _constant(value) -> np.ndarray:
+    """The plain value of a batch statistic (traced or on the tape) as a NumPy array."""
+    return np.asarray(stop_gradient(value))
 
 
 class _BatchNorm(Module):
@@ -39,7 +45,9 @@ class _BatchNorm(Module):
         centred = x - cnp.reshape(mean, (1, -1) + (1,) * (len(shape) - 2))
         var = cnp.mean(centred * centred, axis=axes)
         count = int(np.prod(shape)) // shape[1]
-        self._update_running_stats(np.asarray(mean), np.asarray(var), count)
+        # The running averages are statistics, not part of the model's function: they take
+        # the batch statistics' values, cut from the graph (as in PyTorch).
+        self._update_running_stats(_constant(mean), _constant(var), count)
         return F.batch_norm(x, mean, var, self.weight, self.bias, self.eps)
 
     def _update_running_stats(self, mean, var, count):

@@ -215,6 +215,9 @@ def copy(a):
     return _np.copy(a)
 
 
+_copy = copy  # for functions whose `copy` argument hides it
+
+
 def zeros_like(a, dtype=None, shape=None):
     a = _like_source(a, dtype, shape, "zeros_like")
     return _np.zeros_like(a, dtype=dtype, shape=shape)
@@ -227,6 +230,9 @@ def ones_like(a, dtype=None, shape=None):
 
 def full_like(a, fill_value, dtype=None, shape=None):
     a = _like_source(a, dtype, shape, "full_like")
+    if _differentiable(fill_value):
+        like = _np.empty_like(a, dtype=dtype, shape=shape)
+        return _filled(like.shape, fill_value, like.dtype, "full_like")
     return _np.full_like(a, raw_value(fill_value), dtype=dtype, shape=shape)
 
 
@@ -258,9 +264,32 @@ def empty(shape, dtype=float, order="C"):
 
 
 def full(shape, fill_value, dtype=None, order="C"):
-    fill_value = raw_value(fill_value)
-    fill_dtype = dtype if dtype is not None else _np.result_type(fill_value)
-    return _np.full(allocation_shape(shape, fill_dtype, "full"), fill_value, dtype, order)
+    fill_dtype = _np.dtype(dtype) if dtype is not None else _dtype_of(fill_value)
+    shape = allocation_shape(shape, fill_dtype, "full")
+    if _differentiable(fill_value):
+        return _filled(shape, fill_value, fill_dtype, "full")
+    return _np.full(shape, raw_value(fill_value), dtype, order)
+
+
+def _differentiable(value) -> bool:
+    """Whether `value` carries a derivative: a Tensor that requires grad, or any value traced
+    by a transform (forward-mode values do not set requires_grad, so the level counts too)."""
+    return isinstance(value, Tensor) and (value.requires_grad or value._trace.level != 0)
+
+
+def _filled(shape, fill_value, dtype, what):
+    """zeros(shape) + fill_value, recorded: a differentiable fill value keeps its derivative
+    (the sum of the cotangent over the filled entries), where NumPy would take its number."""
+    fill_shape = _shape_of(fill_value)
+    try:
+        fits = _np.broadcast_shapes(fill_shape, shape) == tuple(shape)
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ShapeError(
+            f"{what}: fill_value of shape {fill_shape} does not broadcast to shape {tuple(shape)}"
+        )
+    return add(_np.zeros(shape, dtype), cast(fill_value, dtype))
 
 
 # ----- axes ---------------------------------------------------------------------------------------
@@ -334,7 +363,17 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None):
 
 
 def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None):
-    return sqrt(var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, where=where))
+    variance = var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, where=where)
+    # std is |x - mean| / sqrt(n - ddof): a cone with its tip where the variance is 0 (a constant
+    # row). There it takes the subgradient 0, as PyTorch does: the outer where makes std there a
+    # constant 0, and the inner one keeps sqrt's infinite derivative at 0 out of the graph, so
+    # no derivative of any order is NaN and a constant row leaves the other rows alone.
+    constant = _np.asarray(raw_value(variance)) == 0
+    if not constant.any():
+        return sqrt(variance)
+    return _elementwise.where(
+        0.0, sqrt(_elementwise.where(1.0, variance, condition=constant)), condition=constant
+    )
 
 
 def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
@@ -349,7 +388,7 @@ def max(a, axis=None, out=None, keepdims=False, initial=None, where=None):  # no
     _reject("max", out, where)
     axes = normalize_axes(axis, _ndim(a), "max")
     if initial is not None and _reduces_empty(a, axes):
-        return _np.max(raw_value(a), axis=axes, keepdims=keepdims, initial=raw_value(initial))
+        return _empty_reduction(_np.max, a, axes, keepdims, initial, "max")
     result = _reduce.amax(a, axis=axes, keepdims=keepdims)
     return result if initial is None else maximum(result, initial)
 
@@ -358,9 +397,18 @@ def min(a, axis=None, out=None, keepdims=False, initial=None, where=None):  # no
     _reject("min", out, where)
     axes = normalize_axes(axis, _ndim(a), "min")
     if initial is not None and _reduces_empty(a, axes):
-        return _np.min(raw_value(a), axis=axes, keepdims=keepdims, initial=raw_value(initial))
+        return _empty_reduction(_np.min, a, axes, keepdims, initial, "min")
     result = _reduce.amin(a, axis=axes, keepdims=keepdims)
     return result if initial is None else minimum(result, initial)
+
+
+def _empty_reduction(reduction, a, axes, keepdims, initial, what):
+    """max/min over an empty set: every entry is `initial` (recorded when it is differentiable,
+    so its derivative is not dropped)."""
+    plain = reduction(raw_value(a), axis=axes, keepdims=keepdims, initial=raw_value(initial))
+    if not _differentiable(initial):
+        return plain
+    return _filled(_np.shape(plain), initial, _np.result_type(plain), what)
 
 
 def _reduces_empty(a, axes) -> bool:
@@ -692,7 +740,23 @@ def pad(array, pad_width, mode="constant", constant_values=0):
         s + before + after for s, (before, after) in zip(_shape_of(array), widths, strict=True)
     )
     allocation_shape(padded, _dtype_of(array), "pad")
+    if _differentiable(constant_values):
+        return _pad_with_differentiable_constant(array, widths, constant_values)
     return _shape.pad(array, pad_width=widths, constant_values=float(raw_value(constant_values)))
+
+
+def _pad_with_differentiable_constant(array, widths, constant_values):
+    """Pad with zeros, then add the constant on the border, so the constant records (its
+    derivative is the sum of the cotangent over the border)."""
+    if _ndim(constant_values) != 0:
+        raise ArgumentError(
+            f"pad: a differentiable constant_values must be a single number, got shape "
+            f"{_shape_of(constant_values)}; pad one axis at a time to use different values"
+        )
+    dtype = _dtype_of(array)
+    border = _np.pad(_np.zeros(_shape_of(array), dtype), widths, constant_values=1)
+    padded = _shape.pad(array, pad_width=widths, constant_values=0.0)
+    return padded + cast(constant_values, dtype) * border
 
 
 def triu(m, k=0):
@@ -714,7 +778,7 @@ def clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None):  # noqa: A
     _reject("clip", out)
     lo = a_min if a_min is not None else min
     hi = a_max if a_max is not None else max
-    if builtins.any(isinstance(bound, Tensor) and bound.requires_grad for bound in (lo, hi)):
+    if _differentiable(lo) or _differentiable(hi):
         # Differentiable bounds: the bound takes the cotangent where it is the active value.
         result = a if lo is None else where(a < lo, lo, a)
         return result if hi is None else where(result > hi, hi, result)
@@ -828,13 +892,6 @@ def outer(a, b, out=None):
 
 
 # ----- composites for machine learning ------------------------------------------------------------
-def _stop_max(x, axis):
-    """max(x) as a constant: shifting by any constant leaves logsumexp unchanged, and this one
-    keeps exp from overflowing. (initial=-inf lets an empty x through: its softmax is empty.)"""
-    shift = _np.max(raw_value(x), axis=axis, keepdims=True, initial=-_np.inf)
-    return _np.where(_np.isfinite(shift), shift, 0.0)
-
-
 def logsumexp(a, axis=None, keepdims=False):
     axes = normalize_axes(axis, _ndim(a), "logsumexp")
     if _reduces_empty(a, axes):
@@ -844,19 +901,19 @@ def logsumexp(a, axis=None, keepdims=False):
     return _reduce.logsumexp(a, axis=axes, keepdims=keepdims)
 
 
+# softmax and log_softmax are fused primitives (ops/reduce.py): as composites of exp, sum and
+# logsumexp their derivatives subtract nearly equal numbers where one entry dominates.
 def softmax(x, axis=-1):
-    axis = normalize_axes(axis, _ndim(x), "softmax")
-    shifted = exp(x - _stop_max(x, axis))
-    return shifted / sum(shifted, axis=axis, keepdims=True)
+    return _reduce.softmax(x, axis=normalize_axes(axis, _ndim(x), "softmax"))
 
 
 def log_softmax(x, axis=-1):
-    return x - logsumexp(x, axis=axis, keepdims=True)
+    return _reduce.log_softmax(x, axis=normalize_axes(axis, _ndim(x), "log_softmax"))
 
 
-def sigmoid(x):
-    # 1 / (1 + e^-x) = (1 + tanh(x / 2)) / 2: no overflow for any x.
-    return 0.5 * tanh(0.5 * x) + 0.5
+# A primitive, not 0.5 tanh(x / 2) + 0.5: that loses the small value 1 - 1/(1 + e^-x) for x < 0
+# and its derivative 1 - tanh^2 for large |x|; the primitive's rule is sigmoid(x) sigmoid(-x).
+sigmoid = _elementwise.sigmoid
 
 
 def softplus(x):
@@ -888,6 +945,39 @@ def _plain(function):
 
     on_plain_values.__name__ = function.__name__
     return on_plain_values
+
+
+def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):  # noqa: F811 - NumPy's names
+    """NaN -> `nan`, +inf -> `posinf`, -inf -> `neginf` (defaults: the dtype's largest and most
+    negative finite numbers), recorded: finite entries keep their derivative, replaced ones get
+    the derivative of their replacement (0 for a number)."""
+    value = _np.asarray(raw_value(x))
+    if value.dtype.kind not in "fc":
+        return _np.nan_to_num(value, copy=copy, nan=raw_value(nan), posinf=posinf, neginf=neginf)
+    info = _np.finfo(value.dtype)
+    result = x
+    for mask, replacement in (
+        (_np.isnan(value), nan),
+        (_np.isposinf(value), info.max if posinf is None else posinf),
+        (_np.isneginf(value), info.min if neginf is None else neginf),
+    ):
+        if mask.any():
+            result = _elementwise.where(replacement, result, condition=mask)
+    return result if result is not x or not copy else _copy(x)
+
+
+def unique(ar, return_index=False, return_inverse=False, return_counts=False, axis=None,
+           *, equal_nan=True, sorted=True):  # noqa: A002 - NumPy's argument name
+    """np.unique; the unique values are recorded (picked from `ar` by index), the indices and
+    counts are plain integers."""
+    results = _np.unique(
+        raw_value(ar), return_index=True, return_inverse=return_inverse,
+        return_counts=return_counts, axis=axis, equal_nan=equal_nan,
+    )
+    first = results[1]
+    values = take(ar, first, axis=axis) if axis is not None else ravel(ar)[first]
+    extras = ((first,) if return_index else ()) + tuple(results[2:])
+    return (values, *extras) if extras else values
 
 
 any = _plain(_np.any)  # noqa: A001
@@ -934,7 +1024,7 @@ _FUNCTION_NAMES = [
     "where", "clip", "take", "take_along_axis", "diagonal", "diag", "diagflat", "trace",
     "tensordot", "dot", "vdot", "inner", "outer", "round", "around", "fix", "shape", "ndim", "size",
     "zeros_like", "ones_like", "full_like", "empty_like", "result_type", "permute_dims", "copy",
-    "einsum",
+    "einsum", "nan_to_num", "unique",
 ]
 for _name in _FUNCTION_NAMES:
     if hasattr(_np, _name):
@@ -942,7 +1032,7 @@ for _name in _FUNCTION_NAMES:
 
 
 for _function in (_np.allclose, _np.isclose, _np.array_equal, _np.nonzero, _np.count_nonzero,
-                  _np.any, _np.all, _np.unique, _np.array_equiv, _np.searchsorted, _np.nan_to_num):
+                  _np.any, _np.all, _np.array_equiv, _np.searchsorted):
     HANDLED_FUNCTIONS[_function] = _plain(_function)
 
 

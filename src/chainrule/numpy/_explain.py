@@ -8,12 +8,14 @@ fix. Primitives are not wrapped: `bind` already explains their failures.
 
 import functools
 import operator
+import os
 
 import numpy as np
 
 from chainrule.core.primitive import TRACED_TYPES, Primitive, _explain_failure
 from chainrule.core.tensor import holds_tensor, raw_value, stack_values
 from chainrule.errors import (
+    AllocationError,
     ArgumentError,
     ChainruleError,
     DTypeError,
@@ -21,9 +23,10 @@ from chainrule.errors import (
     InputTypeError,
     ShapeError,
 )
-from chainrule.reliability import check_allocation
 
-__all__ = ["explained", "wrap_public", "allocation_shape", "check_numeric"]
+__all__ = [
+    "explained", "wrap_public", "allocation_shape", "check_numeric", "check_allocation",
+]
 
 # AttributeError and ZeroDivisionError come from NumPy's object-dtype loops (None.sin()); they
 # are rewritten only when an input is not numeric, and otherwise re-raised untouched.
@@ -288,3 +291,37 @@ def check_numeric(value, what: str) -> None:
     array); lists and unknown array types pass, for NumPy to judge."""
     if type(value) not in _NUMERIC_TYPES and type(value) not in TRACED_TYPES:
         _check_scalar(what, value)
+
+
+# ----- allocation limits -------------------------------------------------------------------------
+def _physical_memory() -> int:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not available on this platform
+        return 1 << 62
+
+
+_MEMORY_LIMIT = _physical_memory()
+
+
+def check_allocation(shape, dtype, what: str) -> None:
+    """Raise AllocationError, before allocating, if an array of `shape` and `dtype` could not fit
+    in this machine's memory (NumPy would fail, or succeed lazily and be killed later)."""
+    count = 1
+    for size in shape:
+        count *= int(size)
+    nbytes = count * np.dtype(dtype).itemsize
+    if nbytes > _MEMORY_LIMIT:
+        raise AllocationError(
+            f"{what}: an array of shape {tuple(shape)} and dtype {np.dtype(dtype)} needs "
+            f"{_human(nbytes)}, more than this machine's {_human(_MEMORY_LIMIT)} of memory. "
+            "Use a smaller shape, work in chunks (batches), or a float32 dtype."
+        )
+
+
+def _human(nbytes: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if nbytes < 1024 or unit == "PiB":
+            return f"{nbytes:.1f} {unit}" if unit != "B" else f"{nbytes} B"
+        nbytes /= 1024
+    return f"{nbytes} B"  # pragma: no cover

@@ -59,7 +59,8 @@ def inv(a):
 
 
 def det(a):
-    """Determinant (batched). Its gradient det(A) A^{-T} needs A to be invertible."""
+    """Determinant (batched). Its gradient is the cofactor matrix (det(A) A^{-T} where A is
+    invertible), at singular matrices too, and so are its higher derivatives."""
     _require_matrix(a, "det", square=True)
     return _ops.det(a)
 

@@ -2,10 +2,10 @@
 
 import numpy as np
 
+from chainrule.core.config import settings as _settings
+from chainrule.core.config import strict_nan_error
 from chainrule.core.primitive import REGISTRY, ZERO, bind, defprimitive
 from chainrule.core.tensor import raw_value
-from chainrule.reliability import settings as _settings
-from chainrule.reliability import strict_nan_error
 
 __all__ = [
     "unary", "binary", "zero_derivative", "safe_times", "select", "raw", "prim", "via_operator",

@@ -16,6 +16,15 @@ X, Y = 0, 1
 _LN2 = np.log(2.0)
 _LN10 = np.log(10.0)
 
+
+def _sigmoid(x):
+    """1 / (1 + e^-x) for x >= 0 and e^x / (1 + e^x) for x < 0: e^-|x| never overflows, and no
+    1 - (something near 1) loses the small values of either tail."""
+    x = np.asarray(x)
+    small = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0, small) / (1.0 + small)
+
+
 # fmt: off
 # ----- unary: name, NumPy implementation, derivative(residuals), residuals --------------------
 sin     = unary("sin",     np.sin,     lambda x: cos(x),                     saves=(X,))
@@ -39,6 +48,9 @@ log10   = unary("log10",   np.log10,   lambda x: 1.0 / (x * _LN10),          sav
 log1p   = unary("log1p",   np.log1p,   lambda x: 1.0 / (1.0 + x),            saves=(X,), singular=True)
 sqrt    = unary("sqrt",    np.sqrt,    lambda out: 0.5 / out,                saves=(OUT,), singular=True)
 cbrt    = unary("cbrt",    np.cbrt,    lambda out: 1.0 / (3.0 * out * out),  saves=(OUT,), singular=True)
+# sigmoid' = sigmoid(x) sigmoid(-x): both factors keep full relative accuracy, where the
+# 1 - sigmoid(x) of the textbook form cancels to 0 for large x (so would tanh's 1 - out^2).
+sigmoid = unary("sigmoid", _sigmoid, lambda x: sigmoid(x) * sigmoid(-x), saves=(X,))
 square  = unary("square",  np.square,  lambda x: 2.0 * x,                    saves=(X,))
 reciprocal = unary("reciprocal", np.reciprocal, lambda out: -out * out,     saves=(OUT,), singular=True)
 # |x|' = sign(x): the subgradient 0 at 0.
@@ -89,11 +101,13 @@ arctan2  = binary("arctan2", np.arctan2, lambda y, x: x / (x * x + y * y),
                   lambda y, x: -y / (x * x + y * y), saves=(X, Y), singular=True)
 hypot    = binary("hypot", np.hypot, lambda x, y, out: _ratio(x, out),
                   lambda x, y, out: _ratio(y, out), saves=(X, Y, OUT))
-# logaddexp: d/dx = exp(x - out), the softmax weight of x.
-logaddexp  = binary("logaddexp", np.logaddexp, lambda x, y, out: exp(x - out),
-                    lambda x, y, out: exp(y - out), saves=(X, Y, OUT))
-logaddexp2 = binary("logaddexp2", np.logaddexp2, lambda x, y, out: exp2(x - out),
-                    lambda x, y, out: exp2(y - out), saves=(X, Y, OUT))
+# logaddexp: d/dx = e^x / (e^x + e^y) = sigmoid(x - y), the softmax weight of x. Not exp(x - out):
+# that is the same number, but its derivative exp(x - out) (1 - exp(x - out)) cancels to 0 where
+# x >> y, and sigmoid's is sigmoid(x - y) sigmoid(y - x). (logaddexp2: the same in base 2.)
+logaddexp  = binary("logaddexp", np.logaddexp, lambda x, y: sigmoid(x - y),
+                    lambda x, y: sigmoid(y - x), saves=(X, Y))
+logaddexp2 = binary("logaddexp2", np.logaddexp2, lambda x, y: sigmoid((x - y) * _LN2),
+                    lambda x, y: sigmoid((y - x) * _LN2), saves=(X, Y))
 # x mod y = x - floor(x / y) * y
 mod      = binary("mod", np.mod, lambda x, y: 1.0, lambda x, y: -floor(x / y), saves=(X, Y))
 # fmt: on

@@ -337,13 +337,105 @@ def _trace_of_product(a, b):
     return _sum_last(a * b, 2)
 
 
-# d det A = det A tr(A^{-1} dA)  =>  Abar = g det(A) A^{-T}  (A must be invertible)
+# ----- det and the cofactor matrix ---------------------------------------------------------------
+# det is a polynomial in the entries, d det A = <C(A), dA>, with C(A) the cofactor matrix
+# (C_ij = (-1)^(i+j) det of A without row i and column j; C = det(A) A^{-T} when A is
+# invertible). Its rules therefore go through C, which exists at singular A as well:
+# det([[1, 2], [2, 4]]) has gradient [[4, -2], [-2, 1]], where det(A) A^{-T} cannot be formed.
 det = defprimitive(
     "det",
     np.linalg.det,
+    saves=(X,),
+    vjp=(lambda g, x: _as_matrix_scale(g) * cofactor(x),),
+    jvp=(lambda t, x: _trace_of_product(cofactor(x), t),),
+    family="linalg",
+)
+
+
+def _cofactor_impl(a):
+    # A = U S V^T gives C(A) = det(U) det(V) U diag(c) V^T with c_i the product of the other
+    # singular values: no division, so exact rank deficiency is no special case.
+    a = np.asarray(a)
+    if a.shape[-1] == 0:
+        return np.ones(a.shape, dtype=np.result_type(a, np.float16))
+    u, s, vt = np.linalg.svd(a)
+    others = _exclusive_products(s) * _exclusive_products(s[..., ::-1])[..., ::-1]
+    signs = np.sign(np.linalg.det(u) * np.linalg.det(vt))
+    return signs[..., None, None] * ((u * others[..., None, :]) @ vt)
+
+
+def _exclusive_products(s):
+    """s_0 ... s_{i-1} at i, along the last axis (NumPy: C's implementation is not traced)."""
+    ones = np.ones(s.shape[:-1] + (1,), dtype=s.dtype)
+    return np.cumprod(np.concatenate([ones, s[..., :-1]], axis=-1), axis=-1)
+
+
+# dC at an invertible A: C = det(A) W with W = A^{-T}, d det = det <W, dA>, dW = -W dA^T W:
+#   dC = <W, dA> C - C dA^T W    =>   Abar = <Cbar, C> W - W Cbar^T C.
+# Those lose accuracy as det(A) A^{-T} does (like cond(A) eps), and fail at a singular A. There
+# each C_ij is (-1)^(i+j) det(M_ij), M_ij the minor, so dC_ij = (-1)^(i+j) <C(M_ij), dM_ij>:
+# the same rule one size down (down to 1x1, whose C = [[1]] is constant). Exact at any A, to
+# any order, but it costs n^2 cofactor matrices of size n - 1 (n^4 numbers): used for small
+# matrices, where that is cheap, and where A is ill-conditioned.
+def _cofactor_jvp(t, x, out):
+    if _shape(x)[-1] == 1:
+        return 0.0 * t
+    if _by_inverse(x):
+        w = mT(inv(x))
+        return _as_matrix_scale(_trace_of_product(w, t)) * out - matmul(out, matmul(mT(t), w))
+    index, signs = _minors(_shape(x)[-1], _float_dtype(x))
+    minors_cofactor = cofactor(prim("getitem")(x, index=index))
+    return signs * _sum_last(minors_cofactor * prim("getitem")(t, index=index), 2)
+
+
+def _cofactor_vjp(g, x, out):
+    if _shape(x)[-1] == 1:
+        return 0.0 * x
+    if _by_inverse(x):
+        w = mT(inv(x))
+        return _as_matrix_scale(_trace_of_product(g, out)) * w - matmul(w, matmul(mT(g), out))
+    index, signs = _minors(_shape(x)[-1], _float_dtype(x))
+    minors_cofactor = cofactor(prim("getitem")(x, index=index))
+    weighted = _as_matrix_scale(signs * g) * minors_cofactor
+    return prim("scatter_add")(weighted, index=index, shape=_shape(x))
+
+
+_MINORS_UP_TO = 4  # n: C of a 4x4 matrix's 16 minors is a few small SVDs
+
+
+_INVERSE_UP_TO_CONDITION = 1e4  # the rules through A^{-1} keep ~12 of 16 digits there
+
+
+def _by_inverse(x):
+    """Whether the cofactor rules go through A^{-1}: for a batch of matrices larger than 4x4
+    whose 2-norm condition numbers are all below 1e4."""
+    x = np.asarray(raw(x))
+    if x.shape[-1] <= _MINORS_UP_TO:
+        return False
+    with np.errstate(all="ignore"):
+        condition = np.linalg.cond(x)
+    return bool(np.all(condition < _INVERSE_UP_TO_CONDITION))
+
+
+def _minors(n, dtype):
+    """The index taking (..., n, n) to its minors (..., n, n, n-1, n-1), [i, j] = M_ij, and the
+    cofactor signs (-1)^(i+j)."""
+    kept = np.array([[r for r in range(n) if r != i] for i in range(n)])  # rows but i
+    index = (Ellipsis, kept[:, None, :, None], kept[None, :, None, :])
+    signs = (-1.0) ** np.add.outer(np.arange(n), np.arange(n))
+    return index, signs.astype(dtype)
+
+
+def _float_dtype(a):
+    return _dtype(a) if _dtype(a).kind == "f" else np.dtype(np.float64)
+
+
+cofactor = defprimitive(
+    "cofactor",
+    _cofactor_impl,
     saves=(X, OUT),
-    vjp=(lambda g, x, out: _as_matrix_scale(g * out) * mT(inv(x)),),
-    jvp=(lambda t, x, out: out * _trace_of_product(mT(inv(x)), t),),
+    vjp=(_cofactor_vjp,),
+    jvp=(_cofactor_jvp,),
     family="linalg",
 )
 
@@ -599,6 +691,11 @@ svd_vt = defprimitive(
 # ----- Euclidean norm over axes (vector 2-norm, Frobenius) ----------------------------------------
 # d|x| = <x, dx> / |x|  =>  xbar = g x / |x|, taking the subgradient 0 where |x| = 0 (no NaN:
 # there x is 0 too, so dividing by 1 instead gives 0).
+# What no rule here can do: make the Hessian of a smooth phi(|x|) at 0 right when the chain
+# passes the kink (|x|^2 = 2 I there, but AD gives 0). The chain rule computes that Hessian as
+# phi''(0) v v^T + phi'(|x|) H, with v and H whatever this rule says at 0; phi'(0) = 0 for a
+# smooth phi, so the result is 2 v v^T for |x|^2: rank <= 1 for any v, never 2 I once x has two
+# entries. Write sum(x * x) (or vecdot) for a squared norm.
 def _kept(a, shape, axis, keepdims):
     return a if keepdims else _reshape(a, tuple(1 if i in axis else n for i, n in enumerate(shape)))
 

@@ -1,4 +1,4 @@
-"""Reductions along axes: sum, prod, max/min, cumulative sums and products.
+"""Reductions along axes: sum, prod, max/min, cumulative sums and products, and the softmax family.
 
 `axis` arrives normalised by chainrule.numpy: a tuple of non-negative ints (all axes for None).
 The VJP of a reduction re-inserts the reduced axes (size 1) and broadcasts back.
@@ -7,7 +7,7 @@ The VJP of a reduction re-inserts the reduced axes (size 1) and broadcasts back.
 import numpy as np
 
 from chainrule.core.primitive import LINEAR, NONDIFF, OUT, InputShape, defprimitive
-from chainrule.ops._rules import prim, raw
+from chainrule.ops._rules import prim, raw, select
 
 X = 0
 
@@ -61,23 +61,20 @@ amin = defprimitive("amin", lambda x, axis, keepdims: np.min(x, axis=axis, keepd
 
 
 def _product_of_others(x, out, axis, keepdims):
-    """d prod(x) / d x_i = product of the other entries of x_i's group.
-    Without zeros that is out / x; with zeros, exclusive cumulative products from both ends."""
-    if not np.any(raw(x) == 0):
-        return (out if keepdims else prim("reshape")(out, shape=kept_shape(np.shape(raw(x)), axis))) / x
+    """d prod(x) / d x_i = product of the other entries of x_i's group: the exclusive products
+    from the left times those from the right. No division, so zeros are no special case and
+    the rule differentiates again (the Hessian of prod(x) at [2, 0, 3] has x_0 = 2 and x_2 = 3
+    off the diagonal, which out / x cannot give)."""
     shape = np.shape(raw(x))
-    moved = prim("transpose")(x, axes=tuple(i for i in range(len(shape)) if i not in axis) + axis)
+    kept = tuple(i for i in range(len(shape)) if i not in axis)
+    order = kept + tuple(axis)
+    moved = prim("transpose")(x, axes=order)
     moved_shape = np.shape(raw(moved))
-    outer = moved_shape[: len(moved_shape) - len(axis)]
-    flat = prim("reshape")(moved, shape=outer + (-1,))
-    n = np.shape(raw(flat))[-1]
-    ones = np.ones(outer + (1,), dtype=np.result_type(raw(x)))
-    before = prim("cumprod")(prim("concatenate")(ones, flat[..., : n - 1], axis=len(outer), sizes=(1, n - 1)), axis=len(outer))
-    after_reversed = prim("cumprod")(prim("concatenate")(ones, prim("flip")(flat[..., 1:], axis=(len(outer),)), axis=len(outer), sizes=(1, n - 1)), axis=len(outer))
-    others = before * prim("flip")(after_reversed, axis=(len(outer),))
+    last = len(kept)  # the reduced axes, flattened into one
+    flat = prim("reshape")(moved, shape=moved_shape[:last] + (-1,))
+    others = _exclusive_cumprod(flat, last) * _exclusive_cumprod(flat, last, reverse=True)
     others = prim("reshape")(others, shape=moved_shape)
-    order = tuple(i for i in range(len(shape)) if i not in axis) + axis
-    return prim("transpose")(others, axes=tuple(np.argsort(order)))
+    return prim("transpose")(others, axes=tuple(int(i) for i in np.argsort(order)))
 
 
 prod = defprimitive(
@@ -102,29 +99,132 @@ cumsum = defprimitive(
     family="reduce",
 )
 
-# d out_j / d x_i = out_j / x_i for i <= j: exact where x has no zeros (documented limitation).
+# ----- cumprod, without dividing by x ------------------------------------------------------------
+# d out_j / d x_i = E_i P_ij for i <= j, with E_i = x_0 ... x_{i-1} (the exclusive product) and
+# P_ij = x_{i+1} ... x_j. out_j / x_i is the same number only where x_i != 0 (and out_j has not
+# underflowed), so the rules use neither: both are first-order linear recurrences,
+#   JVP  y_j = x_j y_{j-1} + E_j t_j        (d out_j = d(out_{j-1} x_j))
+#   VJP  R_i = x_{i+1} R_{i+1} + g_i,  xbar_i = E_i R_i,
+# solved by `_linear_recurrence` with products and sums only: exact at zeros, and again
+# differentiable there, to any order.
+def _shift_along(y, steps, axis, fill, reverse=False):
+    """y moved `steps` places along `axis` (to higher indices, or lower if `reverse`), with
+    `fill` coming in at the end it leaves."""
+    shape = np.shape(raw(y))
+    n = shape[axis]
+    part = slice(steps, n) if reverse else slice(0, n - steps)
+    index = tuple(part if i == axis else slice(None) for i in range(len(shape)))
+    gap = (0, steps) if reverse else (steps, 0)
+    width = tuple(gap if i == axis else (0, 0) for i in range(len(shape)))
+    return prim("pad")(prim("getitem")(y, index=index), pad_width=width, constant_values=fill)
+
+
+def _linear_recurrence(a, b, axis, reverse=False):
+    """y_j = a_j y_{j-1} + b_j along `axis` (y_{-1} = 0), or y_j = a_j y_{j+1} + b_j if `reverse`.
+    By doubling (Hillis-Steele): after the round with offset s, y_j and A_j are the map
+    y -> A_j y + y_j of the 2s steps ending at j; combining it with the window before
+    (shifted in: the identity, A = 1 and y = 0) doubles it. log2(n) rounds, no division."""
+    n = np.shape(raw(b))[axis]
+    y, coefficient, step = b, a, 1
+    while step < n:
+        y = y + coefficient * _shift_along(y, step, axis, 0.0, reverse)
+        if 2 * step < n:
+            coefficient = coefficient * _shift_along(coefficient, step, axis, 1.0, reverse)
+        step *= 2
+    return y
+
+
+def _exclusive_cumprod(x, axis, reverse=False):
+    """x_0 ... x_{i-1} at i (x_{i+1} ... x_{n-1} if `reverse`): 1 for the empty product."""
+    if reverse:
+        flip = prim("flip")
+        return flip(_exclusive_cumprod(flip(x, axis=(axis,)), axis), axis=(axis,))
+    return _shift_along(cumprod(x, axis=axis), 1, axis, 1.0)
+
+
+def _cumprod_jvp(t, x, out, axis):
+    return _linear_recurrence(x, _shift_along(out, 1, axis, 1.0) * t, axis)
+
+
+def _cumprod_vjp(g, x, out, axis):
+    after = _linear_recurrence(_shift_along(x, 1, axis, 1.0, reverse=True), g, axis, reverse=True)
+    return _shift_along(out, 1, axis, 1.0) * after
+
+
 cumprod = defprimitive(
     "cumprod",
     lambda x, axis: np.cumprod(x, axis=axis),
     saves=(X, OUT),
-    vjp=(lambda g, x, out, axis: _reverse_cumsum(g * out, axis) / x,),
-    jvp=(lambda t, x, out, axis: cumsum(t / x, axis=axis) * out,),
+    vjp=(_cumprod_vjp,),
+    jvp=(_cumprod_jvp,),
     family="reduce",
 )
 
 
-# ----- logsumexp: fused for numerical stability (and a shorter graph) ----------------------------
+# ----- logsumexp, softmax, log_softmax: fused for numerical stability ----------------------------
+# Their derivatives all apply the centring v -> v - <p, v> (p = softmax(x) along the axes):
+#   d softmax = p * c(t),  d log_softmax = c(t),  log_softmax's VJP  g - p sum(g) = c*(g).
+# Written as such, c(e_k) = e_k - p subtracts p_k from 1: where one entry dominates (x = [0, 40],
+# p_1 = 1 - 4.2e-18) that is 1 - 1 = 0 instead of p_0 = 4.2e-18, and the Hessian of logsumexp,
+# diag(p) - p p^T, loses its diagonal. With i the (first) largest entry, measure from it instead:
+#   c(v) = u - <p, u>  with u = v - v_i  (u_i = 0 exactly, so the dominant p_i never enters)
+#   c*(g) = (g - e_i sum(g)) - q sum(g)  with q = p - e_i, q_i = -sum_{j != i} p_j
+# Both are identities for any fixed i (as sum p = 1), so the rules differentiate again exactly
+# and to the same stable forms; i is the largest entry so that the dominant p_i never enters a
+# subtraction. Composites of exp and sum would give the cancelling forms: hence primitives.
+def _shift_for(x, axis):
+    """max(x) along the axes, 0 where it is not finite: exp(x - shift) never overflows."""
+    shift = np.max(x, axis=axis, keepdims=True, initial=-np.inf)
+    return np.where(np.isfinite(shift), shift, 0.0)
+
+
 def _logsumexp_impl(x, axis, keepdims):
     # log sum exp(x) = m + log sum exp(x - m) with m = max(x): exp never overflows.
-    shift = np.max(x, axis=axis, keepdims=True)
-    shift = np.where(np.isfinite(shift), shift, 0.0)
+    shift = _shift_for(x, axis)
     total = np.log(np.add.reduce(np.exp(x - shift), axis=axis, keepdims=True)) + shift
     return total if keepdims else np.squeeze(total, axis=axis)
 
 
+def _softmax_impl(x, axis):
+    shifted = np.exp(x - _shift_for(x, axis))
+    return shifted / np.add.reduce(shifted, axis=axis, keepdims=True)
+
+
+def _log_softmax_impl(x, axis):
+    shifted = x - _shift_for(x, axis)
+    with np.errstate(divide="ignore"):  # an empty axis: log 0, over nothing
+        return shifted - np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def _first_largest(values, axis):
+    """1.0 at the first largest entry along the axes (NumPy's argmax order), 0.0 elsewhere."""
+    values = np.asarray(raw(values))
+    ndim, count = values.ndim, len(axis)
+    moved = np.moveaxis(values, axis, tuple(range(ndim - count, ndim)))
+    flat = moved.reshape(moved.shape[: ndim - count] + (-1,))
+    first = np.zeros(flat.shape, dtype=np.result_type(values, np.float16))
+    if flat.shape[-1]:
+        np.put_along_axis(first, np.argmax(flat, axis=-1)[..., None], 1.0, axis=-1)
+    return np.moveaxis(first.reshape(moved.shape), tuple(range(ndim - count, ndim)), axis)
+
+
+def _centred(v, p, first, axis):
+    """v - <p, v> along the axes, measured from the largest entry (see above)."""
+    u = v - sum(v * first, axis=axis, keepdims=True)
+    return u - sum(p * u, axis=axis, keepdims=True)
+
+
+def _centred_adjoint(g, p, first, axis):
+    """g - p sum(g) along the axes, with q = p - e_i for the dominant entry (see above)."""
+    total = sum(g, axis=axis, keepdims=True)
+    rest = sum(select(first, 0.0, p), axis=axis, keepdims=True)
+    return (g - first * total) - select(first, -rest, p) * total
+
+
 def _softmax_weights(x, out, axis, keepdims):
-    # d logsumexp(x) / dx = exp(x - logsumexp(x)) = softmax(x): the weights are at most 1.
-    return prim("exp")(x - _expand(out, np.shape(raw(x)), axis, keepdims))
+    # d logsumexp(x) / dx = softmax(x): the weights are at most 1, and as the primitive their
+    # own derivative (logsumexp's Hessian) is the stable one.
+    return softmax(x, axis=axis)
 
 
 logsumexp = defprimitive(
@@ -132,6 +232,30 @@ logsumexp = defprimitive(
     _logsumexp_impl,
     saves=(X, OUT),
     **weighted_reduction_rules(_softmax_weights),
+    family="reduce",
+)
+
+
+def _softmax_rule(v, out, axis):
+    # d p = diag(p) - p p^T applied to v: symmetric, so the VJP is the JVP.
+    return out * _centred(v, out, _first_largest(out, axis), axis)
+
+
+softmax = defprimitive(
+    "softmax",
+    _softmax_impl,
+    saves=(OUT,),
+    vjp=(_softmax_rule,),
+    jvp=(_softmax_rule,),
+    family="reduce",
+)
+
+log_softmax = defprimitive(
+    "log_softmax",
+    _log_softmax_impl,
+    saves=(OUT,),
+    vjp=(lambda g, out, axis: _centred_adjoint(g, prim("exp")(out), _first_largest(out, axis), axis),),
+    jvp=(lambda t, out, axis: _centred(t, prim("exp")(out), _first_largest(out, axis), axis),),
     family="reduce",
 )
 

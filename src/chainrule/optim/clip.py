@@ -17,9 +17,11 @@ def clip_grad_norm_(parameters, max_norm: float, eps: float = 1e-6) -> float:
     if isinstance(parameters, cr.Tensor):
         parameters = [parameters]
     with_grad = [p for p in parameters if p.grad is not None]
-    total = math.sqrt(sum(float(np.sum(np.square(np.asarray(p.grad)))) for p in with_grad))
+    # Gradients are read as values (.numpy()): clipping is an update rule, not differentiated,
+    # even when the gradients were recorded with create_graph=True.
+    total = math.sqrt(sum(float(np.sum(np.square(p.grad.numpy()))) for p in with_grad))
     scale = max_norm / (total + eps)
     if scale < 1.0:
         for parameter in with_grad:
-            parameter.grad = cr.tensor(np.asarray(parameter.grad) * scale)
+            parameter.grad = cr.tensor(parameter.grad.numpy() * scale)
     return total

@@ -157,6 +157,7 @@ _TERMS = {
     "sinh": _scales("cosh({0})"),
     "cosh": _scales("sinh({0})"),
     "tanh": _scales("1 - {out}^2"),
+    "sigmoid": _scales("{out}·(1 - {out})"),
     "exp": _scales("{out}"),
     "expm1": _scales("{out} + 1"),
     "log": _scales("1/{0}"),
