@@ -314,7 +314,8 @@ def _check_scalar(recording, transform):
     """grad's output must be one floating-point number: shape () or any shape with exactly one
     element ((1,), (1, 1), keepdims=True), as HIPS autograd and PyTorch accept."""
     leaves = recording.out_leaves
-    if len(leaves) != 1 or int(np.prod(_shape(leaves[0]), dtype=np.int64)) != 1:
+    value = raw_value(leaves[0]) if len(leaves) == 1 else None
+    if len(leaves) != 1 or getattr(value, "size", 1) != 1:
         got = (
             f"shape {_shape(leaves[0])}" if len(leaves) == 1
             else f"a {recording.out_def!r} pytree with {len(leaves)} leaves"
@@ -324,7 +325,8 @@ def _check_scalar(recording, transform):
             "for a Jacobian or vjp(f, x) for a vector-Jacobian product (or reduce the output, "
             "e.g. with cnp.sum)."
         )
-    dtype = np.result_type(raw_value(leaves[0]))
+    dtype = getattr(value, "dtype", None)
+    dtype = dtype if dtype is not None else np.result_type(value)
     if dtype.kind != "f":
         raise DTypeError(
             f"{transform}(f) requires f to return a floating-point scalar; it returned dtype "

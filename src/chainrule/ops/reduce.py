@@ -200,9 +200,15 @@ def _first_largest(values, axis):
     """1.0 at the first largest entry along the axes (NumPy's argmax order), 0.0 elsewhere."""
     values = np.asarray(raw(values))
     ndim, count = values.ndim, len(axis)
+    dtype = np.result_type(values, np.float16)
+    if count == 1 and values.shape[axis[0]]:  # the common case, without moving axes
+        where = axis[0]
+        positions = np.arange(values.shape[where]).reshape([-1 if i == where else 1
+                                                            for i in range(ndim)])
+        return (positions == np.argmax(values, axis=where, keepdims=True)).astype(dtype)
     moved = np.moveaxis(values, axis, tuple(range(ndim - count, ndim)))
     flat = moved.reshape(moved.shape[: ndim - count] + (-1,))
-    first = np.zeros(flat.shape, dtype=np.result_type(values, np.float16))
+    first = np.zeros(flat.shape, dtype=dtype)
     if flat.shape[-1]:
         np.put_along_axis(first, np.argmax(flat, axis=-1)[..., None], 1.0, axis=-1)
     return np.moveaxis(first.reshape(moved.shape), tuple(range(ndim - count, ndim)), axis)
