@@ -928,3 +928,62 @@ def test_indexed_assignment_matches_finite_differences(mode, index, target):
     tolerance = dict(rtol=1e-4, atol=1e-5) if mode == "hessian" else {}
     _assert_close(differentiate(function, z0), expected_from(reference, z0),
                   f"{mode} of y[{index!r}] = v", **tolerance)
+
+
+# ----- found in review ---------------------------------------------------------------------------
+def test_a_lower_level_value_updated_in_place_after_an_inner_node_saved_it():
+    # d/dy sin(3 y) at y = 2 is 3 cos 6; the later `t *= 5` must not reach the saved 3.
+    x = cr.tensor(3.0, requires_grad=True)
+
+    def inner(y):
+        t = x * 1.0
+        z = cnp.sin(t * y)
+        t *= 5.0
+        return z
+
+    assert float(cr.grad(inner)(2.0).detach()) == pytest.approx(3 * np.cos(6.0), rel=1e-12)
+
+    def outer(x):
+        def nested(y):
+            t = x * 1.0
+            z = cnp.sin(t * y)
+            t *= 5.0
+            return z
+
+        return cr.grad(nested)(2.0)
+
+    value, tangent = cr.jvp(outer, (3.0,), (1.0,))  # d/dx [x cos(2x)] = cos 2x - 2x sin 2x
+    np.testing.assert_allclose([value, tangent],
+                               [3 * np.cos(6.0), np.cos(6.0) - 6 * np.sin(6.0)], rtol=1e-12)
+
+
+def test_no_grad_update_of_a_leaf_with_a_traced_value_raises():
+    weight = cr.tensor(1.0, requires_grad=True)
+    buffer = cr.tensor(np.zeros(2), requires_grad=True)
+
+    def add_into_leaf(x):
+        with cr.no_grad():
+            weight.__iadd__(x)
+        return weight * x
+
+    def write_into_leaf(x):
+        with cr.no_grad():
+            buffer[0] = x
+        return cnp.sum(buffer * x)
+
+    for function in (add_into_leaf, write_into_leaf):
+        with pytest.raises(ConcretizationError, match="under no_grad"):
+            cr.grad(function)(3.0)
+    assert weight.item() == 1.0 and buffer.tolist() == [0.0, 0.0]
+
+
+def test_a_transform_that_raises_still_gives_back_tensors_it_moved():
+    total = cr.tensor(0.0)
+
+    def failing(x):
+        total.__iadd__(x)
+        raise RuntimeError("inside f")
+
+    with pytest.raises(RuntimeError, match="inside f"):
+        cr.grad(failing)(1.0)
+    assert "traced" not in repr(total) and float(total) == 1.0

@@ -143,7 +143,12 @@ def _run_at_level(trace, function, args, has_aux, transform):
     """Call `function(*args)` with `trace`'s level open and close it: (output leaves, output
     treedef, aux with this level's boxes removed). Tensors from outside that in-place operations
     moved onto the level are moved back down (outputs keep copies at the level)."""
-    out, aux = _split_aux(call_at_level(function, args), has_aux, transform)
+    try:
+        out = call_at_level(function, args)
+    except BaseException:
+        release_level(trace, [])  # tensors from outside do not stay on a dead level
+        raise
+    out, aux = _split_aux(out, has_aux, transform)
     out_leaves, out_def = tree_flatten(out)
     aux_leaves, aux_def = tree_flatten(aux) if has_aux else ([], None)
     released = release_level(trace, out_leaves + aux_leaves)

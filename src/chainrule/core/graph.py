@@ -107,10 +107,16 @@ def _as_operand(value):
     # A list operand may be saved for the backward pass, where rules need an array.
     if type(value) is list or type(value) is tuple:
         return np.asarray(value)
-    # A constant of the Tensor API is saved as its plain value: the tensor object may be
-    # updated in place later (`total *= x` inside a transform), and its residual must not move.
-    if type(value) in TRACED_TYPES and value._trace is TAPE and not value.requires_grad:
-        return value._value
+    # A tensor of a lower level may be updated in place after this node saved it (`total *= x`
+    # inside a transform, or `t *= 5` on a Tensor-API value): save what it holds now. A constant
+    # of the Tensor API is saved as its plain value; a computed value as a copy of its box.
+    # (A lower level's own inputs keep their identity: their gradients are found by it.)
+    if type(value) in TRACED_TYPES:
+        if value._trace is TAPE and not value.requires_grad:
+            return value._value
+        if value._node is not None or value._tangent is not None:
+            return Tensor(value._value, value._trace, value._node, value.requires_grad,
+                          value._tangent)
     return value
 
 

@@ -670,7 +670,7 @@ def inplace_update(target: Tensor, primitive, other) -> Tensor:
                 "requires grad would lose its gradient history; wrap the update in "
                 "`with cr.no_grad():` (as optimisers do) or use an out-of-place operation."
             )
-        new_value = primitive.impl(target._value, raw_value(other))
+        new_value = primitive.impl(target._value, _leaf_update_value(other, primitive.name))
         return _overwrite_leaf(target, new_value, primitive.name)
     result = bind(primitive, target, other)
     _rebind(target, result, primitive.name)
@@ -686,11 +686,22 @@ def inplace_setitem(target: Tensor, index, value) -> None:
                 "a new tensor with cr.numpy.where / concatenate."
             )
         updated = np.array(target._value, copy=True)
-        updated[index] = raw_value(value)
+        updated[index] = _leaf_update_value(value, "setitem")
         _overwrite_leaf(target, updated, "setitem")
         return
     result = bind(REGISTRY["setitem"], target, value, index=index)
     _rebind(target, result, "setitem")
+
+
+def _leaf_update_value(other, operation):
+    """The plain value an update of a leaf under no_grad writes (an optimiser step). A value
+    being differentiated by a transform cannot be written there: it would land as a constant."""
+    if type(other) in TRACED_TYPES and other._trace is not TAPE:
+        raise _concretization_error(
+            other, f"in-place {operation} of a leaf tensor that requires grad, under no_grad(),",
+            "the leaf's stored value"
+        )
+    return raw_value(other)
 
 
 def _overwrite_leaf(target, new_value, operation):
