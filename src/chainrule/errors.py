@@ -25,6 +25,7 @@ __all__ = [
     "GraphEscapeError",
     "ConcretizationError",
     "GraphBreakWarning",
+    "NonDifferentiableError",
 ]
 
 
@@ -107,6 +108,11 @@ class ConcretizationError(GraphEscapeError):
 class GraphBreakWarning(UserWarning):
     """`float(t)` / `int(t)` of a Tensor-API tensor that requires grad: the number is right, but
     anything computed from it is cut from the graph (PyTorch 2 warns the same way)."""
+
+
+class NonDifferentiableError(ChainruleError, ValueError):
+    """A derivative asked for at a point where it does not exist and no convention can stand in
+    for it without giving some composite a wrong value (norm's second derivative at 0)."""
 
 
 class MissingExtraError(ChainruleError, ImportError):

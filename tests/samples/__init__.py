@@ -28,6 +28,7 @@ class Sample:
     label: str = ""
     edge: bool = False
     convention: object = None  # at a kink: the Jacobian d out / d args[0] by convention
+    second_order: object = None  # at a kink: the error a second derivative raises, if any
 
     def function(self, primitive):
         params = self.params

@@ -9,8 +9,8 @@ import string
 
 import numpy as np
 
-from chainrule.core.primitive import OUT, PerInput, defprimitive
-from chainrule.errors import ShapeError
+from chainrule.core.primitive import OUT, TRACED_TYPES, PerInput, defprimitive
+from chainrule.errors import NonDifferentiableError, ShapeError
 from chainrule.ops._rules import prim, raw, select
 
 X, Y = 0, 1
@@ -695,14 +695,25 @@ svd_vt = defprimitive(
 # passes the kink (|x|^2 = 2 I there, but AD gives 0). The chain rule computes that Hessian as
 # phi''(0) v v^T + phi'(|x|) H, with v and H whatever this rule says at 0; phi'(0) = 0 for a
 # smooth phi, so the result is 2 v v^T for |x|^2: rank <= 1 for any v, never 2 I once x has two
-# entries. Write sum(x * x) (or vecdot) for a squared norm.
+# entries. Write sum(x * x) (or vecdot) for a squared norm. So a rule differentiated again at
+# |x| = 0 (its x is then traced) raises rather than hand back such a Hessian; first derivatives
+# (plain x) keep the subgradient 0.
 def _kept(a, shape, axis, keepdims):
     return a if keepdims else _reshape(a, tuple(1 if i in axis else n for i, n in enumerate(shape)))
 
 
 def _unit(x, out, axis, keepdims):
     length = _kept(out, _shape(x), axis, keepdims)
-    return x / select(raw(length) == 0, 1.0, length)
+    at_zero = raw(length) == 0
+    if type(x) in TRACED_TYPES and np.any(at_zero):
+        raise NonDifferentiableError(
+            f"norm: a second derivative was asked for where the norm is 0 (input shape "
+            f"{_shape(x)}, axis {axis}). It does not exist there (the tip of a cone), and no "
+            "convention gives every smooth composite its right value (the Hessian of "
+            "norm(x) ** 2 at 0 is 2 I, the chain rule would give 0). For a squared norm write "
+            "cnp.sum(x * x) or cnp.vdot(x, x), smooth everywhere; otherwise keep x away from 0."
+        )
+    return x / select(at_zero, 1.0, length)
 
 
 norm = defprimitive(
