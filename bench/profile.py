@@ -49,11 +49,11 @@ _STAGES = (
     (("ops/elementwise.py", None), "VJP rule bodies"),
     (("ops/", None), "VJP rule bodies"),
     (("chainrule/numpy/", None), "chainrule.numpy wrappers"),
-    (("chainrule/transforms.py", None), "functional transform set-up"),
+    (("chainrule/transforms/", None), "functional transforms (set-up, custom rules, batching)"),
     (("chainrule/nn/functional.py", None), "chainrule.nn.functional (losses, conv)"),
     (("chainrule/nn/", None), "chainrule.nn modules"),
     (("chainrule/optim/", None), "chainrule.optim (optimiser step)"),
-    (("chainrule/reliability.py", None), "in-place version checks (reliability)"),
+    (("core/inplace.py", None), "in-place version checks"),
     (("site-packages/numpy/", None), "NumPy Python-level code"),
     (("bench/", None), "benchmark driver"),
 )

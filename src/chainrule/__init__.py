@@ -8,7 +8,6 @@
 
 import chainrule.numpy as numpy  # noqa: E402 - fills NumPy's dispatch tables
 from chainrule import errors, tree
-from chainrule.check import gradcheck, gradgradcheck
 from chainrule.core import (
     Tensor,
     as_tensor,
@@ -21,7 +20,6 @@ from chainrule.core import (
 from chainrule.core.anomaly import detect_anomaly
 from chainrule.core.config import config
 from chainrule.core.primitive import REGISTRY
-from chainrule.custom import checkpoint, custom_jvp, custom_vjp
 from chainrule.transforms import (
     grad,
     hessian,
@@ -34,6 +32,8 @@ from chainrule.transforms import (
     value_and_grad,
     vjp,
 )
+from chainrule.transforms.check import gradcheck, gradgradcheck
+from chainrule.transforms.custom import checkpoint, custom_jvp, custom_vjp
 from chainrule.tree import register_pytree_node, tree_flatten, tree_map, tree_unflatten
 
 __version__ = "0.1.0"

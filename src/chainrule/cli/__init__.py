@@ -9,7 +9,7 @@ import argparse
 import importlib
 import sys
 
-SUBCOMMANDS = ["explain", "demo", "train", "bench"]
+SUBCOMMANDS = ["explain", "demo", "train"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,13 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMANDS:
-        try:
-            module = importlib.import_module(f"chainrule.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"chainrule.cli.{name}":
-                raise
-            continue
-        module.add_parser(subparsers)
+        importlib.import_module(f"chainrule.cli.{name}").add_parser(subparsers)
     return parser
 
 

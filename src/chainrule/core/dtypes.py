@@ -9,7 +9,7 @@ import numpy as np
 
 from chainrule.errors import DTypeError, GraphEscapeError, InputTypeError
 
-__all__ = ["as_array", "is_differentiable", "check_differentiable", "promote_for_transform"]
+__all__ = ["as_array", "check_differentiable", "promote_for_transform"]
 
 _FLOAT_KINDS = "f"
 
@@ -37,10 +37,6 @@ def as_array(data, dtype=None, *, what="tensor()"):
             "Convert with np.asarray(x, dtype=float)."
         )
     return array
-
-
-def is_differentiable(dtype) -> bool:
-    return np.dtype(dtype).kind in _FLOAT_KINDS
 
 
 def check_differentiable(dtype, what="tensor()"):

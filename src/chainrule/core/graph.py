@@ -54,10 +54,6 @@ class Node:
     def name(self) -> str:
         return self.primitive.name
 
-    @property
-    def freed(self) -> bool:
-        return self.residuals is None
-
     def __repr__(self):
         return f"<Node {self.primitive.name}>"
 

@@ -171,14 +171,6 @@ def stack_values(items):
     return bind(concatenate, *rows, axis=0, sizes=(1,) * len(rows))
 
 
-def apply_impl(primitive, values, params):
-    """Run the NumPy implementation, turning NumPy's failures into messages that teach."""
-    try:
-        return primitive.impl(*values, **params)
-    except (TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError) as exc:
-        raise _explain_failure(primitive, values, params, exc) from exc
-
-
 def _describe(value) -> str:
     shape = getattr(value, "shape", None)
     dtype = getattr(value, "dtype", None)

@@ -161,10 +161,6 @@ around = round
 fix = trunc
 
 
-def _array_of(x):
-    return raw_value(x)
-
-
 def shape(a):
     return _np.shape(raw_value(a))
 

@@ -16,8 +16,6 @@ import weakref
 
 import numpy as np
 
-from chainrule.batched_backward import batched_backward
-from chainrule.batching import BatchedForwardTrace, fit_batched
 from chainrule.core.forward import _fit_tangent
 from chainrule.core.graph import TAPE, Node, ReverseTrace, backward_pass
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, Primitive, bind
@@ -29,7 +27,10 @@ from chainrule.errors import (
     GraphFreedError,
     UnsupportedFunctionError,
 )
-from chainrule.tree import tree_flatten, tree_unflatten
+from chainrule.transforms.batched_backward import batched_backward
+from chainrule.transforms.batching import BatchedForwardTrace, fit_batched
+from chainrule.transforms.reverse import _Recording, vjp
+from chainrule.transforms.tree import tree_flatten, tree_unflatten
 
 __all__ = ["custom_vjp", "custom_jvp", "checkpoint"]
 
@@ -282,8 +283,6 @@ def _tangents_from_bwd(bwd, residuals, out, flat_args, top, name):
     of tangents (jacfwd = vmap(jvp) becomes one batched backward pass). The recording is taken
     at c = 0: any point serves a linear rule, and a rule that is not quite linear (gradient
     clipping) is linearized where small cotangents live."""
-    from chainrule.transforms import _Recording  # transforms imports modules that import this
-
     inputs = _inputs_at(flat_args, top)
     kept = []  # the inputs whose bwd cotangent is not None, in the recording's output order
 
@@ -500,8 +499,6 @@ class custom_jvp(_CustomRule):
         return self(*lowered, **kwargs), (lowered, kwargs)
 
     def _transposed_rule(self, residuals, cotangent):
-        from chainrule.transforms import vjp
-
         primals, kwargs = residuals
         zeros = [
             tree_unflatten(treedef, [np.zeros(_shape(leaf), _dtype(leaf)) for leaf in leaves])
@@ -575,8 +572,6 @@ def checkpoint(function):
             return function(*lowered, **kw), (lowered, kw)
 
         def recompute(residuals, cotangent):
-            from chainrule.transforms import vjp
-
             lowered, kw = residuals
             return vjp(lambda *xs: function(*xs, **kw), *lowered)[1](cotangent)
 

@@ -11,11 +11,16 @@ is always right, just slower under `jacrev` until it gets a rule here.
 
 import numpy as np
 
-from chainrule.batching import POINTWISE_FAMILIES, POINTWISE_NAMES, batchable_index, prepend_batch
 from chainrule.core.graph import backward_pass, fit_cotangent, live_residuals
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, ZERO, bind
 from chainrule.core.tensor import raw_value
 from chainrule.errors import ShapeError
+from chainrule.transforms.batching import (
+    POINTWISE_FAMILIES,
+    POINTWISE_NAMES,
+    batchable_index,
+    prepend_batch,
+)
 
 __all__ = ["batched_backward", "VJP_BATCH_RULES"]
 

@@ -1,0 +1,214 @@
+"""Entering and leaving a transform's level, one routine for every transform: the input policy
+(which leaves are differentiated, how they are promoted), argnums, boxing the function's call at
+a fresh level and closing it, and handing results back to the user.
+"""
+
+import numbers
+
+import numpy as np
+
+from chainrule.core.graph import TAPE
+from chainrule.core.primitive import REGISTRY, TRACED_TYPES, bind
+from chainrule.core.tensor import call_at_level, raw_value, release_level
+from chainrule.errors import (
+    ArgnumsError,
+    DTypeError,
+    InputTypeError,
+    ShapeError,
+)
+from chainrule.transforms.tree import tree_flatten, tree_unflatten
+
+
+# ----- inputs ------------------------------------------------------------------------------------
+def _where(position, index, count):
+    return f"argument {position}" + (f" (leaf {index})" if count > 1 else "")
+
+
+def _input_leaf(value, transform, where):
+    """A differentiated input: float arrays pass, ints become float64, the rest is refused."""
+    if type(value) in TRACED_TYPES:
+        kind = value.dtype.kind
+        if kind in "iu":
+            return bind(REGISTRY["astype"], value, dtype=np.dtype(np.float64))
+        array = raw_value(value)
+    else:
+        if value is None or isinstance(value, (str, bytes)):
+            raise _not_numeric(transform, where, value)
+        try:
+            array = np.asarray(value)
+        except (TypeError, ValueError) as exc:
+            raise _not_numeric(transform, where, value) from exc
+        kind = array.dtype.kind
+        if kind in "iu":
+            return array.astype(np.float64)
+    if kind == "f":
+        return value if type(value) in TRACED_TYPES else array
+    if kind == "b":
+        raise DTypeError(
+            f"{transform}: {where} is boolean; only floating-point inputs can be differentiated. "
+            "Pass floats (x.astype(float)), or leave it out of argnums / pass it as a keyword."
+        )
+    if kind == "c":
+        raise DTypeError(
+            f"{transform}: {where} is complex ({array.dtype}); chainrule differentiates real "
+            "numbers. Split it into real and imaginary parts."
+        )
+    raise _not_numeric(transform, where, value)
+
+
+def _not_numeric(transform, where, value):
+    shown = repr(value)
+    shown = shown if len(shown) <= 40 else shown[:37] + "..."
+    return InputTypeError(
+        f"{transform}: {where} is {type(value).__name__} {shown}; only numbers, NumPy arrays, "
+        "Tensors and pytrees (tuples, lists, dicts) of them can be differentiated. Leave it out "
+        "of argnums and pass it as a keyword argument, or close over it."
+    )
+
+
+def _flatten_inputs(args, transform):
+    """[(treedef, leaves)] per argument, every leaf checked and promoted."""
+    flat = []
+    for position, arg in enumerate(args):
+        leaves, treedef = tree_flatten(arg)
+        checked = [
+            _input_leaf(leaf, transform, _where(position, index, len(leaves)))
+            for index, leaf in enumerate(leaves)
+        ]
+        flat.append((treedef, checked))
+    return flat
+
+
+def _argnums(argnums, n_args, transform):
+    """argnums as a tuple of non-negative indices, checked against the call."""
+    single = isinstance(argnums, (int, np.integer)) and not isinstance(argnums, bool)
+    if not single and not (
+        isinstance(argnums, (tuple, list))
+        and all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in argnums)
+    ):
+        raise ArgnumsError(
+            f"{transform}: argnums must be an int or a tuple of ints, got {argnums!r}"
+        )
+    indices = (int(argnums),) if single else tuple(int(i) for i in argnums)
+    for index in indices:
+        if not -n_args <= index < n_args:
+            raise ArgnumsError(
+                f"{transform}: argnums={argnums!r} is out of range for a call with {n_args} "
+                f"positional argument(s); use indices from {-n_args} to {n_args - 1}. Keyword "
+                "arguments are never differentiated: pass the argument positionally."
+            )
+    return tuple(index % n_args for index in indices)
+
+
+def _partial(function, args, kwargs, indices):
+    """(a function of the differentiated arguments only, those arguments)."""
+
+    def partial(*differentiated):
+        full = list(args)
+        for index, value in zip(indices, differentiated, strict=True):
+            full[index] = value
+        return function(*full, **kwargs)
+
+    return partial, tuple(args[i] for i in indices)
+
+
+def _split_aux(result, has_aux, transform):
+    if not has_aux:
+        return result, None
+    if not (isinstance(result, (tuple, list)) and len(result) == 2):
+        raise TypeError(
+            f"{transform}(..., has_aux=True) needs f to return a pair (output, aux); it returned "
+            f"{type(result).__name__}. Return `out, aux` or drop has_aux."
+        )
+    return result[0], result[1]
+
+
+def _run_at_level(trace, function, args, has_aux, transform):
+    """Call `function(*args)` with `trace`'s level open and close it: (output leaves, output
+    treedef, aux with this level's boxes removed). Tensors from outside that in-place operations
+    moved onto the level are moved back down (outputs keep copies at the level)."""
+    try:
+        out = call_at_level(function, args)
+    except BaseException:
+        release_level(trace, [])  # tensors from outside do not stay on a dead level
+        raise
+    out, aux = _split_aux(out, has_aux, transform)
+    out_leaves, out_def = tree_flatten(out)
+    aux_leaves, aux_def = tree_flatten(aux) if has_aux else ([], None)
+    released = release_level(trace, out_leaves + aux_leaves)
+    out_leaves = released[:len(out_leaves)]
+    for leaf in out_leaves:
+        _check_output(leaf, transform)
+    if has_aux:
+        aux = tree_unflatten(aux_def, [unbox(leaf, trace) for leaf in released[len(out_leaves):]])
+    return out_leaves, out_def, aux
+
+
+# ----- outputs -----------------------------------------------------------------------------------
+def to_user(value):
+    """What a transform hands back: plain NumPy (0-d as a NumPy scalar) for untraced values;
+    Tensors of enclosing levels stay Tensors, so outer transforms and backward() keep tracing."""
+    if type(value) in TRACED_TYPES:
+        if value._trace is not TAPE or value._node is not None or value.requires_grad:
+            return value
+        value = value._value
+    if isinstance(value, np.ndarray):
+        return value[()] if value.ndim == 0 else value
+    if isinstance(value, numbers.Number) and not isinstance(value, np.generic):
+        return np.asarray(value)[()]
+    return value
+
+
+def unbox(value, trace):
+    """Strip `trace`'s box from a value, leaving enclosing levels in place."""
+    if type(value) in TRACED_TYPES and value._trace is trace:
+        value = value._value
+    return to_user(value)
+
+
+def _check_output(leaf, transform):
+    if type(leaf) in TRACED_TYPES or isinstance(leaf, (np.ndarray, np.generic, numbers.Number)):
+        return
+    raise TypeError(
+        f"{transform}: f returned {type(leaf).__name__} {leaf!r:.40} among its outputs; outputs "
+        "must be numbers, arrays or pytrees of them (return extra values with has_aux=True)."
+    )
+
+
+def _zeros_like(value):
+    value = raw_value(value)
+    return to_user(np.zeros(np.shape(value), _float_dtype(value)))
+
+
+def _float_dtype(value):
+    dtype = np.result_type(raw_value(value))
+    return dtype if dtype.kind == "f" else np.dtype(np.float64)
+
+
+def _shape(value):
+    return np.shape(raw_value(value))
+
+
+def _seed(value, like, transform, what, of):
+    """A tangent or cotangent checked against the primal/output `like`: same shape, same
+    floating dtype. Python numbers and integer arrays are cast to that dtype."""
+    shape, target = _shape(like), _float_dtype(like)
+    if _shape(value) != shape:
+        raise ShapeError(
+            f"{transform}: {what} has shape {_shape(value)} but the {of} has shape {shape}; "
+            f"pass one of shape {shape}."
+        )
+    if type(value) in TRACED_TYPES:
+        return value
+    array = np.asarray(value)
+    kind = array.dtype.kind
+    if kind in "iu" or isinstance(value, numbers.Number):
+        return array.astype(target)
+    if kind != "f":
+        raise DTypeError(f"{transform}: {what} has dtype {array.dtype}; pass {target} values.")
+    if array.dtype != target:
+        raise DTypeError(
+            f"{transform}: {what} has dtype {array.dtype} but the {of} has dtype {target}; "
+            f"cast it with .astype(np.{target})."
+        )
+    return array

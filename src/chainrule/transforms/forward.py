@@ -1,0 +1,110 @@
+"""Forward mode as functional transforms: jvp, linearize, hvp, and stop_gradient."""
+
+
+
+from chainrule.core.forward import ForwardTrace
+from chainrule.core.graph import TAPE
+from chainrule.core.primitive import TRACED_TYPES
+from chainrule.core.tensor import Tensor, raw_value
+from chainrule.core.trace import new_level
+from chainrule.errors import (
+    TreeStructureError,
+)
+from chainrule.transforms._levels import (
+    _flatten_inputs,
+    _run_at_level,
+    _seed,
+    _where,
+    _zeros_like,
+    to_user,
+    unbox,
+)
+from chainrule.transforms.reverse import grad
+from chainrule.transforms.tree import tree_flatten, tree_map, tree_unflatten
+
+
+# ----- forward mode ------------------------------------------------------------------------------
+def _paired_leaves(primals, tangents, transform):
+    """[(treedef, primal leaves, tangent leaves)] per argument, structures and shapes checked."""
+    for name, value in (("primals", primals), ("tangents", tangents)):
+        if not isinstance(value, (tuple, list)):
+            raise TypeError(
+                f"{transform}(f, primals, tangents): {name} must be a tuple with one entry per "
+                f"argument of f, e.g. {transform}(f, (x,), (v,)); got {type(value).__name__}."
+            )
+    if len(primals) != len(tangents):
+        raise TreeStructureError(
+            f"{transform}: {len(primals)} primals but {len(tangents)} tangents; pass one tangent "
+            "per primal."
+        )
+    paired = []
+    for position, ((treedef, leaves), tangent) in enumerate(
+        zip(_flatten_inputs(primals, transform), tangents, strict=True)
+    ):
+        tangent_leaves, tangent_def = tree_flatten(tangent)
+        if tangent_def != treedef:
+            raise TreeStructureError(
+                f"{transform}: the tangent of argument {position} has structure {tangent_def!r} "
+                f"but the primal has structure {treedef!r}; pass a tangent shaped like the primal."
+            )
+        checked = [
+            _seed(t, p, transform, f"the tangent of {_where(position, i, len(leaves))}", "primal")
+            for i, (t, p) in enumerate(zip(tangent_leaves, leaves, strict=True))
+        ]
+        paired.append((treedef, leaves, checked))
+    return paired
+
+
+def jvp(function, primals, tangents):
+    """(function(*primals), its directional derivative along tangents), in one forward pass."""
+    trace = ForwardTrace(new_level())
+    boxed_args = [
+        tree_unflatten(treedef, [
+            Tensor(p, trace, tangent=t) for p, t in zip(leaves, tangent_leaves, strict=True)
+        ])
+        for treedef, leaves, tangent_leaves in _paired_leaves(primals, tangents, "jvp")
+    ]
+    out_leaves, out_def, _ = _run_at_level(trace, function, boxed_args, False, "jvp")
+    values = [unbox(leaf, trace) for leaf in out_leaves]
+    tangents_out = [
+        to_user(leaf._tangent) if type(leaf) in TRACED_TYPES and leaf._trace is trace
+        else _zeros_like(leaf)
+        for leaf in out_leaves
+    ]
+    return tree_unflatten(out_def, values), tree_unflatten(out_def, tangents_out)
+
+
+def linearize(function, *primals):
+    """(function(*primals), jvp_fn): jvp_fn(*tangents) is the derivative at primals applied to
+    tangents. Each call of jvp_fn runs one forward-mode pass of function."""
+    primals = tuple(primals)
+    out = _evaluate(function, primals)
+
+    def jvp_fn(*tangents):
+        return jvp(function, primals, tangents)[1]
+
+    return out, jvp_fn
+
+
+def _evaluate(function, primals):
+    inputs = [
+        tree_unflatten(treedef, leaves) for treedef, leaves in _flatten_inputs(primals, "linearize")
+    ]
+    return tree_map(to_user, function(*inputs))
+
+
+def hvp(function, x, v):
+    """The Hessian of scalar `function` at x applied to v, by forward-over-reverse (jvp of
+    grad): one pass, never forming the Hessian."""
+    return jvp(grad(function), (x,), (v,))[1]
+
+
+def stop_gradient(x):
+    """x as a constant: no derivative flows through it at any level (pytrees welcome)."""
+
+    def constant(leaf):
+        if type(leaf) not in TRACED_TYPES:
+            return leaf
+        return leaf.detach() if leaf._trace is TAPE else raw_value(leaf)
+
+    return tree_map(constant, x)

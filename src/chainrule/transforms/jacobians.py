@@ -1,0 +1,228 @@
+"""Jacobians and Hessians: jacfwd pushes basis tangents through one batched forward pass,
+jacrev pulls basis cotangents back through one recorded graph, hessian = jacfwd(jacrev)."""
+
+
+import numpy as np
+
+import chainrule.numpy as cnp
+from chainrule.core.graph import backward_pass
+from chainrule.core.primitive import REGISTRY, TRACED_TYPES, bind
+from chainrule.core.tensor import Tensor, raw_value
+from chainrule.core.trace import new_level
+from chainrule.transforms._levels import (
+    _argnums,
+    _flatten_inputs,
+    _float_dtype,
+    _partial,
+    _run_at_level,
+    _shape,
+    _split_aux,
+    to_user,
+    unbox,
+)
+from chainrule.transforms.batched_backward import batched_backward
+from chainrule.transforms.batching import BatchedForwardTrace, prefer_heap
+from chainrule.transforms.reverse import (
+    _Recording,
+)
+from chainrule.transforms.tree import tree_flatten, tree_unflatten
+
+
+# ----- Jacobians ---------------------------------------------------------------------------------
+class _Layout:
+    """Where each input leaf sits in the flat vector of all differentiated entries."""
+
+    def __init__(self, flat_inputs):
+        self.flat_inputs = flat_inputs
+        self.leaves = [leaf for _, leaves in flat_inputs for leaf in leaves]
+        self.sizes = [int(np.prod(_shape(leaf), dtype=np.int64)) for leaf in self.leaves]
+        self.offsets = np.concatenate([[0], np.cumsum(self.sizes)]).astype(int).tolist()
+        self.total = self.offsets[-1]
+
+    def blocks(self, full, out_shape, single_arg):
+        """Split rows (total, *out_shape) into per-input blocks of shape out_shape + in_shape,
+        rebuilt in the structure of the differentiated arguments."""
+        blocks = []
+        for leaf, start, size in zip(self.leaves, self.offsets, self.sizes, strict=False):
+            block = full[start:start + size]
+            block = cnp.moveaxis(block, 0, -1) if len(out_shape) else block
+            blocks.append(to_user(cnp.reshape(block, out_shape + _shape(leaf))))
+        per_arg, position = [], 0
+        for treedef, leaves in self.flat_inputs:
+            per_arg.append(tree_unflatten(treedef, blocks[position:position + len(leaves)]))
+            position += len(leaves)
+        return per_arg[0] if single_arg else tuple(per_arg)
+
+
+def _chunks(total, chunk_size, transform):
+    if chunk_size is None:
+        chunk_size = max(total, 1)
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or (
+        chunk_size < 1
+    ):
+        raise ValueError(
+            f"{transform}: chunk_size must be a positive int or None, got {chunk_size!r}"
+        )
+    return [(start, min(total, start + chunk_size)) for start in range(0, total, chunk_size)]
+
+
+def _concat_rows(pieces):
+    if len(pieces) == 1:
+        return pieces[0]
+    if any(type(p) in TRACED_TYPES for p in pieces):
+        return cnp.concatenate(pieces, axis=0)
+    return np.concatenate(pieces, axis=0)
+
+
+def jacfwd(function, argnums=0, has_aux=False, chunk_size=None):
+    """The Jacobian by forward mode: basis tangents pushed in batches of `chunk_size` (default:
+    all at once) through one batched forward pass per batch. Entry [i..., j...] of the result is
+    d out[i...] / d x[j...]: shape out.shape + x.shape, in the output's (and inputs') structure."""
+
+    def jacobian_function(*args, **kwargs):
+        prefer_heap()
+        indices = _argnums(argnums, len(args), "jacfwd")
+        partial, differentiated = _partial(function, args, kwargs, indices)
+        layout = _Layout(_flatten_inputs(differentiated, "jacfwd"))
+        pieces, out = None, None
+        for start, stop in _chunks(layout.total, chunk_size, "jacfwd"):
+            out, out_tangents = _push_basis(partial, layout, start, stop, has_aux)
+            pieces = [[t] for t in out_tangents] if pieces is None else [
+                rows + [t] for rows, t in zip(pieces, out_tangents, strict=True)
+            ]
+        if out is None:  # no entries to differentiate: run f once for its structure
+            out, pieces = _empty_jacobian(partial, layout, has_aux)
+        out_value, aux, out_def, out_leaves = out
+        single = isinstance(argnums, (int, np.integer))
+        jacobian = tree_unflatten(out_def, [
+            layout.blocks(_concat_rows(rows), _shape(leaf), single)
+            for rows, leaf in zip(pieces, out_leaves, strict=True)
+        ])
+        return (jacobian, aux) if has_aux else jacobian
+
+    return jacobian_function
+
+
+def _push_basis(partial, layout, start, stop, has_aux):
+    """One batched forward pass with the basis tangents e_start .. e_(stop-1)."""
+    batch = stop - start
+    trace = BatchedForwardTrace(new_level(), batch)
+    boxed = []
+    for leaf, offset, size in zip(layout.leaves, layout.offsets, layout.sizes, strict=False):
+        first, last = max(start, offset), min(stop, offset + size)
+        if first >= last:
+            boxed.append(leaf)  # no basis direction in this chunk: a constant here
+            continue
+        basis = np.zeros((batch, size), _float_dtype(leaf))
+        rows = np.arange(first - start, last - start)
+        basis[rows, rows + start - offset] = 1.0
+        boxed.append(Tensor(leaf, trace, tangent=basis.reshape((batch,) + _shape(leaf))))
+    args, position = [], 0
+    for treedef, leaves in layout.flat_inputs:
+        args.append(tree_unflatten(treedef, boxed[position:position + len(leaves)]))
+        position += len(leaves)
+    out_leaves, out_def, aux = _run_at_level(trace, partial, args, has_aux, "jacfwd")
+    tangents = []
+    for leaf in out_leaves:
+        if type(leaf) in TRACED_TYPES and leaf._trace is trace:
+            tangents.append(leaf._tangent)
+        else:
+            tangents.append(np.zeros((batch,) + _shape(leaf), _float_dtype(leaf)))
+    values = [unbox(leaf, trace) for leaf in out_leaves]
+    return (tree_unflatten(out_def, values), aux, out_def, values), tangents
+
+
+def _empty_jacobian(partial, layout, has_aux):
+    args = [tree_unflatten(treedef, leaves) for treedef, leaves in layout.flat_inputs]
+    out, aux = _split_aux(partial(*args), has_aux, "jacfwd")
+    leaves, out_def = tree_flatten(out)
+    values = [to_user(leaf) for leaf in leaves]
+    pieces = [[np.zeros((0,) + _shape(leaf), _float_dtype(leaf))] for leaf in leaves]
+    return (tree_unflatten(out_def, values), aux, out_def, values), pieces
+
+
+def jacrev(function, argnums=0, has_aux=False, chunk_size=None):
+    """The Jacobian by reverse mode: f is recorded once, then basis cotangents are pulled back
+    through that graph in batches of `chunk_size` output entries (default: all entries of an
+    output at once), one batched backward pass per batch. Same layout as jacfwd:
+    out.shape + x.shape."""
+
+    def jacobian_function(*args, **kwargs):
+        prefer_heap()
+        indices = _argnums(argnums, len(args), "jacrev")
+        partial, differentiated = _partial(function, args, kwargs, indices)
+        recording = _Recording(partial, differentiated, "jacrev", has_aux)
+        _chunks(1, chunk_size, "jacrev")  # validates the argument even for empty outputs
+        layout = _Layout([(t, [raw_value(b) for b in boxes]) for t, boxes in recording.inputs])
+        single = isinstance(argnums, (int, np.integer))
+        blocks = [
+            _reverse_blocks(_pull_rows(recording, leaf, chunk_size), leaf, layout, single)
+            for leaf in recording.out_leaves
+        ]
+        jacobian = tree_unflatten(recording.out_def, blocks)
+        return (jacobian, recording.aux) if has_aux else jacobian
+
+    return jacobian_function
+
+
+def _pull_rows(recording, leaf, chunk_size):
+    """Cotangents of every input box for every entry of output `leaf`: per box, an array of
+    shape (leaf.size, *box.shape), built chunk by chunk."""
+    boxes = [box for _, boxes in recording.inputs for box in boxes]
+    size = int(np.prod(_shape(leaf), dtype=np.int64))
+    pieces = [[] for _ in boxes]
+    for start, stop in _chunks(size, chunk_size, "jacrev"):
+        found = _pull_chunk(recording, leaf, start, stop)
+        for box, rows in zip(boxes, pieces, strict=True):
+            if id(box) in found:
+                rows.append(found[id(box)][1])
+            else:
+                rows.append(np.zeros((stop - start,) + _shape(box), _float_dtype(box)))
+    return [
+        _concat_rows(rows) if rows else np.zeros((0,) + _shape(box), _float_dtype(box))
+        for box, rows in zip(boxes, pieces, strict=True)
+    ]
+
+
+def _pull_chunk(recording, leaf, start, stop):
+    """One backward pass with the basis cotangents e_start .. e_(stop-1) of output `leaf`:
+    {id(box): (box, cotangents of shape (stop - start, *box.shape))}."""
+    if type(leaf) not in TRACED_TYPES or leaf._trace is not recording.trace:
+        return {}  # an output that does not depend on the inputs here
+    vertex = leaf._node if leaf._node is not None else leaf
+    shape, dtype = _shape(leaf), _float_dtype(leaf)
+    batch = stop - start
+    seeds = np.zeros((batch, int(np.prod(shape, dtype=np.int64))), dtype)
+    seeds[np.arange(batch), np.arange(start, stop)] = 1.0
+    if batch > 1:
+        return batched_backward([(vertex, seeds.reshape((batch,) + shape))], batch)
+    # One row: the ordinary backward pass, without the batch bookkeeping (Hessians come here).
+    found = backward_pass([(vertex, seeds.reshape(shape))], retain_graph=True)
+    reshape = REGISTRY["reshape"]
+    return {
+        key: (box, bind(reshape, cotangent, shape=(1,) + _shape(box)))
+        for key, (box, cotangent) in found.items()
+    }
+
+
+def _reverse_blocks(per_box, out_leaf, layout, single):
+    """Rows (out.size, *in_shape) per input leaf -> blocks out.shape + in_shape, rebuilt in the
+    structure of the differentiated arguments."""
+    out_shape = _shape(out_leaf)
+    blocks = []
+    for rows, in_leaf in zip(per_box, layout.leaves, strict=True):
+        block = bind(REGISTRY["reshape"], rows, shape=out_shape + _shape(in_leaf))
+        if isinstance(block, np.ndarray) and not block.flags.writeable:
+            block = block.copy()  # a broadcast view (the VJP of sum): hand back a real array
+        blocks.append(to_user(block))
+    per_arg, position = [], 0
+    for treedef, leaves in layout.flat_inputs:
+        per_arg.append(tree_unflatten(treedef, blocks[position:position + len(leaves)]))
+        position += len(leaves)
+    return per_arg[0] if single else tuple(per_arg)
+
+
+def hessian(function, argnums=0):
+    """The Hessian of a scalar function, forward-over-reverse: jacfwd(jacrev(f)). The forward
+    pass pushes all basis tangents at once through the reverse pass."""
+    return jacfwd(jacrev(function, argnums), argnums)

@@ -1,0 +1,153 @@
+"""Reverse mode as functional transforms: vjp, grad, value_and_grad. f is recorded once on a
+fresh reverse level, then cotangents are pulled back through that graph.
+"""
+
+
+import numpy as np
+
+from chainrule.core.graph import ReverseTrace, backward_pass
+from chainrule.core.primitive import TRACED_TYPES
+from chainrule.core.tensor import Tensor, raw_value
+from chainrule.core.trace import new_level
+from chainrule.errors import (
+    DTypeError,
+    NonScalarOutputError,
+    TreeStructureError,
+)
+from chainrule.transforms._levels import (
+    _argnums,
+    _flatten_inputs,
+    _float_dtype,
+    _partial,
+    _run_at_level,
+    _seed,
+    _shape,
+    _zeros_like,
+    to_user,
+    unbox,
+)
+from chainrule.transforms.tree import tree_flatten, tree_unflatten
+
+
+# ----- reverse mode ------------------------------------------------------------------------------
+class _Recording:
+    """f run once on a fresh reverse level: its outputs and the graph behind them."""
+
+    def __init__(self, function, args, transform, has_aux):
+        self.transform = transform
+        self.trace = ReverseTrace(new_level())
+        self.inputs = []  # (treedef, boxes) per argument
+        boxed_args = []
+        for treedef, leaves in _flatten_inputs(args, transform):
+            boxes = [Tensor(leaf, self.trace, None, True) for leaf in leaves]
+            self.inputs.append((treedef, boxes))
+            boxed_args.append(tree_unflatten(treedef, boxes))
+        self.out_leaves, self.out_def, self.aux = _run_at_level(
+            self.trace, function, boxed_args, has_aux, transform
+        )
+
+    def output(self):
+        return tree_unflatten(self.out_def, [unbox(leaf, self.trace) for leaf in self.out_leaves])
+
+    def pullback(self, cotangents, retain_graph):
+        """One cotangent per output leaf (None: zero) -> one pytree of cotangents per input."""
+        roots = []
+        for leaf, cotangent in zip(self.out_leaves, cotangents, strict=True):
+            if cotangent is not None and type(leaf) in TRACED_TYPES and leaf._trace is self.trace:
+                roots.append((leaf._node if leaf._node is not None else leaf, cotangent))
+        found = backward_pass(roots, retain_graph=retain_graph) if roots else {}
+        return [
+            tree_unflatten(treedef, [
+                to_user(found[id(box)][1]) if id(box) in found else _zeros_like(box)
+                for box in boxes
+            ])
+            for treedef, boxes in self.inputs
+        ]
+
+
+def _cotangent_leaves(cotangent, recording):
+    leaves, treedef = tree_flatten(cotangent)
+    if treedef != recording.out_def:
+        raise TreeStructureError(
+            f"vjp: the cotangent has structure {treedef!r} but f's output has structure "
+            f"{recording.out_def!r}; pass a cotangent shaped like the output."
+        )
+    return [
+        _seed(leaf, out, "vjp", "the cotangent", "output")
+        for leaf, out in zip(leaves, recording.out_leaves, strict=True)
+    ]
+
+
+def vjp(function, *primals, has_aux=False):
+    """(out, vjp_fn[, aux]): out = function(*primals); vjp_fn(cotangent) returns a tuple with
+    one cotangent per primal. vjp_fn may be called many times (the graph is kept)."""
+    recording = _Recording(function, primals, "vjp", has_aux)
+
+    def vjp_fn(cotangent):
+        cotangents = _cotangent_leaves(cotangent, recording)
+        return tuple(recording.pullback(cotangents, retain_graph=True))
+
+    if has_aux:
+        return recording.output(), vjp_fn, recording.aux
+    return recording.output(), vjp_fn
+
+
+def value_and_grad(function, argnums=0, has_aux=False):
+    """A function returning (f(*args), gradient w.r.t. the arguments named by argnums);
+    with has_aux=True, ((f's output, aux), gradient)."""
+    return _value_and_grad(function, argnums, has_aux, "value_and_grad")
+
+
+def _value_and_grad(function, argnums, has_aux, transform):
+    def value_and_grad_function(*args, **kwargs):
+        indices = _argnums(argnums, len(args), transform)
+        partial, differentiated = _partial(function, args, kwargs, indices)
+        recording = _Recording(partial, differentiated, transform, has_aux)
+        _check_scalar(recording, transform)
+        out_leaf = recording.out_leaves[0]
+        seed = np.ones(_shape(out_leaf), _float_dtype(out_leaf))
+        grads = recording.pullback([seed], retain_graph=False)
+        grads = grads[0] if isinstance(argnums, (int, np.integer)) else tuple(grads)
+        value = recording.output()
+        return ((value, recording.aux) if has_aux else value), grads
+
+    return value_and_grad_function
+
+
+def _check_scalar(recording, transform):
+    """grad's output must be one floating-point number: shape () or any shape with exactly one
+    element ((1,), (1, 1), keepdims=True), as HIPS autograd and PyTorch accept."""
+    leaves = recording.out_leaves
+    value = raw_value(leaves[0]) if len(leaves) == 1 else None
+    if len(leaves) != 1 or getattr(value, "size", 1) != 1:
+        got = (
+            f"shape {_shape(leaves[0])}" if len(leaves) == 1
+            else f"a {recording.out_def!r} pytree with {len(leaves)} leaves"
+        )
+        raise NonScalarOutputError(
+            f"{transform}(f) requires f to return a scalar; it returned {got}. Use jacrev(f) "
+            "for a Jacobian or vjp(f, x) for a vector-Jacobian product (or reduce the output, "
+            "e.g. with cnp.sum)."
+        )
+    dtype = getattr(value, "dtype", None)
+    dtype = dtype if dtype is not None else np.result_type(value)
+    if dtype.kind != "f":
+        raise DTypeError(
+            f"{transform}(f) requires f to return a floating-point scalar; it returned dtype "
+            f"{dtype} (from a comparison, np.allclose, argmax, a count...). Such an output is "
+            "piecewise constant, so it carries no derivative to read. Return the floating-point "
+            "quantity you want to differentiate (e.g. the loss itself, not a test on it), and "
+            "pass other results out with has_aux=True."
+        )
+
+
+def grad(function, argnums=0, has_aux=False):
+    """The gradient of a scalar-valued function w.r.t. the arguments named by argnums (an int
+    gives one gradient, a tuple a tuple of them); with has_aux=True, (gradient, aux)."""
+    value_and_grad_function = _value_and_grad(function, argnums, has_aux, "grad")
+
+    def grad_function(*args, **kwargs):
+        value, grads = value_and_grad_function(*args, **kwargs)
+        return (grads, value[1]) if has_aux else grads
+
+    return grad_function
