@@ -1,5 +1,6 @@
 """Pytrees: flattening order, rebuilding, user classes, and transforms over them."""
 
+import sys
 from collections import namedtuple
 
 import numpy as np
@@ -37,11 +38,37 @@ def test_unflatten_checks_the_number_of_leaves():
         cr.tree_unflatten(tree_structure([0, 0]), [1, 2, 3])
 
 
-def test_deeply_nested_list_flattens_without_recursion_limits():
-    tree = 1.0
-    for _ in range(5000):
-        tree = [tree]
-    assert tree_leaves(tree) == [1.0]
+def test_treedefs_print_and_hash_by_structure():
+    treedef = tree_structure({"b": [1, (2, 3)], "a": None})
+    assert repr(treedef) == "dict(NoneType(), list(*, tuple(*, *)))"
+    assert hash(treedef) == hash(tree_structure({"a": None, "b": [7, (8, 9)]}))
+
+
+def _nest(depth, innermost=list):
+    """A leaf in `innermost`, then wrapped in lists, tuples and dicts in turn: `depth` levels."""
+    tree = innermost([0.0])
+    for level in range(1, depth):
+        tree = ([tree], (tree,), {"key": tree})[level % 3]
+    return tree
+
+
+def test_pytrees_deeper_than_the_recursion_limit_flatten_compare_rebuild_and_map():
+    depth = 10_000
+    limit = sys.getrecursionlimit()
+    assert depth > limit
+    tree = _nest(depth)
+    treedef = tree_structure(tree)
+    assert tree_leaves(tree) == [0.0] and treedef.num_leaves == 1
+    assert treedef == tree_structure(_nest(depth))
+    assert treedef != tree_structure(_nest(depth, innermost=tuple))  # differs at the bottom only
+    assert hash(treedef) == hash(tree_structure(_nest(depth)))
+    assert repr(treedef).endswith("list(*)" + ")" * (depth - 1))
+
+    rebuilt = cr.tree_unflatten(treedef, [1.0])
+    assert rebuilt is not tree and cr.tree_flatten(rebuilt) == ([1.0], treedef)
+    mapped = cr.tree_map(lambda a, b: a + b + 1.0, tree, rebuilt)
+    assert cr.tree_flatten(mapped) == ([2.0], treedef)
+    assert sys.getrecursionlimit() == limit
 
 
 class Linear:

@@ -56,7 +56,11 @@ def _handler(node):
 
 
 class TreeDef:
-    """The shape of a pytree without its leaves. Equal TreeDefs rebuild the same structure."""
+    """The shape of a pytree without its leaves. Equal TreeDefs rebuild the same structure.
+
+    Every walk below uses an explicit stack, as flattening does: a tree nested deeper than
+    Python's recursion limit compares, hashes, prints and rebuilds like a shallow one.
+    """
 
     __slots__ = ("kind", "aux", "children", "num_leaves")
 
@@ -66,20 +70,64 @@ class TreeDef:
         self.children = children
         self.num_leaves = 1 if kind is None else sum(c.num_leaves for c in children)
 
-    def _key(self):
-        return (self.kind, self.aux, tuple(c._key() for c in self.children))
-
     def __eq__(self, other):
-        return isinstance(other, TreeDef) and self._key() == other._key()
+        if not isinstance(other, TreeDef):
+            return False
+        pairs = [(self, other)]
+        while pairs:
+            mine, theirs = pairs.pop()
+            if mine is theirs:
+                continue
+            if not _same_node(mine, theirs):
+                return False
+            pairs.extend(reversed(list(zip(mine.children, theirs.children, strict=True))))
+        return True
 
     def __hash__(self):
-        return hash(self._key())
+        return _fold(self, lambda node, hashes: hash((node.kind, node.aux, tuple(hashes))))
 
     def __repr__(self):
-        if self.kind is None:
-            return "*"
-        inner = ", ".join(repr(c) for c in self.children)
-        return f"{self.kind.__name__}({inner})"
+        parts = []
+        stack = [self]  # TreeDefs still to print, and the punctuation between them
+        while stack:
+            item = stack.pop()
+            if isinstance(item, str):
+                parts.append(item)
+            elif item.kind is None:
+                parts.append("*")
+            else:
+                parts.append(f"{item.kind.__name__}(")
+                stack.append(")")
+                for position, child in enumerate(reversed(item.children)):
+                    if position:
+                        stack.append(", ")
+                    stack.append(child)
+        return "".join(parts)
+
+
+def _same_node(mine, theirs) -> bool:
+    """Same container, static data and number of children; the children are compared apart."""
+    return (
+        mine.kind == theirs.kind
+        and (mine.aux is theirs.aux or mine.aux == theirs.aux)
+        and len(mine.children) == len(theirs.children)
+    )
+
+
+def _fold(treedef, combine):
+    """`combine(node, a list of its children's results)` at each node, children first."""
+    # Parent first and right child first, read backwards: every node after its children, and
+    # the leaves left to right (the order tree_flatten lists them in).
+    order, stack = [], [treedef]
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        stack.extend(node.children)
+    results = []
+    for node in reversed(order):
+        split = len(results) - len(node.children)
+        results[split:] = [combine(node, results[split:])]
+    return results[0]
 
 
 _LEAF = TreeDef(None, None, ())
@@ -124,19 +172,16 @@ def tree_unflatten(treedef: TreeDef, leaves):
             f"{len(leaves)} were given"
         )
     iterator = iter(leaves)
-    return _build(treedef, iterator)
+    return _fold(treedef, lambda node, children: _rebuild(node, children, iterator))
 
 
-def _build(treedef, iterator):
-    # Trees are as deep as the user's literal nesting; recursion is fine here because
-    # flattening the same tree (iteratively) already succeeded.
-    if treedef.kind is None:
+def _rebuild(node, children, iterator):
+    if node.kind is None:
         return next(iterator)
-    children = [_build(child, iterator) for child in treedef.children]
-    handler = _NODE_TYPES.get(treedef.kind)
+    handler = _NODE_TYPES.get(node.kind)
     if handler is None:  # a named tuple
-        return treedef.kind(*children)
-    return handler[1](treedef.aux, children)
+        return node.kind(*children)
+    return handler[1](node.aux, children)
 
 
 def tree_leaves(tree) -> list:
@@ -161,4 +206,3 @@ def tree_map(function, tree, *rest):
         others.append(other_leaves)
     results = [function(*parts) for parts in zip(leaves, *others, strict=True)]
     return tree_unflatten(treedef, results)
-
