@@ -21,16 +21,17 @@ _STAGES = (
     (("core/primitive.py", "bind"), "bind (find trace level)"),
     (("core/primitive.py", "apply_impl"), "bind (find trace level)"),
     (("core/primitive.py", None), "residual pick (saves)"),
-    (("core/graph.py", "_record_on_tape"), "record on tape (+ NumPy ufunc time)"),
-    (("core/graph.py", "process"), "record on tape (+ NumPy ufunc time)"),
-    (("core/graph.py", "__init__"), "Node creation"),
-    (("core/graph.py", "_input_cotangents"), "VJP dispatch (_input_cotangents)"),
-    (("core/graph.py", "add_cotangents"), "add_cotangents"),
-    (("core/graph.py", "fit_cotangent"), "fit_cotangent (unbroadcast, cast)"),
-    (("core/graph.py", "_count_children"), "backward: count children"),
-    (("core/graph.py", "backward_pass"), "backward: walk"),
-    (("core/graph.py", "_accumulate_leaf"), "backward: leaves, seed, .grad"),
-    (("core/graph.py", None), "backward: leaves, seed, .grad"),
+    (("core/tape.py", "_record_on_tape"), "record on tape (+ NumPy ufunc time)"),
+    (("core/tape.py", "process"), "record on tape (+ NumPy ufunc time)"),
+    (("core/tape.py", None), "backward: leaves, seed, .grad"),
+    (("core/backward.py", "__init__"), "Node creation"),
+    (("core/backward.py", "_input_cotangents"), "VJP dispatch (_input_cotangents)"),
+    (("core/backward.py", "add_cotangents"), "add_cotangents"),
+    (("core/backward.py", "fit_cotangent"), "fit_cotangent (unbroadcast, cast)"),
+    (("core/backward.py", "_count_children"), "backward: count children"),
+    (("core/backward.py", "backward_pass"), "backward: walk"),
+    (("core/backward.py", "_accumulate_leaf"), "backward: leaves, seed, .grad"),
+    (("core/backward.py", None), "backward: leaves, seed, .grad"),
     (("core/tensor.py", "__init__"), "Tensor creation"),
     (("core/tensor.py", "tensor"), "cr.tensor / item / conversions"),
     (("core/tensor.py", "item"), "cr.tensor / item / conversions"),
@@ -126,9 +127,10 @@ def stage_costs():
     """The engine's stages for one tanh op on a 0-d float64 value, each timed in isolation.
     Each line includes the lines it builds on (marked by indentation)."""
     import chainrule as cr
-    from chainrule.core import graph
-    from chainrule.core.graph import TAPE, Node
+    from chainrule.core import backward
+    from chainrule.core.backward import Node
     from chainrule.core.primitive import bind
+    from chainrule.core.tape import TAPE
 
     tanh, multiply = cr.REGISTRY["tanh"], cr.REGISTRY["multiply"]
     value = np.array(0.5)
@@ -142,8 +144,8 @@ def stage_costs():
     return [
         ("forward: cnp.tanh(t) = bind + record + impl + Node + Tensor",
          _best_seconds(lambda: tanh(inner), n)),
-        ("  graph._record_on_tape(tanh, (t,), {})",
-         _best_seconds(lambda: graph._record_on_tape(tanh, (inner,), {}), n)),
+        ("  TAPE.process(tanh, (t,), {})",
+         _best_seconds(lambda: TAPE.process(tanh, (inner,), {}), n)),
         ("    np.tanh(0-d array) (the NumPy work)", _best_seconds(lambda: np.tanh(value), n)),
         ("    Node(...)", _best_seconds(
             lambda: Node(tanh, {}, (node,), (out,), (((), value.dtype),)), n)),
@@ -156,8 +158,8 @@ def stage_costs():
         ("  bind(multiply, t, u) without the operator method",
          _best_seconds(lambda: bind(multiply, inner, inner), n)),
         ("  0-d array * 0-d array (the NumPy work)", _best_seconds(lambda: value * value, n)),
-        ("backward: graph._input_cotangents(tanh node)",
-         _best_seconds(lambda: graph._input_cotangents(node, cotangent, False), n)),
+        ("backward: backward._input_cotangents(tanh node)",
+         _best_seconds(lambda: backward._input_cotangents(node, cotangent, None), n)),
         ("  tanh VJP rule: g * (1 - out * out)",
          _best_seconds(lambda: rule(cotangent, out), n)),
         ("    the same three NumPy ops inline",
@@ -172,17 +174,17 @@ def _walk_costs(cycles=400):
     import chainrule as cr
     import chainrule.numpy as cnp
     from bench.core_ops import _chain
-    from chainrule.core import graph
+    from chainrule.core import backward
 
     x = cr.tensor(0.5, requires_grad=True)
     root = _chain(x, cnp.tanh, cnp.exp, cnp.sin, cycles)._node
     ops = 5 * cycles
     seed = np.float64(1.0)
-    walk = _best_seconds(lambda: graph.backward_pass([(root, seed)], retain_graph=True), 20)
-    count = _best_seconds(lambda: graph._count_children([root]), 20)
+    walk = _best_seconds(lambda: backward.backward_pass([(root, seed)], retain_graph=True), 20)
+    count = _best_seconds(lambda: backward._count_children([root]), 20)
     return [
-        ("backward: graph.backward_pass, per node of the chain", walk / ops),
-        ("  graph._count_children, per node", count / ops),
+        ("backward: backward_pass, per node of the chain", walk / ops),
+        ("  backward._count_children, per node", count / ops),
     ]
 
 

@@ -1,6 +1,6 @@
 """Anomaly detection: backward stops at the first operation whose gradient turns NaN or infinite
-and names the user's line that created it. Off by default; while off, the engine pays one
-attribute read per node (the `_anomaly` hooks in core/graph.py, filled in here).
+and names the user's line that created it. Off by default; while off, the recorder and the
+backward pass pay one attribute read per node (`switch.enabled`).
 """
 
 import linecache
@@ -10,11 +10,13 @@ import threading
 
 import numpy as np
 
-from chainrule.core import graph as _graph
-from chainrule.core.tensor import raw_value
+from chainrule.core.trace import raw_value
 from chainrule.errors import AnomalyError
 
-__all__ = ["detect_anomaly", "is_anomaly_enabled", "user_source", "describe_source"]
+__all__ = [
+    "detect_anomaly", "is_anomaly_enabled", "user_source", "describe_source", "switch",
+    "annotate", "check",
+]
 
 # The package's folder: frames below it are chainrule's own, not the user's.
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
@@ -52,16 +54,23 @@ def _where_created(node) -> str:
 
 
 # ----- anomaly detection -------------------------------------------------------------------------
+class _Switch:
+    """Whether detect_anomaly() is on (process-wide); read by core/tape.py and core/backward.py."""
+
+    enabled = False
+
+
+switch = _Switch()
 _anomaly_lock = threading.Lock()
 _anomaly_depth = 0
 
 
 def is_anomaly_enabled() -> bool:
-    return _graph._anomaly.enabled
+    return switch.enabled
 
 
-def _annotate(node, out):
-    # Called at record time: _annotate <- _record_on_tape/process <- bind <- ... <- user code.
+def annotate(node):
+    """At record time, under detect_anomaly(): note the user's line that created `node`."""
     node.source = user_source(2)
 
 
@@ -72,7 +81,8 @@ def _not_finite(value) -> bool:
     return not np.isfinite(value).all()
 
 
-def _check(node, input_cotangents):
+def check(node, input_cotangents):
+    """In backward, under detect_anomaly(): raise at the first non-finite cotangent."""
     for parent, cotangent in input_cotangents:
         if _not_finite(cotangent):
             raise _anomaly_error(node, parent, cotangent)
@@ -112,14 +122,14 @@ class detect_anomaly:
         global _anomaly_depth
         with _anomaly_lock:
             _anomaly_depth += 1
-            _graph._anomaly.enabled = True
+            switch.enabled = True
         return self
 
     def __exit__(self, *exc_info):
         global _anomaly_depth
         with _anomaly_lock:
             _anomaly_depth -= 1
-            _graph._anomaly.enabled = _anomaly_depth > 0
+            switch.enabled = _anomaly_depth > 0
         return False
 
     def __call__(self, function):
@@ -131,9 +141,3 @@ class detect_anomaly:
                 return function(*args, **kwargs)
 
         return wrapper
-
-
-_graph._anomaly.annotate = _annotate
-_graph._anomaly.check = _check
-
-

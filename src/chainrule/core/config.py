@@ -5,7 +5,7 @@ an error.
 
 import numpy as np
 
-from chainrule.core.tensor import raw_value
+from chainrule.core.trace import raw_value
 from chainrule.errors import AnomalyError
 
 __all__ = ["config", "settings", "strict_nan_error"]

@@ -1,18 +1,29 @@
 """In-place bookkeeping: backward refuses to differentiate through a value that was changed
 after an operation saved it (PyTorch's version-counter check), naming both operations. Nothing
 is checked until the first in-place update of a tensor that a recorded operation may have saved
-(the `_inplace` hooks in core/graph.py, filled in here).
+(`state.active`, read by the backward pass).
 """
 
 import collections
 import weakref
 
-from chainrule.core import graph as _graph
 from chainrule.core.anomaly import _where_created, describe_source, user_source
-from chainrule.core.graph import Node
+from chainrule.core.primitive import TRACED_TYPES
 from chainrule.errors import InplaceError
 
-__all__ = ["note_leaf_overwrite", "note_rebind", "check_saved_inputs"]
+__all__ = ["note_leaf_overwrite", "note_rebind", "check_saved_inputs", "state"]
+
+
+class _State:
+    """`active` turns on at the first in-place update of a tensor that a recorded operation may
+    have saved; until then backward pays nothing for the check. `epoch` counts such updates:
+    a node records the epoch it was made in (see core/backward.py's Node)."""
+
+    active = False
+    epoch = 0
+
+
+state = _State()
 
 
 class _InplaceMark:
@@ -73,8 +84,8 @@ def note_rebind(target, old_node, new_node, old_version, operation):
 def _note_inplace():
     # Nodes recorded from now on cannot have saved what was just replaced: only older ones
     # (node.epoch below the new epoch) are checked in backward.
-    _graph._inplace.active = True
-    _graph._inplace.epoch += 1
+    state.active = True
+    state.epoch += 1
 
 
 def check_saved_inputs(node):
@@ -90,12 +101,13 @@ def check_saved_inputs(node):
         parent = parents[spec]
         if parent is None or parent is base:
             continue
-        if type(parent) is Node:
-            parent_mark = getattr(parent, "inplace", None)
-            if parent_mark is not None and parent_mark.overwritten is not None:
-                raise _rebound_error(node, spec, parent_mark.overwritten)
-        elif residuals[position] is not parent._value:
-            raise _leaf_error(node, spec, parent, residuals[position])
+        if type(parent) in TRACED_TYPES:  # a leaf tensor; otherwise a node
+            if residuals[position] is not parent._value:
+                raise _leaf_error(node, spec, parent, residuals[position])
+            continue
+        parent_mark = getattr(parent, "inplace", None)
+        if parent_mark is not None and parent_mark.overwritten is not None:
+            raise _rebound_error(node, spec, parent_mark.overwritten)
 
 
 def _fix_text(node) -> str:
@@ -129,8 +141,3 @@ def _leaf_error(node, index, leaf, saved):
         "gradient would be taken at the old value. Run the forward pass again after updating "
         f"parameters (e.g. after an optimiser step). {_fix_text(node)}"
     )
-
-
-_graph._inplace.check = check_saved_inputs
-
-

@@ -3,7 +3,8 @@
 A Tensor holds a value (a NumPy array, or inside nested transforms a Tensor of a lower trace
 level), the `Trace` it belongs to, and either the graph `Node` that produced it (reverse mode)
 or its tangent (forward mode). Operators and NumPy's dispatch protocols (NEP-13 ufuncs,
-NEP-18 functions) route everything through the primitive registry.
+NEP-18 functions) route everything through the primitive registry; what depends on the level
+(may the value become a number, can backward start here) is asked of the trace it carries.
 """
 
 import warnings
@@ -11,8 +12,9 @@ import warnings
 import numpy as np
 
 from chainrule.core.dtypes import as_array, check_differentiable
+from chainrule.core.inplace import note_leaf_overwrite, note_rebind
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, bind, holds_tensor, stack_values
-from chainrule.core.trace import is_grad_enabled
+from chainrule.core.trace import is_grad_enabled, raw_value
 from chainrule.errors import (
     ConcretizationError,
     DTypeError,
@@ -24,8 +26,8 @@ from chainrule.errors import (
 )
 
 __all__ = [
-    "Tensor", "tensor", "as_tensor", "HANDLED_FUNCTIONS", "HANDLED_UFUNCS", "raw_value",
-    "holds_tensor", "stack_values", "release_level", "call_at_level",
+    "Tensor", "HANDLED_FUNCTIONS", "HANDLED_UFUNCS", "raw_value", "holds_tensor", "stack_values",
+    "cast",
 ]
 
 # Filled by `chainrule.numpy` at import: NumPy function/ufunc -> chainrule implementation.
@@ -168,7 +170,7 @@ class Tensor:
         An explicit request, so it works on Tensor-API tensors that require grad (the result is
         a constant, as with `.detach().numpy()`). Raises ConcretizationError on a value being
         differentiated inside a functional transform."""
-        if self._trace is not TAPE:
+        if not self._trace.concrete:
             raise _concretization_error(self, "x.numpy()", "a NumPy array")
         array = np.asarray(raw_value(self)).view()
         array.flags.writeable = False
@@ -217,7 +219,7 @@ class Tensor:
     def _concrete(self, what, into, warn=False, stacklevel=3):
         """The plain value for an explicit conversion: refused inside a transform; under the
         Tensor API `float()`/`int()` warn (their result silently leaves the graph)."""
-        if self._trace is not TAPE:
+        if not self._trace.concrete:
             raise _concretization_error(self, what, into)
         if warn and self.requires_grad and is_grad_enabled():
             warnings.warn(
@@ -243,7 +245,7 @@ class Tensor:
     def __reduce__(self):
         """Pickling and copy.deepcopy keep the value, requires_grad and .grad, not the graph
         (a computed tensor comes back as a leaf, as torch.save does)."""
-        if self._trace is not TAPE:
+        if not self._trace.concrete:
             raise TypeError(
                 "cannot pickle or copy a value traced inside a functional transform; "
                 "return it from the transform first."
@@ -252,7 +254,7 @@ class Tensor:
 
     def detach(self) -> "Tensor":
         """The same value, cut from the graph (shares memory, never requires grad)."""
-        return Tensor(raw_value(self), TAPE)
+        return Tensor(raw_value(self), self._trace if self._trace.concrete else _tape())
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         if requires_grad:
@@ -269,7 +271,7 @@ class Tensor:
         text = np.array_repr(np.asarray(value)).replace("\n", "\n ")
         text = "tensor" + text[len("array") :]
         extras = []
-        if self._trace is not TAPE:
+        if not self._trace.concrete:
             extras.append(f"traced at level {self._trace.level}")
         elif self._node is not None:
             extras.append(f"grad_fn=<{self._node.primitive.name}>")
@@ -289,7 +291,7 @@ class Tensor:
         """
         if gradient is not None and not isinstance(gradient, Tensor):
             gradient = _gradient_array(gradient, self.dtype)
-        backward_from_tensor(self, gradient, retain_graph, create_graph)
+        self._trace.backward(self, gradient, retain_graph, create_graph)
 
     def zero_grad_(self):
         self.grad = None
@@ -493,7 +495,7 @@ def _check_conversion(value, what, into):
     """Refuse an implicit conversion that would cut `value` from a graph: always inside a
     transform; in the Tensor API when it requires grad and grad mode is on. Constants,
     .detach()ed tensors and anything under no_grad() convert freely."""
-    if value._trace is not TAPE:
+    if not value._trace.concrete:
         raise _concretization_error(value, what, into)
     if value.requires_grad and is_grad_enabled():
         raise GraphEscapeError(
@@ -556,11 +558,19 @@ def cast(value, dtype):
     if dtype.kind == "f" or not isinstance(value, Tensor):
         return bind(REGISTRY["astype"], value, dtype=dtype)
     plain = np.asarray(raw_value(value)).astype(dtype)
-    return Tensor(plain, TAPE) if value._trace is TAPE else plain
+    return Tensor(plain, value._trace) if value._trace.concrete else plain
+
+
+def _tape():
+    # The Tensor API's level. core/tape.py builds on this module, so it is looked up here, on
+    # the two rare paths that make a tape constant from elsewhere.
+    from chainrule.core.tape import TAPE
+
+    return TAPE
 
 
 def _rebuild_tensor(value, requires_grad, grad, name):
-    rebuilt = Tensor(value, TAPE, None, requires_grad)
+    rebuilt = Tensor(value, _tape(), None, requires_grad)
     rebuilt.grad = grad
     rebuilt.name = name
     return rebuilt
@@ -573,7 +583,7 @@ def _all_constant(tree) -> bool:
     while pending:
         item = pending.pop()
         if isinstance(item, Tensor):
-            if item._trace is not TAPE or item.requires_grad:
+            if item.requires_grad or not item._trace.concrete:
                 return False
         elif isinstance(item, (list, tuple)):
             pending.extend(item)
@@ -611,13 +621,6 @@ def _unsupported_message(name, kwargs):
 TRACED_TYPES.add(Tensor)
 
 
-def raw_value(value):
-    """The plain NumPy value under any number of trace levels."""
-    while type(value) in TRACED_TYPES:
-        value = value._value
-    return value
-
-
 def raw_index(key):
     """An index with every Tensor in it replaced by its plain value (indices are not traced)."""
     if isinstance(key, Tensor):
@@ -629,41 +632,9 @@ def raw_index(key):
     return key
 
 
-def tensor(data, requires_grad=False, dtype=None) -> Tensor:
-    """Make a Tensor from a number, (nested) list or NumPy array. The data is copied, so later
-    changes to your array do not reach the tensor (use `cr.as_tensor` to share memory)."""
-    if type(data) is float and dtype is None:  # the common scalar case, kept cheap
-        return Tensor(np.array(data), TAPE, None, bool(requires_grad))
-    return _make_tensor(data, requires_grad, dtype, copy=True)
-
-
-def as_tensor(data, requires_grad=False, dtype=None) -> Tensor:
-    """Like `tensor`, but shares memory with a NumPy array when it can. chainrule never writes
-    into it; changing it yourself afterwards changes the tensor too."""
-    return _make_tensor(data, requires_grad, dtype, copy=False)
-
-
-def _make_tensor(data, requires_grad, dtype, copy):
-    if isinstance(data, Tensor):
-        # A new leaf from a tensor's value (torch.tensor(t) likewise): refused for a value being
-        # differentiated, a warning for one that requires grad (use .detach() to say so).
-        data = data._concrete("cr.tensor(x)", "a new leaf tensor", warn=True, stacklevel=4)
-    array = as_array(data, dtype=dtype)
-    if array.dtype.kind == "c":
-        raise DTypeError(
-            f"tensor() got complex dtype {array.dtype}; chainrule differentiates real numbers. "
-            "Split into real and imaginary parts (np.real(z), np.imag(z))."
-        )
-    if copy:
-        array = array.copy()
-    if requires_grad:
-        check_differentiable(array.dtype)
-    return Tensor(array, TAPE, None, bool(requires_grad))
-
-
 def inplace_update(target: Tensor, primitive, other) -> Tensor:
     """`target op= other`, keeping derivatives right (see `Tensor._inplace`)."""
-    if target._trace is TAPE and target._node is None and target.requires_grad:
+    if target._trace.concrete and target._node is None and target.requires_grad:
         if is_grad_enabled():
             raise InplaceError(
                 f"in-place {primitive.name} on a leaf tensor of shape {target.shape} that "
@@ -678,7 +649,7 @@ def inplace_update(target: Tensor, primitive, other) -> Tensor:
 
 
 def inplace_setitem(target: Tensor, index, value) -> None:
-    if target._trace is TAPE and target._node is None and target.requires_grad:
+    if target._trace.concrete and target._node is None and target.requires_grad:
         if is_grad_enabled():
             raise InplaceError(
                 f"x[...] = value on a leaf tensor of shape {target.shape} that requires grad "
@@ -696,7 +667,7 @@ def inplace_setitem(target: Tensor, index, value) -> None:
 def _leaf_update_value(other, operation):
     """The plain value an update of a leaf under no_grad writes (an optimiser step). A value
     being differentiated by a transform cannot be written there: it would land as a constant."""
-    if type(other) in TRACED_TYPES and other._trace is not TAPE:
+    if type(other) in TRACED_TYPES and not other._trace.concrete:
         raise _concretization_error(
             other, f"in-place {operation} of a leaf tensor that requires grad, under no_grad(),",
             "the leaf's stored value"
@@ -715,8 +686,6 @@ def _overwrite_leaf(target, new_value, operation):
     target._value = new_value
     target._version += 1
     # Lets backward refuse nodes that saved the old buffer (version-counter check).
-    from chainrule.core.inplace import note_leaf_overwrite
-
     note_leaf_overwrite(target, old_value, old_version, operation)
     return target
 
@@ -733,14 +702,12 @@ def _rebind(target, result, operation):
         # `total += x` inside a transform, `total` made outside it: the tensor now holds a
         # value of the transform's level, as the Tensor API would record it. The level takes
         # note, so the tensor is moved back down when the transform returns.
-        _adopt(result._trace, target)
+        result._trace.adopt(target)
     old_node, old_version = target._node, target._version
     _take_fields(target, result)
     target._version += 1
     if old_node is not None or result._node is not None:
         # Lets backward refuse nodes that saved the replaced value (version-counter check).
-        from chainrule.core.inplace import note_rebind
-
         note_rebind(target, old_node, result._node, old_version, operation)
 
 
@@ -751,66 +718,3 @@ def _take_fields(target, source):
     target._node = source._node
     target._tangent = source._tangent
     target.requires_grad = source.requires_grad
-
-
-def _adopt(trace, tensor):
-    if trace.level == 0:
-        return
-    if trace.adopted is None:
-        trace.adopted = []
-    trace.adopted.append(tensor)
-
-
-def release_level(trace, outputs):
-    """End of a transform's level: every tensor from outside that an in-place operation moved
-    onto `trace` is moved back to the value one level down (a constant at the Tensor-API level,
-    or a value of the enclosing transform, which adopts it in turn). `outputs` (a list of the
-    transform's output leaves) is returned with such tensors replaced by copies that keep this
-    level, so the transform can still read their derivatives."""
-    adopted = trace.adopted
-    if not adopted:
-        return outputs
-    trace.adopted = None
-    moved = {id(tensor) for tensor in adopted}
-    outputs = [_snapshot(leaf) if id(leaf) in moved else leaf for leaf in outputs]
-    for tensor in adopted:
-        if tensor._trace is not trace:
-            continue
-        inner = tensor._value
-        if type(inner) in TRACED_TYPES:
-            _take_fields(tensor, inner)
-            _adopt(inner._trace, tensor)
-        else:
-            tensor._trace, tensor._node, tensor._tangent = TAPE, None, None
-            tensor.requires_grad = False
-        tensor._version += 1
-    return outputs
-
-
-def _snapshot(tensor):
-    copy = Tensor(tensor._value, tensor._trace, tensor._node, tensor.requires_grad,
-                  tensor._tangent)
-    copy.name = tensor.name
-    return copy
-
-
-def call_at_level(function, args):
-    """Call a function being transformed. NumPy reports a failed conversion of a scalar written
-    into one of its arrays (`c[i] = x`) as a bare "setting an array element with a sequence";
-    the conversion error that caused it, which names the fix, is raised instead."""
-    try:
-        return function(*args)
-    except ValueError as exc:
-        cause = exc.__cause__
-        if type(exc) is not ValueError or not isinstance(cause, GraphEscapeError):
-            raise
-        error = type(cause)(
-            f"{cause} (Here NumPy was writing the value into a NumPy array: `c[i] = x` with c "
-            "from np.zeros / cnp.zeros. Make c a chainrule buffer: c = cr.tensor(np.zeros(n)).)"
-        )
-        raise error.with_traceback(exc.__traceback__) from None
-
-
-# graph.py builds on Tensor, so it is imported after the class exists (core/__init__ imports
-# this module first).
-from chainrule.core.graph import TAPE, backward_from_tensor  # noqa: E402

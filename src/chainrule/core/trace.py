@@ -1,16 +1,22 @@
 """Trace levels and grad mode: how nested transforms keep their perturbations apart.
 
 Every differentiated value carries the `Trace` it belongs to. Level 0 is the Tensor API's tape
-(PyTorch style); each call of a functional transform (`grad`, `jvp`, ...) opens a fresh level
-with a larger number. `bind` applies a primitive at the innermost (largest) level among its
-arguments; values of lower levels are constants there. This is what makes
-d/dx [x * d/dy (x + y)] = 1 rather than 2.
+(PyTorch style, core/tape.py); each call of a functional transform (`grad`, `jvp`, ...) opens
+a fresh level with a larger number. `bind` applies a primitive at the innermost (largest) level
+among its arguments; values of lower levels are constants there. This is what makes
+d/dx [x * d/dy (x + y)] = 1 rather than 2. What differs from level to level (is this value
+differentiated here, what is one level down, may it become a number) is asked of the trace.
 """
 
 import itertools
 import threading
 
-__all__ = ["Trace", "new_level", "is_grad_enabled", "no_grad", "enable_grad", "set_grad_enabled"]
+from chainrule.core.primitive import TRACED_TYPES
+
+__all__ = [
+    "Trace", "new_level", "raw_value", "is_grad_enabled", "no_grad", "enable_grad",
+    "set_grad_enabled",
+]
 
 _level_counter = itertools.count(1)
 
@@ -20,23 +26,62 @@ def new_level() -> int:
     return next(_level_counter)
 
 
+def raw_value(value):
+    """The plain NumPy value under any number of trace levels."""
+    while type(value) in TRACED_TYPES:
+        value = value._value
+    return value
+
+
 class Trace:
-    """One level of differentiation. Subclasses say how a primitive is applied there.
+    """One level of differentiation. Subclasses say how a primitive is applied there (`process`)
+    and how a value enters the level (`box`).
 
     `adopted` lists tensors made outside this level that an in-place operation inside it moved
     onto it (`total += x` with `total = cr.tensor(0.0)`); when the transform that opened the
-    level returns, they are moved back down (see `core.tensor.release_level`), so no traced
+    level returns, they are moved back down (see `core.tape.release_level`), so no traced
     value outlives its transform.
     """
 
     __slots__ = ("level", "adopted")
 
+    # Whether the values of this level are numbers. A transform's level is not: there a value
+    # stands for a variable, and turning it into a number would drop its derivative.
+    concrete = False
+
     def __init__(self, level: int):
         self.level = level
         self.adopted = None
 
+    def owns(self, value) -> bool:
+        """Whether `value` is differentiated at this level."""
+        return type(value) in TRACED_TYPES and value._trace is self
+
+    def unbox(self, value):
+        """`value` one level down: this level's box removed, enclosing levels' boxes kept."""
+        if type(value) in TRACED_TYPES and value._trace is self:
+            return value._value
+        return value
+
+    def box(self, value, **extras):  # pragma: no cover - abstract
+        """`value` as an input differentiated at this level."""
+        raise NotImplementedError
+
     def process(self, primitive, args, params):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def adopt(self, tensor):
+        """Note a tensor from outside that an in-place operation moved onto this level."""
+        if self.adopted is None:
+            self.adopted = []
+        self.adopted.append(tensor)
+
+    def backward(self, output, gradient, retain_graph, create_graph):
+        """`output.backward()`: only the tape has a graph to walk from a tensor."""
+        raise RuntimeError(
+            "backward() on a value traced inside a functional transform; inside cr.grad/cr.vjp "
+            "return the value instead and let the transform differentiate it."
+        )
 
     def __repr__(self):
         return f"<{type(self).__name__} level={self.level}>"

@@ -7,12 +7,13 @@ import numbers
 
 import numpy as np
 
-from chainrule.core.graph import TAPE
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, bind
-from chainrule.core.tensor import call_at_level, raw_value, release_level
+from chainrule.core.tape import TAPE, release_level
+from chainrule.core.trace import raw_value
 from chainrule.errors import (
     ArgnumsError,
     DTypeError,
+    GraphEscapeError,
     InputTypeError,
     ShapeError,
 )
@@ -121,6 +122,23 @@ def _split_aux(result, has_aux, transform):
             f"{type(result).__name__}. Return `out, aux` or drop has_aux."
         )
     return result[0], result[1]
+
+
+def call_at_level(function, args):
+    """Call a function being transformed. NumPy reports a failed conversion of a scalar written
+    into one of its arrays (`c[i] = x`) as a bare "setting an array element with a sequence";
+    the conversion error that caused it, which names the fix, is raised instead."""
+    try:
+        return function(*args)
+    except ValueError as exc:
+        cause = exc.__cause__
+        if type(exc) is not ValueError or not isinstance(cause, GraphEscapeError):
+            raise
+        error = type(cause)(
+            f"{cause} (Here NumPy was writing the value into a NumPy array: `c[i] = x` with c "
+            "from np.zeros / cnp.zeros. Make c a chainrule buffer: c = cr.tensor(np.zeros(n)).)"
+        )
+        raise error.with_traceback(exc.__traceback__) from None
 
 
 def _run_at_level(trace, function, args, has_aux, transform):

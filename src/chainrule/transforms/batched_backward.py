@@ -11,7 +11,7 @@ is always right, just slower under `jacrev` until it gets a rule here.
 
 import numpy as np
 
-from chainrule.core.graph import backward_pass, fit_cotangent, live_residuals
+from chainrule.core.backward import backward_pass, fit_cotangent, live_residuals
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, ZERO, bind
 from chainrule.core.tensor import raw_value
 from chainrule.errors import ShapeError
@@ -31,7 +31,7 @@ def batched_backward(roots, batch_size):
     """Reverse mode from `roots`, pairs (node or leaf tensor, cotangent of shape (B, *shape)).
     Returns {id(leaf): (leaf, cotangent of shape (B, *leaf shape))}; the graph is kept."""
 
-    def node_vjp(node, cotangent, create_graph):
+    def node_vjp(node, cotangent, record_on):
         return _input_cotangents(node, cotangent, batch_size)
 
     return backward_pass(roots, retain_graph=True, node_vjp=node_vjp)

@@ -16,9 +16,10 @@ import weakref
 
 import numpy as np
 
+from chainrule.core.backward import Node, backward_pass
 from chainrule.core.forward import _fit_tangent
-from chainrule.core.graph import TAPE, Node, ReverseTrace, backward_pass
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, Primitive, bind
+from chainrule.core.tape import TAPE, ReverseTrace
 from chainrule.core.tensor import Tensor, raw_value
 from chainrule.core.trace import is_grad_enabled, no_grad
 from chainrule.errors import (

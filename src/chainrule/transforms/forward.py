@@ -3,8 +3,8 @@
 
 
 from chainrule.core.forward import ForwardTrace
-from chainrule.core.graph import TAPE
 from chainrule.core.primitive import TRACED_TYPES
+from chainrule.core.tape import TAPE
 from chainrule.core.tensor import Tensor, raw_value
 from chainrule.core.trace import new_level
 from chainrule.errors import (

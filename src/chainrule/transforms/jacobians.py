@@ -5,7 +5,7 @@ jacrev pulls basis cotangents back through one recorded graph, hessian = jacfwd(
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.graph import backward_pass
+from chainrule.core.backward import backward_pass
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, bind
 from chainrule.core.tensor import Tensor, raw_value
 from chainrule.core.trace import new_level

@@ -5,8 +5,9 @@ fresh reverse level, then cotangents are pulled back through that graph.
 
 import numpy as np
 
-from chainrule.core.graph import ReverseTrace, backward_pass
+from chainrule.core.backward import backward_pass
 from chainrule.core.primitive import TRACED_TYPES
+from chainrule.core.tape import ReverseTrace
 from chainrule.core.tensor import Tensor, raw_value
 from chainrule.core.trace import new_level
 from chainrule.errors import (

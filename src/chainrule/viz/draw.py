@@ -7,7 +7,7 @@ each leaf's `.grad` after `.backward()`; use `cr.trace(f, ...)` for values and t
 
 import numpy as np
 
-from chainrule.core.graph import Node, topological_order
+from chainrule.core.backward import Node, topological_order
 from chainrule.core.tensor import Tensor, raw_value
 from chainrule.viz.graph import Constant, Graph, Vertex
 

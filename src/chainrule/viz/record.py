@@ -11,11 +11,12 @@ import threading
 import numpy as np
 
 from chainrule.core.dtypes import promote_for_transform
-from chainrule.core.graph import ReverseTrace
 from chainrule.core.primitive import TRACED_TYPES
-from chainrule.core.tensor import Tensor, call_at_level, raw_value, release_level
+from chainrule.core.tape import ReverseTrace, release_level
+from chainrule.core.tensor import Tensor, raw_value
 from chainrule.core.trace import new_level
 from chainrule.errors import ChainruleError
+from chainrule.transforms._levels import call_at_level
 from chainrule.viz.graph import Constant, Graph, Vertex
 
 __all__ = ["trace", "scope"]

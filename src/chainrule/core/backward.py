@@ -1,0 +1,256 @@
+"""The recorded graph and the backward pass over it (reverse mode).
+
+A `Node` is one recorded primitive application (core/tape.py records them): the primitive, its
+parents (nodes, or leaf tensors), its static params and only the residuals its VJP rules need.
+`backward_pass` seeds cotangents, walks the nodes in reverse topological order with an explicit
+stack (a 10^6-node chain is fine), calls each VJP rule, fits (un-broadcasts, casts) and sums
+cotangents per input, and releases residuals once used unless `retain_graph=True`.
+"""
+
+import numpy as np
+
+from chainrule.core.anomaly import check as anomaly_check
+from chainrule.core.anomaly import switch as _anomaly
+from chainrule.core.inplace import check_saved_inputs
+from chainrule.core.inplace import state as _inplace
+from chainrule.core.primitive import OUT, REGISTRY, TRACED_TYPES, ZERO, InputShape, bind
+from chainrule.core.tensor import Tensor
+from chainrule.core.trace import raw_value
+from chainrule.errors import GraphFreedError, ShapeError
+
+__all__ = [
+    "Node", "backward_pass", "topological_order", "add_cotangents", "fit_cotangent",
+    "live_residuals",
+]
+
+
+class Node:
+    """One recorded primitive application: what `grad_fn` points to.
+
+    `residuals` becomes None once a backward pass has released it (unless retain_graph).
+    """
+
+    # `source` (the user's line, recorded by detect_anomaly) and `inplace` (in-place bookkeeping,
+    # see core/inplace.py) stay unset unless those features touch the node.
+    __slots__ = (
+        "primitive", "params", "parents", "residuals", "input_avals", "source", "inplace",
+        "epoch",
+    )
+
+    def __init__(self, primitive, params, parents, residuals, input_avals):
+        self.primitive = primitive
+        self.params = params
+        self.parents = parents
+        self.residuals = residuals
+        self.input_avals = input_avals
+        # In-place updates seen before this node was recorded cannot affect what it saved.
+        self.epoch = _inplace.epoch
+
+    @property
+    def name(self) -> str:
+        return self.primitive.name
+
+    def __repr__(self):
+        return f"<Node {self.primitive.name}>"
+
+
+def topological_order(roots):
+    """Nodes reachable from `roots`, every node after all its parents. Iterative DFS."""
+    order = []
+    visited = set()
+    stack = [(root, False) for root in roots]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if node in visited:
+            continue
+        visited.add(node)
+        stack.append((node, True))
+        for parent in node.parents:
+            if type(parent) is Node and parent not in visited:
+                stack.append((parent, False))
+    return order
+
+
+def _count_children(roots):
+    """For every node reachable from `roots`: how many reachable nodes use it as a parent.
+    A node is ready for its VJP once all of them have sent their cotangents."""
+    pending = {}
+    stack = list(roots)
+    seen = set(roots)
+    while stack:
+        node = stack.pop()
+        for parent in node.parents:
+            if type(parent) is Node:
+                if parent in seen:
+                    pending[parent] += 1
+                else:
+                    pending[parent] = 1
+                    seen.add(parent)
+                    stack.append(parent)
+    return pending
+
+
+def add_cotangents(first, second):
+    if first is None:
+        return second
+    if second is None:
+        return first
+    if type(first) in TRACED_TYPES or type(second) in TRACED_TYPES:
+        return bind(REGISTRY["add"], first, second)
+    return first + second
+
+
+def fit_cotangent(cotangent, aval, node, index):
+    """Sum a cotangent down to its input's shape (un-broadcast) and cast it to its dtype."""
+    shape, dtype = aval
+    value = raw_value(cotangent)
+    cotangent_shape = np.shape(value)
+    if cotangent_shape != shape:
+        extra = len(cotangent_shape) - len(shape)
+        if extra < 0 or any(
+            s != c and s != 1 for s, c in zip(shape, cotangent_shape[extra:])
+        ):
+            raise ShapeError(
+                f"internal error: the VJP of {node.primitive.name} returned a cotangent of shape "
+                f"{cotangent_shape} for input {index} of shape {shape}; please report this."
+            )
+        axes = tuple(range(extra)) + tuple(
+            extra + i
+            for i, size in enumerate(shape)
+            if size == 1 and cotangent_shape[extra + i] != 1
+        )
+        cotangent = bind(REGISTRY["sum"], cotangent, axis=axes, keepdims=True)
+        if extra:
+            cotangent = bind(REGISTRY["reshape"], cotangent, shape=shape)
+        value = raw_value(cotangent)
+    if getattr(value, "dtype", None) != dtype and dtype.kind == "f":
+        cotangent = bind(REGISTRY["astype"], cotangent, dtype=dtype)
+    return cotangent
+
+
+def _rewrapped_residuals(node, trace):
+    """Residuals as Tensors of `trace` (the tape) connected to the graph, so the backward pass
+    records (create_graph=True). Rebuilt on demand, so nodes never hold a reference to their
+    output."""
+    rewrapped = []
+    for index, value in zip(node.primitive.saves, node.residuals):
+        if type(index) is InputShape:
+            rewrapped.append(value)
+            continue
+        source = node if index is OUT else node.parents[index]
+        if source is None:
+            rewrapped.append(value)
+        elif type(source) is Node:
+            rewrapped.append(Tensor(value, trace, source, True))
+        else:
+            rewrapped.append(source)  # a leaf tensor
+    return tuple(rewrapped)
+
+
+def _freed_error(node):
+    source = getattr(node, "source", None)  # recorded under detect_anomaly()
+    where = f" (created at {source[0]}:{source[1]})" if source is not None else ""
+    return GraphFreedError(
+        f"backward through {node.primitive.name}{where} a second time: its saved values were "
+        "released after the first backward. Pass retain_graph=True to the first "
+        ".backward() (or cr.vjp's function) if you need to go back through the graph again."
+    )
+
+
+def live_residuals(node):
+    """The node's residuals for a backward pass: a clear error if a previous pass released
+    them, and the in-place check if anything was changed in place since the node was recorded."""
+    residuals = node.residuals
+    if residuals is None:
+        if node.primitive.saves:
+            raise _freed_error(node)
+        return ()
+    if _inplace.active and node.epoch != _inplace.epoch:
+        check_saved_inputs(node)
+    return residuals
+
+
+def _input_cotangents(node, cotangent, record_on):
+    """Call the node's VJP rules: (parent, cotangent) for each input that needs one."""
+    primitive = node.primitive
+    residuals = live_residuals(node)
+    if record_on is not None and residuals:
+        residuals = _rewrapped_residuals(node, record_on)
+    params = node.params
+    avals = node.input_avals
+    results = []
+    for index, parent in enumerate(node.parents):
+        if parent is None:
+            continue
+        rule = primitive.vjps[index]
+        if rule is ZERO:
+            shape, dtype = avals[index]
+            results.append((parent, np.zeros(shape, dtype)))
+            continue
+        parent_cotangent = rule(cotangent, *residuals, **params)
+        if parent_cotangent is None:
+            continue
+        shape, dtype = avals[index]
+        if getattr(parent_cotangent, "shape", None) != shape or parent_cotangent.dtype != dtype:
+            parent_cotangent = fit_cotangent(parent_cotangent, avals[index], node, index)
+        results.append((parent, parent_cotangent))
+    return results
+
+
+def backward_pass(roots, *, retain_graph=False, record_on=None, node_vjp=None):
+    """Run reverse mode from `roots`, a list of (node or leaf tensor, cotangent) pairs.
+
+    Returns {id(leaf): (leaf, cotangent)} for every leaf tensor reached. `record_on` is the
+    trace (the tape) that records the backward pass itself, for create_graph=True; None records
+    nothing. `node_vjp(node, cotangent, record_on)` replaces the ordinary VJP call of each node
+    (batched jacrev).
+    """
+    node_vjp = _input_cotangents if node_vjp is None else node_vjp
+    cotangents = {}
+    leaves = {}
+    ready = []
+    for vertex, cotangent in roots:
+        if type(vertex) is Node:
+            if vertex not in cotangents:
+                ready.append(vertex)
+            cotangents[vertex] = add_cotangents(cotangents.get(vertex), cotangent)
+        else:
+            _accumulate_leaf(leaves, vertex, cotangent)
+    pending = _count_children(ready)
+    ready = [node for node in ready if node not in pending]
+    while ready:
+        node = ready.pop()
+        cotangent = cotangents.pop(node, None)
+        if cotangent is not None:
+            input_cotangents = node_vjp(node, cotangent, record_on)
+            if _anomaly.enabled:
+                anomaly_check(node, input_cotangents)
+            for parent, parent_cotangent in input_cotangents:
+                if type(parent) is Node:
+                    previous = cotangents.get(parent)
+                    cotangents[parent] = (
+                        parent_cotangent if previous is None
+                        else add_cotangents(previous, parent_cotangent)
+                    )
+                else:
+                    _accumulate_leaf(leaves, parent, parent_cotangent)
+            if not retain_graph:
+                node.residuals = None
+        for parent in node.parents:
+            if type(parent) is Node:
+                remaining = pending[parent] - 1
+                pending[parent] = remaining
+                if remaining == 0:
+                    ready.append(parent)
+    return leaves
+
+
+def _accumulate_leaf(leaves, leaf, cotangent):
+    key = id(leaf)
+    if key in leaves:
+        leaves[key] = (leaf, add_cotangents(leaves[key][1], cotangent))
+    else:
+        leaves[key] = (leaf, cotangent)

@@ -1,0 +1,257 @@
+"""The tape: reverse-mode levels and the recorder, the Tensor API's level 0, leaf constructors.
+
+`ReverseTrace.process` computes a primitive's value one level down and, when an input is
+differentiated at its level, records a `Node` (core/backward.py) holding only the residuals its
+VJP rules need. `TAPE` is the level every Tensor made by `cr.tensor` lives on; `.backward()` on
+one of its tensors runs the backward pass and accumulates `.grad`.
+"""
+
+import numpy as np
+
+from chainrule.core.anomaly import annotate
+from chainrule.core.anomaly import switch as _anomaly
+from chainrule.core.backward import Node, backward_pass
+from chainrule.core.dtypes import as_array, check_differentiable
+from chainrule.core.primitive import TRACED_TYPES, _explain_failure, bind
+from chainrule.core.tensor import Tensor, _take_fields
+from chainrule.core.trace import Trace, _grad_mode, raw_value
+from chainrule.errors import DTypeError, NonScalarOutputError, ShapeError
+
+__all__ = [
+    "ReverseTrace", "TapeTrace", "TAPE", "tensor", "as_tensor", "release_level",
+]
+
+_NO_PARAMS: dict = {}
+
+
+def _aval(value):
+    """(shape, dtype) of a value at any level, for un-broadcasting and casting cotangents."""
+    value = raw_value(value)
+    dtype = getattr(value, "dtype", None)
+    if dtype is None:
+        return (np.shape(value), np.result_type(value))
+    return (value.shape, dtype)
+
+
+class ReverseTrace(Trace):
+    """A reverse-mode level: records nodes. Level 0 (`TAPE`) is the Tensor API's tape."""
+
+    __slots__ = ()
+
+    def owns(self, value) -> bool:
+        # At the tape only tensors that require grad (and what is computed from them) are
+        # differentiated; at a transform's level every box requires grad.
+        return type(value) in TRACED_TYPES and value._trace is self and value.requires_grad
+
+    def box(self, value):
+        return Tensor(value, self, None, True)
+
+    def process(self, primitive, args, params):
+        if self.level == 0:
+            return _record_on_tape(primitive, args, params)
+        values = []
+        parents = []
+        record = False
+        for arg in args:
+            if type(arg) in TRACED_TYPES and arg._trace is self:
+                values.append(arg._value)
+                parents.append(arg._node if arg._node is not None else arg)
+                record = True
+            else:
+                values.append(_as_operand(arg))
+                parents.append(None)
+        out = bind(primitive, *values, **params)
+        if primitive.nondiff:
+            return out
+        if not record:
+            return Tensor(out, self)
+        avals = tuple(None if p is None else _aval(v) for p, v in zip(parents, values))
+        residuals = primitive.pick(values, out)
+        node = Node(primitive, params or _NO_PARAMS, tuple(parents), residuals, avals)
+        if _anomaly.enabled:
+            annotate(node)
+        return Tensor(out, self, node, True)
+
+
+def _as_operand(value):
+    # A list operand may be saved for the backward pass, where rules need an array.
+    if type(value) is list or type(value) is tuple:
+        return np.asarray(value)
+    # A tensor of a lower level may be updated in place after this node saved it (`total *= x`
+    # inside a transform, or `t *= 5` on a Tensor-API value): save what it holds now. A constant
+    # of the Tensor API is saved as its plain value; a computed value as a copy of its box.
+    # (A lower level's own inputs keep their identity: their gradients are found by it.)
+    if type(value) in TRACED_TYPES:
+        if value._trace.concrete and not value.requires_grad:
+            return value._value
+        if value._node is not None or value._tangent is not None:
+            return Tensor(value._value, value._trace, value._node, value.requires_grad,
+                          value._tangent)
+    return value
+
+
+def _record_on_tape(primitive, args, params):
+    """The Tensor API's hot path: every traced argument is on the tape, every value is plain."""
+    values = []
+    parents = []
+    avals = []
+    record = False
+    for arg in args:
+        if type(arg) in TRACED_TYPES:
+            value = arg._value
+            values.append(value)
+            if arg.requires_grad:
+                node = arg._node
+                parents.append(node if node is not None else arg)
+                avals.append((value.shape, value.dtype))
+                record = True
+                continue
+        else:
+            values.append(_as_operand(arg))
+        parents.append(None)
+        avals.append(None)
+    try:
+        out = primitive.impl(*values, **params)
+    except (TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError) as exc:
+        raise _explain_failure(primitive, values, params, exc) from exc
+    if primitive.nondiff or not (record and _grad_mode.enabled):
+        return Tensor(out, TAPE)
+    node = Node(primitive, params or _NO_PARAMS, tuple(parents), primitive.pick(values, out),
+                tuple(avals))
+    if _anomaly.enabled:
+        annotate(node)
+    return Tensor(out, TAPE, node, True)
+
+
+def _seed_cotangent(output, gradient):
+    value = raw_value(output)
+    shape = output.shape
+    if gradient is None:
+        if shape != () and int(np.prod(shape, dtype=np.int64)) != 1:
+            raise NonScalarOutputError(
+                f"backward() on a tensor of shape {shape} needs a `gradient` argument of that "
+                "shape (the vector in the vector-Jacobian product); or reduce it to a scalar "
+                "first, e.g. y.sum().backward()."
+            )
+        dtype = getattr(value, "dtype", None)
+        one = (dtype if dtype is not None else np.result_type(value)).type(1)
+        return one if shape == () else np.ones(shape, type(one))  # one element: as PyTorch
+    gradient_shape = np.shape(raw_value(gradient))
+    if gradient_shape != shape:
+        raise ShapeError(
+            f"backward(gradient=...) got a gradient of shape {gradient_shape} for an output of "
+            f"shape {shape}; they must match."
+        )
+    return gradient
+
+
+class TapeTrace(ReverseTrace):
+    """Level 0, the Tensor API's tape: its values are numbers (they convert to NumPy and Python
+    freely), nothing lies below it, it records only while grad mode is on, and `.backward()`
+    walks its graph from a tensor."""
+
+    __slots__ = ()
+    concrete = True
+
+    def unbox(self, value):
+        return value  # nothing below the tape: its tensors stay, and it keeps recording
+
+    def adopt(self, tensor):
+        pass  # nothing to move back down to
+
+    def backward(self, output, gradient, retain_graph, create_graph):
+        """Tensor.backward(): accumulate into `.grad` of every leaf that requires grad."""
+        if not output.requires_grad:
+            raise RuntimeError(
+                "backward() on a tensor that does not require grad: no input it was computed from "
+                "has requires_grad=True (or it was computed under no_grad()). Create inputs with "
+                "cr.tensor(..., requires_grad=True)."
+            )
+        seed = _seed_cotangent(output, gradient)
+        if not create_graph:
+            seed = raw_value(seed)
+        vertex = output._node if output._node is not None else output
+        previous_mode = _grad_mode.enabled
+        _grad_mode.enabled = bool(create_graph)  # record the backward pass only for create_graph
+        try:
+            leaves = backward_pass(
+                [(vertex, seed)], retain_graph=retain_graph or create_graph,
+                record_on=self if create_graph else None,
+            )
+            for leaf, cotangent in leaves.values():
+                if not leaf.requires_grad:
+                    continue
+                if type(cotangent) not in TRACED_TYPES:
+                    cotangent = Tensor(cotangent, self)
+                leaf.grad = cotangent if leaf.grad is None else leaf.grad + cotangent
+        finally:
+            _grad_mode.enabled = previous_mode
+
+
+TAPE = TapeTrace(0)
+
+
+# ----- leaf constructors --------------------------------------------------------------------------
+def tensor(data, requires_grad=False, dtype=None) -> Tensor:
+    """Make a Tensor from a number, (nested) list or NumPy array. The data is copied, so later
+    changes to your array do not reach the tensor (use `cr.as_tensor` to share memory)."""
+    if type(data) is float and dtype is None:  # the common scalar case, kept cheap
+        return Tensor(np.array(data), TAPE, None, bool(requires_grad))
+    return _make_tensor(data, requires_grad, dtype, copy=True)
+
+
+def as_tensor(data, requires_grad=False, dtype=None) -> Tensor:
+    """Like `tensor`, but shares memory with a NumPy array when it can. chainrule never writes
+    into it; changing it yourself afterwards changes the tensor too."""
+    return _make_tensor(data, requires_grad, dtype, copy=False)
+
+
+def _make_tensor(data, requires_grad, dtype, copy):
+    if isinstance(data, Tensor):
+        # A new leaf from a tensor's value (torch.tensor(t) likewise): refused for a value being
+        # differentiated, a warning for one that requires grad (use .detach() to say so).
+        data = data._concrete("cr.tensor(x)", "a new leaf tensor", warn=True, stacklevel=4)
+    array = as_array(data, dtype=dtype)
+    if array.dtype.kind == "c":
+        raise DTypeError(
+            f"tensor() got complex dtype {array.dtype}; chainrule differentiates real numbers. "
+            "Split into real and imaginary parts (np.real(z), np.imag(z))."
+        )
+    if copy:
+        array = array.copy()
+    if requires_grad:
+        check_differentiable(array.dtype)
+    return Tensor(array, TAPE, None, bool(requires_grad))
+
+
+def release_level(trace, outputs):
+    """End of a transform's level: every tensor from outside that an in-place operation moved
+    onto `trace` is moved back to the value one level down (a constant at the Tensor-API level,
+    or a value of the enclosing transform, which adopts it in turn). `outputs` (a list of the
+    transform's output leaves) is returned with such tensors replaced by copies that keep this
+    level, so the transform can still read their derivatives."""
+    adopted = trace.adopted
+    if not adopted:
+        return outputs
+    trace.adopted = None
+    moved = {id(tensor) for tensor in adopted}
+    outputs = [_snapshot(leaf) if id(leaf) in moved else leaf for leaf in outputs]
+    for tensor in adopted:
+        if tensor._trace is not trace:
+            continue
+        inner = tensor._value
+        if type(inner) in TRACED_TYPES:
+            _take_fields(tensor, inner)
+            inner._trace.adopt(tensor)
+        else:
+            tensor._trace, tensor._node, tensor._tangent = TAPE, None, None
+            tensor.requires_grad = False
+        tensor._version += 1
+    return outputs
+
+
+def _snapshot(tensor):
+    copy = Tensor(tensor._value, tensor._trace, tensor._node, tensor.requires_grad,
+                  tensor._tangent)
+    copy.name = tensor.name
+    return copy
