@@ -14,6 +14,7 @@ import re
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.core.primitive import REGISTRY
 from chainrule.errors import ChainruleError
 from chainrule.viz import scope
 
@@ -46,29 +47,26 @@ class _Function:
         self.composite = composite  # built from several primitives: drawn as one group
 
 
-# The documented list. Two-argument max/min are elementwise (NumPy's maximum/minimum).
-FUNCTIONS = {
-    "sin": _Function(cnp.sin), "cos": _Function(cnp.cos), "tan": _Function(cnp.tan),
-    "arcsin": _Function(cnp.arcsin), "arccos": _Function(cnp.arccos),
-    "arctan": _Function(cnp.arctan), "asin": _Function(cnp.arcsin),
-    "acos": _Function(cnp.arccos), "atan": _Function(cnp.arctan),
-    "sinh": _Function(cnp.sinh), "cosh": _Function(cnp.cosh), "tanh": _Function(cnp.tanh),
-    "arcsinh": _Function(cnp.arcsinh), "arccosh": _Function(cnp.arccosh),
-    "arctanh": _Function(cnp.arctanh),
-    "exp": _Function(cnp.exp), "exp2": _Function(cnp.exp2), "expm1": _Function(cnp.expm1),
-    "log": _Function(cnp.log), "log2": _Function(cnp.log2), "log10": _Function(cnp.log10),
-    "log1p": _Function(cnp.log1p), "sqrt": _Function(cnp.sqrt), "cbrt": _Function(cnp.cbrt),
-    "square": _Function(cnp.square), "abs": _Function(cnp.abs),
-    "reciprocal": _Function(cnp.reciprocal),
-    "sigmoid": _Function(cnp.sigmoid),
-    "relu": _Function(cnp.relu, composite=True),
-    "softplus": _Function(cnp.softplus, composite=True),
-    "arctan2": _Function(cnp.arctan2, 2), "atan2": _Function(cnp.arctan2, 2),
-    "hypot": _Function(cnp.hypot, 2), "pow": _Function(cnp.power, 2),
-    "max": _Function(cnp.maximum, 2), "min": _Function(cnp.minimum, 2),
-    "maximum": _Function(cnp.maximum, 2), "minimum": _Function(cnp.minimum, 2),
-    "logaddexp": _Function(cnp.logaddexp, 2),
-}
+# Every registry row that says `expression=True` (unary elementwise rows do by default), under
+# its NumPy name; then the names of Python's `math` module for some of them, and two composites.
+# Two-argument max/min are elementwise (NumPy's maximum/minimum).
+_MATH_NAMES = {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "atan2": "arctan2",
+               "pow": "power", "max": "maximum", "min": "minimum"}
+_COMPOSITES = ("relu", "softplus")
+
+
+def _functions():
+    callable_rows = {name: p for name, p in REGISTRY.items() if p.expression}
+    functions = {name: _Function(getattr(cnp, name), len(p.vjps))
+                 for name, p in callable_rows.items()}
+    for math_name, name in _MATH_NAMES.items():
+        functions[math_name] = _Function(getattr(cnp, name), len(REGISTRY[name].vjps))
+    for name in _COMPOSITES:
+        functions[name] = _Function(getattr(cnp, name), composite=True)
+    return functions
+
+
+FUNCTIONS = _functions()  # the documented list
 CONSTANTS = {"pi": math.pi}
 
 _BINARY = {

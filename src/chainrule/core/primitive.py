@@ -74,11 +74,20 @@ TRACED_TYPES: set = set()
 
 
 class Primitive:
-    """One registry entry. Call it like the NumPy function it wraps."""
+    """One registry entry. Call it like the NumPy function it wraps.
 
-    __slots__ = ("name", "impl", "vjps", "jvps", "saves", "family", "nondiff", "linear", "pick")
+    Besides its rules, a row says how the rest of chainrule meets it, so that nothing else lists
+    it by hand: `ufunc` (the NumPy ufunc it answers to, for NEP-13 dispatch), `names` (its names
+    in `chainrule.numpy`), `formula` (its local derivatives as text, for the trace tables),
+    `expression` (whether `chainrule explain` expressions may call it) and `pointwise` (whether
+    its rules apply unchanged to a batch of tangents or cotangents, for jacfwd and jacrev).
+    """
 
-    def __init__(self, name, impl, vjps, jvps, saves, family):
+    __slots__ = ("name", "impl", "vjps", "jvps", "saves", "family", "nondiff", "linear", "pick",
+                 "ufunc", "names", "formula", "expression", "pointwise")
+
+    def __init__(self, name, impl, vjps, jvps, saves, family, *, ufunc=None, names=(),
+                 formula=None, expression=False, pointwise=False):
         self.name = name
         self.impl = impl
         self.nondiff = vjps is NONDIFF
@@ -89,22 +98,45 @@ class Primitive:
         self.saves = tuple(saves)
         self.family = family
         self.pick = _residual_picker(self.saves)
+        self.ufunc = ufunc
+        self.names = tuple(names)
+        self.formula = None if formula is None else tuple(formula)
+        self.expression = expression
+        self.pointwise = pointwise
 
     def __repr__(self):
         return f"<primitive {self.name}>"
 
 
-def defprimitive(name, impl, *, vjp, jvp=None, saves=(), family="misc"):
+def defprimitive(name, impl, *, vjp, jvp=None, saves=(), family="misc", ufunc=None, names=None,
+                 formula=None, expression=False, pointwise=False):
     """Declare a primitive: its NumPy `impl`, per-input `vjp` rules, per-input `jvp` rules.
 
     `vjp=NONDIFF` declares an output that is never differentiated (comparisons, argmax).
     `jvp=LINEAR` declares a linear primitive whose tangent map is itself.
+    `ufunc` defaults to NumPy's ufunc of the same name, if there is one; `names` defaults to the
+    row's own name when it answers to a ufunc (else it is not published in chainrule.numpy).
+    `formula` has one entry per input: a factor such as "cos({0})" ({0}, {1}: the operands,
+    {out}: the output), or a pair (reverse, forward) for a linear map of {g} or {t}.
     """
     if name in REGISTRY:
         raise ValueError(f"primitive {name!r} is already registered")
-    primitive = Primitive(name, impl, vjp, jvp if jvp is not None else (), saves, family)
+    if ufunc is None:
+        ufunc = _numpy_ufunc(name)
+    if names is None:
+        names = (name,) if ufunc is not None else ()
+    primitive = Primitive(
+        name, impl, vjp, jvp if jvp is not None else (), saves, family, ufunc=ufunc, names=names,
+        formula=formula, expression=expression, pointwise=pointwise,
+    )
     REGISTRY[name] = primitive
     return primitive
+
+
+def _numpy_ufunc(name):
+    """NumPy's ufunc called `name`, or None."""
+    candidate = getattr(np, name, None)
+    return candidate if isinstance(candidate, np.ufunc) else None
 
 
 _SEQUENCES = {list, tuple}

@@ -43,6 +43,7 @@ from numpy import (  # noqa: F401
     uint8,
 )
 
+from chainrule.core.primitive import REGISTRY as _REGISTRY
 from chainrule.core.tensor import (
     HANDLED_FUNCTIONS,
     HANDLED_UFUNCS,
@@ -65,87 +66,22 @@ from chainrule.ops import elementwise as _elementwise
 from chainrule.ops import linalg as _linalg_ops
 from chainrule.ops import reduce as _reduce
 from chainrule.ops import shape as _shape
-
-# ----- elementwise primitives under NumPy's names ------------------------------------------------
-from chainrule.ops.elementwise import (  # noqa: F401
-    abs,
-    add,
-    arccos,
-    arccosh,
-    arcsin,
-    arcsinh,
-    arctan,
-    arctan2,
-    arctanh,
-    cbrt,
-    ceil,
-    cos,
-    cosh,
-    deg2rad,
-    divide,
-    equal,
-    exp,
-    exp2,
-    expm1,
-    float_power,
-    floor,
-    floor_divide,
-    fmax,
-    fmin,
-    greater,
-    greater_equal,
-    hypot,
-    isfinite,
-    isinf,
-    isnan,
-    less,
-    less_equal,
-    log,
-    log1p,
-    log2,
-    log10,
-    logaddexp,
-    logaddexp2,
-    logical_and,
-    logical_not,
-    logical_or,
-    logical_xor,
-    maximum,
-    minimum,
-    mod,
-    multiply,
-    negative,
-    not_equal,
-    power,
-    rad2deg,
-    reciprocal,
-    rint,
-    sign,
-    sin,
-    sinh,
-    sqrt,
-    square,
-    subtract,
-    tan,
-    tanh,
-    trunc,
-)
 from chainrule.ops.elementwise import (
     clip as _clip,
 )
-from chainrule.ops.linalg import matmul  # noqa: F401
+
+# ----- the registry's rows under their NumPy names ----------------------------------------------
+# Each row lists its names (sin; abs, absolute, fabs...): none is kept by hand here. Code in this
+# module calls them through their modules (_elementwise.sqrt), which linters can follow.
+for _primitive in list(_REGISTRY.values()):
+    for _name in _primitive.names:
+        globals()[_name] = _primitive
 
 # Assigned rather than imported: these NumPy names are also parameter names below.
 dtype = _np.dtype
 e = _np.e
 indices = _np.indices
 
-true_divide = divide
-remainder = mod
-absolute = abs
-degrees = rad2deg
-radians = deg2rad
-fabs = abs
 conjugate = conj = lambda x: x  # real numbers only
 
 
@@ -158,7 +94,6 @@ def round(a, decimals=0):  # noqa: A001
 
 
 around = round
-fix = trunc
 
 
 def shape(a):
@@ -285,7 +220,7 @@ def _filled(shape, fill_value, dtype, what):
         raise ShapeError(
             f"{what}: fill_value of shape {fill_shape} does not broadcast to shape {tuple(shape)}"
         )
-    return add(_np.zeros(shape, dtype), cast(fill_value, dtype))
+    return _elementwise.add(_np.zeros(shape, dtype), cast(fill_value, dtype))
 
 
 # ----- axes ---------------------------------------------------------------------------------------
@@ -366,10 +301,9 @@ def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None):
     # no derivative of any order is NaN and a constant row leaves the other rows alone.
     constant = _np.asarray(raw_value(variance)) == 0
     if not constant.any():
-        return sqrt(variance)
-    return _elementwise.where(
-        0.0, sqrt(_elementwise.where(1.0, variance, condition=constant)), condition=constant
-    )
+        return _elementwise.sqrt(variance)
+    root = _elementwise.sqrt(_elementwise.where(1.0, variance, condition=constant))
+    return _elementwise.where(0.0, root, condition=constant)
 
 
 def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
@@ -386,7 +320,7 @@ def max(a, axis=None, out=None, keepdims=False, initial=None, where=None):  # no
     if initial is not None and _reduces_empty(a, axes):
         return _empty_reduction(_np.max, a, axes, keepdims, initial, "max")
     result = _reduce.amax(a, axis=axes, keepdims=keepdims)
-    return result if initial is None else maximum(result, initial)
+    return result if initial is None else _elementwise.maximum(result, initial)
 
 
 def min(a, axis=None, out=None, keepdims=False, initial=None, where=None):  # noqa: A001
@@ -395,7 +329,7 @@ def min(a, axis=None, out=None, keepdims=False, initial=None, where=None):  # no
     if initial is not None and _reduces_empty(a, axes):
         return _empty_reduction(_np.min, a, axes, keepdims, initial, "min")
     result = _reduce.amin(a, axis=axes, keepdims=keepdims)
-    return result if initial is None else minimum(result, initial)
+    return result if initial is None else _elementwise.minimum(result, initial)
 
 
 def _empty_reduction(reduction, a, axes, keepdims, initial, what):
@@ -860,15 +794,15 @@ def tensordot(a, b, axes=2):
     a_matrix = reshape(transpose(a, a_free + a_axes), (-1, inner))
     b_matrix = reshape(transpose(b, b_axes + b_free), (inner, -1))
     out_shape = tuple(a_shape[i] for i in a_free) + tuple(b_shape[i] for i in b_free)
-    return reshape(matmul(a_matrix, b_matrix), out_shape)
+    return reshape(_linalg_ops.matmul(a_matrix, b_matrix), out_shape)
 
 
 def dot(a, b, out=None):
     _reject("dot", out)
     if _ndim(a) == 0 or _ndim(b) == 0:
-        return multiply(a, b)
+        return _elementwise.multiply(a, b)
     if _ndim(b) <= 2:
-        return matmul(a, b)
+        return _linalg_ops.matmul(a, b)
     return tensordot(a, b, axes=([-1], [-2]))
 
 
@@ -878,7 +812,7 @@ def vdot(a, b):
 
 def inner(a, b):
     if _ndim(a) == 0 or _ndim(b) == 0:
-        return multiply(a, b)
+        return _elementwise.multiply(a, b)
     return tensordot(a, b, axes=([-1], [-1]))
 
 
@@ -893,7 +827,7 @@ def logsumexp(a, axis=None, keepdims=False):
     if _reduces_empty(a, axes):
         # log of an empty sum is log 0 = -inf, as in scipy; the fused primitive needs a max.
         with _np.errstate(divide="ignore"):
-            return log(sum(exp(a), axis=axes, keepdims=keepdims))
+            return _elementwise.log(sum(_elementwise.exp(a), axis=axes, keepdims=keepdims))
     return _reduce.logsumexp(a, axis=axes, keepdims=keepdims)
 
 
@@ -907,13 +841,8 @@ def log_softmax(x, axis=-1):
     return _reduce.log_softmax(x, axis=normalize_axes(axis, _ndim(x), "log_softmax"))
 
 
-# A primitive, not 0.5 tanh(x / 2) + 0.5: that loses the small value 1 - 1/(1 + e^-x) for x < 0
-# and its derivative 1 - tanh^2 for large |x|; the primitive's rule is sigmoid(x) sigmoid(-x).
-sigmoid = _elementwise.sigmoid
-
-
 def softplus(x):
-    return logaddexp(x, 0.0)
+    return _elementwise.logaddexp(x, 0.0)
 
 
 def relu(x):
@@ -998,17 +927,16 @@ _NOT_ARRAY_FIRST = {
 wrap_public(globals(), __all__, _NOT_ARRAY_FIRST)
 
 # ----- NumPy dispatch tables (NEP-13 ufuncs, NEP-18 functions) -----------------------------------
-_UFUNC_NAMES = [
-    "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh",
-    "arccosh", "arctanh", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "cbrt",
-    "square", "reciprocal", "negative", "positive", "absolute", "fabs", "sign", "floor", "ceil",
-    "rint", "trunc", "deg2rad", "rad2deg", "degrees", "radians", "add", "subtract", "multiply",
-    "divide", "true_divide", "floor_divide", "power", "float_power", "maximum", "minimum", "fmax",
-    "fmin", "arctan2", "hypot", "logaddexp", "logaddexp2", "mod", "remainder", "equal",
-    "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and", "logical_or",
-    "logical_xor", "logical_not", "isnan", "isinf", "isfinite", "matmul", "conjugate",
-]
-for _name in _UFUNC_NAMES:
+# Every row answers to its ufunc and to its aliases' (np.fabs...); the composites add theirs.
+def _ufunc_named(name):
+    ufunc = getattr(_np, name, None)
+    return ufunc if isinstance(ufunc, _np.ufunc) else None
+
+
+for _primitive in list(_REGISTRY.values()):
+    for _ufunc in {_primitive.ufunc, *map(_ufunc_named, _primitive.names)} - {None}:
+        HANDLED_UFUNCS[_ufunc] = _primitive
+for _name in ("positive", "conjugate"):
     HANDLED_UFUNCS[getattr(_np, _name)] = globals()[_name]
 
 _FUNCTION_NAMES = [

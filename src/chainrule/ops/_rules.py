@@ -45,9 +45,14 @@ def select(condition, if_true, if_false):
     return bind(prim("where"), if_true, if_false, condition=np.asarray(raw(condition), dtype=bool))
 
 
-def unary(name, impl, derivative, saves, singular=False):
+def unary(name, impl, derivative, saves, singular=False, *, formula, aliases=(),
+          expression=True, ufunc=None):
     """An elementwise primitive from its local derivative; the VJP and the JVP are the same
-    product (the Jacobian is diagonal). `singular` marks derivatives that can be infinite."""
+    product (the Jacobian is diagonal). `singular` marks derivatives that can be infinite.
+
+    The row is all chainrule needs: it is published in chainrule.numpy as `name` and `aliases`,
+    answers to NumPy's ufunc of that name (or `ufunc`), may be called in `chainrule explain`
+    expressions, and its trace-table entry reads `formula` ("cos({0})"; {out}: the output)."""
     times = _safe_times_for(name) if singular else _times
     derivative = _quiet(derivative) if singular else derivative
     return defprimitive(
@@ -57,12 +62,19 @@ def unary(name, impl, derivative, saves, singular=False):
         vjp=(lambda g, *residuals: times(g, derivative(*residuals)),),
         jvp=(lambda t, *residuals: times(t, derivative(*residuals)),),
         family="elementwise",
+        ufunc=ufunc,
+        names=(name, *aliases),
+        formula=(formula,),
+        expression=expression,
+        pointwise=True,
     )
 
 
-def binary(name, impl, d_first, d_second, saves, singular=False):
+def binary(name, impl, d_first, d_second, saves, singular=False, *, formula=None, aliases=(),
+           expression=False, ufunc=None):
     """A broadcasting elementwise primitive from its two partial derivatives.
-    The engine un-broadcasts each cotangent to its input's shape."""
+    The engine un-broadcasts each cotangent to its input's shape. As `unary`, except that
+    `formula` is a pair and expressions call it only if it says `expression=True`."""
     times = _safe_times_for(name) if singular else _times
     if singular:
         d_first, d_second = _quiet(d_first), _quiet(d_second)
@@ -79,13 +91,19 @@ def binary(name, impl, d_first, d_second, saves, singular=False):
             lambda t, *residuals: times(t, d_second(*residuals)),
         ),
         family="elementwise",
+        ufunc=ufunc,
+        names=(name, *aliases),
+        formula=formula,
+        expression=expression,
+        pointwise=True,
     )
 
 
-def zero_derivative(name, impl, arity=1, family="elementwise"):
+def zero_derivative(name, impl, arity=1, family="elementwise", *, aliases=()):
     """A piecewise-constant primitive (floor, sign, ...): derivative zero wherever it exists."""
     return defprimitive(
-        name, impl, vjp=(ZERO,) * arity, jvp=(ZERO,) * arity, family=family
+        name, impl, vjp=(ZERO,) * arity, jvp=(ZERO,) * arity, family=family, pointwise=True,
+        names=(name, *aliases) if aliases else None,
     )
 
 

@@ -26,90 +26,99 @@ def _sigmoid(x):
 
 
 # fmt: off
-# ----- unary: name, NumPy implementation, derivative(residuals), residuals --------------------
-sin     = unary("sin",     np.sin,     lambda x: cos(x),                     saves=(X,))
-cos     = unary("cos",     np.cos,     lambda x: -sin(x),                    saves=(X,))
-tan     = unary("tan",     np.tan,     lambda out: 1.0 + out * out,          saves=(OUT,))
-arcsin  = unary("arcsin",  np.arcsin,  lambda x: 1.0 / sqrt(1.0 - x * x),    saves=(X,), singular=True)
-arccos  = unary("arccos",  np.arccos,  lambda x: -1.0 / sqrt(1.0 - x * x),   saves=(X,), singular=True)
-arctan  = unary("arctan",  np.arctan,  lambda x: 1.0 / (1.0 + x * x),        saves=(X,))
-sinh    = unary("sinh",    np.sinh,    lambda x: cosh(x),                    saves=(X,))
-cosh    = unary("cosh",    np.cosh,    lambda x: sinh(x),                    saves=(X,))
-tanh    = unary("tanh",    np.tanh,    lambda out: 1.0 - out * out,          saves=(OUT,))
-arcsinh = unary("arcsinh", np.arcsinh, lambda x: 1.0 / sqrt(x * x + 1.0),    saves=(X,))
-arccosh = unary("arccosh", np.arccosh, lambda x: 1.0 / sqrt(x * x - 1.0),    saves=(X,), singular=True)
-arctanh = unary("arctanh", np.arctanh, lambda x: 1.0 / (1.0 - x * x),        saves=(X,), singular=True)
-exp     = unary("exp",     np.exp,     lambda out: out,                      saves=(OUT,))
-exp2    = unary("exp2",    np.exp2,    lambda out: out * _LN2,               saves=(OUT,))
-expm1   = unary("expm1",   np.expm1,   lambda out: out + 1.0,                saves=(OUT,))
-log     = unary("log",     np.log,     lambda x: 1.0 / x,                    saves=(X,), singular=True)
-log2    = unary("log2",    np.log2,    lambda x: 1.0 / (x * _LN2),           saves=(X,), singular=True)
-log10   = unary("log10",   np.log10,   lambda x: 1.0 / (x * _LN10),          saves=(X,), singular=True)
-log1p   = unary("log1p",   np.log1p,   lambda x: 1.0 / (1.0 + x),            saves=(X,), singular=True)
-sqrt    = unary("sqrt",    np.sqrt,    lambda out: 0.5 / out,                saves=(OUT,), singular=True)
-cbrt    = unary("cbrt",    np.cbrt,    lambda out: 1.0 / (3.0 * out * out),  saves=(OUT,), singular=True)
+# ----- unary: name, NumPy implementation, derivative(residuals), residuals, the derivative as text.
+# A row is all a unary primitive needs: chainrule.numpy, NumPy dispatch, `chainrule explain` and
+# the trace tables read it (see `unary`); its samples go in tests/samples/elementwise.py.
+sin     = unary("sin",     np.sin,     lambda x: cos(x),                     saves=(X,),   formula="cos({0})")
+cos     = unary("cos",     np.cos,     lambda x: -sin(x),                    saves=(X,),   formula="-sin({0})")
+tan     = unary("tan",     np.tan,     lambda out: 1.0 + out * out,          saves=(OUT,), formula="1 + {out}^2")
+arcsin  = unary("arcsin",  np.arcsin,  lambda x: 1.0 / sqrt(1.0 - x * x),    saves=(X,),   formula="1/sqrt(1 - {0}^2)", singular=True)
+arccos  = unary("arccos",  np.arccos,  lambda x: -1.0 / sqrt(1.0 - x * x),   saves=(X,),   formula="-1/sqrt(1 - {0}^2)", singular=True)
+arctan  = unary("arctan",  np.arctan,  lambda x: 1.0 / (1.0 + x * x),        saves=(X,),   formula="1/(1 + {0}^2)")
+sinh    = unary("sinh",    np.sinh,    lambda x: cosh(x),                    saves=(X,),   formula="cosh({0})")
+cosh    = unary("cosh",    np.cosh,    lambda x: sinh(x),                    saves=(X,),   formula="sinh({0})")
+tanh    = unary("tanh",    np.tanh,    lambda out: 1.0 - out * out,          saves=(OUT,), formula="1 - {out}^2")
+arcsinh = unary("arcsinh", np.arcsinh, lambda x: 1.0 / sqrt(x * x + 1.0),    saves=(X,),   formula="1/sqrt({0}^2 + 1)")
+arccosh = unary("arccosh", np.arccosh, lambda x: 1.0 / sqrt(x * x - 1.0),    saves=(X,),   formula="1/sqrt({0}^2 - 1)", singular=True)
+arctanh = unary("arctanh", np.arctanh, lambda x: 1.0 / (1.0 - x * x),        saves=(X,),   formula="1/(1 - {0}^2)", singular=True)
+exp     = unary("exp",     np.exp,     lambda out: out,                      saves=(OUT,), formula="{out}")
+exp2    = unary("exp2",    np.exp2,    lambda out: out * _LN2,               saves=(OUT,), formula="{out}·ln 2")
+expm1   = unary("expm1",   np.expm1,   lambda out: out + 1.0,                saves=(OUT,), formula="{out} + 1")
+log     = unary("log",     np.log,     lambda x: 1.0 / x,                    saves=(X,),   formula="1/{0}", singular=True)
+log2    = unary("log2",    np.log2,    lambda x: 1.0 / (x * _LN2),           saves=(X,),   formula="1/({0}·ln 2)", singular=True)
+log10   = unary("log10",   np.log10,   lambda x: 1.0 / (x * _LN10),          saves=(X,),   formula="1/({0}·ln 10)", singular=True)
+log1p   = unary("log1p",   np.log1p,   lambda x: 1.0 / (1.0 + x),            saves=(X,),   formula="1/(1 + {0})", singular=True)
+sqrt    = unary("sqrt",    np.sqrt,    lambda out: 0.5 / out,                saves=(OUT,), formula="1/(2·{out})", singular=True)
+cbrt    = unary("cbrt",    np.cbrt,    lambda out: 1.0 / (3.0 * out * out),  saves=(OUT,), formula="1/(3·{out}^2)", singular=True)
+# A primitive, not 0.5 tanh(x / 2) + 0.5: that loses the small value 1 - 1/(1 + e^-x) for x < 0.
 # sigmoid' = sigmoid(x) sigmoid(-x): both factors keep full relative accuracy, where the
 # 1 - sigmoid(x) of the textbook form cancels to 0 for large x (so would tanh's 1 - out^2).
-sigmoid = unary("sigmoid", _sigmoid, lambda x: sigmoid(x) * sigmoid(-x), saves=(X,))
-square  = unary("square",  np.square,  lambda x: 2.0 * x,                    saves=(X,))
-reciprocal = unary("reciprocal", np.reciprocal, lambda out: -out * out,     saves=(OUT,), singular=True)
+sigmoid = unary("sigmoid", _sigmoid,   lambda x: sigmoid(x) * sigmoid(-x),   saves=(X,),   formula="{out}·(1 - {out})")
+square  = unary("square",  np.square,  lambda x: 2.0 * x,                    saves=(X,),   formula="2·{0}")
+reciprocal = unary("reciprocal", np.reciprocal, lambda out: -out * out,     saves=(OUT,), formula="-{out}^2", singular=True)
 # |x|' = sign(x): the subgradient 0 at 0.
-abs     = unary("abs",     np.abs,     lambda x: sign(x),                    saves=(X,))  # noqa: A001
-deg2rad = unary("deg2rad", np.deg2rad, lambda: np.pi / 180.0,               saves=())
-rad2deg = unary("rad2deg", np.rad2deg, lambda: 180.0 / np.pi,               saves=())
+abs     = unary("abs",     np.abs,     lambda x: sign(x),                    saves=(X,),   formula="sign({0})", aliases=("absolute", "fabs"))  # noqa: A001
+deg2rad = unary("deg2rad", np.deg2rad, lambda: np.pi / 180.0,               saves=(),     formula="π/180", aliases=("radians",))
+rad2deg = unary("rad2deg", np.rad2deg, lambda: 180.0 / np.pi,               saves=(),     formula="180/π", aliases=("degrees",))
 
-negative = defprimitive("negative", np.negative, vjp=(lambda g: -g,), jvp=LINEAR, family="elementwise")
+negative = defprimitive("negative", np.negative, vjp=(lambda g: -g,), jvp=LINEAR, family="elementwise",
+                        formula=("-1",), pointwise=True)
 # astype: the engine casts each cotangent back to its input's dtype.
 astype = defprimitive("astype", lambda x, dtype, copy=False: np.asarray(x).astype(dtype, copy=copy),
-                      vjp=(lambda g, dtype, copy=False: g,), jvp=LINEAR, family="elementwise")
+                      vjp=(lambda g, dtype, copy=False: g,), jvp=LINEAR, family="elementwise",
+                      formula=(("{g}", "{t}"),), pointwise=True)
 
 # Piecewise constant: zero derivative wherever one exists (documented, like JAX and PyTorch).
 sign  = zero_derivative("sign",  np.sign)
 floor = zero_derivative("floor", np.floor)
 ceil  = zero_derivative("ceil",  np.ceil)
 rint  = zero_derivative("rint",  np.rint)
-trunc = zero_derivative("trunc", np.trunc)
+trunc = zero_derivative("trunc", np.trunc, aliases=("fix",))
 round = zero_derivative("round", lambda x, decimals=0: np.round(x, decimals))  # noqa: A001
 floor_divide = zero_derivative("floor_divide", np.floor_divide, arity=2)
 
 
 # ----- binary, broadcasting: name, implementation, d/dx, d/dy, residuals -------------------------
+# `chainrule explain` expressions call a binary row only if it says expression=True: + - * / **
+# are operators there, and `pow` keeps its exponent limit.
 add      = defprimitive("add", via_operator(np.add, operator.add), vjp=(lambda g: g, lambda g: g),
-                        jvp=(lambda t: t, lambda t: t), family="elementwise")
+                        jvp=(lambda t: t, lambda t: t), family="elementwise", formula=("1", "1"), pointwise=True)
 subtract = defprimitive("subtract", via_operator(np.subtract, operator.sub), vjp=(lambda g: g, lambda g: -g),
-                        jvp=(lambda t: t, lambda t: -t), family="elementwise")
-multiply = binary("multiply", via_operator(np.multiply, operator.mul), lambda x, y: y, lambda x, y: x, saves=(X, Y))
+                        jvp=(lambda t: t, lambda t: -t), family="elementwise", formula=("1", "-1"), pointwise=True)
+multiply = binary("multiply", via_operator(np.multiply, operator.mul), lambda x, y: y, lambda x, y: x, saves=(X, Y),
+                  formula=("{1}", "{0}"))
 # d(x/y) = dx/y - (x/y) dy/y
 divide   = binary("divide", via_operator(np.divide, operator.truediv), lambda y, out: 1.0 / y, lambda y, out: -out / y,
-                  saves=(Y, OUT), singular=True)
+                  saves=(Y, OUT), singular=True, formula=("1/{1}", "-{0}/{1}^2"), aliases=("true_divide",))
 # d(x^y) = y x^(y-1) dx + log(x) x^y dy; both terms taken as 0 where they are 0 * infinity.
 power    = binary("power", via_operator(np.power, operator.pow), lambda x, y, out: _power_dx(x, y),
-                  lambda x, y, out: _power_dy(x, out), saves=(X, Y, OUT), singular=True)
+                  lambda x, y, out: _power_dy(x, out), saves=(X, Y, OUT), singular=True,
+                  formula=("{1}·{0}^({1}-1)", "{out}·log({0})"))
 float_power = binary("float_power", np.float_power, lambda x, y, out: _power_dx(x, y),
                      lambda x, y, out: _power_dy(x, out), saves=(X, Y, OUT), singular=True)
 # max/min: the input that wins takes the cotangent; ties split it evenly (as JAX and PyTorch).
 maximum  = binary("maximum", np.maximum, lambda x, y, out: _winner(x, y, out),
-                  lambda x, y, out: _winner(y, x, out), saves=(X, Y, OUT))
+                  lambda x, y, out: _winner(y, x, out), saves=(X, Y, OUT), expression=True)
 minimum  = binary("minimum", np.minimum, lambda x, y, out: _winner(x, y, out),
-                  lambda x, y, out: _winner(y, x, out), saves=(X, Y, OUT))
+                  lambda x, y, out: _winner(y, x, out), saves=(X, Y, OUT), expression=True)
 fmax     = binary("fmax", np.fmax, lambda x, y, out: _winner(x, y, out),
                   lambda x, y, out: _winner(y, x, out), saves=(X, Y, OUT))
 fmin     = binary("fmin", np.fmin, lambda x, y, out: _winner(x, y, out),
                   lambda x, y, out: _winner(y, x, out), saves=(X, Y, OUT))
 # atan2(y, x): d/dy = x / (x^2 + y^2), d/dx = -y / (x^2 + y^2)
 arctan2  = binary("arctan2", np.arctan2, lambda y, x: x / (x * x + y * y),
-                  lambda y, x: -y / (x * x + y * y), saves=(X, Y), singular=True)
+                  lambda y, x: -y / (x * x + y * y), saves=(X, Y), singular=True, expression=True)
 hypot    = binary("hypot", np.hypot, lambda x, y, out: _ratio(x, out),
-                  lambda x, y, out: _ratio(y, out), saves=(X, Y, OUT))
+                  lambda x, y, out: _ratio(y, out), saves=(X, Y, OUT), expression=True)
 # logaddexp: d/dx = e^x / (e^x + e^y) = sigmoid(x - y), the softmax weight of x. Not exp(x - out):
 # that is the same number, but its derivative exp(x - out) (1 - exp(x - out)) cancels to 0 where
 # x >> y, and sigmoid's is sigmoid(x - y) sigmoid(y - x). (logaddexp2: the same in base 2.)
 logaddexp  = binary("logaddexp", np.logaddexp, lambda x, y: sigmoid(x - y),
-                    lambda x, y: sigmoid(y - x), saves=(X, Y))
+                    lambda x, y: sigmoid(y - x), saves=(X, Y), expression=True)
 logaddexp2 = binary("logaddexp2", np.logaddexp2, lambda x, y: sigmoid((x - y) * _LN2),
                     lambda x, y: sigmoid((y - x) * _LN2), saves=(X, Y))
 # x mod y = x - floor(x / y) * y
-mod      = binary("mod", np.mod, lambda x, y: 1.0, lambda x, y: -floor(x / y), saves=(X, Y))
+mod      = binary("mod", np.mod, lambda x, y: 1.0, lambda x, y: -floor(x / y), saves=(X, Y), aliases=("remainder",))
 # fmt: on
 
 
@@ -142,6 +151,9 @@ where = defprimitive(
     vjp=(lambda g, condition: where(g, 0.0, condition=condition), lambda g, condition: where(0.0, g, condition=condition)),
     jvp=(lambda t, condition: where(t, 0.0, condition=condition), lambda t, condition: where(0.0, t, condition=condition)),
     family="selection",
+    formula=(("where(condition, {g}, 0)", "where(condition, {t}, 0)"),
+             ("where(condition, 0, {g})", "where(condition, 0, {t})")),
+    pointwise=True,
 )
 
 
@@ -153,6 +165,7 @@ clip = defprimitive(
     vjp=(lambda g, x, lo, hi: g * _inside(x, lo, hi),),
     jvp=(lambda t, x, lo, hi: t * _inside(x, lo, hi),),
     family="selection",
+    pointwise=True,
 )
 
 

@@ -122,6 +122,7 @@ matmul = defprimitive(
     vjp=(_matmul_vjp_first, _matmul_vjp_second),
     jvp=(lambda t, x, y: matmul(t, y), lambda t, x, y: matmul(x, t)),
     family="linalg",
+    formula=(("{g} @ {1}ᵀ", "{t} @ {1}"), ("{0}ᵀ @ {g}", "{0} @ {t}")),
 )
 
 

@@ -34,6 +34,7 @@ sum = defprimitive(  # noqa: A001
     vjp=(_sum_vjp,),
     jvp=LINEAR,
     family="reduce",
+    formula=(("broadcast({g})", "sum({t})"),),
 )
 
 

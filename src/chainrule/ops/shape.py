@@ -14,17 +14,19 @@ X = 0
 # fmt: off
 reshape = defprimitive(
     "reshape", lambda x, shape: np.reshape(x, shape), saves=(InputShape(X),),
-    vjp=(lambda g, in_shape, shape: reshape(g, shape=in_shape),), jvp=LINEAR, family="shape")
+    vjp=(lambda g, in_shape, shape: reshape(g, shape=in_shape),), jvp=LINEAR, family="shape",
+    formula=(("reshape({g})", "reshape({t})"),))
 
 transpose = defprimitive(
     "transpose", lambda x, axes: np.transpose(x, axes),
     vjp=(lambda g, axes: transpose(g, axes=tuple(int(i) for i in np.argsort(axes))),),
-    jvp=LINEAR, family="shape")
+    jvp=LINEAR, family="shape", formula=(("transposeᵀ({g})", "transpose({t})"),))
 
 # The engine sums a cotangent down to its input's shape, which is exactly broadcast_to's VJP.
 broadcast_to = defprimitive(
     "broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
-    vjp=(lambda g, shape: g,), jvp=LINEAR, family="shape")
+    vjp=(lambda g, shape: g,), jvp=LINEAR, family="shape",
+    formula=(("sum({g}) over broadcast axes", "broadcast({t})"),))
 
 flip = defprimitive(
     "flip", lambda x, axis: np.flip(x, axis), vjp=(lambda g, axis: flip(g, axis=axis),),
@@ -59,6 +61,7 @@ concatenate = defprimitive(
     vjp=PerInput(_concatenate_vjp),
     jvp=LINEAR,
     family="shape",
+    formula=(("its slice of {g}", "{t} in its slice"),),  # variadic: the same for every input
 )
 
 
@@ -105,6 +108,7 @@ getitem = defprimitive(
     vjp=(lambda g, shape, index: scatter_add(g, index=index, shape=shape),),
     jvp=LINEAR,
     family="index",
+    formula=(("scatter({g})", "{t}[index]"),),
 )
 
 # scatter_add(updates, index, shape): zeros(shape) with updates added at index. getitem's transpose.

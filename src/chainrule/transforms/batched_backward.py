@@ -15,12 +15,7 @@ from chainrule.core.backward import backward_pass, fit_cotangent, live_residuals
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, ZERO, bind
 from chainrule.core.tensor import raw_value
 from chainrule.errors import ShapeError
-from chainrule.transforms.batching import (
-    POINTWISE_FAMILIES,
-    POINTWISE_NAMES,
-    batchable_index,
-    prepend_batch,
-)
+from chainrule.transforms.batching import batchable_index, prepend_batch
 
 __all__ = ["batched_backward", "VJP_BATCH_RULES"]
 
@@ -65,8 +60,7 @@ def _batch_rule(primitive):
     rule = VJP_BATCH_RULES.get(primitive.name)
     if REGISTRY.get(primitive.name) is not primitive:
         return None  # a custom rule's node (custom_vjp names its nodes after user functions)
-    pointwise = primitive.family in POINTWISE_FAMILIES or primitive.name in POINTWISE_NAMES
-    if rule is None and pointwise:
+    if rule is None and primitive.pointwise:
         return _pointwise
     return rule
 

@@ -17,11 +17,6 @@ from chainrule.core.tensor import Tensor, raw_value
 
 __all__ = ["BatchedForwardTrace", "BATCH_RULES", "prefer_heap"]
 
-# Elementwise primitives whose rules are pointwise products (checked by the tests in
-# test_transforms.py against column-by-column jvp for every registry entry of these families).
-POINTWISE_FAMILIES = {"elementwise"}
-POINTWISE_NAMES = {"where", "clip"}
-
 # Values no enclosing level traces: batch rules may work on them with NumPy directly.
 _PLAIN = {np.ndarray, np.float64, np.float32, np.float16, float, int}
 
@@ -72,9 +67,7 @@ def _batched_tangent(primitive, primals, tangents, out, params, batch_size):
     ):
         return _zeros(batch_size, out)
     rule = BATCH_RULES.get(primitive.name)
-    if rule is None and (
-        primitive.family in POINTWISE_FAMILIES or primitive.name in POINTWISE_NAMES
-    ):
+    if rule is None and primitive.pointwise:  # the row says so (elementwise, where, clip)
         rule = _pointwise
     if rule is not None:
         tangent = rule(primitive, primals, tangents, out, params)

@@ -2,13 +2,16 @@
 
 The numbers in the tables come from chainrule's own derivative rules; this module only decides
 how to *write* them: `v3 = v1 + v2`, the partial `∂v5/∂v3 = v4`, an adjoint `v̄5 · v4`.
-Primitives without a template here are written generically (`name(v1, v2)`, `∂v5/∂v3`).
+The local derivatives' text comes from each primitive's `formula` in the registry; primitives
+without one are written generically (`∂v5/∂v3`).
 """
 
 import re
 import unicodedata
 
 import numpy as np
+
+from chainrule.core.primitive import REGISTRY, PerInput
 
 __all__ = [
     "format_value", "format_number", "format_params", "primal_expression", "term_templates",
@@ -136,60 +139,14 @@ class LinearMap:
         self.forward = forward
 
 
-def _scales(*partials):
-    return tuple(Scale(p) for p in partials)
-
-
-# {0}, {1}: the operands; {out}: the step's own value. Derivations are the usual calculus.
-_TERMS = {
-    "add": _scales("1", "1"),
-    "subtract": _scales("1", "-1"),
-    "multiply": _scales("{1}", "{0}"),
-    "divide": _scales("1/{1}", "-{0}/{1}^2"),
-    "power": _scales("{1}·{0}^({1}-1)", "{out}·log({0})"),
-    "negative": _scales("-1"),
-    "sin": _scales("cos({0})"),
-    "cos": _scales("-sin({0})"),
-    "tan": _scales("1 + {out}^2"),
-    "arcsin": _scales("1/sqrt(1 - {0}^2)"),
-    "arccos": _scales("-1/sqrt(1 - {0}^2)"),
-    "arctan": _scales("1/(1 + {0}^2)"),
-    "sinh": _scales("cosh({0})"),
-    "cosh": _scales("sinh({0})"),
-    "tanh": _scales("1 - {out}^2"),
-    "sigmoid": _scales("{out}·(1 - {out})"),
-    "exp": _scales("{out}"),
-    "expm1": _scales("{out} + 1"),
-    "log": _scales("1/{0}"),
-    "log1p": _scales("1/(1 + {0})"),
-    "log2": _scales("1/({0}·ln 2)"),
-    "log10": _scales("1/({0}·ln 10)"),
-    "sqrt": _scales("1/(2·{out})"),
-    "cbrt": _scales("1/(3·{out}^2)"),
-    "square": _scales("2·{0}"),
-    "reciprocal": _scales("-{out}^2"),
-    "abs": _scales("sign({0})"),
-    "matmul": (LinearMap("{g} @ {1}ᵀ", "{t} @ {1}"), LinearMap("{0}ᵀ @ {g}", "{0} @ {t}")),
-    "sum": (LinearMap("broadcast({g})", "sum({t})"),),
-    "reshape": (LinearMap("reshape({g})", "reshape({t})"),),
-    "transpose": (LinearMap("transposeᵀ({g})", "transpose({t})"),),
-    "broadcast_to": (LinearMap("sum({g}) over broadcast axes", "broadcast({t})"),),
-    "getitem": (LinearMap("scatter({g})", "{t}[index]"),),
-    "astype": (LinearMap("{g}", "{t}"),),
-    "where": (LinearMap("where(condition, {g}, 0)", "where(condition, {t}, 0)"),
-              LinearMap("where(condition, 0, {g})", "where(condition, 0, {t})")),
-}
-_PER_INPUT = {  # variadic primitives: the same template for every input
-    "concatenate": LinearMap("its slice of {g}", "{t} in its slice"),
-    "stack": LinearMap("its slice of {g}", "{t} in its slice"),
-}
-
-
 def term_templates(name: str, arity: int):
-    """One Scale or LinearMap per input of primitive `name`; generic partials if unknown."""
-    known = _TERMS.get(name)
-    if known is not None and len(known) == arity:
-        return known
-    if name in _PER_INPUT:
-        return (_PER_INPUT[name],) * arity
+    """One Scale or LinearMap per input of primitive `name`, from the `formula` of its registry
+    row (a text is a factor, a pair a linear map); generic partials where it has none."""
+    primitive = REGISTRY.get(name)
+    formula = None if primitive is None else primitive.formula
+    if formula is not None and isinstance(primitive.vjps, PerInput):
+        formula = formula * arity  # variadic (concatenate): one template serves every input
+    if formula is not None and len(formula) == arity:
+        return tuple(Scale(entry) if isinstance(entry, str) else LinearMap(*entry)
+                     for entry in formula)
     return tuple(Scale(f"∂{{out}}/∂{{{index}}}") for index in range(arity))
