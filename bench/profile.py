@@ -21,7 +21,6 @@ _STAGES = (
     (("core/primitive.py", "bind"), "bind (find trace level)"),
     (("core/primitive.py", "apply_impl"), "bind (find trace level)"),
     (("core/primitive.py", None), "residual pick (saves)"),
-    (("core/tape.py", "_record_on_tape"), "record on tape (+ NumPy ufunc time)"),
     (("core/tape.py", "process"), "record on tape (+ NumPy ufunc time)"),
     (("core/tape.py", None), "backward: leaves, seed, .grad"),
     (("core/backward.py", "__init__"), "Node creation"),

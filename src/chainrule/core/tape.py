@@ -47,27 +47,41 @@ class ReverseTrace(Trace):
         return Tensor(value, self, None, True)
 
     def process(self, primitive, args, params):
-        if self.level == 0:
-            return _record_on_tape(primitive, args, params)
+        """Apply `primitive` one level down and, when an argument is differentiated here,
+        record a Node. Every Tensor-API operation comes through here, so `owns` is spelled
+        inline and the tape (nothing below it) calls the NumPy implementation itself."""
         values = []
         parents = []
+        avals = []
         record = False
         for arg in args:
             if type(arg) in TRACED_TYPES and arg._trace is self:
-                values.append(arg._value)
-                parents.append(arg._node if arg._node is not None else arg)
-                record = True
+                value = arg._value
+                values.append(value)
+                if arg.requires_grad:
+                    node = arg._node
+                    parents.append(node if node is not None else arg)
+                    # The tape's values are plain arrays; a transform's may be boxes below.
+                    avals.append(_aval(value) if self.level else (value.shape, value.dtype))
+                    record = True
+                    continue
             else:
                 values.append(_as_operand(arg))
-                parents.append(None)
-        out = bind(primitive, *values, **params)
-        if primitive.nondiff:
-            return out
-        if not record:
-            return Tensor(out, self)
-        avals = tuple(None if p is None else _aval(v) for p, v in zip(parents, values))
-        residuals = primitive.pick(values, out)
-        node = Node(primitive, params or _NO_PARAMS, tuple(parents), residuals, avals)
+            parents.append(None)
+            avals.append(None)
+        if self.level:
+            out = bind(primitive, *values, **params)
+            if primitive.nondiff or not record:
+                return out
+        else:  # the tape: its results stay Tensors, and under no_grad() it records nothing
+            try:
+                out = primitive.impl(*values, **params)
+            except (TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError) as exc:
+                raise _explain_failure(primitive, values, params, exc) from exc
+            if primitive.nondiff or not (record and _grad_mode.enabled):
+                return Tensor(out, self)
+        node = Node(primitive, params or _NO_PARAMS, tuple(parents), primitive.pick(values, out),
+                    tuple(avals))
         if _anomaly.enabled:
             annotate(node)
         return Tensor(out, self, node, True)
@@ -88,39 +102,6 @@ def _as_operand(value):
             return Tensor(value._value, value._trace, value._node, value.requires_grad,
                           value._tangent)
     return value
-
-
-def _record_on_tape(primitive, args, params):
-    """The Tensor API's hot path: every traced argument is on the tape, every value is plain."""
-    values = []
-    parents = []
-    avals = []
-    record = False
-    for arg in args:
-        if type(arg) in TRACED_TYPES:
-            value = arg._value
-            values.append(value)
-            if arg.requires_grad:
-                node = arg._node
-                parents.append(node if node is not None else arg)
-                avals.append((value.shape, value.dtype))
-                record = True
-                continue
-        else:
-            values.append(_as_operand(arg))
-        parents.append(None)
-        avals.append(None)
-    try:
-        out = primitive.impl(*values, **params)
-    except (TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError) as exc:
-        raise _explain_failure(primitive, values, params, exc) from exc
-    if primitive.nondiff or not (record and _grad_mode.enabled):
-        return Tensor(out, TAPE)
-    node = Node(primitive, params or _NO_PARAMS, tuple(parents), primitive.pick(values, out),
-                tuple(avals))
-    if _anomaly.enabled:
-        annotate(node)
-    return Tensor(out, TAPE, node, True)
 
 
 def _seed_cotangent(output, gradient):
