@@ -23,7 +23,7 @@ class ForwardTrace(Trace):
         primals = []
         tangents = []
         for arg in args:
-            if type(arg) in TRACED_TYPES and arg._trace is self:
+            if type(arg) in TRACED_TYPES and arg._trace is self:  # self.owns(arg): per-op path
                 primals.append(arg._value)
                 tangents.append(arg._tangent)
             else:

@@ -137,6 +137,9 @@ class TapeTrace(ReverseTrace):
     def unbox(self, value):
         return value  # nothing below the tape: its tensors stay, and it keeps recording
 
+    def recording(self) -> bool:
+        return _grad_mode.enabled
+
     def adopt(self, tensor):
         pass  # nothing to move back down to
 

@@ -45,7 +45,8 @@ class Trace:
 
     __slots__ = ("level", "adopted")
 
-    # Whether the values of this level are numbers. A transform's level is not: there a value
+    # Whether the values of this level are numbers: true of the tape alone, the bottom level,
+    # where nothing lies below and tensors hold NumPy arrays. At a transform's level a value
     # stands for a variable, and turning it into a number would drop its derivative.
     concrete = False
 
@@ -62,6 +63,10 @@ class Trace:
         if type(value) in TRACED_TYPES and value._trace is self:
             return value._value
         return value
+
+    def recording(self) -> bool:
+        """Whether operations on this level's values are recorded now (the tape: grad mode)."""
+        return True
 
     def box(self, value, **extras):  # pragma: no cover - abstract
         """`value` as an input differentiated at this level."""

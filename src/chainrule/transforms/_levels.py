@@ -8,7 +8,7 @@ import numbers
 import numpy as np
 
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, bind
-from chainrule.core.tape import TAPE, release_level
+from chainrule.core.tape import release_level
 from chainrule.core.trace import raw_value
 from chainrule.errors import (
     ArgnumsError,
@@ -167,7 +167,7 @@ def to_user(value):
     """What a transform hands back: plain NumPy (0-d as a NumPy scalar) for untraced values;
     Tensors of enclosing levels stay Tensors, so outer transforms and backward() keep tracing."""
     if type(value) in TRACED_TYPES:
-        if value._trace is not TAPE or value._node is not None or value.requires_grad:
+        if value._trace.owns(value):  # differentiated by some level: it stays a Tensor
             return value
         value = value._value
     if isinstance(value, np.ndarray):
@@ -179,9 +179,7 @@ def to_user(value):
 
 def unbox(value, trace):
     """Strip `trace`'s box from a value, leaving enclosing levels in place."""
-    if type(value) in TRACED_TYPES and value._trace is trace:
-        value = value._value
-    return to_user(value)
+    return to_user(trace.unbox(value))
 
 
 def _check_output(leaf, transform):

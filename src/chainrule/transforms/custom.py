@@ -19,9 +19,9 @@ import numpy as np
 from chainrule.core.backward import Node, backward_pass
 from chainrule.core.forward import _fit_tangent
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, Primitive, bind
-from chainrule.core.tape import TAPE, ReverseTrace
+from chainrule.core.tape import ReverseTrace
 from chainrule.core.tensor import Tensor, raw_value
-from chainrule.core.trace import is_grad_enabled, no_grad
+from chainrule.core.trace import no_grad
 from chainrule.errors import (
     CustomRuleError,
     GraphEscapeError,
@@ -46,16 +46,10 @@ def _innermost(flat_args):
     return top
 
 
-def _lower(leaf, top):
-    """The value one level below `top`. The tape has nothing below it: its tensors stay, so
-    the tape keeps recording (and create_graph sees through the rules)."""
-    if top is not TAPE and type(leaf) in TRACED_TYPES and leaf._trace is top:
-        return leaf._value
-    return leaf
-
-
 def _lowered_args(flat_args, top):
-    return [tree_unflatten(treedef, [_lower(leaf, top) for leaf in leaves])
+    """The arguments one level below `top`. The tape has nothing below it: its tensors stay, so
+    the tape keeps recording (and create_graph sees through the rules)."""
+    return [tree_unflatten(treedef, [top.unbox(leaf) for leaf in leaves])
             for leaves, treedef in flat_args]
 
 
@@ -66,9 +60,7 @@ def _any_traced(args):
 def _needs_node(flat_args, top):
     """Whether a call at reverse level `top` must record a node (the tape records only
     tensors that require grad, and nothing under no_grad)."""
-    if top is TAPE and not is_grad_enabled():
-        return False
-    return any(_at(leaf, top) for leaves, _ in flat_args for leaf in leaves)
+    return top.recording() and any(top.owns(leaf) for leaves, _ in flat_args for leaf in leaves)
 
 
 class _Reentry(threading.local):
@@ -93,13 +85,6 @@ class _Reentry(threading.local):
 _reentry = _Reentry()
 
 
-def _at(leaf, top):
-    """Whether `leaf` is differentiated at level `top`."""
-    if type(leaf) not in TRACED_TYPES or leaf._trace is not top:
-        return False
-    return top is not TAPE or leaf.requires_grad or leaf._node is not None
-
-
 def _shape(value):
     return np.shape(raw_value(value))
 
@@ -113,8 +98,8 @@ def _dtype(value):
 def _reverse_call(top, flat_args, kwargs, fwd, bwd, name, key):
     """Run fwd one level down and record one node at `top` whose VJP calls bwd."""
     lowered = _lowered_args(flat_args, top)
-    if top is TAPE:
-        fwd = functools.partial(_reentry.run, key, TAPE, fwd)
+    if top.concrete:  # the tape: fwd runs on the tape itself, where f must be the plain f
+        fwd = functools.partial(_reentry.run, key, top, fwd)
     out, residuals = _call_fwd(fwd, lowered, kwargs, name)
     out_leaves, out_def = tree_flatten(out)
     inputs = _inputs_at(flat_args, top)
@@ -132,7 +117,7 @@ def _reverse_call(top, flat_args, kwargs, fwd, bwd, name, key):
     parents = tuple(leaf._node if leaf._node is not None else leaf for _, _, leaf in inputs)
     avals = tuple((_shape(leaf), _dtype(leaf)) for _, _, leaf in inputs)
     node = Node(primitive, {}, parents, (saved,), avals)
-    value = raw_value(packed) if top is TAPE else packed
+    value = raw_value(packed) if top.concrete else packed  # the tape holds plain arrays
     return tree_unflatten(out_def, _unpack_outputs(Tensor(value, top, node, True), out_leaves))
 
 
@@ -268,7 +253,7 @@ def _input_tangents(flat_args, top):
     batch = (top.batch_size,) if isinstance(top, BatchedForwardTrace) else ()
     return [
         tree_unflatten(treedef, [
-            leaf._tangent if type(leaf) in TRACED_TYPES and leaf._trace is top
+            leaf._tangent if top.owns(leaf)
             else np.zeros(batch + _shape(leaf), _dtype(leaf))
             for leaf in leaves
         ])
@@ -295,7 +280,7 @@ def _tangents_from_bwd(bwd, residuals, out, flat_args, top, name):
     recording = _Recording(input_cotangents, (_filled_like(out, 0.0),), name, False)
     roots, constant = [], []
     for k, cotangent in zip(kept, recording.out_leaves, strict=True):
-        if type(cotangent) in TRACED_TYPES and cotangent._trace is recording.trace:
+        if recording.trace.owns(cotangent):
             vertex = cotangent._node if cotangent._node is not None else cotangent
             roots.append((vertex, inputs[k][2]._tangent))
         else:
@@ -317,7 +302,7 @@ def _inputs_at(flat_args, top):
     return [
         (position, index, leaf)
         for position, (leaves, _) in enumerate(flat_args)
-        for index, leaf in enumerate(leaves) if _at(leaf, top)
+        for index, leaf in enumerate(leaves) if top.owns(leaf)
     ]
 
 
@@ -449,7 +434,7 @@ class custom_vjp(_CustomRule):
         self instead, so that they apply this rule too rather than differentiate fwd's ops (a
         straight-through fwd computes round(x), whose own derivative is zero)."""
         out, residuals = _call_fwd(self.fwd, lowered, kwargs, self.name)
-        if top is not TAPE and _any_traced(lowered):
+        if not top.concrete and _any_traced(lowered):  # levels below the tape trace them
             out = self(*lowered, **kwargs)
         return out, residuals
 
@@ -567,7 +552,7 @@ def checkpoint(function):
             return function(*args, **kwargs)
 
         def fwd(*lowered, **kw):
-            if top is TAPE:  # the tape's inputs are kept as they are; record nothing now
+            if top.concrete:  # the tape's inputs are kept as they are; record nothing now
                 with no_grad():
                     return function(*lowered, **kw), (lowered, kw)
             return function(*lowered, **kw), (lowered, kw)

@@ -4,7 +4,6 @@
 
 from chainrule.core.forward import ForwardTrace
 from chainrule.core.primitive import TRACED_TYPES
-from chainrule.core.tape import TAPE
 from chainrule.core.tensor import Tensor, raw_value
 from chainrule.core.trace import new_level
 from chainrule.errors import (
@@ -67,7 +66,7 @@ def jvp(function, primals, tangents):
     out_leaves, out_def, _ = _run_at_level(trace, function, boxed_args, False, "jvp")
     values = [unbox(leaf, trace) for leaf in out_leaves]
     tangents_out = [
-        to_user(leaf._tangent) if type(leaf) in TRACED_TYPES and leaf._trace is trace
+        to_user(leaf._tangent) if trace.owns(leaf)
         else _zeros_like(leaf)
         for leaf in out_leaves
     ]
@@ -105,6 +104,6 @@ def stop_gradient(x):
     def constant(leaf):
         if type(leaf) not in TRACED_TYPES:
             return leaf
-        return leaf.detach() if leaf._trace is TAPE else raw_value(leaf)
+        return leaf.detach() if leaf._trace.concrete else raw_value(leaf)
 
     return tree_map(constant, x)

@@ -124,7 +124,7 @@ def _push_basis(partial, layout, start, stop, has_aux):
     out_leaves, out_def, aux = _run_at_level(trace, partial, args, has_aux, "jacfwd")
     tangents = []
     for leaf in out_leaves:
-        if type(leaf) in TRACED_TYPES and leaf._trace is trace:
+        if trace.owns(leaf):
             tangents.append(leaf._tangent)
         else:
             tangents.append(np.zeros((batch,) + _shape(leaf), _float_dtype(leaf)))
@@ -187,7 +187,7 @@ def _pull_rows(recording, leaf, chunk_size):
 def _pull_chunk(recording, leaf, start, stop):
     """One backward pass with the basis cotangents e_start .. e_(stop-1) of output `leaf`:
     {id(box): (box, cotangents of shape (stop - start, *box.shape))}."""
-    if type(leaf) not in TRACED_TYPES or leaf._trace is not recording.trace:
+    if not recording.trace.owns(leaf):
         return {}  # an output that does not depend on the inputs here
     vertex = leaf._node if leaf._node is not None else leaf
     shape, dtype = _shape(leaf), _float_dtype(leaf)

@@ -6,7 +6,6 @@ fresh reverse level, then cotangents are pulled back through that graph.
 import numpy as np
 
 from chainrule.core.backward import backward_pass
-from chainrule.core.primitive import TRACED_TYPES
 from chainrule.core.tape import ReverseTrace
 from chainrule.core.tensor import Tensor, raw_value
 from chainrule.core.trace import new_level
@@ -54,7 +53,7 @@ class _Recording:
         """One cotangent per output leaf (None: zero) -> one pytree of cotangents per input."""
         roots = []
         for leaf, cotangent in zip(self.out_leaves, cotangents, strict=True):
-            if cotangent is not None and type(leaf) in TRACED_TYPES and leaf._trace is self.trace:
+            if cotangent is not None and self.trace.owns(leaf):
                 roots.append((leaf._node if leaf._node is not None else leaf, cotangent))
         found = backward_pass(roots, retain_graph=retain_graph) if roots else {}
         return [

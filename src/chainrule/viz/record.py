@@ -11,7 +11,6 @@ import threading
 import numpy as np
 
 from chainrule.core.dtypes import promote_for_transform
-from chainrule.core.primitive import TRACED_TYPES
 from chainrule.core.tape import ReverseTrace, release_level
 from chainrule.core.tensor import Tensor, raw_value
 from chainrule.core.trace import new_level
@@ -68,11 +67,11 @@ class _RecordingTrace(ReverseTrace):
 
     def process(self, primitive, args, params):
         result = super().process(primitive, args, params)
-        if type(result) in TRACED_TYPES and result._trace is self and result._node is not None:
+        if self.owns(result) and result._node is not None:
             # Values as they are now: a tensor that an in-place operation updates later
             # (`total += ...`) must show the value this step used.
             operands = [
-                arg._value if type(arg) in TRACED_TYPES and arg._trace is self else raw_value(arg)
+                arg._value if self.owns(arg) else raw_value(arg)
                 for arg in args
             ]
             self.steps[result._node] = _Step(result._node, operands, result._value, _scopes.names)
@@ -154,7 +153,7 @@ def _box_inputs(level_trace, names, args, named_args):
 
 def _reachable_steps(level_trace, output):
     """The recorded nodes the output depends on (iterative walk), in evaluation order."""
-    if not (type(output) in TRACED_TYPES and output._trace is level_trace):
+    if not level_trace.owns(output):
         return []
     order = {node: i for i, node in enumerate(level_trace.steps)}
     seen = set()
@@ -190,7 +189,7 @@ def _build_graph(level_trace, inputs, output, title):
 
 
 def _output_index(output, level_trace, index_of):
-    if type(output) in TRACED_TYPES and output._trace is level_trace:
+    if level_trace.owns(output):
         key = output._node if output._node is not None else id(output)
         if key in index_of:
             return index_of[key]
