@@ -18,6 +18,9 @@ __all__ = ["ForwardTrace"]
 class ForwardTrace(Trace):
     __slots__ = ()
 
+    def box(self, value, tangent):
+        return Tensor(value, self, tangent=tangent)
+
     def split(self, args):
         """(primals, tangents) of `args` at this level; None marks a constant (no tangent)."""
         primals = []

@@ -68,8 +68,9 @@ class Trace:
         """Whether operations on this level's values are recorded now (the tape: grad mode)."""
         return True
 
-    def box(self, value, **extras):  # pragma: no cover - abstract
-        """`value` as an input differentiated at this level."""
+    def box(self, value, *tangent):  # pragma: no cover - abstract
+        """`value` as an input differentiated at this level (with its tangent at a forward
+        level). Transforms enter a level through `transforms._levels._enter_level`."""
         raise NotImplementedError
 
     def process(self, primitive, args, params):  # pragma: no cover - abstract

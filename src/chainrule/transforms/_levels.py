@@ -141,6 +141,24 @@ def call_at_level(function, args):
         raise error.with_traceback(exc.__traceback__) from None
 
 
+# ----- the level: entered by boxing the inputs, left by releasing it --------------------------
+def _enter_level(trace, flat_inputs, tangents=None):
+    """Box the input leaves at `trace`, a fresh level: how every transform (and cr.trace) enters
+    its level. `flat_inputs` is [(treedef, leaves)] per argument; at a forward level `tangents`
+    lists every leaf's tangent in that order, None for a leaf that stays a constant there.
+    Returns ([(treedef, boxes)] per argument, the boxed arguments)."""
+    remaining = iter(tangents) if tangents is not None else None
+    boxed = []
+    for treedef, leaves in flat_inputs:
+        if remaining is None:
+            boxes = [trace.box(leaf) for leaf in leaves]
+        else:
+            pairs = [(leaf, next(remaining)) for leaf in leaves]
+            boxes = [leaf if t is None else trace.box(leaf, t) for leaf, t in pairs]
+        boxed.append((treedef, boxes))
+    return boxed, [tree_unflatten(treedef, boxes) for treedef, boxes in boxed]
+
+
 def _run_at_level(trace, function, args, has_aux, transform):
     """Call `function(*args)` with `trace`'s level open and close it: (output leaves, output
     treedef, aux with this level's boxes removed). Tensors from outside that in-place operations

@@ -362,7 +362,7 @@ def _with_tangents(top, out, tangents, name):
             tangent = np.zeros(_shape(leaf), _dtype(leaf))
         else:
             tangent = _fit_tangent(tangent, leaf, _Named(name))
-        boxed.append(Tensor(leaf, top, tangent=tangent))
+        boxed.append(top.box(leaf, tangent))
     return tree_unflatten(out_def, boxed)
 
 

@@ -4,12 +4,13 @@
 
 from chainrule.core.forward import ForwardTrace
 from chainrule.core.primitive import TRACED_TYPES
-from chainrule.core.tensor import Tensor, raw_value
+from chainrule.core.tensor import raw_value
 from chainrule.core.trace import new_level
 from chainrule.errors import (
     TreeStructureError,
 )
 from chainrule.transforms._levels import (
+    _enter_level,
     _flatten_inputs,
     _run_at_level,
     _seed,
@@ -57,12 +58,11 @@ def _paired_leaves(primals, tangents, transform):
 def jvp(function, primals, tangents):
     """(function(*primals), its directional derivative along tangents), in one forward pass."""
     trace = ForwardTrace(new_level())
-    boxed_args = [
-        tree_unflatten(treedef, [
-            Tensor(p, trace, tangent=t) for p, t in zip(leaves, tangent_leaves, strict=True)
-        ])
-        for treedef, leaves, tangent_leaves in _paired_leaves(primals, tangents, "jvp")
-    ]
+    paired = _paired_leaves(primals, tangents, "jvp")
+    _, boxed_args = _enter_level(
+        trace, [(treedef, leaves) for treedef, leaves, _ in paired],
+        [t for _, _, tangent_leaves in paired for t in tangent_leaves],
+    )
     out_leaves, out_def, _ = _run_at_level(trace, function, boxed_args, False, "jvp")
     values = [unbox(leaf, trace) for leaf in out_leaves]
     tangents_out = [

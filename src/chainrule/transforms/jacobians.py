@@ -7,10 +7,11 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.backward import backward_pass
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, bind
-from chainrule.core.tensor import Tensor, raw_value
+from chainrule.core.tensor import raw_value
 from chainrule.core.trace import new_level
 from chainrule.transforms._levels import (
     _argnums,
+    _enter_level,
     _flatten_inputs,
     _float_dtype,
     _partial,
@@ -107,20 +108,17 @@ def _push_basis(partial, layout, start, stop, has_aux):
     """One batched forward pass with the basis tangents e_start .. e_(stop-1)."""
     batch = stop - start
     trace = BatchedForwardTrace(new_level(), batch)
-    boxed = []
+    tangents = []
     for leaf, offset, size in zip(layout.leaves, layout.offsets, layout.sizes, strict=False):
         first, last = max(start, offset), min(stop, offset + size)
         if first >= last:
-            boxed.append(leaf)  # no basis direction in this chunk: a constant here
+            tangents.append(None)  # no basis direction in this chunk: a constant here
             continue
         basis = np.zeros((batch, size), _float_dtype(leaf))
         rows = np.arange(first - start, last - start)
         basis[rows, rows + start - offset] = 1.0
-        boxed.append(Tensor(leaf, trace, tangent=basis.reshape((batch,) + _shape(leaf))))
-    args, position = [], 0
-    for treedef, leaves in layout.flat_inputs:
-        args.append(tree_unflatten(treedef, boxed[position:position + len(leaves)]))
-        position += len(leaves)
+        tangents.append(basis.reshape((batch,) + _shape(leaf)))
+    _, args = _enter_level(trace, layout.flat_inputs, tangents)
     out_leaves, out_def, aux = _run_at_level(trace, partial, args, has_aux, "jacfwd")
     tangents = []
     for leaf in out_leaves:

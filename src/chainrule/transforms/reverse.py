@@ -7,7 +7,7 @@ import numpy as np
 
 from chainrule.core.backward import backward_pass
 from chainrule.core.tape import ReverseTrace
-from chainrule.core.tensor import Tensor, raw_value
+from chainrule.core.tensor import raw_value
 from chainrule.core.trace import new_level
 from chainrule.errors import (
     DTypeError,
@@ -16,6 +16,7 @@ from chainrule.errors import (
 )
 from chainrule.transforms._levels import (
     _argnums,
+    _enter_level,
     _flatten_inputs,
     _float_dtype,
     _partial,
@@ -36,12 +37,8 @@ class _Recording:
     def __init__(self, function, args, transform, has_aux):
         self.transform = transform
         self.trace = ReverseTrace(new_level())
-        self.inputs = []  # (treedef, boxes) per argument
-        boxed_args = []
-        for treedef, leaves in _flatten_inputs(args, transform):
-            boxes = [Tensor(leaf, self.trace, None, True) for leaf in leaves]
-            self.inputs.append((treedef, boxes))
-            boxed_args.append(tree_unflatten(treedef, boxes))
+        # (treedef, boxes) per argument
+        self.inputs, boxed_args = _enter_level(self.trace, _flatten_inputs(args, transform))
         self.out_leaves, self.out_def, self.aux = _run_at_level(
             self.trace, function, boxed_args, has_aux, transform
         )

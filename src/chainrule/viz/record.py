@@ -15,7 +15,8 @@ from chainrule.core.tape import ReverseTrace, release_level
 from chainrule.core.tensor import Tensor, raw_value
 from chainrule.core.trace import new_level
 from chainrule.errors import ChainruleError
-from chainrule.transforms._levels import call_at_level
+from chainrule.transforms._levels import _enter_level, call_at_level
+from chainrule.transforms.tree import tree_flatten
 from chainrule.viz.graph import Constant, Graph, Vertex
 
 __all__ = ["trace", "scope"]
@@ -136,18 +137,21 @@ def _is_numeric(value) -> bool:
 
 
 def _box_inputs(level_trace, names, args, named_args):
-    inputs = []  # (name, boxed Tensor)
-
-    def box(name, value):
-        if not _is_numeric(value):
-            return value
-        array = promote_for_transform(raw_value(value), f"trace() argument {name!r}")
-        boxed = Tensor(array, level_trace, None, True)
-        inputs.append((name, boxed))
-        return boxed
-
-    boxed_args = [box(name, value) for name, value in zip(names, args, strict=True)]
-    boxed_named = {name: box(name, value) for name, value in named_args.items()}
+    """The arguments with each number or array among them boxed at `level_trace` (entered as
+    every transform enters its level), and [(name, boxed input)]."""
+    entries = list(zip(names, args, strict=True)) + list(named_args.items())
+    picked = [k for k, (_, value) in enumerate(entries) if _is_numeric(value)]
+    arrays = [
+        promote_for_transform(raw_value(entries[k][1]), f"trace() argument {entries[k][0]!r}")
+        for k in picked
+    ]
+    boxed, _ = _enter_level(level_trace, [(tree_flatten(a)[1], [a]) for a in arrays])
+    values = [value for _, value in entries]
+    for k, (_, boxes) in zip(picked, boxed, strict=True):
+        values[k] = boxes[0]
+    inputs = [(entries[k][0], values[k]) for k in picked]
+    boxed_args = values[:len(args)]
+    boxed_named = dict(zip(named_args, values[len(args):], strict=True))
     return boxed_args, boxed_named, inputs
 
 
