@@ -12,6 +12,7 @@ import os
 
 import numpy as np
 
+from chainrule.core.dtypes import is_numeric, is_numeric_dtype
 from chainrule.core.primitive import TRACED_TYPES, Primitive, _explain_failure
 from chainrule.core.tensor import holds_tensor, raw_value, stack_values
 from chainrule.errors import (
@@ -47,7 +48,8 @@ def explained(function, name=None, array_first=True):
     """`function`, raising chainrule's exceptions (naming `name`) where NumPy's would escape.
 
     With `array_first`, the first argument is checked to be numeric before the call: NumPy
-    would quietly wrap None or a string in an object array and return nonsense.
+    would quietly wrap None or a string in an object array and return nonsense. Lists and
+    tuples are left for NumPy to read (a ragged one gets its own message afterwards).
     """
     name = name or function.__name__
 
@@ -59,10 +61,10 @@ def explained(function, name=None, array_first=True):
             first = args[0]
             kind = type(first)
             if kind is np.ndarray:
-                if first.dtype not in _NUMERIC_DTYPES and first.dtype.kind in "OUSV":
+                if first.dtype not in _NUMERIC_DTYPES and not is_numeric_dtype(first.dtype):
                     raise _not_numeric(name, first)
-            elif kind not in _NUMERIC_TYPES and kind not in TRACED_TYPES:
-                _check_scalar(name, first)
+            elif kind not in _NUMERIC_TYPES and kind not in TRACED_TYPES and not is_numeric(first):
+                raise _not_numeric(name, first)
         try:
             return function(*args, **kwargs)
         except _CAUGHT as exc:
@@ -110,23 +112,14 @@ def wrap_public(namespace: dict, names, not_array_first=()) -> None:
 
 
 # ----- the check of the first argument -----------------------------------------------------------
-# Types that pass with one set lookup; anything else (lists, Dask or CuPy arrays) goes on to
-# `_check_scalar`, which refuses only what is certainly not numeric.
+# The common types and dtypes pass with one set lookup (cheaper than `is_numeric`, ~35 ns against
+# ~60 for reading dtype.kind); lists and tuples pass too, for NumPy to read. Anything else
+# (Dask or CuPy arrays, None, strings) is judged by `is_numeric`.
 _NUMERIC_TYPES = frozenset(
     {float, int, bool, list, tuple, np.float64, np.float32, np.float16, np.int64, np.int32,
      np.bool_, np.complex128}
 )
-# Checked first because a set lookup is cheaper than reading dtype.kind (~35 ns against ~60).
 _NUMERIC_DTYPES = frozenset(np.dtype(code) for code in ("f8", "f4", "f2", "i8", "i4", "b1", "c16"))
-_NOT_NUMERIC_TYPES = (type(None), str, bytes, dict, set, frozenset)
-
-
-def _check_scalar(name, value) -> None:
-    if isinstance(value, _NOT_NUMERIC_TYPES):
-        raise _not_numeric(name, value)
-    kind = getattr(getattr(value, "dtype", None), "kind", None)
-    if kind is not None and kind in "OUSV":
-        raise _not_numeric(name, value)
 
 
 def _not_numeric(name, value):
@@ -248,8 +241,8 @@ def _has_non_numeric(values) -> bool:
     for value in values:
         if isinstance(value, (dict, set, frozenset)):
             return True
-        kind = getattr(getattr(value, "dtype", None), "kind", None)
-        if kind is not None and kind in "OUSV":
+        dtype = getattr(value, "dtype", None)
+        if dtype is not None and not is_numeric_dtype(dtype):
             return True
     return False
 
@@ -287,10 +280,11 @@ def allocation_shape(shape, dtype, what: str) -> tuple:
 
 
 def check_numeric(value, what: str) -> None:
-    """Raise InputTypeError if `value` is certainly not numeric (None, a string, an object
-    array); lists and unknown array types pass, for NumPy to judge."""
-    if type(value) not in _NUMERIC_TYPES and type(value) not in TRACED_TYPES:
-        _check_scalar(what, value)
+    """Raise InputTypeError if `value` is not numeric (None, a string, an object array); lists
+    and tuples pass, for NumPy to read."""
+    kind = type(value)
+    if kind not in _NUMERIC_TYPES and kind not in TRACED_TYPES and not is_numeric(value):
+        raise _not_numeric(what, value)
 
 
 # ----- allocation limits -------------------------------------------------------------------------

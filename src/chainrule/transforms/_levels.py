@@ -7,6 +7,7 @@ import numbers
 
 import numpy as np
 
+from chainrule.core.dtypes import dtype_of, is_numeric
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, bind
 from chainrule.core.tape import release_level
 from chainrule.core.trace import raw_value
@@ -26,24 +27,19 @@ def _where(position, index, count):
 
 
 def _input_leaf(value, transform, where):
-    """A differentiated input: float arrays pass, ints become float64, the rest is refused."""
-    if type(value) in TRACED_TYPES:
-        kind = value.dtype.kind
-        if kind in "iu":
+    """The input policy of every transform (and cr.trace): a differentiated input is numeric;
+    float arrays pass, ints become float64, booleans and complex numbers are refused."""
+    if not is_numeric(value):
+        raise _not_numeric(transform, where, value)
+    traced = type(value) in TRACED_TYPES
+    array = raw_value(value) if traced else np.asarray(value)
+    kind = dtype_of(array).kind
+    if kind in "iu":
+        if traced:
             return bind(REGISTRY["astype"], value, dtype=np.dtype(np.float64))
-        array = raw_value(value)
-    else:
-        if value is None or isinstance(value, (str, bytes)):
-            raise _not_numeric(transform, where, value)
-        try:
-            array = np.asarray(value)
-        except (TypeError, ValueError) as exc:
-            raise _not_numeric(transform, where, value) from exc
-        kind = array.dtype.kind
-        if kind in "iu":
-            return array.astype(np.float64)
+        return array.astype(np.float64)
     if kind == "f":
-        return value if type(value) in TRACED_TYPES else array
+        return value if traced else array
     if kind == "b":
         raise DTypeError(
             f"{transform}: {where} is boolean; only floating-point inputs can be differentiated. "

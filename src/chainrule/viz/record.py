@@ -10,12 +10,12 @@ import threading
 
 import numpy as np
 
-from chainrule.core.dtypes import promote_for_transform
+from chainrule.core.dtypes import is_numeric
 from chainrule.core.tape import ReverseTrace, release_level
 from chainrule.core.tensor import Tensor, raw_value
 from chainrule.core.trace import new_level
 from chainrule.errors import ChainruleError
-from chainrule.transforms._levels import _enter_level, call_at_level
+from chainrule.transforms._levels import _enter_level, _input_leaf, call_at_level
 from chainrule.transforms.tree import tree_flatten
 from chainrule.viz.graph import Constant, Graph, Vertex
 
@@ -128,21 +128,22 @@ def _argument_names(f, args, named_args):
     return names
 
 
-def _is_numeric(value) -> bool:
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, (numbers.Real, np.ndarray, np.generic, Tensor)):
-        return True
-    return isinstance(value, list) and np.asarray(value).dtype.kind in "iuf"
+_INPUT_TYPES = (numbers.Real, np.ndarray, np.generic, Tensor, list)
+
+
+def _is_input(value) -> bool:
+    """Real numbers, arrays and lists of numbers among f's arguments are its inputs; flags
+    (True/False), tuples (shapes, axes) and anything else pass through unchanged."""
+    return isinstance(value, _INPUT_TYPES) and not isinstance(value, bool) and is_numeric(value)
 
 
 def _box_inputs(level_trace, names, args, named_args):
     """The arguments with each number or array among them boxed at `level_trace` (entered as
     every transform enters its level), and [(name, boxed input)]."""
     entries = list(zip(names, args, strict=True)) + list(named_args.items())
-    picked = [k for k, (_, value) in enumerate(entries) if _is_numeric(value)]
+    picked = [k for k, (_, value) in enumerate(entries) if _is_input(value)]
     arrays = [
-        promote_for_transform(raw_value(entries[k][1]), f"trace() argument {entries[k][0]!r}")
+        _input_leaf(raw_value(entries[k][1]), "trace()", f"argument {entries[k][0]!r}")
         for k in picked
     ]
     boxed, _ = _enter_level(level_trace, [(tree_flatten(a)[1], [a]) for a in arrays])
