@@ -19,7 +19,7 @@ from chainrule.core.trace import raw_value
 from chainrule.errors import GraphFreedError, ShapeError
 
 __all__ = [
-    "Node", "backward_pass", "topological_order", "add_cotangents", "fit_cotangent",
+    "Node", "backward_pass", "topological_order", "add_cotangents", "fit",
     "live_residuals",
 ]
 
@@ -103,32 +103,64 @@ def add_cotangents(first, second):
     return first + second
 
 
-def fit_cotangent(cotangent, aval, node, index):
-    """Sum a cotangent down to its input's shape (un-broadcast) and cast it to its dtype."""
+def fit(value, aval, rule, *, cotangent=False, batch=None, index=None):
+    """`value`, a tangent or cotangent, made to fit a value of `aval` (shape, dtype): with a
+    leading batch axis of size `batch` when one is given, and cast to the dtype when that is
+    floating. A cotangent is summed down to the shape (un-broadcast: its input was broadcast in
+    the forward pass); a tangent is broadcast up to it (a rule may leave that to the engine).
+    Any other mismatch is a bug in the rule named `rule` (input `index` of a cotangent)."""
     shape, dtype = aval
-    value = raw_value(cotangent)
-    cotangent_shape = np.shape(value)
-    if cotangent_shape != shape:
-        extra = len(cotangent_shape) - len(shape)
-        if extra < 0 or any(
-            s != c and s != 1 for s, c in zip(shape, cotangent_shape[extra:])
-        ):
-            raise ShapeError(
-                f"internal error: the VJP of {node.primitive.name} returned a cotangent of shape "
-                f"{cotangent_shape} for input {index} of shape {shape}; please report this."
-            )
-        axes = tuple(range(extra)) + tuple(
-            extra + i
-            for i, size in enumerate(shape)
-            if size == 1 and cotangent_shape[extra + i] != 1
-        )
-        cotangent = bind(REGISTRY["sum"], cotangent, axis=axes, keepdims=True)
-        if extra:
-            cotangent = bind(REGISTRY["reshape"], cotangent, shape=shape)
-        value = raw_value(cotangent)
-    if getattr(value, "dtype", None) != dtype and dtype.kind == "f":
-        cotangent = bind(REGISTRY["astype"], cotangent, dtype=dtype)
-    return cotangent
+    lead = () if batch is None else (batch,)
+    value_shape = np.shape(raw_value(value))
+    if value_shape != lead + shape:
+        inner = value_shape[len(lead):] if value_shape[:len(lead)] == lead else None
+        fitted = None
+        if inner is not None:
+            fitted = (_summed_down if cotangent else _broadcast_up)(value, inner, shape, lead)
+        if fitted is None:
+            raise _fit_error(value_shape, aval, rule, cotangent, batch, index)
+        value = fitted
+    if getattr(raw_value(value), "dtype", None) != dtype and dtype.kind == "f":
+        value = bind(REGISTRY["astype"], value, dtype=dtype)
+    return value
+
+
+def _summed_down(value, inner, shape, lead):
+    """`value` (lead + inner) summed over the axes that broadcasting added to `shape`, or None
+    if `shape` does not broadcast to `inner`."""
+    extra = len(inner) - len(shape)
+    if extra < 0 or any(s != c and s != 1 for s, c in zip(shape, inner[extra:])):
+        return None
+    first = len(lead)
+    axes = tuple(range(first, first + extra)) + tuple(
+        first + extra + i for i, size in enumerate(shape) if size == 1 and inner[extra + i] != 1
+    )
+    if axes:
+        value = bind(REGISTRY["sum"], value, axis=axes, keepdims=True)
+    if extra:
+        value = bind(REGISTRY["reshape"], value, shape=lead + shape)
+    return value
+
+
+def _broadcast_up(value, inner, shape, lead):
+    """`value` (lead + inner) broadcast to lead + `shape`, or None if `inner` does not broadcast
+    to `shape`. Behind a batch axis, missing axes are inserted after it first."""
+    missing = len(shape) - len(inner)
+    if missing < 0 or any(c != s and c != 1 for c, s in zip(inner, shape[missing:])):
+        return None
+    if lead and missing:
+        value = bind(REGISTRY["reshape"], value, shape=lead + (1,) * missing + inner)
+    return bind(REGISTRY["broadcast_to"], value, shape=lead + shape)
+
+
+def _fit_error(value_shape, aval, rule, cotangent, batch, index):
+    kind, of = ("cotangent", f"input {index}") if cotangent else ("tangent", "an output")
+    batched = "" if batch is None else "batched "
+    with_batch = "" if batch is None else f" with a batch of {batch}"
+    return ShapeError(
+        f"internal error: the {batched}{'VJP' if cotangent else 'JVP'} of {rule} gave a {kind} "
+        f"of shape {value_shape} for {of} of shape {aval[0]}{with_batch}; please report this."
+    )
 
 
 def _rewrapped_residuals(node, trace):
@@ -195,7 +227,9 @@ def _input_cotangents(node, cotangent, record_on):
             continue
         shape, dtype = avals[index]
         if getattr(parent_cotangent, "shape", None) != shape or parent_cotangent.dtype != dtype:
-            parent_cotangent = fit_cotangent(parent_cotangent, avals[index], node, index)
+            parent_cotangent = fit(
+                parent_cotangent, avals[index], primitive.name, cotangent=True, index=index
+            )
         results.append((parent, parent_cotangent))
     return results
 

@@ -7,10 +7,11 @@ here (a symbolic zero), so untouched inputs cost nothing.
 
 import numpy as np
 
+from chainrule.core.backward import fit
+from chainrule.core.dtypes import aval
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, ZERO, bind, residuals_of
 from chainrule.core.tensor import Tensor, raw_value
 from chainrule.core.trace import Trace
-from chainrule.errors import ShapeError
 
 __all__ = ["ForwardTrace"]
 
@@ -45,7 +46,7 @@ class ForwardTrace(Trace):
             tangent = self._tangent(primitive, primals, tangents, out, params)
         if tangent is None:
             return out
-        return Tensor(out, self, tangent=_fit_tangent(tangent, out, primitive))
+        return Tensor(out, self, tangent=fit(tangent, aval(out), primitive.name))
 
     @staticmethod
     def _linear_tangent(primitive, primals, tangents, params):
@@ -85,20 +86,3 @@ def _dtype_of(value):
     return dtype if dtype is not None else np.result_type(value)
 
 
-def _fit_tangent(tangent, out, primitive):
-    """Broadcast a tangent to the output's shape and cast it to the output's dtype."""
-    out_shape = np.shape(raw_value(out))
-    tangent_shape = np.shape(raw_value(tangent))
-    if tangent_shape != out_shape:
-        try:
-            np.broadcast_shapes(tangent_shape, out_shape)
-        except ValueError as exc:
-            raise ShapeError(
-                f"internal error: the JVP of {primitive.name} gave a tangent of shape "
-                f"{tangent_shape} for an output of shape {out_shape}; please report this."
-            ) from exc
-        tangent = bind(REGISTRY["broadcast_to"], tangent, shape=out_shape)
-    out_dtype = _dtype_of(out)
-    if out_dtype.kind == "f" and _dtype_of(tangent) != out_dtype:
-        tangent = bind(REGISTRY["astype"], tangent, dtype=out_dtype)
-    return tangent

@@ -11,10 +11,9 @@ is always right, just slower under `jacrev` until it gets a rule here.
 
 import numpy as np
 
-from chainrule.core.backward import backward_pass, fit_cotangent, live_residuals
+from chainrule.core.backward import backward_pass, fit, live_residuals
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, ZERO, bind
 from chainrule.core.tensor import raw_value
-from chainrule.errors import ShapeError
 from chainrule.transforms.batching import batchable_index, prepend_batch
 
 __all__ = ["batched_backward", "VJP_BATCH_RULES"]
@@ -49,8 +48,10 @@ def _input_cotangents(node, cotangent, batch_size):
         if parent_cotangent is _FALLBACK:
             unbatched.append(index)
         elif parent_cotangent is not None:
-            aval = node.input_avals[index]
-            results.append((parent, _fit(parent_cotangent, aval, batch_size, node, index)))
+            results.append((parent, fit(
+                parent_cotangent, node.input_avals[index], primitive.name, cotangent=True,
+                batch=batch_size, index=index,
+            )))
     if unbatched:
         results.extend(_row_by_row(node, cotangent, residuals, unbatched, batch_size))
     return results
@@ -63,40 +64,6 @@ def _batch_rule(primitive):
     if rule is None and primitive.pointwise:
         return _pointwise
     return rule
-
-
-def _fit(cotangent, aval, batch_size, node, index):
-    """Sum a batched cotangent down to (B, *input shape) and cast it to the input's dtype."""
-    shape, dtype = aval
-    target = (batch_size,) + shape
-    cotangent_shape = np.shape(raw_value(cotangent))
-    if cotangent_shape != target:
-        extra = len(cotangent_shape) - len(target)
-        if extra < 0 or cotangent_shape[0] != batch_size or any(
-            s != c and s != 1 for s, c in zip(shape, cotangent_shape[1 + extra:], strict=True)
-        ):
-            raise ShapeError(
-                f"internal error: the batched VJP of {node.primitive.name} gave a cotangent of "
-                f"shape {cotangent_shape} for input {index} of shape {shape} with a batch of "
-                f"{batch_size}; please report this."
-            )
-        axes = tuple(range(1, 1 + extra)) + tuple(
-            1 + extra + i
-            for i, size in enumerate(shape)
-            if size == 1 and cotangent_shape[1 + extra + i] != 1
-        )
-        if axes:
-            cotangent = bind(REGISTRY["sum"], cotangent, axis=axes, keepdims=True)
-        cotangent = bind(REGISTRY["reshape"], cotangent, shape=target)
-    if dtype.kind == "f" and _dtype(cotangent) != dtype:
-        cotangent = bind(REGISTRY["astype"], cotangent, dtype=dtype)
-    return cotangent
-
-
-def _dtype(value):
-    value = raw_value(value)
-    dtype = getattr(value, "dtype", None)
-    return dtype if dtype is not None else np.result_type(value)
 
 
 def _row_by_row(node, cotangent, residuals, indices, batch_size):
@@ -112,7 +79,9 @@ def _row_by_row(node, cotangent, residuals, indices, batch_size):
             value = vjps[index](row_cotangent, *residuals, **params)
             if value is None:
                 value = np.zeros(shape, dtype)
-            rows[index].append(fit_cotangent(value, avals[index], node, index))
+            rows[index].append(
+                fit(value, avals[index], node.primitive.name, cotangent=True, index=index)
+            )
     return [(node.parents[index], _stack(rows[index])) for index in indices]
 
 

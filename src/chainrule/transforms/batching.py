@@ -11,7 +11,9 @@ new primitive is always right, just slower under `jacfwd` until it gets a batch 
 
 import numpy as np
 
-from chainrule.core.forward import ForwardTrace, _fit_tangent
+from chainrule.core.backward import fit
+from chainrule.core.dtypes import aval
+from chainrule.core.forward import ForwardTrace
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, ZERO, bind
 from chainrule.core.tensor import Tensor, raw_value
 
@@ -57,8 +59,9 @@ class BatchedForwardTrace(ForwardTrace):
         out = bind(primitive, *primals, **params)
         if primitive.nondiff:
             return out
-        tangent = _batched_tangent(primitive, primals, tangents, out, params, self.batch_size)
-        return Tensor(out, self, tangent=fit_batched(tangent, out, self.batch_size))
+        batch = self.batch_size
+        tangent = _batched_tangent(primitive, primals, tangents, out, params, batch)
+        return Tensor(out, self, tangent=fit(tangent, aval(out), primitive.name, batch=batch))
 
 
 def _batched_tangent(primitive, primals, tangents, out, params, batch_size):
@@ -100,20 +103,6 @@ def pad_rank(tangent, rank):
     return bind(REGISTRY["reshape"], tangent, shape=shape[:1] + (1,) * missing + shape[1:])
 
 
-def fit_batched(tangent, out, batch_size):
-    """Broadcast a batched tangent to (B, *out.shape) and cast it to out's dtype."""
-    if tangent is None:
-        return _zeros(batch_size, out)
-    target = (batch_size,) + _shape(out)
-    if _shape(tangent) != target:
-        tangent = pad_rank(tangent, len(target) - 1)
-        tangent = bind(REGISTRY["broadcast_to"], tangent, shape=target)
-    out_dtype = _dtype(out)
-    if out_dtype.kind == "f" and _dtype(tangent) != out_dtype:
-        tangent = bind(REGISTRY["astype"], tangent, dtype=out_dtype)
-    return tangent
-
-
 def _row_by_row(primitive, primals, tangents, out, params, batch_size):
     """The fallback: the ordinary rule once per batch row, rows stacked back together."""
     out_shape = _shape(out)
@@ -126,7 +115,7 @@ def _row_by_row(primitive, primals, tangents, out, params, batch_size):
             tangent = ForwardTrace._linear_tangent(primitive, primals, row_tangents, params)
         else:
             tangent = ForwardTrace._tangent(primitive, primals, row_tangents, out, params)
-        tangent = _fit_tangent(tangent, out, primitive)
+        tangent = fit(tangent, aval(out), primitive.name)
         rows.append(bind(REGISTRY["reshape"], tangent, shape=(1,) + out_shape))
     return bind(REGISTRY["concatenate"], *rows, axis=0, sizes=(1,) * batch_size)
 

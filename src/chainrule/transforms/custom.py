@@ -16,8 +16,8 @@ import weakref
 
 import numpy as np
 
-from chainrule.core.backward import Node, backward_pass
-from chainrule.core.forward import _fit_tangent
+from chainrule.core.backward import Node, backward_pass, fit
+from chainrule.core.dtypes import aval
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, Primitive, bind
 from chainrule.core.tape import ReverseTrace
 from chainrule.core.tensor import Tensor, raw_value
@@ -29,7 +29,7 @@ from chainrule.errors import (
     UnsupportedFunctionError,
 )
 from chainrule.transforms.batched_backward import batched_backward
-from chainrule.transforms.batching import BatchedForwardTrace, fit_batched
+from chainrule.transforms.batching import BatchedForwardTrace
 from chainrule.transforms.reverse import _Recording, vjp
 from chainrule.transforms.tree import tree_flatten, tree_unflatten
 
@@ -354,23 +354,15 @@ def _with_tangents(top, out, tangents, name):
             f"{name}: the tangent output has {len(tangents)} leaves but the output has "
             f"{len(out_leaves)}; return a tangent shaped like the output."
         )
+    batch = top.batch_size if isinstance(top, BatchedForwardTrace) else None
     boxed = []
     for leaf, tangent in zip(out_leaves, tangents, strict=True):
-        if isinstance(top, BatchedForwardTrace):
-            tangent = fit_batched(tangent, leaf, top.batch_size)
-        elif tangent is None:
-            tangent = np.zeros(_shape(leaf), _dtype(leaf))
+        if tangent is None:  # a symbolic zero: the output is still boxed at this level
+            tangent = np.zeros(((batch,) if batch is not None else ()) + _shape(leaf), _dtype(leaf))
         else:
-            tangent = _fit_tangent(tangent, leaf, _Named(name))
+            tangent = fit(tangent, aval(leaf), name, batch=batch)
         boxed.append(top.box(leaf, tangent))
     return tree_unflatten(out_def, boxed)
-
-
-class _Named:
-    """Stands in for a primitive in the engine's messages about a custom rule."""
-
-    def __init__(self, name):
-        self.name = name
 
 
 # ----- the decorators ----------------------------------------------------------------------------
