@@ -84,7 +84,7 @@ def _not_finite(value) -> bool:
 def check(node, input_cotangents):
     """In backward, under detect_anomaly(): raise at the first non-finite cotangent."""
     for parent, cotangent in input_cotangents:
-        if _not_finite(cotangent):
+        if cotangent is not None and _not_finite(cotangent):
             raise _anomaly_error(node, parent, cotangent)
 
 

@@ -5,6 +5,9 @@ parents (nodes, or leaf tensors), its static params and only the residuals its V
 `backward_pass` seeds cotangents, walks the nodes in reverse topological order with an explicit
 stack (a 10^6-node chain is fine), calls each VJP rule, fits (un-broadcasts, casts) and sums
 cotangents per input, and releases residuals once used unless `retain_graph=True`.
+
+A cotangent of None is a symbolic zero (a `ZERO` rule's): it reaches the inputs without any
+arithmetic, and only whoever hands a result to the user makes it an array of zeros.
 """
 
 import numpy as np
@@ -219,8 +222,7 @@ def _input_cotangents(node, cotangent, record_on):
             continue
         rule = primitive.vjps[index]
         if rule is ZERO:
-            shape, dtype = avals[index]
-            results.append((parent, np.zeros(shape, dtype)))
+            results.append((parent, None))  # a symbolic zero: the input is reached, with zero
             continue
         parent_cotangent = rule(cotangent, *residuals, **params)
         if parent_cotangent is None:
@@ -237,7 +239,8 @@ def _input_cotangents(node, cotangent, record_on):
 def backward_pass(roots, *, retain_graph=False, record_on=None, node_vjp=None):
     """Run reverse mode from `roots`, a list of (node or leaf tensor, cotangent) pairs.
 
-    Returns {id(leaf): (leaf, cotangent)} for every leaf tensor reached. `record_on` is the
+    Returns {id(leaf): (leaf, cotangent)} for every leaf tensor reached; the cotangent is None
+    (a symbolic zero) for a leaf reached through zero derivatives only. `record_on` is the
     trace (the tape) that records the backward pass itself, for create_graph=True; None records
     nothing. `node_vjp(node, cotangent, record_on)` replaces the ordinary VJP call of each node
     (batched jacrev).
@@ -255,13 +258,17 @@ def backward_pass(roots, *, retain_graph=False, record_on=None, node_vjp=None):
             _accumulate_leaf(leaves, vertex, cotangent)
     pending = _count_children(ready)
     ready = [node for node in ready if node not in pending]
+    unreached = _UNREACHED
     while ready:
         node = ready.pop()
-        cotangent = cotangents.pop(node, None)
-        if cotangent is not None:
-            input_cotangents = node_vjp(node, cotangent, record_on)
-            if _anomaly.enabled:
-                anomaly_check(node, input_cotangents)
+        cotangent = cotangents.pop(node, unreached)
+        if cotangent is not unreached:
+            if cotangent is None:  # a symbolic zero passes to the inputs as it is
+                input_cotangents = [(parent, None) for parent in node.parents if parent is not None]
+            else:
+                input_cotangents = node_vjp(node, cotangent, record_on)
+                if _anomaly.enabled:
+                    anomaly_check(node, input_cotangents)
             for parent, parent_cotangent in input_cotangents:
                 if type(parent) is Node:
                     previous = cotangents.get(parent)
@@ -280,6 +287,9 @@ def backward_pass(roots, *, retain_graph=False, record_on=None, node_vjp=None):
                 if remaining == 0:
                     ready.append(parent)
     return leaves
+
+
+_UNREACHED = object()  # a node no cotangent reached (not even a symbolic zero)
 
 
 def _accumulate_leaf(leaves, leaf, cotangent):

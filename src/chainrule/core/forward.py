@@ -2,15 +2,16 @@
 
 `ForwardTrace.process` computes the primal at the levels below and pushes tangents through each
 primitive's JVP rules in the same pass. A value with no tangent at this level is a constant
-here (a symbolic zero), so untouched inputs cost nothing.
+here (a symbolic zero, None), so untouched inputs cost nothing; a zero-derivative primitive
+(floor, sign) makes a constant too. Zeros are made only where a user sees a tangent.
 """
 
 import numpy as np
 
 from chainrule.core.backward import fit
-from chainrule.core.dtypes import aval
+from chainrule.core.dtypes import aval, dtype_of, shape_of
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, ZERO, bind, residuals_of
-from chainrule.core.tensor import Tensor, raw_value
+from chainrule.core.tensor import Tensor
 from chainrule.core.trace import Trace
 
 __all__ = ["ForwardTrace"]
@@ -21,6 +22,10 @@ class ForwardTrace(Trace):
 
     def box(self, value, tangent):
         return Tensor(value, self, tangent=tangent)
+
+    def tangent(self, value):
+        """The tangent of `value` at this level: None (a symbolic zero) for a constant here."""
+        return value._tangent if self.owns(value) else None
 
     def split(self, args):
         """(primals, tangents) of `args` at this level; None marks a constant (no tangent)."""
@@ -53,7 +58,7 @@ class ForwardTrace(Trace):
         if all(t is None for t in tangents):
             return None
         filled = [
-            t if t is not None else np.zeros(np.shape(raw_value(p)), _dtype_of(p))
+            t if t is not None else np.zeros(shape_of(p), dtype_of(p))
             for p, t in zip(primals, tangents)
         ]
         return bind(primitive, *filled, **params)
@@ -74,15 +79,6 @@ class ForwardTrace(Trace):
             if contribution is None:
                 continue
             total = contribution if total is None else bind(REGISTRY["add"], total, contribution)
-        if total is None and any(t is not None for t in tangents):
-            # A zero-derivative primitive (floor, sign...): the output still carries a tangent.
-            return np.zeros(np.shape(raw_value(out)), _dtype_of(out))
         return total
-
-
-def _dtype_of(value):
-    value = raw_value(value)
-    dtype = getattr(value, "dtype", None)
-    return dtype if dtype is not None else np.result_type(value)
 
 

@@ -49,37 +49,39 @@ class ReverseTrace(Trace):
     def process(self, primitive, args, params):
         """Apply `primitive` one level down and, when an argument is differentiated here,
         record a Node. Every Tensor-API operation comes through here, so `owns` is spelled
-        inline and the tape (nothing below it) calls the NumPy implementation itself."""
+        inline, and the tape (nothing below it) calls the NumPy implementation itself."""
+        # At the tape every traced argument is on the tape (bind chose the innermost level, and
+        # none is below it) and holds a plain array: neither needs asking per argument.
+        on_tape = not self.level
         values = []
         parents = []
         avals = []
         record = False
         for arg in args:
-            if type(arg) in TRACED_TYPES and arg._trace is self:
+            if type(arg) in TRACED_TYPES and (on_tape or arg._trace is self):
                 value = arg._value
                 values.append(value)
                 if arg.requires_grad:
                     node = arg._node
                     parents.append(node if node is not None else arg)
-                    # The tape's values are plain arrays; a transform's may be boxes below.
-                    avals.append(_aval(value) if self.level else (value.shape, value.dtype))
+                    avals.append((value.shape, value.dtype) if on_tape else _aval(value))
                     record = True
                     continue
             else:
                 values.append(_as_operand(arg))
             parents.append(None)
             avals.append(None)
-        if self.level:
-            out = bind(primitive, *values, **params)
-            if primitive.nondiff or not record:
-                return out
-        else:  # the tape: its results stay Tensors, and under no_grad() it records nothing
+        if on_tape:  # its results stay Tensors, and under no_grad() it records nothing
             try:
                 out = primitive.impl(*values, **params)
             except (TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError) as exc:
                 raise _explain_failure(primitive, values, params, exc) from exc
             if primitive.nondiff or not (record and _grad_mode.enabled):
                 return Tensor(out, self)
+        else:
+            out = bind(primitive, *values, **params)
+            if primitive.nondiff or not record:
+                return out
         node = Node(primitive, params or _NO_PARAMS, tuple(parents), primitive.pick(values, out),
                     tuple(avals))
         if _anomaly.enabled:
@@ -165,6 +167,8 @@ class TapeTrace(ReverseTrace):
             for leaf, cotangent in leaves.values():
                 if not leaf.requires_grad:
                     continue
+                if cotangent is None:  # reached through zero derivatives only
+                    cotangent = np.zeros(leaf.shape, leaf.dtype)
                 if type(cotangent) not in TRACED_TYPES:
                     cotangent = Tensor(cotangent, self)
                 leaf.grad = cotangent if leaf.grad is None else leaf.grad + cotangent

@@ -14,11 +14,9 @@ import numpy as np
 from chainrule.core.backward import backward_pass, fit, live_residuals
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, ZERO, bind
 from chainrule.core.tensor import raw_value
-from chainrule.transforms.batching import batchable_index, prepend_batch
+from chainrule.transforms.batching import FALLBACK, batchable_index, prepend_batch
 
 __all__ = ["batched_backward", "VJP_BATCH_RULES"]
-
-_FALLBACK = object()  # what a batch rule answers when it cannot batch this particular call
 
 
 def batched_backward(roots, batch_size):
@@ -38,14 +36,17 @@ def _input_cotangents(node, cotangent, batch_size):
     batch_rule = _batch_rule(primitive)
     results, unbatched = [], []
     for index, parent in enumerate(node.parents):
-        if parent is None or primitive.vjps[index] is ZERO:
-            continue  # no cotangent at all reads as zero
+        if parent is None:
+            continue
         rule = primitive.vjps[index]
+        if rule is ZERO:
+            results.append((parent, None))  # a symbolic zero, as in the unbatched pass
+            continue
         parent_cotangent = (
-            _FALLBACK if batch_rule is None
+            FALLBACK if batch_rule is None
             else batch_rule(rule, cotangent, residuals, node.params, index)
         )
-        if parent_cotangent is _FALLBACK:
+        if parent_cotangent is FALLBACK:
             unbatched.append(index)
         elif parent_cotangent is not None:
             results.append((parent, fit(
@@ -95,7 +96,7 @@ def _stack(rows):
 
 
 # ----- batch rules: (rule, cotangent (B, *out), residuals, params, index) -> cotangent ----------
-# A result may keep broadcast axes (the engine-like `_fit` sums them); _FALLBACK asks for rows.
+# A result may keep broadcast axes (the engine-like `_fit` sums them); FALLBACK asks for rows.
 def _pointwise(rule, cotangent, residuals, params, index):
     return rule(cotangent, *residuals, **params)
 
@@ -178,7 +179,7 @@ def _flip(rule, cotangent, residuals, params, index):
 def _roll(rule, cotangent, residuals, params, index):
     axis = params["axis"]
     if axis is None:
-        return _FALLBACK  # a roll of the flattened array mixes the batch rows
+        return FALLBACK  # a roll of the flattened array mixes the batch rows
     rank = _rank(cotangent)
     shifted = (
         tuple(_normalised(a, rank) + 1 for a in axis) if isinstance(axis, tuple)
@@ -189,7 +190,7 @@ def _roll(rule, cotangent, residuals, params, index):
 
 def _triangle(rule, cotangent, residuals, params, index):
     if _rank(cotangent) < 2:
-        return _FALLBACK
+        return FALLBACK
     return rule(cotangent, *residuals, **params)  # triu/tril act on the last two axes only
 
 
@@ -200,7 +201,7 @@ def _pad(rule, cotangent, residuals, params, index):
 
 def _getitem(rule, cotangent, residuals, params, index):
     if not batchable_index(params["index"]):
-        return _FALLBACK
+        return FALLBACK
     (in_shape,) = residuals
     shape = _batch(cotangent) + tuple(in_shape)
     return rule(cotangent, shape, index=prepend_batch(params["index"]))
@@ -208,14 +209,14 @@ def _getitem(rule, cotangent, residuals, params, index):
 
 def _scatter_add(rule, cotangent, residuals, params, index):
     if not batchable_index(params["index"]):
-        return _FALLBACK
+        return FALLBACK
     shape = _batch(cotangent) + tuple(params["shape"])
     return rule(cotangent, index=prepend_batch(params["index"]), shape=shape)
 
 
 def _setitem(rule, cotangent, residuals, params, index):
     if not batchable_index(params["index"]):
-        return _FALLBACK
+        return FALLBACK
     return rule(cotangent, index=prepend_batch(params["index"]))
 
 

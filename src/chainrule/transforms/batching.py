@@ -12,12 +12,12 @@ new primitive is always right, just slower under `jacfwd` until it gets a batch 
 import numpy as np
 
 from chainrule.core.backward import fit
-from chainrule.core.dtypes import aval
+from chainrule.core.dtypes import aval, dtype_of
 from chainrule.core.forward import ForwardTrace
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, ZERO, bind
 from chainrule.core.tensor import Tensor, raw_value
 
-__all__ = ["BatchedForwardTrace", "BATCH_RULES", "prefer_heap"]
+__all__ = ["BatchedForwardTrace", "BATCH_RULES", "FALLBACK", "prefer_heap"]
 
 # Values no enclosing level traces: batch rules may work on them with NumPy directly.
 _PLAIN = {np.ndarray, np.float64, np.float32, np.float16, float, int}
@@ -61,32 +61,30 @@ class BatchedForwardTrace(ForwardTrace):
             return out
         batch = self.batch_size
         tangent = _batched_tangent(primitive, primals, tangents, out, params, batch)
+        if tangent is None:  # a symbolic zero: the output is a constant here
+            return out
         return Tensor(out, self, tangent=fit(tangent, aval(out), primitive.name, batch=batch))
 
 
+# What a batch rule returns when it cannot batch this particular call (the rules of
+# batched_backward.py answer the same way): the ordinary rule then runs row by row.
+FALLBACK = object()
+
+
 def _batched_tangent(primitive, primals, tangents, out, params, batch_size):
+    """The batched output tangent, or None (a symbolic zero)."""
     if not primitive.linear and all(
         t is None or primitive.jvps[i] is ZERO for i, t in enumerate(tangents)
     ):
-        return _zeros(batch_size, out)
+        return None
     rule = BATCH_RULES.get(primitive.name)
     if rule is None and primitive.pointwise:  # the row says so (elementwise, where, clip)
         rule = _pointwise
     if rule is not None:
         tangent = rule(primitive, primals, tangents, out, params)
-        if tangent is not None:
+        if tangent is not FALLBACK:
             return tangent
     return _row_by_row(primitive, primals, tangents, out, params, batch_size)
-
-
-def _dtype(value):
-    value = raw_value(value)
-    dtype = getattr(value, "dtype", None)
-    return dtype if dtype is not None else np.result_type(value)
-
-
-def _zeros(batch_size, out):
-    return np.zeros((batch_size,) + _shape(out), _dtype(out))
 
 
 def _shape(value):
@@ -115,12 +113,15 @@ def _row_by_row(primitive, primals, tangents, out, params, batch_size):
             tangent = ForwardTrace._linear_tangent(primitive, primals, row_tangents, params)
         else:
             tangent = ForwardTrace._tangent(primitive, primals, row_tangents, out, params)
+        if tangent is None:  # stacked with the other rows, a zero must be an array
+            tangent = np.zeros(out_shape, dtype_of(out))
         tangent = fit(tangent, aval(out), primitive.name)
         rows.append(bind(REGISTRY["reshape"], tangent, shape=(1,) + out_shape))
     return bind(REGISTRY["concatenate"], *rows, axis=0, sizes=(1,) * batch_size)
 
 
-# ----- batch rules: (primitive, primals, tangents, out, params) -> batched tangent or None ------
+# ----- batch rules: (primitive, primals, tangents, out, params) -> batched tangent ---------------
+# None is a symbolic zero; FALLBACK asks for the ordinary rule row by row.
 def _pointwise(primitive, primals, tangents, out, params):
     rank = len(_shape(out))
     padded = [None if t is None else pad_rank(t, rank) for t in tangents]
@@ -167,10 +168,7 @@ def _where(primitive, primals, tangents, out, params):
     if condition.size == 0 or (condition.any() and not condition.all()):
         return _pointwise(primitive, primals, tangents, out, params)
     tangent = tangents[0 if condition.flat[0] else 1]
-    if tangent is None:
-        batch = next(_shape(t)[0] for t in tangents if t is not None)
-        return _zeros(batch, out)
-    return pad_rank(tangent, len(_shape(out)))
+    return None if tangent is None else pad_rank(tangent, len(_shape(out)))
 
 
 def _power(primitive, primals, tangents, out, params):
@@ -231,7 +229,7 @@ def _roll(primitive, primals, tangents, out, params):
     axis = params["axis"]
     rank = len(_shape(primals[0]))
     if axis is None:
-        return None
+        return FALLBACK
     shifted = (
         tuple(_normalised(a, rank) + 1 for a in axis) if isinstance(axis, tuple)
         else _normalised(axis, rank) + 1
@@ -241,7 +239,7 @@ def _roll(primitive, primals, tangents, out, params):
 
 def _triangle(primitive, primals, tangents, out, params):
     if len(_shape(primals[0])) < 2:
-        return None  # np.triu of a vector builds a matrix: no batched equivalent
+        return FALLBACK  # np.triu of a vector builds a matrix: no batched equivalent
     return bind(primitive, tangents[0], **params)
 
 
@@ -266,14 +264,14 @@ def prepend_batch(index):
 def _getitem(primitive, primals, tangents, out, params):
     index = params["index"]
     if not batchable_index(index):
-        return None
+        return FALLBACK
     return bind(primitive, tangents[0], index=prepend_batch(index))
 
 
 def _scatter_add(primitive, primals, tangents, out, params):
     index = params["index"]
     if not batchable_index(index):
-        return None
+        return FALLBACK
     tangent = tangents[0]
     return bind(primitive, tangent, index=prepend_batch(index),
                 shape=_shape(tangent)[:1] + tuple(params["shape"]))

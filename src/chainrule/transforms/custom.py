@@ -249,16 +249,16 @@ def _unpack_outputs(packed, out_leaves):
 
 # ----- forward levels ----------------------------------------------------------------------------
 def _input_tangents(flat_args, top):
-    """The tangent of every input leaf at `top` (zeros for leaves from other levels)."""
+    """The tangent of every input leaf at `top`, for the user's rule: zeros for a leaf that is a
+    constant there."""
     batch = (top.batch_size,) if isinstance(top, BatchedForwardTrace) else ()
-    return [
-        tree_unflatten(treedef, [
-            leaf._tangent if top.owns(leaf)
-            else np.zeros(batch + _shape(leaf), _dtype(leaf))
-            for leaf in leaves
-        ])
-        for leaves, treedef in flat_args
-    ]
+
+    def tangent(leaf):
+        tangent = top.tangent(leaf)
+        return np.zeros(batch + _shape(leaf), _dtype(leaf)) if tangent is None else tangent
+
+    return [tree_unflatten(treedef, [tangent(leaf) for leaf in leaves])
+            for leaves, treedef in flat_args]
 
 
 def _tangents_from_bwd(bwd, residuals, out, flat_args, top, name):
@@ -282,7 +282,7 @@ def _tangents_from_bwd(bwd, residuals, out, flat_args, top, name):
     for k, cotangent in zip(kept, recording.out_leaves, strict=True):
         if recording.trace.owns(cotangent):
             vertex = cotangent._node if cotangent._node is not None else cotangent
-            roots.append((vertex, inputs[k][2]._tangent))
+            roots.append((vertex, top.tangent(inputs[k][2])))
         else:
             constant.append((k, cotangent))
     if constant:
@@ -355,13 +355,11 @@ def _with_tangents(top, out, tangents, name):
             f"{len(out_leaves)}; return a tangent shaped like the output."
         )
     batch = top.batch_size if isinstance(top, BatchedForwardTrace) else None
-    boxed = []
-    for leaf, tangent in zip(out_leaves, tangents, strict=True):
-        if tangent is None:  # a symbolic zero: the output is still boxed at this level
-            tangent = np.zeros(((batch,) if batch is not None else ()) + _shape(leaf), _dtype(leaf))
-        else:
-            tangent = fit(tangent, aval(leaf), name, batch=batch)
-        boxed.append(top.box(leaf, tangent))
+    boxed = [
+        leaf if tangent is None  # a symbolic zero: a constant at this level
+        else top.box(leaf, fit(tangent, aval(leaf), name, batch=batch))
+        for leaf, tangent in zip(out_leaves, tangents, strict=True)
+    ]
     return tree_unflatten(out_def, boxed)
 
 

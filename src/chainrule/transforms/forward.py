@@ -65,10 +65,10 @@ def jvp(function, primals, tangents):
     )
     out_leaves, out_def, _ = _run_at_level(trace, function, boxed_args, False, "jvp")
     values = [unbox(leaf, trace) for leaf in out_leaves]
+    tangents_out = [trace.tangent(leaf) for leaf in out_leaves]
     tangents_out = [
-        to_user(leaf._tangent) if trace.owns(leaf)
-        else _zeros_like(leaf)
-        for leaf in out_leaves
+        _zeros_like(leaf) if tangent is None else to_user(tangent)
+        for leaf, tangent in zip(out_leaves, tangents_out, strict=True)
     ]
     return tree_unflatten(out_def, values), tree_unflatten(out_def, tangents_out)
 

@@ -122,10 +122,10 @@ def _push_basis(partial, layout, start, stop, has_aux):
     out_leaves, out_def, aux = _run_at_level(trace, partial, args, has_aux, "jacfwd")
     tangents = []
     for leaf in out_leaves:
-        if trace.owns(leaf):
-            tangents.append(leaf._tangent)
-        else:
-            tangents.append(np.zeros((batch,) + _shape(leaf), _float_dtype(leaf)))
+        tangent = trace.tangent(leaf)
+        if tangent is None:  # a constant at this level: its Jacobian rows are zeros
+            tangent = np.zeros((batch,) + _shape(leaf), _float_dtype(leaf))
+        tangents.append(tangent)
     values = [unbox(leaf, trace) for leaf in out_leaves]
     return (tree_unflatten(out_def, values), aux, out_def, values), tangents
 
@@ -172,10 +172,10 @@ def _pull_rows(recording, leaf, chunk_size):
     for start, stop in _chunks(size, chunk_size, "jacrev"):
         found = _pull_chunk(recording, leaf, start, stop)
         for box, rows in zip(boxes, pieces, strict=True):
-            if id(box) in found:
-                rows.append(found[id(box)][1])
-            else:
-                rows.append(np.zeros((stop - start,) + _shape(box), _float_dtype(box)))
+            cotangent = found[id(box)][1] if id(box) in found else None
+            if cotangent is None:  # not reached, or a symbolic zero: the rows are zeros
+                cotangent = np.zeros((stop - start,) + _shape(box), _float_dtype(box))
+            rows.append(cotangent)
     return [
         _concat_rows(rows) if rows else np.zeros((0,) + _shape(box), _float_dtype(box))
         for box, rows in zip(boxes, pieces, strict=True)
@@ -197,10 +197,12 @@ def _pull_chunk(recording, leaf, start, stop):
     # One row: the ordinary backward pass, without the batch bookkeeping (Hessians come here).
     found = backward_pass([(vertex, seeds.reshape(shape))], retain_graph=True)
     reshape = REGISTRY["reshape"]
-    return {
-        key: (box, bind(reshape, cotangent, shape=(1,) + _shape(box)))
-        for key, (box, cotangent) in found.items()
-    }
+    rows = {}
+    for key, (box, cotangent) in found.items():
+        if cotangent is not None:  # a symbolic zero stays None
+            cotangent = bind(reshape, cotangent, shape=(1,) + _shape(box))
+        rows[key] = (box, cotangent)
+    return rows
 
 
 def _reverse_blocks(per_box, out_leaf, layout, single):

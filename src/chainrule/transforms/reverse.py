@@ -54,12 +54,16 @@ class _Recording:
                 roots.append((leaf._node if leaf._node is not None else leaf, cotangent))
         found = backward_pass(roots, retain_graph=retain_graph) if roots else {}
         return [
-            tree_unflatten(treedef, [
-                to_user(found[id(box)][1]) if id(box) in found else _zeros_like(box)
-                for box in boxes
-            ])
+            tree_unflatten(treedef, [_cotangent_for_user(found, box) for box in boxes])
             for treedef, boxes in self.inputs
         ]
+
+
+def _cotangent_for_user(found, box):
+    """The cotangent the backward pass found for an input box; zeros if it found none or a
+    symbolic zero."""
+    cotangent = found[id(box)][1] if id(box) in found else None
+    return _zeros_like(box) if cotangent is None else to_user(cotangent)
 
 
 def _cotangent_leaves(cotangent, recording):
