@@ -7,7 +7,7 @@ import numbers
 
 import numpy as np
 
-from chainrule.core.dtypes import dtype_of, is_numeric
+from chainrule.core.dtypes import dtype_of, is_numeric, shape_of, tangent_dtype
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, bind
 from chainrule.core.tape import release_level
 from chainrule.core.trace import raw_value
@@ -207,25 +207,16 @@ def _check_output(leaf, transform):
 
 def _zeros_like(value):
     value = raw_value(value)
-    return to_user(np.zeros(np.shape(value), _float_dtype(value)))
-
-
-def _float_dtype(value):
-    dtype = np.result_type(raw_value(value))
-    return dtype if dtype.kind == "f" else np.dtype(np.float64)
-
-
-def _shape(value):
-    return np.shape(raw_value(value))
+    return to_user(np.zeros(np.shape(value), tangent_dtype(value)))
 
 
 def _seed(value, like, transform, what, of):
     """A tangent or cotangent checked against the primal/output `like`: same shape, same
     floating dtype. Python numbers and integer arrays are cast to that dtype."""
-    shape, target = _shape(like), _float_dtype(like)
-    if _shape(value) != shape:
+    shape, target = shape_of(like), tangent_dtype(like)
+    if shape_of(value) != shape:
         raise ShapeError(
-            f"{transform}: {what} has shape {_shape(value)} but the {of} has shape {shape}; "
+            f"{transform}: {what} has shape {shape_of(value)} but the {of} has shape {shape}; "
             f"pass one of shape {shape}."
         )
     if type(value) in TRACED_TYPES:

@@ -14,7 +14,7 @@ import numpy as np
 from chainrule.core.backward import backward_pass, fit, live_residuals
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, ZERO, bind
 from chainrule.core.tensor import raw_value
-from chainrule.transforms.batching import FALLBACK, batchable_index, prepend_batch
+from chainrule.transforms.batching import FALLBACK, batched_params
 
 __all__ = ["batched_backward", "VJP_BATCH_RULES"]
 
@@ -110,22 +110,9 @@ def _batch(cotangent):
     return np.shape(raw_value(cotangent))[:1]
 
 
-def _normalised(axis, rank):
-    return int(axis) % max(rank, 1)
-
-
 def _reshape(rule, cotangent, residuals, params, index):
     (in_shape,) = residuals
     return bind(REGISTRY["reshape"], cotangent, shape=_batch(cotangent) + tuple(in_shape))
-
-
-def _transpose(rule, cotangent, residuals, params, index):
-    axes = params["axes"]
-    rank = _rank(cotangent)
-    if axes is None:
-        axes = tuple(reversed(range(rank)))
-    inverse = np.argsort([_normalised(a, rank) for a in axes])
-    return bind(REGISTRY["transpose"], cotangent, axes=(0,) + tuple(int(a) + 1 for a in inverse))
 
 
 def _identity(rule, cotangent, residuals, params, index):
@@ -163,29 +150,17 @@ def _weighted_reduction(rule, cotangent, residuals, params, index):
 def _shifted_axis(rule, cotangent, residuals, params, index):
     # cumsum, cumprod: the same rule along the axis one further right, the residuals given the
     # batch axis as size 1 so that their axes line up with the cotangent's.
-    axis = _normalised(params["axis"], _rank(cotangent)) + 1
     lifted = [
         bind(REGISTRY["reshape"], r, shape=(1,) + np.shape(raw_value(r))) for r in residuals
     ]
-    return rule(cotangent, *lifted, **{**params, "axis": axis})
+    return _shape_rule(rule, cotangent, lifted, params, index)
 
 
-def _flip(rule, cotangent, residuals, params, index):
-    rank = _rank(cotangent)
-    axis = tuple(_normalised(a, rank) + 1 for a in params["axis"])
-    return rule(cotangent, axis=axis)
-
-
-def _roll(rule, cotangent, residuals, params, index):
-    axis = params["axis"]
-    if axis is None:
-        return FALLBACK  # a roll of the flattened array mixes the batch rows
-    rank = _rank(cotangent)
-    shifted = (
-        tuple(_normalised(a, rank) + 1 for a in axis) if isinstance(axis, tuple)
-        else _normalised(axis, rank) + 1
-    )
-    return rule(cotangent, shift=params["shift"], axis=shifted)
+def _shape_rule(rule, cotangent, residuals, params, index):
+    # transpose, flip, roll, pad, scatter_add, setitem, concatenate: the rule itself, its params
+    # moved behind the batch axis (transpose's rule inverts the batched permutation).
+    batched = batched_params(params, _rank(cotangent), _batch(cotangent)[0])
+    return batched if batched is FALLBACK else rule(cotangent, *residuals, **batched)
 
 
 def _triangle(rule, cotangent, residuals, params, index):
@@ -194,35 +169,11 @@ def _triangle(rule, cotangent, residuals, params, index):
     return rule(cotangent, *residuals, **params)  # triu/tril act on the last two axes only
 
 
-def _pad(rule, cotangent, residuals, params, index):
-    pad_width = ((0, 0),) + tuple(tuple(p) for p in params["pad_width"])
-    return rule(cotangent, pad_width=pad_width, constant_values=params["constant_values"])
-
-
 def _getitem(rule, cotangent, residuals, params, index):
-    if not batchable_index(params["index"]):
-        return FALLBACK
     (in_shape,) = residuals
-    shape = _batch(cotangent) + tuple(in_shape)
-    return rule(cotangent, shape, index=prepend_batch(params["index"]))
-
-
-def _scatter_add(rule, cotangent, residuals, params, index):
-    if not batchable_index(params["index"]):
-        return FALLBACK
-    shape = _batch(cotangent) + tuple(params["shape"])
-    return rule(cotangent, index=prepend_batch(params["index"]), shape=shape)
-
-
-def _setitem(rule, cotangent, residuals, params, index):
-    if not batchable_index(params["index"]):
-        return FALLBACK
-    return rule(cotangent, index=prepend_batch(params["index"]))
-
-
-def _concatenate(rule, cotangent, residuals, params, index):
-    axis = _normalised(params["axis"], _rank(cotangent)) + 1
-    return rule(cotangent, axis=axis, sizes=params["sizes"])
+    batch = _batch(cotangent)
+    batched = batched_params(params, len(in_shape), batch[0])
+    return batched if batched is FALLBACK else rule(cotangent, batch + tuple(in_shape), **batched)
 
 
 def _matmul(rule, cotangent, residuals, params, index):
@@ -244,7 +195,7 @@ def _matmul(rule, cotangent, residuals, params, index):
 
 VJP_BATCH_RULES = {
     "reshape": _reshape,
-    "transpose": _transpose,
+    "transpose": _shape_rule,
     "broadcast_to": _identity,
     "sum": _sum,
     "amax": _weighted_reduction,
@@ -252,14 +203,14 @@ VJP_BATCH_RULES = {
     "prod": _weighted_reduction,
     "cumsum": _shifted_axis,
     "cumprod": _shifted_axis,
-    "flip": _flip,
-    "roll": _roll,
+    "flip": _shape_rule,
+    "roll": _shape_rule,
     "triu": _triangle,
     "tril": _triangle,
-    "pad": _pad,
+    "pad": _shape_rule,
     "getitem": _getitem,
-    "scatter_add": _scatter_add,
-    "setitem": _setitem,
-    "concatenate": _concatenate,
+    "scatter_add": _shape_rule,
+    "setitem": _shape_rule,
+    "concatenate": _shape_rule,
     "matmul": _matmul,
 }

@@ -12,12 +12,12 @@ new primitive is always right, just slower under `jacfwd` until it gets a batch 
 import numpy as np
 
 from chainrule.core.backward import fit
-from chainrule.core.dtypes import aval, dtype_of
+from chainrule.core.dtypes import aval, dtype_of, shape_of
 from chainrule.core.forward import ForwardTrace
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, ZERO, bind
-from chainrule.core.tensor import Tensor, raw_value
+from chainrule.core.tensor import Tensor
 
-__all__ = ["BatchedForwardTrace", "BATCH_RULES", "FALLBACK", "prefer_heap"]
+__all__ = ["BatchedForwardTrace", "BATCH_RULES", "FALLBACK", "batched_params", "prefer_heap"]
 
 # Values no enclosing level traces: batch rules may work on them with NumPy directly.
 _PLAIN = {np.ndarray, np.float64, np.float32, np.float16, float, int}
@@ -87,14 +87,10 @@ def _batched_tangent(primitive, primals, tangents, out, params, batch_size):
     return _row_by_row(primitive, primals, tangents, out, params, batch_size)
 
 
-def _shape(value):
-    return np.shape(raw_value(value))
-
-
 def pad_rank(tangent, rank):
     """A batched tangent (B, *s) reshaped to (B, 1, ..., 1, *s) with `rank` non-batch axes,
     so that it broadcasts against values of that rank the way the unbatched tangent would."""
-    shape = _shape(tangent)
+    shape = shape_of(tangent)
     missing = rank - (len(shape) - 1)
     if missing <= 0:
         return tangent
@@ -103,7 +99,7 @@ def pad_rank(tangent, rank):
 
 def _row_by_row(primitive, primals, tangents, out, params, batch_size):
     """The fallback: the ordinary rule once per batch row, rows stacked back together."""
-    out_shape = _shape(out)
+    out_shape = shape_of(out)
     rows = []
     for row in range(batch_size):
         row_tangents = [
@@ -123,7 +119,7 @@ def _row_by_row(primitive, primals, tangents, out, params, batch_size):
 # ----- batch rules: (primitive, primals, tangents, out, params) -> batched tangent ---------------
 # None is a symbolic zero; FALLBACK asks for the ordinary rule row by row.
 def _pointwise(primitive, primals, tangents, out, params):
-    rank = len(_shape(out))
+    rank = len(shape_of(out))
     padded = [None if t is None else pad_rank(t, rank) for t in tangents]
     if primitive.linear:
         return ForwardTrace._linear_tangent(primitive, primals, padded, params)
@@ -132,7 +128,7 @@ def _pointwise(primitive, primals, tangents, out, params):
 
 def _subtract(primitive, primals, tangents, out, params):
     # One subtraction instead of a negation and an addition (each a batch-sized array).
-    rank = len(_shape(out))
+    rank = len(shape_of(out))
     first, second = (None if t is None else pad_rank(t, rank) for t in tangents)
     if second is None:
         return first
@@ -144,7 +140,7 @@ def _subtract(primitive, primals, tangents, out, params):
 def _multiply(primitive, primals, tangents, out, params):
     # d(x y) = dx y + x dy. On plain arrays (no enclosing level to record for) the second
     # product is added into the first, a fresh array: one batch-sized allocation fewer.
-    rank = len(_shape(out))
+    rank = len(shape_of(out))
     first, second = (None if t is None else pad_rank(t, rank) for t in tangents)
     x, y = primals
     if first is None or second is None or not all(
@@ -168,7 +164,7 @@ def _where(primitive, primals, tangents, out, params):
     if condition.size == 0 or (condition.any() and not condition.all()):
         return _pointwise(primitive, primals, tangents, out, params)
     tangent = tangents[0 if condition.flat[0] else 1]
-    return None if tangent is None else pad_rank(tangent, len(_shape(out)))
+    return None if tangent is None else pad_rank(tangent, len(shape_of(out)))
 
 
 def _power(primitive, primals, tangents, out, params):
@@ -180,67 +176,82 @@ def _power(primitive, primals, tangents, out, params):
         tangents[1] is None and base_tangent is not None and type(exponent) not in TRACED_TYPES
         and np.ndim(exponent) == 0 and exponent == 1
     ):
-        return pad_rank(base_tangent, len(_shape(out)))
+        return pad_rank(base_tangent, len(shape_of(out)))
     return _pointwise(primitive, primals, tangents, out, params)
 
 
-def _shift(axes):
-    return tuple(int(a) + 1 for a in axes)
-
-
-def _reshape(primitive, primals, tangents, out, params):
+def _shape_rule(primitive, primals, tangents, out, params):
+    # A linear shape primitive (reshape, transpose, sum, cumsum, flip, roll, getitem,
+    # scatter_add) applied to the batched tangent, its params moved behind the batch axis.
     tangent = tangents[0]
-    return bind(primitive, tangent, shape=_shape(tangent)[:1] + tuple(params["shape"]))
-
-
-def _transpose(primitive, primals, tangents, out, params):
-    axes = params["axes"]
-    if axes is None:
-        axes = tuple(reversed(range(len(_shape(primals[0])))))
-    return bind(primitive, tangents[0], axes=(0,) + _shift(axes))
+    batched = batched_params(params, len(shape_of(primals[0])), shape_of(tangent)[0])
+    return batched if batched is FALLBACK else bind(primitive, tangent, **batched)
 
 
 def _broadcast_to(primitive, primals, tangents, out, params):
-    shape = tuple(params["shape"])
-    tangent = pad_rank(tangents[0], len(shape))
-    return bind(primitive, tangent, shape=_shape(tangent)[:1] + shape)
+    tangent = pad_rank(tangents[0], len(params["shape"]))
+    return _shape_rule(primitive, primals, [tangent], out, params)
 
 
-def _sum(primitive, primals, tangents, out, params):
-    return bind(primitive, tangents[0], axis=_shift(params["axis"]), keepdims=params["keepdims"])
+def _triangle(primitive, primals, tangents, out, params):
+    if len(shape_of(primals[0])) < 2:
+        return FALLBACK  # np.triu of a vector builds a matrix: no batched equivalent
+    return bind(primitive, tangents[0], **params)  # triu/tril act on the last two axes only
+
+
+def _concatenate(primitive, primals, tangents, out, params):
+    batch = next(shape_of(t)[0] for t in tangents if t is not None)
+    filled = [
+        t if t is not None else np.zeros((batch,) + shape_of(p), dtype_of(p))
+        for p, t in zip(primals, tangents, strict=True)
+    ]
+    return bind(primitive, *filled, **batched_params(params, len(shape_of(primals[0])), batch))
+
+
+def _pad(primitive, primals, tangents, out, params):
+    tangent = tangents[0]
+    batched = batched_params(params, len(shape_of(primals[0])), shape_of(tangent)[0])
+    return bind(primitive, tangent, **{**batched, "constant_values": 0.0})  # constant: no tangent
+
+
+# ----- static params behind a batch axis (shared with batched_backward.py) ---------------------
+def batched_params(params, rank, batch):
+    """A shape primitive's static params for values with a leading batch axis of size `batch`
+    (`rank`: their rank without it), so that it does to each row what it did to the value:
+    axes move one to the right, an index and a pad width leave the batch axis whole, a target
+    shape starts with it. FALLBACK where no params do that (axis=None works on the flattened
+    array; NumPy moves non-adjacent advanced indices to the front)."""
+    batched = {}
+    for name, value in params.items():
+        move = _BATCHED_PARAMS.get(name)
+        if move is not None:
+            value = move(value, rank, batch)
+            if value is FALLBACK:
+                return FALLBACK
+        batched[name] = value
+    return batched
 
 
 def _normalised(axis, rank):
     return int(axis) % max(rank, 1)
 
 
-def _cumsum(primitive, primals, tangents, out, params):
-    rank = len(_shape(primals[0]))
-    return bind(primitive, tangents[0], axis=_normalised(params["axis"], rank) + 1)
-
-
-def _flip(primitive, primals, tangents, out, params):
-    rank = len(_shape(primals[0]))
-    axis = tuple(_normalised(a, rank) + 1 for a in params["axis"])
-    return bind(primitive, tangents[0], axis=axis)
-
-
-def _roll(primitive, primals, tangents, out, params):
-    axis = params["axis"]
-    rank = len(_shape(primals[0]))
+def _batched_axis(axis, rank, batch):
     if axis is None:
-        return FALLBACK
-    shifted = (
-        tuple(_normalised(a, rank) + 1 for a in axis) if isinstance(axis, tuple)
-        else _normalised(axis, rank) + 1
-    )
-    return bind(primitive, tangents[0], shift=params["shift"], axis=shifted)
+        return FALLBACK  # the flattened array: the rows would mix
+    if isinstance(axis, tuple):
+        return tuple(_normalised(a, rank) + 1 for a in axis)
+    return _normalised(axis, rank) + 1
 
 
-def _triangle(primitive, primals, tangents, out, params):
-    if len(_shape(primals[0])) < 2:
-        return FALLBACK  # np.triu of a vector builds a matrix: no batched equivalent
-    return bind(primitive, tangents[0], **params)
+def _batched_permutation(axes, rank, batch):
+    if axes is None:
+        axes = tuple(reversed(range(rank)))
+    return (0,) + tuple(_normalised(a, rank) + 1 for a in axes)
+
+
+def _batched_index(index, rank, batch):
+    return prepend_batch(index) if batchable_index(index) else FALLBACK
 
 
 def batchable_index(index) -> bool:
@@ -261,40 +272,20 @@ def prepend_batch(index):
     return (slice(None),) + (index if isinstance(index, tuple) else (index,))
 
 
-def _getitem(primitive, primals, tangents, out, params):
-    index = params["index"]
-    if not batchable_index(index):
-        return FALLBACK
-    return bind(primitive, tangents[0], index=prepend_batch(index))
+_BATCHED_PARAMS = {
+    "axis": _batched_axis,
+    "axes": _batched_permutation,
+    "index": _batched_index,
+    "shape": lambda shape, rank, batch: (batch,) + tuple(shape),
+    "pad_width": lambda pad_width, rank, batch: ((0, 0),) + tuple(tuple(p) for p in pad_width),
+}
 
 
-def _scatter_add(primitive, primals, tangents, out, params):
-    index = params["index"]
-    if not batchable_index(index):
-        return FALLBACK
-    tangent = tangents[0]
-    return bind(primitive, tangent, index=prepend_batch(index),
-                shape=_shape(tangent)[:1] + tuple(params["shape"]))
-
-
-def _concatenate(primitive, primals, tangents, out, params):
-    batch = next(_shape(t)[0] for t in tangents if t is not None)
-    filled = [
-        t if t is not None else np.zeros((batch,) + _shape(p), np.result_type(raw_value(p)))
-        for p, t in zip(primals, tangents, strict=True)
-    ]
-    return bind(primitive, *filled, axis=params["axis"] + 1, sizes=params["sizes"])
-
-
-def _pad(primitive, primals, tangents, out, params):
-    pad_width = ((0, 0),) + tuple(tuple(p) for p in params["pad_width"])
-    return bind(primitive, tangents[0], pad_width=pad_width, constant_values=0.0)
-
-
+# ----- matmul ------------------------------------------------------------------------------------
 def _matmul(primitive, primals, tangents, out, params):
     x, y = primals
-    x_rank, y_rank = len(_shape(x)), len(_shape(y))
-    out_shape = _shape(out)
+    x_rank, y_rank = len(shape_of(x)), len(shape_of(y))
+    out_shape = shape_of(out)
     total = None
     if tangents[0] is not None:
         total = _matmul_first(tangents[0], y, x_rank, y_rank, out_shape)
@@ -307,7 +298,7 @@ def _matmul(primitive, primals, tangents, out, params):
 def _matmul_first(tangent, y, x_rank, y_rank, out_shape):
     # d(x @ y) along dx = dx @ y, for every batch row of dx.
     matmul, reshape = REGISTRY["matmul"], REGISTRY["reshape"]
-    shape = _shape(tangent)
+    shape = shape_of(tangent)
     if x_rank == 1:
         if y_rank == 2:
             return bind(matmul, tangent, y)  # (B, k) @ (k, m): one matrix product for all rows
@@ -322,7 +313,7 @@ def _matmul_first(tangent, y, x_rank, y_rank, out_shape):
 def _matmul_second(x, tangent, x_rank, y_rank, out_shape):
     # d(x @ y) along dy = x @ dy.
     matmul, reshape = REGISTRY["matmul"], REGISTRY["reshape"]
-    shape = _shape(tangent)
+    shape = shape_of(tangent)
     if y_rank == 1:
         if x_rank == 1:
             return bind(matmul, tangent, x)  # a dot product is symmetric
@@ -341,17 +332,17 @@ BATCH_RULES = {
     "subtract": _subtract,
     "where": _where,
     "power": _power,
-    "reshape": _reshape,
-    "transpose": _transpose,
+    "reshape": _shape_rule,
+    "transpose": _shape_rule,
     "broadcast_to": _broadcast_to,
-    "sum": _sum,
-    "cumsum": _cumsum,
-    "flip": _flip,
-    "roll": _roll,
+    "sum": _shape_rule,
+    "cumsum": _shape_rule,
+    "flip": _shape_rule,
+    "roll": _shape_rule,
     "triu": _triangle,
     "tril": _triangle,
-    "getitem": _getitem,
-    "scatter_add": _scatter_add,
+    "getitem": _shape_rule,
+    "scatter_add": _shape_rule,
     "concatenate": _concatenate,
     "pad": _pad,
     "matmul": _matmul,

@@ -17,7 +17,7 @@ import weakref
 import numpy as np
 
 from chainrule.core.backward import Node, backward_pass, fit
-from chainrule.core.dtypes import aval
+from chainrule.core.dtypes import aval, shape_of, tangent_dtype
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, Primitive, bind
 from chainrule.core.tape import ReverseTrace
 from chainrule.core.tensor import Tensor, raw_value
@@ -85,15 +85,6 @@ class _Reentry(threading.local):
 _reentry = _Reentry()
 
 
-def _shape(value):
-    return np.shape(raw_value(value))
-
-
-def _dtype(value):
-    dtype = np.result_type(raw_value(value))
-    return dtype if dtype.kind == "f" else np.dtype(np.float64)
-
-
 # ----- one node at a reverse level ---------------------------------------------------------------
 def _reverse_call(top, flat_args, kwargs, fwd, bwd, name, key):
     """Run fwd one level down and record one node at `top` whose VJP calls bwd."""
@@ -115,7 +106,7 @@ def _reverse_call(top, flat_args, kwargs, fwd, bwd, name, key):
     )
     primitive = Primitive(name, _not_callable, vjps, (), (), "custom")
     parents = tuple(leaf._node if leaf._node is not None else leaf for _, _, leaf in inputs)
-    avals = tuple((_shape(leaf), _dtype(leaf)) for _, _, leaf in inputs)
+    avals = tuple((shape_of(leaf), tangent_dtype(leaf)) for _, _, leaf in inputs)
     node = Node(primitive, {}, parents, (saved,), avals)
     value = raw_value(packed) if top.concrete else packed  # the tape holds plain arrays
     return tree_unflatten(out_def, _unpack_outputs(Tensor(value, top, node, True), out_leaves))
@@ -195,10 +186,10 @@ def _check_bwd(result, flat_args, inputs, name):
     picked = []
     for position, index, leaf in inputs:
         cotangent = per_arg[position][index]
-        if cotangent is not None and _shape(cotangent) != _shape(leaf):
+        if cotangent is not None and shape_of(cotangent) != shape_of(leaf):
             raise CustomRuleError(
-                f"{name}: bwd returned a cotangent of shape {_shape(cotangent)} for argument "
-                f"{position} of shape {_shape(leaf)}; each cotangent must have its argument's "
+                f"{name}: bwd returned a cotangent of shape {shape_of(cotangent)} for argument "
+                f"{position} of shape {shape_of(leaf)}; each cotangent must have its argument's "
                 "shape."
             )
         picked.append(cotangent)
@@ -210,7 +201,7 @@ def _check_bwd(result, flat_args, inputs, name):
 def _pack(out_leaves, out_def):
     if len(out_leaves) == 1:
         return out_leaves[0], lambda cotangent: tree_unflatten(out_def, [cotangent])
-    shapes = [_shape(leaf) for leaf in out_leaves]
+    shapes = [shape_of(leaf) for leaf in out_leaves]
     sizes = [int(np.prod(shape, dtype=np.int64)) for shape in shapes]
     flat = [
         bind(REGISTRY["reshape"], leaf, shape=(size,))
@@ -237,11 +228,11 @@ def _unpack_outputs(packed, out_leaves):
         return [packed]
     outputs, start = [], 0
     for leaf in out_leaves:
-        shape = _shape(leaf)
+        shape = shape_of(leaf)
         size = int(np.prod(shape, dtype=np.int64))
         piece = bind(REGISTRY["reshape"], packed[start:start + size], shape=shape)
-        if _dtype(piece) != _dtype(leaf):
-            piece = bind(REGISTRY["astype"], piece, dtype=_dtype(leaf))
+        if tangent_dtype(piece) != tangent_dtype(leaf):
+            piece = bind(REGISTRY["astype"], piece, dtype=tangent_dtype(leaf))
         outputs.append(piece)
         start += size
     return outputs
@@ -255,7 +246,7 @@ def _input_tangents(flat_args, top):
 
     def tangent(leaf):
         tangent = top.tangent(leaf)
-        return np.zeros(batch + _shape(leaf), _dtype(leaf)) if tangent is None else tangent
+        return np.zeros(batch + shape_of(leaf), tangent_dtype(leaf)) if tangent is None else tangent
 
     return [tree_unflatten(treedef, [tangent(leaf) for leaf in leaves])
             for leaves, treedef in flat_args]
@@ -308,7 +299,8 @@ def _inputs_at(flat_args, top):
 
 def _filled_like(tree, fill):
     leaves, treedef = tree_flatten(tree)
-    return tree_unflatten(treedef, [np.full(_shape(leaf), fill, _dtype(leaf)) for leaf in leaves])
+    filled = [np.full(shape_of(leaf), fill, tangent_dtype(leaf)) for leaf in leaves]
+    return tree_unflatten(treedef, filled)
 
 
 def _bwd_for_forward_mode(bwd, residuals, cotangent, flat_args, inputs, name):
@@ -477,7 +469,9 @@ class custom_jvp(_CustomRule):
     def _transposed_rule(self, residuals, cotangent):
         primals, kwargs = residuals
         zeros = [
-            tree_unflatten(treedef, [np.zeros(_shape(leaf), _dtype(leaf)) for leaf in leaves])
+            tree_unflatten(treedef, [
+                np.zeros(shape_of(leaf), tangent_dtype(leaf)) for leaf in leaves
+            ])
             for leaves, treedef in (tree_flatten(p) for p in primals)
         ]
         _, pullback = vjp(lambda *ts: self._checked_rule(primals, ts, kwargs)[1], *zeros)
@@ -493,12 +487,12 @@ class custom_jvp(_CustomRule):
         out_leaves, out_def = tree_flatten(result[0])
         tangent_leaves, tangent_def = tree_flatten(result[1])
         if out_def != tangent_def or any(
-            _shape(t) != _shape(o) for o, t in zip(out_leaves, tangent_leaves, strict=True)
+            shape_of(t) != shape_of(o) for o, t in zip(out_leaves, tangent_leaves, strict=True)
         ):
             raise CustomRuleError(
                 f"{self.name}: the JVP rule's tangent_out ({tangent_def!r}, shapes "
-                f"{[_shape(t) for t in tangent_leaves]}) must match primal_out ({out_def!r}, "
-                f"shapes {[_shape(o) for o in out_leaves]})."
+                f"{[shape_of(t) for t in tangent_leaves]}) must match primal_out ({out_def!r}, "
+                f"shapes {[shape_of(o) for o in out_leaves]})."
             )
         return result
 
@@ -522,7 +516,7 @@ class custom_jvp(_CustomRule):
 
 
 def _stack_rows(rows):
-    shape = _shape(rows[0])
+    shape = shape_of(rows[0])
     return bind(REGISTRY["concatenate"], *[
         bind(REGISTRY["reshape"], row, shape=(1,) + shape) for row in rows
     ], axis=0, sizes=(1,) * len(rows))

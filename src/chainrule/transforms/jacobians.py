@@ -6,6 +6,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.backward import backward_pass
+from chainrule.core.dtypes import shape_of, tangent_dtype
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, bind
 from chainrule.core.tensor import raw_value
 from chainrule.core.trace import new_level
@@ -13,10 +14,8 @@ from chainrule.transforms._levels import (
     _argnums,
     _enter_level,
     _flatten_inputs,
-    _float_dtype,
     _partial,
     _run_at_level,
-    _shape,
     _split_aux,
     to_user,
     unbox,
@@ -36,7 +35,7 @@ class _Layout:
     def __init__(self, flat_inputs):
         self.flat_inputs = flat_inputs
         self.leaves = [leaf for _, leaves in flat_inputs for leaf in leaves]
-        self.sizes = [int(np.prod(_shape(leaf), dtype=np.int64)) for leaf in self.leaves]
+        self.sizes = [int(np.prod(shape_of(leaf), dtype=np.int64)) for leaf in self.leaves]
         self.offsets = np.concatenate([[0], np.cumsum(self.sizes)]).astype(int).tolist()
         self.total = self.offsets[-1]
 
@@ -47,7 +46,7 @@ class _Layout:
         for leaf, start, size in zip(self.leaves, self.offsets, self.sizes, strict=False):
             block = full[start:start + size]
             block = cnp.moveaxis(block, 0, -1) if len(out_shape) else block
-            blocks.append(to_user(cnp.reshape(block, out_shape + _shape(leaf))))
+            blocks.append(to_user(cnp.reshape(block, out_shape + shape_of(leaf))))
         per_arg, position = [], 0
         for treedef, leaves in self.flat_inputs:
             per_arg.append(tree_unflatten(treedef, blocks[position:position + len(leaves)]))
@@ -96,7 +95,7 @@ def jacfwd(function, argnums=0, has_aux=False, chunk_size=None):
         out_value, aux, out_def, out_leaves = out
         single = isinstance(argnums, (int, np.integer))
         jacobian = tree_unflatten(out_def, [
-            layout.blocks(_concat_rows(rows), _shape(leaf), single)
+            layout.blocks(_concat_rows(rows), shape_of(leaf), single)
             for rows, leaf in zip(pieces, out_leaves, strict=True)
         ])
         return (jacobian, aux) if has_aux else jacobian
@@ -114,17 +113,17 @@ def _push_basis(partial, layout, start, stop, has_aux):
         if first >= last:
             tangents.append(None)  # no basis direction in this chunk: a constant here
             continue
-        basis = np.zeros((batch, size), _float_dtype(leaf))
+        basis = np.zeros((batch, size), tangent_dtype(leaf))
         rows = np.arange(first - start, last - start)
         basis[rows, rows + start - offset] = 1.0
-        tangents.append(basis.reshape((batch,) + _shape(leaf)))
+        tangents.append(basis.reshape((batch,) + shape_of(leaf)))
     _, args = _enter_level(trace, layout.flat_inputs, tangents)
     out_leaves, out_def, aux = _run_at_level(trace, partial, args, has_aux, "jacfwd")
     tangents = []
     for leaf in out_leaves:
         tangent = trace.tangent(leaf)
         if tangent is None:  # a constant at this level: its Jacobian rows are zeros
-            tangent = np.zeros((batch,) + _shape(leaf), _float_dtype(leaf))
+            tangent = np.zeros((batch,) + shape_of(leaf), tangent_dtype(leaf))
         tangents.append(tangent)
     values = [unbox(leaf, trace) for leaf in out_leaves]
     return (tree_unflatten(out_def, values), aux, out_def, values), tangents
@@ -135,7 +134,7 @@ def _empty_jacobian(partial, layout, has_aux):
     out, aux = _split_aux(partial(*args), has_aux, "jacfwd")
     leaves, out_def = tree_flatten(out)
     values = [to_user(leaf) for leaf in leaves]
-    pieces = [[np.zeros((0,) + _shape(leaf), _float_dtype(leaf))] for leaf in leaves]
+    pieces = [[np.zeros((0,) + shape_of(leaf), tangent_dtype(leaf))] for leaf in leaves]
     return (tree_unflatten(out_def, values), aux, out_def, values), pieces
 
 
@@ -167,17 +166,17 @@ def _pull_rows(recording, leaf, chunk_size):
     """Cotangents of every input box for every entry of output `leaf`: per box, an array of
     shape (leaf.size, *box.shape), built chunk by chunk."""
     boxes = [box for _, boxes in recording.inputs for box in boxes]
-    size = int(np.prod(_shape(leaf), dtype=np.int64))
+    size = int(np.prod(shape_of(leaf), dtype=np.int64))
     pieces = [[] for _ in boxes]
     for start, stop in _chunks(size, chunk_size, "jacrev"):
         found = _pull_chunk(recording, leaf, start, stop)
         for box, rows in zip(boxes, pieces, strict=True):
             cotangent = found[id(box)][1] if id(box) in found else None
             if cotangent is None:  # not reached, or a symbolic zero: the rows are zeros
-                cotangent = np.zeros((stop - start,) + _shape(box), _float_dtype(box))
+                cotangent = np.zeros((stop - start,) + shape_of(box), tangent_dtype(box))
             rows.append(cotangent)
     return [
-        _concat_rows(rows) if rows else np.zeros((0,) + _shape(box), _float_dtype(box))
+        _concat_rows(rows) if rows else np.zeros((0,) + shape_of(box), tangent_dtype(box))
         for box, rows in zip(boxes, pieces, strict=True)
     ]
 
@@ -188,7 +187,7 @@ def _pull_chunk(recording, leaf, start, stop):
     if not recording.trace.owns(leaf):
         return {}  # an output that does not depend on the inputs here
     vertex = leaf._node if leaf._node is not None else leaf
-    shape, dtype = _shape(leaf), _float_dtype(leaf)
+    shape, dtype = shape_of(leaf), tangent_dtype(leaf)
     batch = stop - start
     seeds = np.zeros((batch, int(np.prod(shape, dtype=np.int64))), dtype)
     seeds[np.arange(batch), np.arange(start, stop)] = 1.0
@@ -200,7 +199,7 @@ def _pull_chunk(recording, leaf, start, stop):
     rows = {}
     for key, (box, cotangent) in found.items():
         if cotangent is not None:  # a symbolic zero stays None
-            cotangent = bind(reshape, cotangent, shape=(1,) + _shape(box))
+            cotangent = bind(reshape, cotangent, shape=(1,) + shape_of(box))
         rows[key] = (box, cotangent)
     return rows
 
@@ -208,10 +207,10 @@ def _pull_chunk(recording, leaf, start, stop):
 def _reverse_blocks(per_box, out_leaf, layout, single):
     """Rows (out.size, *in_shape) per input leaf -> blocks out.shape + in_shape, rebuilt in the
     structure of the differentiated arguments."""
-    out_shape = _shape(out_leaf)
+    out_shape = shape_of(out_leaf)
     blocks = []
     for rows, in_leaf in zip(per_box, layout.leaves, strict=True):
-        block = bind(REGISTRY["reshape"], rows, shape=out_shape + _shape(in_leaf))
+        block = bind(REGISTRY["reshape"], rows, shape=out_shape + shape_of(in_leaf))
         if isinstance(block, np.ndarray) and not block.flags.writeable:
             block = block.copy()  # a broadcast view (the VJP of sum): hand back a real array
         blocks.append(to_user(block))

@@ -6,6 +6,7 @@ fresh reverse level, then cotangents are pulled back through that graph.
 import numpy as np
 
 from chainrule.core.backward import backward_pass
+from chainrule.core.dtypes import shape_of, tangent_dtype
 from chainrule.core.tape import ReverseTrace
 from chainrule.core.tensor import raw_value
 from chainrule.core.trace import new_level
@@ -18,11 +19,9 @@ from chainrule.transforms._levels import (
     _argnums,
     _enter_level,
     _flatten_inputs,
-    _float_dtype,
     _partial,
     _run_at_level,
     _seed,
-    _shape,
     _zeros_like,
     to_user,
     unbox,
@@ -106,7 +105,7 @@ def _value_and_grad(function, argnums, has_aux, transform):
         recording = _Recording(partial, differentiated, transform, has_aux)
         _check_scalar(recording, transform)
         out_leaf = recording.out_leaves[0]
-        seed = np.ones(_shape(out_leaf), _float_dtype(out_leaf))
+        seed = np.ones(shape_of(out_leaf), tangent_dtype(out_leaf))
         grads = recording.pullback([seed], retain_graph=False)
         grads = grads[0] if isinstance(argnums, (int, np.integer)) else tuple(grads)
         value = recording.output()
@@ -122,7 +121,7 @@ def _check_scalar(recording, transform):
     value = raw_value(leaves[0]) if len(leaves) == 1 else None
     if len(leaves) != 1 or getattr(value, "size", 1) != 1:
         got = (
-            f"shape {_shape(leaves[0])}" if len(leaves) == 1
+            f"shape {shape_of(leaves[0])}" if len(leaves) == 1
             else f"a {recording.out_def!r} pytree with {len(leaves)} leaves"
         )
         raise NonScalarOutputError(
