@@ -11,7 +11,7 @@ import numpy as np
 from chainrule.core.anomaly import annotate
 from chainrule.core.anomaly import switch as _anomaly
 from chainrule.core.backward import Node, backward_pass
-from chainrule.core.dtypes import as_array, check_differentiable
+from chainrule.core.dtypes import as_array, aval, check_differentiable
 from chainrule.core.primitive import TRACED_TYPES, _explain_failure, bind
 from chainrule.core.tensor import Tensor, _take_fields
 from chainrule.core.trace import Trace, _grad_mode, raw_value
@@ -22,15 +22,6 @@ __all__ = [
 ]
 
 _NO_PARAMS: dict = {}
-
-
-def _aval(value):
-    """(shape, dtype) of a value at any level, for un-broadcasting and casting cotangents."""
-    value = raw_value(value)
-    dtype = getattr(value, "dtype", None)
-    if dtype is None:
-        return (np.shape(value), np.result_type(value))
-    return (value.shape, dtype)
 
 
 class ReverseTrace(Trace):
@@ -64,7 +55,7 @@ class ReverseTrace(Trace):
                 if arg.requires_grad:
                     node = arg._node
                     parents.append(node if node is not None else arg)
-                    avals.append((value.shape, value.dtype) if on_tape else _aval(value))
+                    avals.append((value.shape, value.dtype) if on_tape else aval(value))
                     record = True
                     continue
             else:
