@@ -11,7 +11,6 @@ import numbers
 import numpy as np
 
 from chainrule.core.primitive import TRACED_TYPES
-from chainrule.core.trace import raw_value
 from chainrule.errors import ChainruleError, DTypeError, GraphEscapeError, InputTypeError
 
 __all__ = [
@@ -85,19 +84,29 @@ def check_differentiable(dtype, what="tensor()"):
 
 def shape_of(value) -> tuple:
     """The shape of a value at any level (of a Python number: ())."""
-    return np.shape(raw_value(value))
+    while type(value) in TRACED_TYPES:
+        value = value._value
+    shape = getattr(value, "shape", None)
+    return shape if shape is not None else np.shape(value)
 
 
 def dtype_of(value) -> np.dtype:
     """The dtype of a value at any level (of a Python number: NumPy's, e.g. float64)."""
-    value = raw_value(value)
+    while type(value) in TRACED_TYPES:
+        value = value._value
     dtype = getattr(value, "dtype", None)
     return dtype if dtype is not None else np.result_type(value)
 
 
 def aval(value) -> tuple:
-    """(shape, dtype) of a value at any level: what a tangent or cotangent of it must fit."""
-    return (shape_of(value), dtype_of(value))
+    """(shape, dtype) of a value at any level: what a tangent or cotangent of it must fit.
+    (Called for every recorded input inside a transform, so written out in full.)"""
+    while type(value) in TRACED_TYPES:
+        value = value._value
+    dtype = getattr(value, "dtype", None)
+    if dtype is None:
+        return (np.shape(value), np.result_type(value))
+    return (value.shape, dtype)
 
 
 def tangent_dtype(value) -> np.dtype:
