@@ -26,7 +26,7 @@ _STAGES = (
     (("core/backward.py", "__init__"), "Node creation"),
     (("core/backward.py", "_input_cotangents"), "VJP dispatch (_input_cotangents)"),
     (("core/backward.py", "add_cotangents"), "add_cotangents"),
-    (("core/backward.py", "fit_cotangent"), "fit_cotangent (unbroadcast, cast)"),
+    (("core/backward.py", "fit"), "fit (unbroadcast, cast)"),
     (("core/backward.py", "_count_children"), "backward: count children"),
     (("core/backward.py", "backward_pass"), "backward: walk"),
     (("core/backward.py", "_accumulate_leaf"), "backward: leaves, seed, .grad"),
