@@ -1,17 +1,17 @@
-"""The dtype policy: what is numeric, what becomes an array, which dtypes can be differentiated,
-and the shape and dtype of a value under any number of trace levels.
+"""The dtype policy: what becomes an array, which dtypes can be differentiated, and the shape and
+dtype of a value under any number of trace levels. What is numeric is decided in core/explain.py,
+next to the messages that refuse what is not (`is_numeric` and `is_numeric_dtype` are re-exported).
 
 Python floats become float64; float16/32/64 arrays keep their dtype (gradients too);
 integers and booleans compute but cannot require grad; complex numbers, strings, None and
 object arrays are refused with a message that says what to pass instead.
 """
 
-import numbers
-
 import numpy as np
 
+from chainrule.core.explain import is_numeric, is_numeric_dtype, not_an_array, not_numeric
 from chainrule.core.primitive import TRACED_TYPES
-from chainrule.errors import ChainruleError, DTypeError, GraphEscapeError, InputTypeError
+from chainrule.errors import DTypeError, GraphEscapeError
 
 __all__ = [
     "is_numeric", "is_numeric_dtype", "as_array", "check_differentiable", "shape_of", "dtype_of",
@@ -19,56 +19,20 @@ __all__ = [
 ]
 
 _FLOAT_KINDS = "f"
-# NumPy's kinds of numbers: booleans, signed and unsigned integers, floats, complex numbers.
-# Objects, strings, bytes, records, datetimes and timedeltas are not numeric.
-_NUMBER_KINDS = frozenset("biufc")
-_NOT_NUMERIC_TYPES = (type(None), str, bytes, dict, set, frozenset)
-
-
-def is_numeric_dtype(dtype) -> bool:
-    return dtype.kind in _NUMBER_KINDS
-
-
-def is_numeric(value) -> bool:
-    """Whether `value` holds numbers: a number, a Tensor, an array (anything with a dtype) of a
-    number kind, or a list, tuple or other array-like that NumPy turns into one."""
-    if type(value) in TRACED_TYPES or isinstance(value, numbers.Number):
-        return True
-    if isinstance(value, _NOT_NUMERIC_TYPES):
-        return False
-    dtype = getattr(value, "dtype", None)
-    if dtype is None:
-        try:
-            dtype = np.asarray(value).dtype
-        except ChainruleError:
-            raise  # a value on a graph inside a list: that error names the fix
-        except (TypeError, ValueError):  # a ragged list, or an object NumPy cannot read
-            return False
-    return getattr(dtype, "kind", None) in _NUMBER_KINDS
 
 
 def as_array(data, dtype=None, *, what="tensor()"):
     """Turn user data into a NumPy array without mutating or needlessly copying it."""
     if data is None or isinstance(data, (str, bytes)):
-        raise InputTypeError(
-            f"{what} got {type(data).__name__} {data!r}; pass a number, a list of numbers, "
-            "or a NumPy array."
-        )
+        raise not_numeric(what, data)
     try:
         array = np.asarray(data, dtype=dtype)
     except GraphEscapeError:
         raise  # a value on a graph inside `data`: that error names the fix
     except (ValueError, TypeError) as exc:
-        raise InputTypeError(
-            f"{what} could not make a numeric array from {type(data).__name__}: "
-            f"{str(exc).rstrip('.')}. "
-            "Lists must be rectangular (not ragged) and hold numbers only."
-        ) from exc
+        raise not_an_array(what, [data], exc) from exc
     if not is_numeric_dtype(array.dtype):
-        raise InputTypeError(
-            f"{what} got an array of dtype {array.dtype}; chainrule computes on numeric arrays. "
-            "Convert with np.asarray(x, dtype=float)."
-        )
+        raise not_numeric(what, data)
     return array
 
 

@@ -13,7 +13,8 @@ The engine, not the rules, un-broadcasts cotangents, casts dtypes and sums fan-o
 
 import numpy as np
 
-from chainrule.errors import GraphEscapeError, InputTypeError, ShapeError
+from chainrule.core.explain import NUMPY_ERRORS, explain_failure
+from chainrule.errors import InputTypeError
 
 __all__ = [
     "Primitive", "REGISTRY", "TRACED_TYPES", "defprimitive", "bind", "residuals_of",
@@ -161,8 +162,8 @@ def bind(primitive, *args, **params):
     if top is None:
         try:
             return primitive.impl(*args, **params)
-        except (TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError) as exc:
-            raise _explain_failure(primitive, args, params, exc) from exc
+        except NUMPY_ERRORS as exc:
+            raise explain_failure(primitive.name, args, exc)  # noqa: B904 (it sets the cause)
     return top.process(primitive, args, params)
 
 
@@ -201,49 +202,6 @@ def stack_values(items):
     reshape, concatenate = REGISTRY["reshape"], REGISTRY["concatenate"]
     rows = [bind(reshape, entry, shape=(1,) + shape) for entry in entries]
     return bind(concatenate, *rows, axis=0, sizes=(1,) * len(rows))
-
-
-def _describe(value) -> str:
-    shape = getattr(value, "shape", None)
-    dtype = getattr(value, "dtype", None)
-    if shape is None:
-        return type(value).__name__
-    return f"{dtype}{list(shape)}" if dtype is not None else f"{list(shape)}"
-
-
-def _explain_failure(primitive, values, params, exc):
-    """Rewrite a NumPy error in the terms of the operation the user called."""
-    if isinstance(exc, GraphEscapeError):
-        return exc  # already names the conversion and its fix
-    described = ", ".join(_describe(v) for v in values)
-    for value in values:
-        if value is None or isinstance(value, (str, bytes, dict, set, frozenset)):
-            return InputTypeError(
-                f"{primitive.name}() got {type(value).__name__} {value!r} among its inputs "
-                f"({described}); pass numbers, NumPy arrays or chainrule Tensors."
-            )
-        if getattr(getattr(value, "dtype", None), "kind", "") in "OUS" and hasattr(value, "dtype"):
-            return InputTypeError(
-                f"{primitive.name}() got an array of dtype {value.dtype} ({described}); "
-                "chainrule computes on numeric arrays: convert with np.asarray(x, dtype=float)."
-            )
-    message = str(exc)
-    if "inhomogeneous" in message or "element with a sequence" in message:
-        return InputTypeError(
-            f"{primitive.name}() could not make a numeric array from its inputs ({described}): "
-            f"{message.rstrip('.')}. Lists must be rectangular (not ragged) and hold numbers only."
-        )
-    if any(word in message for word in ("broadcast", "mismatch", "aligned", "enough dimensions")):
-        return ShapeError(
-            f"{primitive.name}() cannot combine shapes {described}: {message}. "
-            "Check the operands' shapes; reshape or add axes (x[:, None]) so they line up."
-        )
-    if isinstance(exc, TypeError):
-        return InputTypeError(f"{primitive.name}() failed on inputs {described}: {message}")
-    try:
-        return type(exc)(f"{primitive.name}() failed on inputs {described}: {message}")
-    except TypeError:  # an exception class with a constructor of its own
-        return exc
 
 
 def residuals_of(primitive, values, out):

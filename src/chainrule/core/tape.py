@@ -12,7 +12,8 @@ from chainrule.core.anomaly import annotate
 from chainrule.core.anomaly import switch as _anomaly
 from chainrule.core.backward import Node, backward_pass
 from chainrule.core.dtypes import as_array, aval, check_differentiable
-from chainrule.core.primitive import TRACED_TYPES, _explain_failure, bind
+from chainrule.core.explain import NUMPY_ERRORS, explain_failure
+from chainrule.core.primitive import TRACED_TYPES, bind
 from chainrule.core.tensor import Tensor, _take_fields
 from chainrule.core.trace import Trace, _grad_mode, raw_value
 from chainrule.errors import DTypeError, NonScalarOutputError, ShapeError
@@ -65,8 +66,8 @@ class ReverseTrace(Trace):
         if on_tape:  # its results stay Tensors, and under no_grad() it records nothing
             try:
                 out = primitive.impl(*values, **params)
-            except (TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError) as exc:
-                raise _explain_failure(primitive, values, params, exc) from exc
+            except NUMPY_ERRORS as exc:
+                raise explain_failure(primitive.name, values, exc)  # noqa: B904 (it sets the cause)
             if primitive.nondiff or not (record and _grad_mode.enabled):
                 return Tensor(out, self)
         else:

@@ -1,9 +1,10 @@
-"""NumPy's failures inside chainrule.numpy's functions, rewritten as chainrule's exceptions.
+"""chainrule.numpy's public functions, wrapped so that NumPy's failures inside them surface as
+chainrule's exceptions (and the allocation checks of the functions that create arrays).
 
 `wrap_public` wraps each public function of `chainrule.numpy` and `chainrule.numpy.linalg`
-once, at import. On success a wrapper costs one call and one `try`; on failure it raises a
-`ChainruleError` subclass that names the function the user called, what it was given and the
-fix. Primitives are not wrapped: `bind` already explains their failures.
+once, at import. On success a wrapper costs one call and one `try`; on failure core/explain.py
+rewrites the exception, as `bind` does for a primitive (primitives are not wrapped), naming the
+function the user called, what it was given and the fix.
 """
 
 import functools
@@ -12,36 +13,20 @@ import os
 
 import numpy as np
 
-from chainrule.core.dtypes import is_numeric, is_numeric_dtype
-from chainrule.core.primitive import TRACED_TYPES, Primitive, _explain_failure
-from chainrule.core.tensor import holds_tensor, raw_value, stack_values
-from chainrule.errors import (
-    AllocationError,
-    ArgumentError,
-    ChainruleError,
-    DTypeError,
-    IndexOutOfRangeError,
-    InputTypeError,
-    ShapeError,
+from chainrule.core.explain import (
+    NUMPY_ERRORS,
+    explain_failure,
+    is_numeric,
+    is_numeric_dtype,
+    not_numeric,
 )
+from chainrule.core.primitive import TRACED_TYPES, Primitive
+from chainrule.core.tensor import holds_tensor, raw_value, stack_values
+from chainrule.errors import AllocationError, InputTypeError, ShapeError
 
 __all__ = [
     "explained", "wrap_public", "allocation_shape", "check_numeric", "check_allocation",
 ]
-
-# AttributeError and ZeroDivisionError come from NumPy's object-dtype loops (None.sin()); they
-# are rewritten only when an input is not numeric, and otherwise re-raised untouched.
-_CAUGHT = (TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError)
-_EMPTY_WORDS = ("zero-size array", "empty sequence", "at least one array", "empty array")
-
-
-class _Named:
-    """What `_explain_failure` needs of a primitive: its name."""
-
-    __slots__ = ("name",)
-
-    def __init__(self, name):
-        self.name = name
 
 
 def explained(function, name=None, array_first=True):
@@ -62,16 +47,15 @@ def explained(function, name=None, array_first=True):
             kind = type(first)
             if kind is np.ndarray:
                 if first.dtype not in _NUMERIC_DTYPES and not is_numeric_dtype(first.dtype):
-                    raise _not_numeric(name, first)
+                    raise not_numeric(f"{name}()", first)
             elif kind not in _NUMERIC_TYPES and kind not in TRACED_TYPES and not is_numeric(first):
-                raise _not_numeric(name, first)
+                raise not_numeric(f"{name}()", first)
         try:
             return function(*args, **kwargs)
-        except _CAUGHT as exc:
-            better = _rewrite(name, args, kwargs, exc)
-            if better is None:
-                raise
-            raise better from exc
+        except NUMPY_ERRORS as exc:
+            if _is_call_error(exc):
+                raise  # a wrong signature: Python's own message says it best
+            raise explain_failure(name, _inputs(args, kwargs), exc)  # noqa: B904 (cause set)
 
     public.__explained__ = True
     return public
@@ -98,6 +82,34 @@ def _stacked(args, kwargs):
     return [stacked(arg) for arg in args], {k: stacked(v) for k, v in kwargs.items()}
 
 
+def _is_call_error(exc) -> bool:
+    # Calling a Python function with the wrong arguments fails in the wrapper's own frame.
+    traceback = exc.__traceback__
+    return (
+        isinstance(exc, TypeError)
+        and traceback is not None
+        and traceback.tb_next is None
+        and "argument" in str(exc)
+    )
+
+
+def _inputs(args, kwargs):
+    """The arguments that are data, for the message: lists opened one level (concatenate's list
+    of arrays); strings left out, being options (einsum's subscripts, ord='fro'), and None too
+    unless it stands where the array belongs (axis=None is an option left out)."""
+    inputs = []
+    for position, value in enumerate((*args, *kwargs.values())):
+        if isinstance(value, (list, tuple)) and not _is_number_list(value):
+            inputs.extend(raw_value(item) for item in value)
+        elif not isinstance(value, (str, bytes)) and (value is not None or position == 0):
+            inputs.append(raw_value(value))
+    return inputs
+
+
+def _is_number_list(value) -> bool:
+    return all(isinstance(item, (int, float, complex, np.number)) for item in value)
+
+
 def wrap_public(namespace: dict, names, not_array_first=()) -> None:
     """Replace each public function `namespace[name]` by its `explained` version, in place.
     `not_array_first` names the functions whose first argument is not an array (a shape, a
@@ -120,145 +132,6 @@ _NUMERIC_TYPES = frozenset(
      np.bool_, np.complex128}
 )
 _NUMERIC_DTYPES = frozenset(np.dtype(code) for code in ("f8", "f4", "f2", "i8", "i4", "b1", "c16"))
-
-
-def _not_numeric(name, value):
-    dtype = getattr(value, "dtype", None)
-    if dtype is not None:
-        what = f"an array of dtype {dtype}"
-    else:
-        what = f"{type(value).__name__} {value!r}"
-    return InputTypeError(
-        f"{name}() got {what} where it needs numbers; pass a number, a NumPy array of numbers "
-        "(np.asarray(x, dtype=float)) or a chainrule Tensor."
-    )
-
-
-# ----- the rewrite -------------------------------------------------------------------------------
-def _rewrite(name, args, kwargs, exc):
-    """A chainrule exception for `exc`, or None to let `exc` through as it is."""
-    if isinstance(exc, ChainruleError):
-        if type(exc) is InputTypeError and _has_complex(_inputs(args, kwargs)):
-            return DTypeError(
-                f"{name}(): {exc} Complex numbers are not supported here: pass x.real, abs(x), "
-                "or the real and imaginary parts separately."
-            )
-        return _named(name, exc)
-    if _is_call_error(exc):
-        return None  # a wrong signature: Python's own message says it best
-    values = _inputs(args, kwargs)
-    if _has_non_numeric(values):
-        return _explain_failure(_Named(name), values, {}, exc)
-    if isinstance(exc, (AttributeError, ZeroDivisionError)):
-        return None
-    described = ", ".join(_describe(v) for v in values)
-    message = str(exc).rstrip(".")
-    if isinstance(exc, (TypeError, np.linalg.LinAlgError)) and _has_complex(values):
-        return DTypeError(
-            f"{name}() got complex input ({described}): {message}. chainrule differentiates "
-            "real arrays: pass x.real, abs(x), or the real and imaginary parts separately."
-        )
-    if isinstance(exc, np.linalg.LinAlgError):
-        return None  # singular or non-convergent: NumPy's own class is the meaningful one
-    if any(word in message for word in _EMPTY_WORDS):
-        return ShapeError(
-            f"{name}() cannot work on empty input ({described}): {message}. Check for empty "
-            "arrays first (x.size == 0), or pass initial=... to max/min."
-        )
-    if isinstance(exc, TypeError) and ("data type" in message or "dtype" in message):
-        return DTypeError(f"{name}() got a dtype it cannot use ({described}): {message}.")
-    # Strings are often legitimate options (einsum's subscripts, ord='fro'); an input that is
-    # a string where a number belongs reaches a primitive, whose `bind` explains it.
-    arrays = [value for value in values if not isinstance(value, (str, bytes))]
-    general = _explain_failure(_Named(name), arrays, {}, exc)
-    if isinstance(general, ChainruleError):
-        return general
-    return _by_class(name, described, message, exc)
-
-
-def _by_class(name, described, message, exc):
-    if isinstance(exc, np.exceptions.AxisError):
-        return ShapeError(
-            f"{name}() got an axis out of range for its input ({described}): {message}. "
-            "Axes count from 0 (or from -1 at the end) and must be below the input's ndim."
-        )
-    if isinstance(exc, IndexError):
-        return IndexOutOfRangeError(
-            f"{name}() got an index out of range for its input ({described}): {message}."
-        )
-    if isinstance(exc, TypeError):
-        return InputTypeError(
-            f"{name}() cannot take these arguments ({described}): {message}. Pass numbers, "
-            "NumPy arrays or chainrule Tensors, and ints (or tuples of ints) for shapes and axes."
-        )
-    return ArgumentError(
-        f"{name}() cannot work on these arguments ({described}): {message}. Check them against "
-        f"numpy's documentation of {name}."
-    )
-
-
-def _named(name, exc):
-    """`exc` itself when its message already names `name`, else a copy that does."""
-    message = str(exc)
-    if message.startswith((name + "(", name + ":", name + " ")):
-        return None
-    try:
-        return type(exc)(f"{name}(): {message}")
-    except TypeError:  # an exception class with a constructor of its own
-        return None
-
-
-def _is_call_error(exc) -> bool:
-    # Calling a Python function with the wrong arguments fails in the wrapper's own frame.
-    traceback = exc.__traceback__
-    return (
-        isinstance(exc, TypeError)
-        and traceback is not None
-        and traceback.tb_next is None
-        and "argument" in str(exc)
-    )
-
-
-def _inputs(args, kwargs):
-    """The arguments, with one level of lists opened (concatenate's list of arrays)."""
-    values = []
-    for value in (*args, *kwargs.values()):
-        if isinstance(value, (list, tuple)) and not _is_number_list(value):
-            values.extend(raw_value(item) for item in value)
-        else:
-            values.append(raw_value(value))
-    return values
-
-
-def _is_number_list(value) -> bool:
-    return all(isinstance(item, (int, float, complex, np.number)) for item in value)
-
-
-def _has_non_numeric(values) -> bool:
-    # None counts only as the first argument: elsewhere it is an option left out (axis=None).
-    if values and values[0] is None:
-        return True
-    for value in values:
-        if isinstance(value, (dict, set, frozenset)):
-            return True
-        dtype = getattr(value, "dtype", None)
-        if dtype is not None and not is_numeric_dtype(dtype):
-            return True
-    return False
-
-
-def _has_complex(values) -> bool:
-    return any(
-        isinstance(value, complex) or getattr(getattr(value, "dtype", None), "kind", "") == "c"
-        for value in values
-    )
-
-
-def _describe(value) -> str:
-    shape = getattr(value, "shape", None)
-    if shape is None:
-        return type(value).__name__ if not isinstance(value, (int, float)) else repr(value)
-    return f"{getattr(value, 'dtype', '')}{list(shape)}"
 
 
 # ----- allocation --------------------------------------------------------------------------------
@@ -284,7 +157,7 @@ def check_numeric(value, what: str) -> None:
     and tuples pass, for NumPy to read."""
     kind = type(value)
     if kind not in _NUMERIC_TYPES and kind not in TRACED_TYPES and not is_numeric(value):
-        raise _not_numeric(what, value)
+        raise not_numeric(f"{what}()", value)
 
 
 # ----- allocation limits -------------------------------------------------------------------------
