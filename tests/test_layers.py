@@ -100,16 +100,11 @@ def _imported_modules(module: str, tree: ast.Module):
                     yield base
 
 
-# numpy/linalg.py imports `chainrule.numpy` while numpy/__init__.py imports it at its bottom;
-# chainrule.numpy is being split by topic (issue 11), which removes this. Delete it then.
-KNOWN_CYCLE_EDGES = {("chainrule.numpy.linalg", "chainrule.numpy")}
-
-
 def _import_graph():
     return {
         module: {
             imported for imported in _imported_modules(module, ast.parse(path.read_text()))
-            if imported != module and (module, imported) not in KNOWN_CYCLE_EDGES
+            if imported != module
         }
         for module, path in MODULE_NAMES.items()
     }

@@ -1,8 +1,8 @@
 """`chainrule.numpy.linalg`: NumPy's linalg functions, differentiable, batched like NumPy's.
 
 Each function checks shapes (a `ShapeError` naming the function and the shapes), then calls the
-primitives of `chainrule.ops.linalg` or composes them. Importing this module registers the
-functions for NumPy dispatch, so `np.linalg.inv(tensor)` records.
+primitives of `chainrule.ops.linalg` or composes them. `chainrule.numpy` registers them for
+NumPy dispatch, so `np.linalg.inv(tensor)` records.
 """
 
 import builtins
@@ -10,10 +10,16 @@ from collections import namedtuple
 
 import numpy as _np
 
-import chainrule.numpy as _cnp
-from chainrule.core.tensor import HANDLED_FUNCTIONS, Tensor, raw_value
+from chainrule.core.tensor import Tensor, raw_value
 from chainrule.errors import ArgumentError, ShapeError, UnsupportedFunctionError
+from chainrule.numpy import creation as _creation
+from chainrule.numpy import products as _products
+from chainrule.numpy import reductions as _reductions
+from chainrule.numpy import selection as _selection
+from chainrule.numpy import shapes as _shapes
+from chainrule.numpy._common import normalize_axes
 from chainrule.numpy._explain import wrap_public
+from chainrule.ops import elementwise as _elementwise
 from chainrule.ops import linalg as _ops
 
 __all__ = [
@@ -79,7 +85,7 @@ def solve(a, b):
     b_shape = _shape(b)
     vector = len(b_shape) == 1
     if vector:
-        b = _cnp.reshape(b, b_shape + (1,))
+        b = _shapes.reshape(b, b_shape + (1,))
     _check_solve_shapes(shape, b_shape, vector)
     x = _ops.solve(a, b)
     return x[..., 0] if vector else x
@@ -169,7 +175,7 @@ def qr(a, mode="reduced"):
     else:
         square = a[..., :, :rows]
         q = _ops.qr_q(square)
-        r = _cnp.concatenate([_ops.qr_r(square), _ops.matmul(_ops.mT(q), a[..., :, rows:])], -1)
+        r = _shapes.concatenate([_ops.qr_r(square), _ops.matmul(_ops.mT(q), a[..., :, rows:])], -1)
     return r if mode == "r" else QRResult(q, r)
 
 
@@ -208,7 +214,7 @@ def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - NumPy's argume
                 "pass axis=... to pick the vector or matrix axes"
             )
         axis = tuple(range(ndim))
-    axes = _cnp.normalize_axes(axis, ndim, "norm")
+    axes = normalize_axes(axis, ndim, "norm")
     if len(axes) != (1 if isinstance(axis, int) else len(axis)):
         raise ShapeError(f"norm: repeated axis in {axis}")
     if len(axes) == 1:
@@ -221,7 +227,7 @@ def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - NumPy's argume
 
 def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):  # noqa: A002
     ndim = _np.ndim(raw_value(x))
-    return _vector_norm(x, ord, _cnp.normalize_axes(axis, ndim, "vector_norm"), keepdims)
+    return _vector_norm(x, ord, normalize_axes(axis, ndim, "vector_norm"), keepdims)
 
 
 def matrix_norm(x, /, *, keepdims=False, ord="fro"):  # noqa: A002
@@ -232,25 +238,25 @@ def matrix_norm(x, /, *, keepdims=False, ord="fro"):  # noqa: A002
 def _vector_norm(x, ord, axes, keepdims):  # noqa: A002
     if ord == 2:
         return _ops.norm(x, axis=axes, keepdims=keepdims)
-    magnitude = _cnp.abs(x)
+    magnitude = _elementwise.abs(x)
     if ord == _np.inf:
-        return _cnp.max(magnitude, axis=axes, keepdims=keepdims)
+        return _reductions.max(magnitude, axis=axes, keepdims=keepdims)
     if ord == -_np.inf:
-        return _cnp.min(magnitude, axis=axes, keepdims=keepdims)
+        return _reductions.min(magnitude, axis=axes, keepdims=keepdims)
     if ord == 0:  # a count: piecewise constant, no gradient
         return _np.sum(raw_value(x) != 0, axis=axes, keepdims=keepdims).astype(float)
     if ord == 1:
-        return _cnp.sum(magnitude, axis=axes, keepdims=keepdims)
+        return _reductions.sum(magnitude, axis=axes, keepdims=keepdims)
     if isinstance(ord, str):
         raise ArgumentError(f"norm: ord={ord!r} is for matrices; vectors take numbers")
     # (sum |x|^p)^(1/p). Zeros are kept out of the powers, whose derivatives there are 0 * inf:
     # the gradient is 0 at a zero entry (and at the zero vector), never NaN.
     zero = _np.asarray(raw_value(x)) == 0
-    powered = _cnp.where(zero, 0.0, _cnp.where(zero, 1.0, magnitude) ** float(ord))
-    total = _cnp.sum(powered, axis=axes, keepdims=keepdims)
+    powered = _selection.where(zero, 0.0, _selection.where(zero, 1.0, magnitude) ** float(ord))
+    total = _reductions.sum(powered, axis=axes, keepdims=keepdims)
     empty = _np.asarray(raw_value(total)) == 0
-    root = _cnp.where(empty, 1.0, total) ** (1.0 / float(ord))
-    return _cnp.where(empty, 0.0, root)
+    root = _selection.where(empty, 1.0, total) ** (1.0 / float(ord))
+    return _selection.where(empty, 0.0, root)
 
 
 def _matrix_norm(x, ord, axes, keepdims):  # noqa: A002
@@ -260,15 +266,15 @@ def _matrix_norm(x, ord, axes, keepdims):  # noqa: A002
     if ord == "fro":
         return _ops.norm(x, axis=tuple(sorted(axes)), keepdims=keepdims)
     if ord in ("nuc", 2, -2):
-        values = _ops.svd_s(_cnp.moveaxis(x, (row, col), (-2, -1)))
-        reduce = {"nuc": _cnp.sum, 2: _cnp.max, -2: _cnp.min}[ord]
+        values = _ops.svd_s(_shapes.moveaxis(x, (row, col), (-2, -1)))
+        reduce = {"nuc": _reductions.sum, 2: _reductions.max, -2: _reductions.min}[ord]
         result = reduce(values, axis=-1)
     elif ord in (1, -1, _np.inf, -_np.inf):
         # 1: the largest column sum of |x| (sum over rows); inf: the largest row sum.
         summed, across = (row, col) if ord in (1, -1) else (col, row)
-        sums = _cnp.sum(_cnp.abs(x), axis=summed, keepdims=True)
-        reduce = _cnp.max if ord in (1, _np.inf) else _cnp.min
-        result = _cnp.squeeze(reduce(sums, axis=across, keepdims=True), axis=(row, col))
+        sums = _reductions.sum(_elementwise.abs(x), axis=summed, keepdims=True)
+        reduce = _reductions.max if ord in (1, _np.inf) else _reductions.min
+        result = _shapes.squeeze(reduce(sums, axis=across, keepdims=True), axis=(row, col))
     else:
         raise ArgumentError(
             f"norm: invalid ord {ord!r} for a matrix norm; use 'fro', 'nuc', 1, -1, 2, -2, inf "
@@ -276,7 +282,7 @@ def _matrix_norm(x, ord, axes, keepdims):  # noqa: A002
         )
     if keepdims:
         shape = _shape(x)
-        result = _cnp.reshape(result, tuple(1 if i in axes else n for i, n in enumerate(shape)))
+        result = _shapes.reshape(result, tuple(1 if i in axes else n for i, n in enumerate(shape)))
     return result
 
 
@@ -287,25 +293,25 @@ def trace(x, /, *, offset=0, dtype=None):
     if offset == 0:
         total = _ops.einsum_call("...ii->...", x)
     else:
-        total = _cnp.trace(x, offset=offset, axis1=-2, axis2=-1)
-    return total if dtype is None else _cnp.astype(total, dtype)
+        total = _selection.trace(x, offset=offset, axis1=-2, axis2=-1)
+    return total if dtype is None else _creation.astype(total, dtype)
 
 
 def diagonal(x, /, *, offset=0):
     _require_matrix(x, "diagonal")
-    return _cnp.diagonal(x, offset, -2, -1)
+    return _selection.diagonal(x, offset, -2, -1)
 
 
 def outer(x1, x2, /):
-    return _cnp.outer(x1, x2)
+    return _products.outer(x1, x2)
 
 
 def vecdot(x1, x2, /, *, axis=-1):
-    return _cnp.sum(x1 * x2, axis=axis)
+    return _reductions.sum(x1 * x2, axis=axis)
 
 
 def tensordot(x1, x2, /, *, axes=2):
-    return _cnp.tensordot(x1, x2, axes=axes)
+    return _products.tensordot(x1, x2, axes=axes)
 
 
 def multi_dot(arrays, *, out=None):
@@ -324,7 +330,3 @@ def multi_dot(arrays, *, out=None):
 
 
 wrap_public(globals(), __all__, not_array_first={"multi_dot"})
-
-for _name in __all__:
-    if not _name[0].isupper() and hasattr(_np.linalg, _name):
-        HANDLED_FUNCTIONS[getattr(_np.linalg, _name)] = globals()[_name]

@@ -1,0 +1,93 @@
+"""What chainrule.numpy's topic modules share: axes as sorted tuples, the refusal of NumPy's
+`out=` and `where=`, the facts of a value (its dimensions, its dtype as an array, whether it
+carries a derivative) and a recorded fill."""
+
+import numpy as np
+
+from chainrule.core.dtypes import shape_of
+from chainrule.core.tensor import Tensor, cast, raw_value
+from chainrule.errors import ShapeError, UnsupportedFunctionError
+from chainrule.ops import elementwise as _elementwise
+
+
+def normalize_axes(axis, ndim, what):
+    """`axis` (None, int or tuple) as a sorted tuple of non-negative ints; a ShapeError if out
+    of range."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    normalized = []
+    for a in axes:
+        a = int(a)
+        if not -ndim <= a < max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
+            raise ShapeError(
+                f"{what}: axis {a} is out of range for an array with {ndim} dimensions"
+            )
+        normalized.append(a % max(ndim, 1))
+    if ndim == 0:
+        return ()
+    if len(set(normalized)) != len(normalized):
+        raise ShapeError(f"{what}: repeated axis in {axis}")
+    return tuple(sorted(normalized))
+
+
+def normalize_axis(axis, ndim, what):
+    """One axis as a non-negative int."""
+    (a,) = normalize_axes(axis, ndim, what) if ndim else (0,)
+    return a
+
+
+def reject(what, out=None, where=None):
+    """Refuse NumPy's `out=` and `where=`, which would write into or mask a recorded value."""
+    if out is not None:
+        raise UnsupportedFunctionError(
+            f"{what}(..., out=...) is not supported: use the returned value instead"
+        )
+    if where is not None and where is not True:
+        raise UnsupportedFunctionError(
+            f"{what}(..., where=...) is not supported: mask with cr.numpy.where first"
+        )
+
+
+def ndim_of(a) -> int:
+    return len(shape_of(a))
+
+
+def array_dtype(a) -> np.dtype:
+    """The dtype of `a` as an array (of a list: the dtype NumPy would give it)."""
+    value = raw_value(a)
+    dtype = getattr(value, "dtype", None)
+    return dtype if dtype is not None else np.asarray(value).dtype
+
+
+def differentiable(value) -> bool:
+    """Whether `value` carries a derivative: a Tensor that requires grad, or any value traced
+    by a transform (forward-mode values do not set requires_grad, so the level counts too)."""
+    return isinstance(value, Tensor) and (value.requires_grad or value._trace.level != 0)
+
+
+def filled(shape, fill_value, dtype, what):
+    """zeros(shape) + fill_value, recorded: a differentiable fill value keeps its derivative
+    (the sum of the cotangent over the filled entries), where NumPy would take its number."""
+    fill_shape = shape_of(fill_value)
+    try:
+        fits = np.broadcast_shapes(fill_shape, shape) == tuple(shape)
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ShapeError(
+            f"{what}: fill_value of shape {fill_shape} does not broadcast to shape {tuple(shape)}"
+        )
+    return _elementwise.add(np.zeros(shape, dtype), cast(fill_value, dtype))
+
+
+def plain(function):
+    """`function` called on the plain values of its arguments: for NumPy's functions whose
+    results (booleans, indices, counts) carry no derivative."""
+
+    def on_plain_values(*args, **kwargs):
+        plain_kwargs = {k: raw_value(v) for k, v in kwargs.items()}
+        return function(*(raw_value(a) for a in args), **plain_kwargs)
+
+    on_plain_values.__name__ = function.__name__
+    return on_plain_values

@@ -1,0 +1,164 @@
+"""Reductions: sums, means, variances, products, extrema, cumulative sums and products, and
+`logsumexp`, each over any axes as NumPy takes them. `mean`, `var` and `std` are composites of
+`sum`; the others record one primitive of `chainrule.ops.reduce`. any, all and count_nonzero
+answer on plain values (their results carry no derivative)."""
+
+import builtins
+
+import numpy as np
+
+from chainrule.core.dtypes import shape_of
+from chainrule.core.tensor import raw_value
+from chainrule.errors import DTypeError
+from chainrule.numpy._common import (
+    array_dtype,
+    differentiable,
+    filled,
+    ndim_of,
+    normalize_axes,
+    normalize_axis,
+    plain,
+    reject,
+)
+from chainrule.numpy._explain import wrap_public
+from chainrule.numpy.creation import astype
+from chainrule.numpy.shapes import ravel
+from chainrule.ops import elementwise as _elementwise
+from chainrule.ops import reduce as _reduce
+
+__all__ = [
+    "sum", "mean", "var", "std", "prod", "max", "min", "amax", "amin", "argmax", "argmin",
+    "cumsum", "cumprod", "logsumexp", "any", "all", "count_nonzero",
+]
+
+
+def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):  # noqa: A001
+    reject("sum", out, where)
+    if dtype is not None:
+        a = astype(a, dtype)
+    result = _reduce.sum(a, axis=normalize_axes(axis, ndim_of(a), "sum"), keepdims=keepdims)
+    return result if initial is None else result + initial
+
+
+def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
+    reject("mean", out, where)
+    axes = normalize_axes(axis, ndim_of(a), "mean")
+    count = int(np.prod([shape_of(a)[i] for i in axes], dtype=np.int64))
+    total = sum(a, axis=axes, dtype=dtype, keepdims=keepdims)
+    return total / count if count else total * np.nan
+
+
+def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None):
+    reject("var", out, where)
+    if array_dtype(a).kind == "c":
+        raise DTypeError(
+            f"var: got complex input ({array_dtype(a)}); NumPy's variance of complex numbers is "
+            "mean(|x - mean(x)|^2), and chainrule differentiates real arrays only: pass "
+            "abs(x - mean(x)) ** 2 to mean, or the real and imaginary parts separately"
+        )
+    axes = normalize_axes(axis, ndim_of(a), "var")
+    centred = a - mean(a, axis=axes, dtype=dtype, keepdims=True)
+    count = int(np.prod([shape_of(a)[i] for i in axes], dtype=np.int64))
+    return sum(centred * centred, axis=axes, keepdims=keepdims) / builtins.max(count - ddof, 0)
+
+
+def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None):
+    variance = var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, where=where)
+    # std is |x - mean| / sqrt(n - ddof): a cone with its tip where the variance is 0 (a constant
+    # row). There it takes the subgradient 0, as PyTorch does: the outer where makes std there a
+    # constant 0, and the inner one keeps sqrt's infinite derivative at 0 out of the graph, so
+    # no derivative of any order is NaN and a constant row leaves the other rows alone.
+    constant = np.asarray(raw_value(variance)) == 0
+    if not constant.any():
+        return _elementwise.sqrt(variance)
+    root = _elementwise.sqrt(_elementwise.where(1.0, variance, condition=constant))
+    return _elementwise.where(0.0, root, condition=constant)
+
+
+def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    reject("prod", out, where)
+    if dtype is not None:
+        a = astype(a, dtype)
+    result = _reduce.prod(a, axis=normalize_axes(axis, ndim_of(a), "prod"), keepdims=keepdims)
+    return result if initial is None else result * initial
+
+
+def max(a, axis=None, out=None, keepdims=False, initial=None, where=None):  # noqa: A001
+    reject("max", out, where)
+    axes = normalize_axes(axis, ndim_of(a), "max")
+    if initial is not None and _reduces_empty(a, axes):
+        return _empty_reduction(np.max, a, axes, keepdims, initial, "max")
+    result = _reduce.amax(a, axis=axes, keepdims=keepdims)
+    return result if initial is None else _elementwise.maximum(result, initial)
+
+
+def min(a, axis=None, out=None, keepdims=False, initial=None, where=None):  # noqa: A001
+    reject("min", out, where)
+    axes = normalize_axes(axis, ndim_of(a), "min")
+    if initial is not None and _reduces_empty(a, axes):
+        return _empty_reduction(np.min, a, axes, keepdims, initial, "min")
+    result = _reduce.amin(a, axis=axes, keepdims=keepdims)
+    return result if initial is None else _elementwise.minimum(result, initial)
+
+
+amax, amin = max, min
+
+
+def _empty_reduction(reduction, a, axes, keepdims, initial, what):
+    """max/min over an empty set: every entry is `initial` (recorded when it is differentiable,
+    so its derivative is not dropped)."""
+    result = reduction(raw_value(a), axis=axes, keepdims=keepdims, initial=raw_value(initial))
+    if not differentiable(initial):
+        return result
+    return filled(np.shape(result), initial, np.result_type(result), what)
+
+
+def _reduces_empty(a, axes) -> bool:
+    """Whether reducing `a` over `axes` reduces an empty set (its result holds no input entry:
+    a constant, with no gradient)."""
+    shape = shape_of(a)
+    return builtins.any(shape[i] == 0 for i in axes)
+
+
+def argmax(a, axis=None, out=None, keepdims=False):
+    reject("argmax", out)
+    return _reduce.argmax(a, axis=axis, keepdims=keepdims)
+
+
+def argmin(a, axis=None, out=None, keepdims=False):
+    reject("argmin", out)
+    return _reduce.argmin(a, axis=axis, keepdims=keepdims)
+
+
+def cumsum(a, axis=None, dtype=None, out=None):
+    reject("cumsum", out)
+    if dtype is not None:
+        a = astype(a, dtype)
+    if axis is None:
+        a, axis = ravel(a), 0
+    return _reduce.cumsum(a, axis=normalize_axis(axis, ndim_of(a), "cumsum"))
+
+
+def cumprod(a, axis=None, dtype=None, out=None):
+    reject("cumprod", out)
+    if dtype is not None:
+        a = astype(a, dtype)
+    if axis is None:
+        a, axis = ravel(a), 0
+    return _reduce.cumprod(a, axis=normalize_axis(axis, ndim_of(a), "cumprod"))
+
+
+def logsumexp(a, axis=None, keepdims=False):
+    axes = normalize_axes(axis, ndim_of(a), "logsumexp")
+    if _reduces_empty(a, axes):
+        # log of an empty sum is log 0 = -inf, as in scipy; the fused primitive needs a max.
+        with np.errstate(divide="ignore"):
+            return _elementwise.log(sum(_elementwise.exp(a), axis=axes, keepdims=keepdims))
+    return _reduce.logsumexp(a, axis=axes, keepdims=keepdims)
+
+
+any = plain(np.any)  # noqa: A001
+all = plain(np.all)  # noqa: A001
+count_nonzero = plain(np.count_nonzero)
+
+wrap_public(globals(), __all__)
