@@ -281,3 +281,11 @@ def test_list_operands_of_ufuncs_are_arrays_in_the_derivative_rules(label, call,
     x = cr.tensor(values, requires_grad=True)
     call(x).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), derivative(values))
+
+
+def test_numpy_astype_records_like_the_method():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    y = np.astype(x, np.float32)
+    assert y.dtype == np.float32
+    (y * y).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 4.0])

@@ -8,14 +8,12 @@ ml, linalg), NumPy's non-differentiable surface (arange, float64, pi, ...) passe
 it builds NumPy's dispatch tables from the same names.
 """
 
-import operator  # noqa: F401 - in __all__ (the single-file layout exported it); kept as it was
 
 import numpy as _np
 
 from chainrule.core.primitive import REGISTRY as _REGISTRY
 from chainrule.core.tensor import HANDLED_FUNCTIONS as _HANDLED_FUNCTIONS
 from chainrule.core.tensor import HANDLED_UFUNCS as _HANDLED_UFUNCS
-from chainrule.errors import DTypeError  # noqa: F401 - in __all__, as the single file had it
 from chainrule.numpy import (
     creation,
     elementwise,
@@ -50,7 +48,7 @@ _COMPOSITES = {name: getattr(topic, name) for topic in _TOPICS for name in topic
 globals().update(_COMPOSITES)
 
 __all__ = sorted(
-    {*_PASSED_THROUGH, *_ROW_NAMES, *_COMPOSITES, "linalg", "norm", "operator", "DTypeError"}
+    {*_PASSED_THROUGH, *_ROW_NAMES, *_COMPOSITES, "linalg", "norm"}
 )
 _wrap_public(
     globals(), __all__,
@@ -74,11 +72,11 @@ def _dispatched_under(name):
 
 # Every row answers to its ufunc and to its aliases' (np.fabs...). Then each row and composite
 # answers to NumPy's function of its name (np.fix, np.sum), and a composite to NumPy's ufunc of
-# its name (np.positive). np.astype (new in NumPy 2.1) is not answered yet: that is its own change.
+# its name (np.positive). np.astype (NumPy 2.1) records like x.astype.
 for _primitive in _REGISTRY.values():
     for _ufunc in {_primitive.ufunc, *map(_ufunc_named, _primitive.names)} - {None}:
         _HANDLED_UFUNCS[_ufunc] = _primitive
-for _name in {*_ROW_NAMES, *_COMPOSITES} - {"astype"}:
+for _name in {*_ROW_NAMES, *_COMPOSITES}:
     _numpy_function = _dispatched_under(_name)
     if isinstance(_numpy_function, _np.ufunc) and _name not in _ROW_NAMES:
         _HANDLED_UFUNCS[_numpy_function] = globals()[_name]
