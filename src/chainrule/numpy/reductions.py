@@ -83,22 +83,24 @@ def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where
     return result if initial is None else result * initial
 
 
-def max(a, axis=None, out=None, keepdims=False, initial=None, where=None):  # noqa: A001
-    reject("max", out, where)
-    axes = normalize_axes(axis, ndim_of(a), "max")
-    if initial is not None and _reduces_empty(a, axes):
-        return _empty_reduction(np.max, a, axes, keepdims, initial, "max")
-    result = _reduce.amax(a, axis=axes, keepdims=keepdims)
-    return result if initial is None else _elementwise.maximum(result, initial)
+def _extremum(name, reduction, numpy_reduction, combine):
+    """max or min: the reduction primitive, NumPy's `initial` (combined elementwise, or alone
+    over an empty axis) and its refusals, one definition for both."""
+
+    def extremum(a, axis=None, out=None, keepdims=False, initial=None, where=None):
+        reject(name, out, where)
+        axes = normalize_axes(axis, ndim_of(a), name)
+        if initial is not None and _reduces_empty(a, axes):
+            return _empty_reduction(numpy_reduction, a, axes, keepdims, initial, name)
+        result = reduction(a, axis=axes, keepdims=keepdims)
+        return result if initial is None else combine(result, initial)
+
+    extremum.__name__ = extremum.__qualname__ = name
+    return extremum
 
 
-def min(a, axis=None, out=None, keepdims=False, initial=None, where=None):  # noqa: A001
-    reject("min", out, where)
-    axes = normalize_axes(axis, ndim_of(a), "min")
-    if initial is not None and _reduces_empty(a, axes):
-        return _empty_reduction(np.min, a, axes, keepdims, initial, "min")
-    result = _reduce.amin(a, axis=axes, keepdims=keepdims)
-    return result if initial is None else _elementwise.minimum(result, initial)
+max = _extremum("max", _reduce.amax, np.max, _elementwise.maximum)  # noqa: A001
+min = _extremum("min", _reduce.amin, np.min, _elementwise.minimum)  # noqa: A001
 
 
 amax, amin = max, min
