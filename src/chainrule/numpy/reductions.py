@@ -132,22 +132,24 @@ def argmin(a, axis=None, out=None, keepdims=False):
     return _reduce.argmin(a, axis=axis, keepdims=keepdims)
 
 
-def cumsum(a, axis=None, dtype=None, out=None):
-    reject("cumsum", out)
-    if dtype is not None:
-        a = astype(a, dtype)
-    if axis is None:
-        a, axis = ravel(a), 0
-    return _reduce.cumsum(a, axis=normalize_axis(axis, ndim_of(a), "cumsum"))
+def _scan(name, primitive):
+    """cumsum or cumprod: NumPy's dtype= and axis=None (the flattened array) around the
+    primitive."""
+
+    def scan(a, axis=None, dtype=None, out=None):
+        reject(name, out)
+        if dtype is not None:
+            a = astype(a, dtype)
+        if axis is None:
+            a, axis = ravel(a), 0
+        return primitive(a, axis=normalize_axis(axis, ndim_of(a), name))
+
+    scan.__name__ = scan.__qualname__ = name
+    return scan
 
 
-def cumprod(a, axis=None, dtype=None, out=None):
-    reject("cumprod", out)
-    if dtype is not None:
-        a = astype(a, dtype)
-    if axis is None:
-        a, axis = ravel(a), 0
-    return _reduce.cumprod(a, axis=normalize_axis(axis, ndim_of(a), "cumprod"))
+cumsum = _scan("cumsum", _reduce.cumsum)
+cumprod = _scan("cumprod", _reduce.cumprod)
 
 
 def logsumexp(a, axis=None, keepdims=False):
