@@ -135,6 +135,8 @@ _LEAF = TreeDef(None, None, ())
 
 def tree_flatten(tree):
     """(leaves, treedef): the leaves in a fixed order (depth first) and the structure."""
+    if _handler(tree) is None:
+        return [tree], _LEAF  # a single leaf, the common case of a transform's argument
     leaves = []
     return leaves, _flatten_into(tree, leaves)
 
@@ -171,6 +173,8 @@ def tree_unflatten(treedef: TreeDef, leaves):
             f"tree_unflatten: the structure {treedef!r} has {treedef.num_leaves} leaves but "
             f"{len(leaves)} were given"
         )
+    if treedef.kind is None:
+        return leaves[0]  # a single leaf, the common case of a transform's argument
     iterator = iter(leaves)
     return _fold(treedef, lambda node, children: _rebuild(node, children, iterator))
 
