@@ -31,6 +31,7 @@ from chainrule.transforms import (
     stop_gradient,
     value_and_grad,
     vjp,
+    vmap,
 )
 from chainrule.transforms.check import gradcheck, gradgradcheck
 from chainrule.transforms.custom import checkpoint, custom_jvp, custom_vjp
@@ -53,5 +54,5 @@ __all__ = [
     "REGISTRY", "errors", "numpy", "config", "detect_anomaly",
     "linearize", "jacfwd", "jacrev", "hessian", "hvp", "stop_gradient", "custom_vjp",
     "custom_jvp", "checkpoint", "tree", "register_pytree_node", "tree_flatten", "tree_unflatten",
-    "tree_map", "trace", "draw",
+    "tree_map", "trace", "draw", "vmap",
 ]

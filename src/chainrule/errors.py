@@ -17,6 +17,7 @@ __all__ = [
     "AllocationError",
     "FileFormatError",
     "MissingExtraError",
+    "BatchingError",
     "TreeStructureError",
     "ArgnumsError",
     "CustomRuleError",
@@ -103,6 +104,13 @@ class ConcretizationError(GraphEscapeError):
     """A value being differentiated by a functional transform (grad, jvp, jacrev, ...) was asked
     for its number (`float(x)`, `x.item()`, `np.asarray(x)`): inside the transform it stands
     for a variable, so it has no single number to give (JAX's ConcretizationTypeError)."""
+
+
+class BatchingError(ConcretizationError):
+    """Under `cr.vmap`, an operation needed one number or one array where each example has its
+    own: Python control flow on a batched value (`if x > 0:`), a batched value used as a shape,
+    or a NumPy function applied to its plain value. Use the chainrule.numpy spelling
+    (`cnp.where` for a branch) or move the operation out of the vmapped function."""
 
 
 class GraphBreakWarning(UserWarning):

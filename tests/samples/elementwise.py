@@ -66,10 +66,12 @@ for _name, _domain in _BINARY_DOMAIN.items():
     ]
 
 _condition = np.array([[True, False, True], [False, True, True]])
+# where(condition, x, y): the condition is an operand, never differentiated (wrt x and y).
 SAMPLES["where"] = [
-    Sample((uniform((2, 3)), uniform((2, 3), seed=1)), {"condition": _condition}),
-    Sample((uniform((3,)), uniform((), seed=1)), {"condition": _condition}, label="broadcast"),
-    Sample((uniform(()), uniform(())), {"condition": np.array(True)}, label="0-d"),
+    Sample((uniform((2, 3)), uniform((2, 3), seed=1)), prepare=lambda x, y: (_condition, x, y)),
+    Sample((uniform((3,)), uniform((), seed=1)), prepare=lambda x, y: (_condition, x, y),
+           label="broadcast"),
+    Sample((uniform(()), uniform(())), prepare=lambda x, y: (np.array(True), x, y), label="0-d"),
 ]
 SAMPLES["clip"] = [
     Sample((np.array([-1.7, -0.3, 0.4, 1.6]),), {"lo": -1.0, "hi": 1.0}),

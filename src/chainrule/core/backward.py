@@ -10,15 +10,15 @@ A cotangent of None is a symbolic zero (a `ZERO` rule's): it reaches the inputs 
 arithmetic, and only whoever hands a result to the user makes it an array of zeros.
 """
 
-import numpy as np
 
 from chainrule.core.anomaly import check as anomaly_check
 from chainrule.core.anomaly import switch as _anomaly
+from chainrule.core.dtypes import shape_of
 from chainrule.core.inplace import check_saved_inputs
 from chainrule.core.inplace import state as _inplace
 from chainrule.core.primitive import OUT, REGISTRY, TRACED_TYPES, ZERO, InputShape, bind
 from chainrule.core.tensor import Tensor
-from chainrule.core.trace import raw_value
+from chainrule.core.trace import physical_value
 from chainrule.errors import GraphFreedError, ShapeError
 
 __all__ = [
@@ -114,7 +114,7 @@ def fit(value, aval, rule, *, cotangent=False, batch=None, index=None):
     Any other mismatch is a bug in the rule named `rule` (input `index` of a cotangent)."""
     shape, dtype = aval
     lead = () if batch is None else (batch,)
-    value_shape = np.shape(raw_value(value))
+    value_shape = shape_of(value)
     if value_shape != lead + shape:
         inner = value_shape[len(lead):] if value_shape[:len(lead)] == lead else None
         fitted = None
@@ -123,7 +123,7 @@ def fit(value, aval, rule, *, cotangent=False, batch=None, index=None):
         if fitted is None:
             raise _fit_error(value_shape, aval, rule, cotangent, batch, index)
         value = fitted
-    if getattr(raw_value(value), "dtype", None) != dtype and dtype.kind == "f":
+    if dtype.kind == "f" and getattr(physical_value(value), "dtype", None) != dtype:
         value = bind(REGISTRY["astype"], value, dtype=dtype)
     return value
 

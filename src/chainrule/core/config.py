@@ -5,7 +5,7 @@ an error.
 
 import numpy as np
 
-from chainrule.core.trace import raw_value
+from chainrule.core.trace import physical_value
 from chainrule.errors import AnomalyError
 
 __all__ = ["config", "settings", "strict_nan_error"]
@@ -51,8 +51,8 @@ class config:
 
 def strict_nan_error(what, cotangent, derivative):
     """The error `safe_times` raises under strict_nan (it would otherwise mask the product)."""
-    bad = np.logical_not(np.isfinite(raw_value(derivative)))
-    count = int(np.count_nonzero(np.logical_and(raw_value(cotangent) == 0, bad)))
+    bad = np.logical_not(np.isfinite(physical_value(derivative)))
+    count = int(np.count_nonzero(np.logical_and(physical_value(cotangent) == 0, bad)))
     return AnomalyError(
         f"strict_nan: in the derivative of {what}, {count} entries multiply a zero cotangent by "
         "an infinite or NaN local derivative (e.g. sqrt at 0 in the untaken branch of where). "

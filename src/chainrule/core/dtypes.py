@@ -47,11 +47,16 @@ def check_differentiable(dtype, what="tensor()"):
 
 
 def shape_of(value) -> tuple:
-    """The shape of a value at any level (of a Python number: ())."""
+    """The shape of a value at any level (of a Python number: ()): one example's shape under
+    `cr.vmap`, whose levels keep their batch axes in front of it."""
+    batch_axes = 0
     while type(value) in TRACED_TYPES:
+        batch_axes += value._trace.batched
         value = value._value
     shape = getattr(value, "shape", None)
-    return shape if shape is not None else np.shape(value)
+    if shape is None:
+        shape = np.shape(value)
+    return shape[batch_axes:] if batch_axes else shape
 
 
 def dtype_of(value) -> np.dtype:
@@ -65,12 +70,14 @@ def dtype_of(value) -> np.dtype:
 def aval(value) -> tuple:
     """(shape, dtype) of a value at any level: what a tangent or cotangent of it must fit.
     (Called for every recorded input inside a transform, so written out in full.)"""
+    batch_axes = 0
     while type(value) in TRACED_TYPES:
+        batch_axes += value._trace.batched
         value = value._value
     dtype = getattr(value, "dtype", None)
     if dtype is None:
-        return (np.shape(value), np.result_type(value))
-    return (value.shape, dtype)
+        return (np.shape(value)[batch_axes:], np.result_type(value))
+    return (value.shape[batch_axes:] if batch_axes else value.shape, dtype)
 
 
 def tangent_dtype(value) -> np.dtype:

@@ -6,7 +6,9 @@ own ops so that differentiating a derivative needs no extra code. Everything els
 (the Tensor API, transforms, nesting, pictures) goes through `bind`.
 
 Rule signatures: `vjp_rule(cotangent, *residuals, **params)` returns the cotangent of one input;
-`jvp_rule(tangent, *residuals, **params)` returns that input's contribution to the output tangent.
+`jvp_rule(tangent, *residuals, **params)` returns that input's contribution to the output tangent;
+`batch_rule(values, batched, size, **params)` applies the primitive to every example of a
+`cr.vmap` level at once (core/batching.py).
 `saves` names the residuals both kinds of rule receive: input indices and/or `OUT`.
 The engine, not the rules, un-broadcasts cotangents, casts dtypes and sums fan-out.
 """
@@ -18,7 +20,8 @@ from chainrule.errors import InputTypeError
 
 __all__ = [
     "Primitive", "REGISTRY", "TRACED_TYPES", "defprimitive", "bind", "residuals_of",
-    "OUT", "ZERO", "LINEAR", "NONDIFF", "InputShape", "PerInput", "holds_tensor", "stack_values",
+    "OUT", "ZERO", "LINEAR", "NONDIFF", "InputShape", "PerInput", "PerPrimitive", "holds_tensor",
+    "stack_values",
 ]
 
 
@@ -67,6 +70,16 @@ class PerInput:
         )
 
 
+class PerPrimitive:
+    """A rule built for each primitive that uses it (`build(primitive) -> rule`): the batching
+    rule every elementwise row shares applies that row's own primitive."""
+
+    __slots__ = ("build",)
+
+    def __init__(self, build):
+        self.build = build
+
+
 REGISTRY: dict = {}
 
 # The classes whose instances carry a trace (Tensor and its subclasses register themselves).
@@ -81,14 +94,15 @@ class Primitive:
     it by hand: `ufunc` (the NumPy ufunc it answers to, for NEP-13 dispatch), `names` (its names
     in `chainrule.numpy`), `formula` (its local derivatives as text, for the trace tables),
     `expression` (whether `chainrule explain` expressions may call it) and `pointwise` (whether
-    its rules apply unchanged to a batch of tangents or cotangents, for jacfwd and jacrev).
+    elementwise, so its batching rule is broadcasting; a label for readers and tests). `batch` is
+    its batching rule, or None for the row-by-row fallback.
     """
 
     __slots__ = ("name", "impl", "vjps", "jvps", "saves", "family", "nondiff", "linear", "pick",
-                 "ufunc", "names", "formula", "expression", "pointwise")
+                 "ufunc", "names", "formula", "expression", "pointwise", "batch", "indexed")
 
     def __init__(self, name, impl, vjps, jvps, saves, family, *, ufunc=None, names=(),
-                 formula=None, expression=False, pointwise=False):
+                 formula=None, expression=False, pointwise=False, batch=None, indexed=False):
         self.name = name
         self.impl = impl
         self.nondiff = vjps is NONDIFF
@@ -104,13 +118,15 @@ class Primitive:
         self.formula = None if formula is None else tuple(formula)
         self.expression = expression
         self.pointwise = pointwise
+        self.batch = batch.build(self) if isinstance(batch, PerPrimitive) else batch
+        self.indexed = indexed
 
     def __repr__(self):
         return f"<primitive {self.name}>"
 
 
 def defprimitive(name, impl, *, vjp, jvp=None, saves=(), family="misc", ufunc=None, names=None,
-                 formula=None, expression=False, pointwise=False):
+                 formula=None, expression=False, pointwise=False, batch=None, indexed=False):
     """Declare a primitive: its NumPy `impl`, per-input `vjp` rules, per-input `jvp` rules.
 
     `vjp=NONDIFF` declares an output that is never differentiated (comparisons, argmax).
@@ -119,6 +135,9 @@ def defprimitive(name, impl, *, vjp, jvp=None, saves=(), family="misc", ufunc=No
     row's own name when it answers to a ufunc (else it is not published in chainrule.numpy).
     `formula` has one entry per input: a factor such as "cos({0})" ({0}, {1}: the operands,
     {out}: the output), or a pair (reverse, forward) for a linear map of {g} or {t}.
+    `batch` is the batching rule (a function, or a `PerPrimitive` builder); without one, `cr.vmap`
+    applies the primitive example by example. `indexed=True` says its `index` param may hold
+    values batched by `cr.vmap` (x[labels] with a label per example): `bind` counts their level.
     """
     if name in REGISTRY:
         raise ValueError(f"primitive {name!r} is already registered")
@@ -128,7 +147,8 @@ def defprimitive(name, impl, *, vjp, jvp=None, saves=(), family="misc", ufunc=No
         names = (name,) if ufunc is not None else ()
     primitive = Primitive(
         name, impl, vjp, jvp if jvp is not None else (), saves, family, ufunc=ufunc, names=names,
-        formula=formula, expression=expression, pointwise=pointwise,
+        formula=formula, expression=expression, pointwise=pointwise, batch=batch,
+        indexed=indexed,
     )
     REGISTRY[name] = primitive
     return primitive
@@ -159,6 +179,8 @@ def bind(primitive, *args, **params):
             stacked = [stack_values(a) if type(a) in _SEQUENCES and holds_tensor(a) else a
                        for a in args]
             return bind(primitive, *stacked, **params)
+    if primitive.indexed:
+        top = _index_level(params["index"], top)
     if top is None:
         try:
             return primitive.impl(*args, **params)
@@ -168,6 +190,16 @@ def bind(primitive, *args, **params):
 
 
 Primitive.__call__ = bind  # calling a primitive binds it (no extra frame on the hot path)
+
+
+def _index_level(index, top):
+    """The innermost level among `top` and the values batched by vmap inside `index`."""
+    for part in index if type(index) is tuple else (index,):
+        if type(part) in TRACED_TYPES:
+            trace = part._trace
+            if top is None or trace.level > top.level:
+                top = trace
+    return top
 
 
 def holds_tensor(items) -> bool:
@@ -235,7 +267,12 @@ def _residual_picker(saves):
 
 
 def _shape(value):
+    """One example's shape (core/dtypes.shape_of; that module builds on this one)."""
+    batch_axes = 0
     while type(value) in TRACED_TYPES:
+        batch_axes += value._trace.batched
         value = value._value
     shape = getattr(value, "shape", None)
-    return shape if shape is not None else ()
+    if shape is None:
+        return ()
+    return shape[batch_axes:] if batch_axes else shape

@@ -11,10 +11,10 @@ import warnings
 
 import numpy as np
 
-from chainrule.core.dtypes import as_array, check_differentiable
+from chainrule.core.dtypes import as_array, check_differentiable, dtype_of, shape_of
 from chainrule.core.inplace import note_leaf_overwrite, note_rebind
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, bind, holds_tensor, stack_values
-from chainrule.core.trace import is_grad_enabled, raw_value
+from chainrule.core.trace import is_grad_enabled, physical_value, raw_value, strip_derivatives
 from chainrule.errors import (
     ConcretizationError,
     DTypeError,
@@ -115,11 +115,7 @@ class Tensor:
     # ----- array facts -------------------------------------------------------------------------
     @property
     def shape(self) -> tuple:
-        value = self._value
-        while type(value) in TRACED_TYPES:
-            value = value._value
-        shape = getattr(value, "shape", None)
-        return shape if shape is not None else np.shape(value)
+        return shape_of(self)
 
     @property
     def ndim(self) -> int:
@@ -131,7 +127,7 @@ class Tensor:
 
     @property
     def dtype(self):
-        return np.asarray(raw_value(self)).dtype
+        return dtype_of(self)
 
     @property
     def is_leaf(self) -> bool:
@@ -204,11 +200,16 @@ class Tensor:
         return int(self._concrete("int(x)", "a Python int", warn=True))
 
     def __index__(self):
+        if self._trace.batched:
+            raise self._trace.refuse(self, "an index or a size (x.__index__())")
         return np.asarray(raw_value(self)).__index__()
 
     def __bool__(self):
         # `if x > 0:` compares first (comparisons are constants); `if x:` on a value is allowed
         # too: control flow picks a branch, and each branch is differentiated as recorded.
+        # Under vmap each example would pick its own branch, which Python cannot do.
+        if self._trace.batched:
+            raise self._trace.refuse(self, "bool(x) (Python control flow such as `if x > 0:`)")
         return bool(raw_value(self))
 
     def tolist(self):
@@ -235,7 +236,7 @@ class Tensor:
     def __format__(self, spec):
         # f"{loss:.4f}" formats the number of a one-element tensor; other specs need a number.
         # Printing is not a conversion: it works inside transforms too.
-        if spec and self.size == 1:
+        if spec and self.size == 1 and not self._trace.batched:
             return format(np.asarray(raw_value(self)).item(), spec)
         return format(repr(self), spec)
 
@@ -267,11 +268,13 @@ class Tensor:
         return self
 
     def __repr__(self):
-        value = raw_value(self)
+        value = physical_value(self)  # under vmap: every example, along the leading axes
         text = np.array_repr(np.asarray(value)).replace("\n", "\n ")
         text = "tensor" + text[len("array") :]
         extras = []
-        if not self._trace.concrete:
+        if self._trace.batched:
+            extras.append(f"batched by vmap at level {self._trace.level}, shape {self.shape}")
+        elif not self._trace.concrete:
             extras.append(f"traced at level {self._trace.level}")
         elif self._node is not None:
             extras.append(f"grad_fn=<{self._node.primitive.name}>")
@@ -622,13 +625,17 @@ TRACED_TYPES.add(Tensor)
 
 
 def raw_index(key):
-    """An index with every Tensor in it replaced by its plain value (indices are not traced)."""
+    """An index with every Tensor in it replaced by its constant value (indices are never
+    differentiated): a plain array, or under `cr.vmap` a batched one (each example picks its own
+    entries; `bind` then applies the indexing at that vmap level)."""
     if isinstance(key, Tensor):
-        return raw_value(key)
+        return strip_derivatives(key)
     if isinstance(key, tuple):
-        return tuple(raw_value(k) if isinstance(k, Tensor) else k for k in key)
+        return tuple(strip_derivatives(k) if isinstance(k, Tensor) else k for k in key)
     if isinstance(key, list):
-        return [raw_value(k) if isinstance(k, Tensor) else k for k in key]
+        if any(isinstance(k, Tensor) for k in key):
+            return strip_derivatives(stack_values(key))  # x[[i, j]] with tensors i, j
+        return key
     return key
 
 

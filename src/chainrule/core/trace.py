@@ -14,8 +14,8 @@ import threading
 from chainrule.core.primitive import TRACED_TYPES
 
 __all__ = [
-    "Trace", "new_level", "raw_value", "is_grad_enabled", "no_grad", "enable_grad",
-    "set_grad_enabled",
+    "Trace", "new_level", "raw_value", "physical_value", "strip_derivatives", "is_grad_enabled",
+    "no_grad", "enable_grad", "set_grad_enabled",
 ]
 
 _level_counter = itertools.count(1)
@@ -27,7 +27,38 @@ def new_level() -> int:
 
 
 def raw_value(value):
-    """The plain NumPy value under any number of trace levels."""
+    """The plain NumPy value under any number of trace levels.
+
+    Raises BatchingError for a value batched by `cr.vmap`: its plain value holds every example
+    along extra leading axes, so whatever used it as one example's value would be silently
+    wrong (shapes, axes, masks). Code that knows about the batch axes reads `physical_value`."""
+    while type(value) in TRACED_TYPES:
+        trace = value._trace
+        if trace.batched:
+            raise trace.refuse(value, "its plain value")
+        value = value._value
+    return value
+
+
+def strip_derivatives(value):
+    """`value` as a constant at every differentiation level, still batched at every vmap level:
+    what masks and indices are computed from. (A mask from the plain value would hold all the
+    examples, and under vmap that is not one example's mask.) A plain value is returned as is."""
+    if type(value) not in TRACED_TYPES:
+        return value
+    levels = []
+    while type(value) in TRACED_TYPES:
+        if value._trace.batched:
+            levels.append(value._trace)
+        value = value._value
+    for trace in reversed(levels):  # the outermost vmap (lowest level) boxes first
+        value = trace.box(value)
+    return value
+
+
+def physical_value(value):
+    """The stored array under every level, batch axes of `cr.vmap` levels included (leading,
+    outermost vmap first). For the engine's own use: users' code sees one example's shape."""
     while type(value) in TRACED_TYPES:
         value = value._value
     return value
@@ -49,6 +80,9 @@ class Trace:
     # where nothing lies below and tensors hold NumPy arrays. At a transform's level a value
     # stands for a variable, and turning it into a number would drop its derivative.
     concrete = False
+    # Whether this level's values carry an extra leading batch axis (a `cr.vmap` level): their
+    # shape, as every rule and user sees it, leaves that axis out (core/dtypes.shape_of).
+    batched = False
 
     def __init__(self, level: int):
         self.level = level

@@ -4,10 +4,11 @@ carries a derivative) and a recorded fill."""
 
 import numpy as np
 
-from chainrule.core.dtypes import shape_of
+from chainrule.core.dtypes import dtype_of, shape_of
 from chainrule.core.tensor import Tensor, cast, raw_value
 from chainrule.errors import ShapeError, UnsupportedFunctionError
 from chainrule.ops import elementwise as _elementwise
+from chainrule.ops._rules import const
 
 
 def normalize_axes(axis, ndim, what):
@@ -55,6 +56,8 @@ def ndim_of(a) -> int:
 
 def array_dtype(a) -> np.dtype:
     """The dtype of `a` as an array (of a list: the dtype NumPy would give it)."""
+    if isinstance(a, Tensor):
+        return dtype_of(a)
     value = raw_value(a)
     dtype = getattr(value, "dtype", None)
     return dtype if dtype is not None else np.asarray(value).dtype
@@ -91,3 +94,14 @@ def plain(function):
 
     on_plain_values.__name__ = function.__name__
     return on_plain_values
+
+
+def condition_of(condition):
+    """A `where` condition as a boolean operand: a plain array, or under vmap a batched one
+    (never differentiated). Non-boolean conditions mean `!= 0`, as in NumPy."""
+    condition = const(condition)
+    if not isinstance(condition, Tensor):
+        return np.asarray(condition, dtype=bool)
+    if dtype_of(condition).kind != "b":
+        return condition != 0
+    return condition

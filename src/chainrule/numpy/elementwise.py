@@ -4,10 +4,14 @@ differentiates), and `nan_to_num`, which replaces entries with `where`."""
 
 import numpy as np
 
+from chainrule.core.dtypes import dtype_of
+from chainrule.core.primitive import TRACED_TYPES
 from chainrule.core.tensor import raw_value
+from chainrule.core.trace import physical_value
 from chainrule.numpy._explain import wrap_public
 from chainrule.numpy.creation import copy as _copy
 from chainrule.ops import elementwise as _elementwise
+from chainrule.ops._rules import const
 
 __all__ = ["round", "around", "positive", "conjugate", "conj", "nan_to_num"]
 
@@ -29,18 +33,23 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     """NaN -> `nan`, +inf -> `posinf`, -inf -> `neginf` (defaults: the dtype's largest and most
     negative finite numbers), recorded: finite entries keep their derivative, replaced ones get
     the derivative of their replacement (0 for a number)."""
-    value = np.asarray(raw_value(x))
-    if value.dtype.kind not in "fc":
+    dtype = dtype_of(x)
+    if dtype.kind not in "fc":
+        if type(x) in TRACED_TYPES and x._trace.batched:
+            return x  # integers are finite: nothing to replace
+        value = np.asarray(raw_value(x))
         return np.nan_to_num(value, copy=copy, nan=raw_value(nan), posinf=posinf, neginf=neginf)
-    info = np.finfo(value.dtype)
+    info = np.finfo(dtype)
+    value = const(x)  # under vmap each example has its own masks
+    infinite = _elementwise.isinf(value)
     result = x
     for mask, replacement in (
-        (np.isnan(value), nan),
-        (np.isposinf(value), info.max if posinf is None else posinf),
-        (np.isneginf(value), info.min if neginf is None else neginf),
+        (_elementwise.isnan(value), nan),
+        (_elementwise.logical_and(infinite, value > 0), info.max if posinf is None else posinf),
+        (_elementwise.logical_and(infinite, value < 0), info.min if neginf is None else neginf),
     ):
-        if mask.any():
-            result = _elementwise.where(replacement, result, condition=mask)
+        if np.any(physical_value(mask)):
+            result = _elementwise.where(mask, replacement, result)
     return result if result is not x or not copy else _copy(x)
 
 

@@ -2,13 +2,12 @@
 primitives), softplus and relu (one primitive each). logsumexp is a reduction; sigmoid is a
 row of the registry."""
 
-import numpy as np
 
-from chainrule.core.tensor import raw_value
 from chainrule.numpy._common import ndim_of, normalize_axes
 from chainrule.numpy._explain import wrap_public
 from chainrule.ops import elementwise as _elementwise
 from chainrule.ops import reduce as _reduce
+from chainrule.ops._rules import const
 
 __all__ = ["softmax", "log_softmax", "softplus", "relu"]
 
@@ -30,7 +29,8 @@ def softplus(x):
 def relu(x):
     # Gradient 0 at 0, as in PyTorch (maximum would split it 1/2 : 1/2).
     # NaN stays NaN (the condition is "not <= 0"), as with np.maximum and PyTorch.
-    return _elementwise.where(x, 0.0, condition=~(np.asarray(raw_value(x)) <= 0))
+    positive = _elementwise.logical_not(_elementwise.less_equal(const(x), 0))
+    return _elementwise.where(positive, x, 0.0)
 
 
 wrap_public(globals(), __all__)

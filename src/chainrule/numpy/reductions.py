@@ -9,6 +9,7 @@ import numpy as np
 
 from chainrule.core.dtypes import shape_of
 from chainrule.core.tensor import raw_value
+from chainrule.core.trace import physical_value
 from chainrule.errors import DTypeError
 from chainrule.numpy._common import (
     array_dtype,
@@ -25,6 +26,7 @@ from chainrule.numpy.creation import astype
 from chainrule.numpy.shapes import ravel
 from chainrule.ops import elementwise as _elementwise
 from chainrule.ops import reduce as _reduce
+from chainrule.ops._rules import const
 
 __all__ = [
     "sum", "mean", "var", "std", "prod", "max", "min", "amax", "amin", "argmax", "argmin",
@@ -68,11 +70,11 @@ def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None):
     # row). There it takes the subgradient 0, as PyTorch does: the outer where makes std there a
     # constant 0, and the inner one keeps sqrt's infinite derivative at 0 out of the graph, so
     # no derivative of any order is NaN and a constant row leaves the other rows alone.
-    constant = np.asarray(raw_value(variance)) == 0
-    if not constant.any():
+    constant = _elementwise.equal(const(variance), 0)
+    if not np.any(physical_value(constant)):  # no constant row in any example
         return _elementwise.sqrt(variance)
-    root = _elementwise.sqrt(_elementwise.where(1.0, variance, condition=constant))
-    return _elementwise.where(0.0, root, condition=constant)
+    root = _elementwise.sqrt(_elementwise.where(constant, 1.0, variance))
+    return _elementwise.where(constant, 0.0, root)
 
 
 def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):

@@ -5,15 +5,23 @@ derivatives flow back to the entries they came from; the indices themselves are 
 import numpy as np
 
 from chainrule.core.dtypes import shape_of
+from chainrule.core.primitive import TRACED_TYPES
 from chainrule.core.tensor import raw_value
 from chainrule.errors import ShapeError
-from chainrule.numpy._common import differentiable, ndim_of, normalize_axis, plain, reject
+from chainrule.numpy._common import (
+    condition_of,
+    ndim_of,
+    normalize_axis,
+    plain,
+    reject,
+)
 from chainrule.numpy._explain import wrap_public
 from chainrule.numpy.reductions import sum
 from chainrule.numpy.shapes import moveaxis, ravel
 from chainrule.ops import elementwise as _elementwise
 from chainrule.ops import reduce as _reduce
 from chainrule.ops import shape as _shape_ops
+from chainrule.ops._rules import const
 
 __all__ = [
     "where", "clip", "take", "take_along_axis", "sort", "argsort", "diagonal", "diag",
@@ -24,14 +32,14 @@ __all__ = [
 def where(condition, x=None, y=None):
     if x is None and y is None:
         return np.nonzero(raw_value(condition))
-    return _elementwise.where(x, y, condition=np.asarray(raw_value(condition), dtype=bool))
+    return _elementwise.where(condition_of(condition), x, y)
 
 
 def clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None):  # noqa: A002
     reject("clip", out)
     lo = a_min if a_min is not None else min
     hi = a_max if a_max is not None else max
-    if differentiable(lo) or differentiable(hi):
+    if type(lo) in TRACED_TYPES or type(hi) in TRACED_TYPES:
         # Differentiable bounds: the bound takes the cotangent where it is the active value.
         result = a if lo is None else where(a < lo, lo, a)
         return result if hi is None else where(result > hi, hi, result)
@@ -40,31 +48,37 @@ def clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None):  # noqa: A
 
 def take(a, indices, axis=None):
     if axis is None:
-        return ravel(a)[raw_value(indices)]
+        return _shape_ops.getitem(ravel(a), index=const(indices))
     axis = normalize_axis(axis, ndim_of(a), "take")
-    return a[(slice(None),) * axis + (raw_value(indices),)]
+    return _shape_ops.getitem(a, index=(slice(None),) * axis + (const(indices),))
 
 
 def take_along_axis(arr, indices, axis):
-    indices = np.asarray(raw_value(indices))
+    indices = const(indices)
+    if type(indices) not in TRACED_TYPES:
+        indices = np.asarray(indices)
     if axis is None:
-        return take_along_axis(ravel(arr), indices.ravel(), 0)
+        return take_along_axis(ravel(arr), ravel(indices), 0)
     n = ndim_of(arr)
     axis = normalize_axis(axis, n, "take_along_axis")
-    if indices.ndim != n:
-        raise ShapeError(f"take_along_axis: indices have {indices.ndim} dims, the array has {n}")
+    if ndim_of(indices) != n:
+        raise ShapeError(
+            f"take_along_axis: indices have {ndim_of(indices)} dims, the array has {n}"
+        )
     index = tuple(
         indices if d == axis
         else np.arange(shape_of(arr)[d]).reshape([-1 if i == d else 1 for i in range(n)])
         for d in range(n)
     )
-    return arr[index]
+    return _shape_ops.getitem(arr, index=index)
 
 
 def sort(a, axis=-1, kind=None, order=None, stable=None):
     if axis is None:
         a, axis = ravel(a), 0
-    return take_along_axis(a, np.argsort(raw_value(a), axis=axis, kind=kind), axis)
+    axis = normalize_axis(axis, ndim_of(a), "sort")
+    order = _reduce.argsort(const(a), axis=axis, stable=kind == "stable" or bool(stable))
+    return take_along_axis(a, order, axis)
 
 
 def argsort(a, axis=-1, kind=None, order=None, stable=None):

@@ -8,7 +8,7 @@ import operator
 import numpy as np
 
 from chainrule.core.dtypes import shape_of
-from chainrule.core.tensor import cast, raw_value
+from chainrule.core.tensor import Tensor, cast, raw_value
 from chainrule.errors import ArgumentError, InputTypeError, ShapeError
 from chainrule.numpy._common import (
     array_dtype,
@@ -32,15 +32,18 @@ __all__ = [
 
 
 def shape(a):
-    return np.shape(raw_value(a))
+    return tuple(shape_of(a)) if isinstance(a, Tensor) else np.shape(a)
 
 
 def ndim(a):
-    return np.ndim(raw_value(a))
+    return len(shape(a))
 
 
 def size(a, axis=None):
-    return np.size(raw_value(a), axis)
+    dims = shape(a)
+    if axis is None:
+        return int(np.prod(dims, dtype=np.int64))
+    return dims[axis]
 
 
 def reshape(a, shape=None, order="C", *, newshape=None):

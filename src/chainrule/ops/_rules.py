@@ -4,11 +4,12 @@ import numpy as np
 
 from chainrule.core.config import settings as _settings
 from chainrule.core.config import strict_nan_error
-from chainrule.core.primitive import REGISTRY, ZERO, bind, defprimitive
-from chainrule.core.tensor import raw_value
+from chainrule.core.primitive import REGISTRY, TRACED_TYPES, ZERO, bind, defprimitive
+from chainrule.core.trace import physical_value, strip_derivatives
+from chainrule.ops._batching import POINTWISE
 
 __all__ = [
-    "unary", "binary", "zero_derivative", "safe_times", "select", "raw", "prim", "via_operator",
+    "unary", "binary", "zero_derivative", "safe_times", "select", "const", "prim", "via_operator",
 ]
 
 
@@ -17,9 +18,13 @@ def prim(name):
     return REGISTRY[name]
 
 
-def raw(value):
-    """The plain NumPy value of anything: used for masks and indices, which are never traced."""
-    return raw_value(value)
+def const(value):
+    """`value` as a constant, for masks and indices (never differentiated): a plain array, or
+    under `cr.vmap` a batched value, since each example has its own mask. Compute with it
+    through operators and primitives, not NumPy functions, so that batching applies."""
+    if type(value) not in TRACED_TYPES:
+        return value
+    return strip_derivatives(value)
 
 
 def safe_times(cotangent, derivative, what="an operation"):
@@ -28,10 +33,13 @@ def safe_times(cotangent, derivative, what="an operation"):
     must not poison a gradient. Under `cr.config(strict_nan=True)` that case raises instead."""
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         product = cotangent * derivative
-    if np.all(np.isfinite(raw(product))):
+    # All examples of a vmap at once: if every entry is finite, every example's is.
+    if np.all(np.isfinite(physical_value(product))):
         return product
-    zero_cotangent = raw(cotangent) == 0
-    if _settings.strict_nan and np.any(zero_cotangent & ~np.isfinite(raw(derivative))):
+    zero_cotangent = const(cotangent) == 0
+    if _settings.strict_nan and np.any(
+        physical_value(zero_cotangent) & ~np.isfinite(physical_value(const(derivative)))
+    ):
         raise strict_nan_error(what, cotangent, derivative)
     return select(zero_cotangent, 0.0, product)
 
@@ -41,8 +49,11 @@ def _safe_times_for(name):
 
 
 def select(condition, if_true, if_false):
-    """NumPy's where(condition, x, y) in rules; the condition is never traced."""
-    return bind(prim("where"), if_true, if_false, condition=np.asarray(raw(condition), dtype=bool))
+    """NumPy's where(condition, x, y) in rules; the condition is never differentiated."""
+    condition = const(condition)
+    if type(condition) not in TRACED_TYPES:
+        condition = np.asarray(condition, dtype=bool)
+    return bind(prim("where"), condition, if_true, if_false)
 
 
 def unary(name, impl, derivative, saves, singular=False, *, formula, aliases=(),
@@ -67,6 +78,7 @@ def unary(name, impl, derivative, saves, singular=False, *, formula, aliases=(),
         formula=(formula,),
         expression=expression,
         pointwise=True,
+        batch=POINTWISE,
     )
 
 
@@ -96,6 +108,7 @@ def binary(name, impl, d_first, d_second, saves, singular=False, *, formula=None
         formula=formula,
         expression=expression,
         pointwise=True,
+        batch=POINTWISE,
     )
 
 
@@ -103,7 +116,7 @@ def zero_derivative(name, impl, arity=1, family="elementwise", *, aliases=()):
     """A piecewise-constant primitive (floor, sign, ...): derivative zero wherever it exists."""
     return defprimitive(
         name, impl, vjp=(ZERO,) * arity, jvp=(ZERO,) * arity, family=family, pointwise=True,
-        names=(name, *aliases) if aliases else None,
+        names=(name, *aliases) if aliases else None, batch=POINTWISE,
     )
 
 

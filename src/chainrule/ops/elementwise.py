@@ -9,8 +9,10 @@ import operator
 
 import numpy as np
 
-from chainrule.core.primitive import LINEAR, NONDIFF, OUT, defprimitive
-from chainrule.ops._rules import binary, raw, select, unary, via_operator, zero_derivative
+from chainrule.core.dtypes import dtype_of
+from chainrule.core.primitive import LINEAR, NONDIFF, OUT, ZERO, defprimitive
+from chainrule.ops._batching import POINTWISE
+from chainrule.ops._rules import binary, const, prim, select, unary, via_operator, zero_derivative
 
 X, Y = 0, 1
 _LN2 = np.log(2.0)
@@ -62,11 +64,11 @@ deg2rad = unary("deg2rad", np.deg2rad, lambda: np.pi / 180.0,               save
 rad2deg = unary("rad2deg", np.rad2deg, lambda: 180.0 / np.pi,               saves=(),     formula="180/π", aliases=("degrees",))
 
 negative = defprimitive("negative", np.negative, vjp=(lambda g: -g,), jvp=LINEAR, family="elementwise",
-                        formula=("-1",), pointwise=True)
+                        formula=("-1",), pointwise=True, batch=POINTWISE)
 # astype: the engine casts each cotangent back to its input's dtype.
 astype = defprimitive("astype", lambda x, dtype, copy=False: np.asarray(x).astype(dtype, copy=copy),
                       vjp=(lambda g, dtype, copy=False: g,), jvp=LINEAR, family="elementwise",
-                      formula=(("{g}", "{t}"),), pointwise=True)
+                      formula=(("{g}", "{t}"),), pointwise=True, batch=POINTWISE)
 
 # Piecewise constant: zero derivative wherever one exists (documented, like JAX and PyTorch).
 sign  = zero_derivative("sign",  np.sign)
@@ -82,9 +84,11 @@ floor_divide = zero_derivative("floor_divide", np.floor_divide, arity=2)
 # `chainrule explain` expressions call a binary row only if it says expression=True: + - * / **
 # are operators there, and `pow` keeps its exponent limit.
 add      = defprimitive("add", via_operator(np.add, operator.add), vjp=(lambda g: g, lambda g: g),
-                        jvp=(lambda t: t, lambda t: t), family="elementwise", formula=("1", "1"), pointwise=True)
+                        jvp=(lambda t: t, lambda t: t), family="elementwise", formula=("1", "1"), pointwise=True,
+                        batch=POINTWISE)
 subtract = defprimitive("subtract", via_operator(np.subtract, operator.sub), vjp=(lambda g: g, lambda g: -g),
-                        jvp=(lambda t: t, lambda t: -t), family="elementwise", formula=("1", "-1"), pointwise=True)
+                        jvp=(lambda t: t, lambda t: -t), family="elementwise", formula=("1", "-1"), pointwise=True,
+                        batch=POINTWISE)
 multiply = binary("multiply", via_operator(np.multiply, operator.mul), lambda x, y: y, lambda x, y: x, saves=(X, Y),
                   formula=("{1}", "{0}"))
 # d(x/y) = dx/y - (x/y) dy/y
@@ -124,36 +128,38 @@ mod      = binary("mod", np.mod, lambda x, y: 1.0, lambda x, y: -floor(x / y), s
 
 def _power_dx(x, y):
     derivative = y * power(x, y - 1.0)
-    return select(raw(y) == 0, 0.0, derivative)
+    return select(const(y) == 0, 0.0, derivative)
 
 
 def _power_dy(x, out):
     # log(x) * x^y, with log(0) replaced by 0 because x^y = 0 there (for y > 0).
-    safe_x = select(raw(x) == 0, 1.0, x)
+    safe_x = select(const(x) == 0, 1.0, x)
     return log(safe_x) * out
 
 
 def _winner(mine, other, out):
-    mine, other, out = raw(mine), raw(other), raw(out)
-    won = (out == mine).astype(np.result_type(out))
-    return np.where(mine == other, 0.5, won)
+    mine, other, out = const(mine), const(other), const(out)
+    won = prim("astype")(out == mine, dtype=np.result_type(np.float16, dtype_of(out)))
+    return select(mine == other, 0.5, won)
 
 
 def _ratio(x, out):
-    at_origin = raw(out) == 0
+    at_origin = const(out) == 0
     return select(at_origin, 0.0, x / select(at_origin, 1.0, out))
 
 
-# ----- where: the condition is a static (never traced) parameter --------------------------------
+# ----- where: the condition is an operand (batched under vmap), never differentiated -----------
 where = defprimitive(
     "where",
-    lambda x, y, condition: np.where(condition, x, y),
-    vjp=(lambda g, condition: where(g, 0.0, condition=condition), lambda g, condition: where(0.0, g, condition=condition)),
-    jvp=(lambda t, condition: where(t, 0.0, condition=condition), lambda t, condition: where(0.0, t, condition=condition)),
+    lambda condition, x, y: np.where(condition, x, y),
+    saves=(0,),
+    vjp=(ZERO, lambda g, condition: where(condition, g, 0.0), lambda g, condition: where(condition, 0.0, g)),
+    jvp=(ZERO, lambda t, condition: where(condition, t, 0.0), lambda t, condition: where(condition, 0.0, t)),
     family="selection",
-    formula=(("where(condition, {g}, 0)", "where(condition, {t}, 0)"),
+    formula=("0", ("where(condition, {g}, 0)", "where(condition, {t}, 0)"),
              ("where(condition, 0, {g})", "where(condition, 0, {t})")),
     pointwise=True,
+    batch=POINTWISE,
 )
 
 
@@ -166,22 +172,26 @@ clip = defprimitive(
     jvp=(lambda t, x, lo, hi: t * _inside(x, lo, hi),),
     family="selection",
     pointwise=True,
+    batch=POINTWISE,
 )
 
 
 def _inside(x, lo, hi):
-    x = raw(x)
-    mask = np.ones(np.shape(x), dtype=bool)
+    x = const(x)
+    dtype = np.result_type(np.float16, dtype_of(x))
+    if lo is None and hi is None:
+        return 1.0
+    mask = None
     if lo is not None:
-        mask &= x >= lo
+        mask = x >= lo
     if hi is not None:
-        mask &= x <= hi
-    return mask.astype(np.result_type(x))
+        mask = x <= hi if mask is None else prim("logical_and")(mask, x <= hi)
+    return prim("astype")(mask, dtype=dtype)
 
 
 # ----- non-differentiable: outputs are booleans, never traced -----------------------------------
 def _nondiff(name, impl):
-    return defprimitive(name, impl, vjp=NONDIFF, family="comparison")
+    return defprimitive(name, impl, vjp=NONDIFF, family="comparison", batch=POINTWISE)
 
 
 equal = _nondiff("equal", np.equal)

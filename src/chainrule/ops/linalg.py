@@ -9,25 +9,26 @@ import string
 
 import numpy as np
 
-from chainrule.core.primitive import OUT, TRACED_TYPES, PerInput, defprimitive
+from chainrule.core.batching import is_differentiated as _differentiated
+from chainrule.core.batching import pad_rank
+from chainrule.core.dtypes import dtype_of, shape_of
+from chainrule.core.primitive import OUT, PerInput, defprimitive
+from chainrule.core.trace import physical_value
 from chainrule.errors import NonDifferentiableError, ShapeError
-from chainrule.ops._rules import prim, raw, select
+from chainrule.ops._batching import ALONG_AXIS, POINTWISE, STACKED
+from chainrule.ops._rules import const, prim, select
 
 X, Y = 0, 1
 
 
 # ----- helpers shared by the rules ---------------------------------------------------------------
-def _shape(a):
-    return np.shape(raw(a))
-
-
-def _dtype(a):
-    return np.result_type(raw(a))
+_shape = shape_of  # one example's shape under vmap
+_dtype = dtype_of
 
 
 def mT(a):
     """Swap the last two axes (matrix transpose of a batch)."""
-    ndim = np.ndim(raw(a))
+    ndim = len(shape_of(a))
     axes = tuple(range(ndim - 2)) + (ndim - 1, ndim - 2)
     return prim("transpose")(a, axes=axes)
 
@@ -53,7 +54,7 @@ def _as_matrix_scale(s):
 
 
 def _sum_last(a, count):
-    ndim = np.ndim(raw(a))
+    ndim = len(shape_of(a))
     return prim("sum")(a, axis=tuple(range(ndim - count, ndim)), keepdims=False)
 
 
@@ -95,7 +96,7 @@ def _inverse_gaps(values):
 # ----- matmul ------------------------------------------------------------------------------------
 def _matmul_vjp_first(g, x, y):
     # C = A B: dA = dC B^T. A 1-d operand is a row (or column) that NumPy drops from the result.
-    x_ndim, y_ndim = np.ndim(raw(x)), np.ndim(raw(y))
+    x_ndim, y_ndim = len(shape_of(x)), len(shape_of(y))
     if y_ndim == 1:
         return _as_column(g) * y
     if x_ndim == 1:
@@ -105,7 +106,7 @@ def _matmul_vjp_first(g, x, y):
 
 def _matmul_vjp_second(g, x, y):
     # dB = A^T dC
-    x_ndim, y_ndim = np.ndim(raw(x)), np.ndim(raw(y))
+    x_ndim, y_ndim = len(shape_of(x)), len(shape_of(y))
     if x_ndim == 1:
         if y_ndim == 1:
             return g * x
@@ -113,6 +114,33 @@ def _matmul_vjp_second(g, x, y):
     if y_ndim == 1:
         return matmul(mT(x), _as_column(g))[..., 0]
     return matmul(mT(x), g)
+
+
+def _matmul_batch(values, batched, size):
+    # Each example's operands made at least 2-d (a vector is a row on the left, a column on the
+    # right, as NumPy reads it), batched ones padded to a common rank so that their batch axes
+    # line up and unbatched ones broadcast; the added axes are dropped from the result. Two
+    # cases are one matrix product for the whole batch instead of one per example: a batch of
+    # row vectors times a matrix, and a matrix times a batch of column vectors.
+    (x, y), (x_batched, y_batched) = values, batched
+    x_shape = shape_of(x)[x_batched:]
+    y_shape = shape_of(y)[y_batched:]
+    if x_batched and not y_batched and len(x_shape) == 1 and len(y_shape) == 2:
+        return matmul(x, y)  # (B, k) @ (k, m)
+    if y_batched and not x_batched and len(y_shape) == 1 and len(x_shape) == 2:
+        return matmul(y, mT(x))  # rows of (x @ y_b) = (B, k) @ (k, n)
+    x2 = x_shape if len(x_shape) > 1 else (1,) + x_shape
+    y2 = y_shape if len(y_shape) > 1 else y_shape + (1,)
+    stack = np.broadcast_shapes(x2[:-2], y2[:-2])
+    out_shape = stack + (x2[-2],) * (len(x_shape) > 1) + (y2[-1],) * (len(y_shape) > 1)
+    if x2 != x_shape:
+        x = _reshape(x, (size,) * x_batched + x2)
+    if y2 != y_shape:
+        y = _reshape(y, (size,) * y_batched + y2)
+    rank = len(stack) + 2
+    x = pad_rank(x, rank) if x_batched else x
+    y = pad_rank(y, rank) if y_batched else y
+    return _reshape(matmul(x, y), (size,) + out_shape)
 
 
 matmul = defprimitive(
@@ -123,6 +151,7 @@ matmul = defprimitive(
     jvp=(lambda t, x, y: matmul(t, y), lambda t, x, y: matmul(x, t)),
     family="linalg",
     formula=(("{g} @ {1}ᵀ", "{t} @ {1}"), ("{0}ᵀ @ {g}", "{0} @ {t}")),
+    batch=_matmul_batch,
 )
 
 
@@ -179,6 +208,14 @@ def _einsum_jvp_second(t, first, second, subscripts):
     return einsum(first, t, subscripts=subscripts)
 
 
+def _einsum_batch(values, batched, size, subscripts):
+    # A fresh letter for the batch axis, in front of every batched operand and of the output.
+    letter = next(c for c in _LETTERS if c not in subscripts)
+    inputs, output = _split_subscripts(subscripts)
+    terms = [letter + term if is_batched else term for term, is_batched in zip(inputs, batched)]
+    return einsum(*values, subscripts=",".join(terms) + "->" + letter + output)
+
+
 einsum = defprimitive(
     "einsum",
     _einsum_impl,
@@ -186,6 +223,7 @@ einsum = defprimitive(
     vjp=PerInput(_einsum_vjp),
     jvp=(_einsum_jvp_first, _einsum_jvp_second),  # bilinear: d(A B) = dA B + A dB
     family="linalg",
+    batch=_einsum_batch,
 )
 
 
@@ -330,6 +368,7 @@ inv = defprimitive(
     vjp=(lambda g, out: -matmul(mT(out), matmul(g, mT(out))),),
     jvp=(lambda t, out: -matmul(out, matmul(t, out)),),
     family="linalg",
+    batch=STACKED,
 )
 
 
@@ -350,6 +389,7 @@ det = defprimitive(
     vjp=(lambda g, x: _as_matrix_scale(g) * cofactor(x),),
     jvp=(lambda t, x: _trace_of_product(cofactor(x), t),),
     family="linalg",
+    batch=STACKED,
 )
 
 
@@ -410,7 +450,8 @@ _INVERSE_UP_TO_CONDITION = 1e4  # the rules through A^{-1} keep ~12 of 16 digits
 def _by_inverse(x):
     """Whether the cofactor rules go through A^{-1}: for a batch of matrices larger than 4x4
     whose 2-norm condition numbers are all below 1e4."""
-    x = np.asarray(raw(x))
+    # One decision for all examples of a vmap: both ways are right, this one is the faster.
+    x = np.asarray(physical_value(x))
     if x.shape[-1] <= _MINORS_UP_TO:
         return False
     with np.errstate(all="ignore"):
@@ -438,6 +479,7 @@ cofactor = defprimitive(
     vjp=(_cofactor_vjp,),
     jvp=(_cofactor_jvp,),
     family="linalg",
+    batch=STACKED,
 )
 
 # d log|det A| = tr(A^{-1} dA)  =>  Abar = g A^{-T}
@@ -448,6 +490,7 @@ logabsdet = defprimitive(
     vjp=(lambda g, x: _as_matrix_scale(g) * mT(inv(x)),),
     jvp=(lambda t, x: _trace_of_product(mT(inv(x)), t),),
     family="linalg",
+    batch=STACKED,
 )
 
 # X = A^{-1} B, b a (stack of) matrices: dX = A^{-1} (dB - dA X)  =>  Bbar = A^{-T} G,
@@ -465,6 +508,7 @@ solve = defprimitive(
         lambda t, a, out: solve(a, t),
     ),
     family="linalg",
+    batch=POINTWISE,  # broadcasts its stacks of matrices like operands of an elementwise op
 )
 
 
@@ -491,6 +535,7 @@ cholesky = defprimitive(
     vjp=(_cholesky_vjp,),
     jvp=(_cholesky_jvp,),
     family="linalg",
+    batch=STACKED,
 )
 
 
@@ -511,7 +556,7 @@ def _eigh_values_jvp(t, x):
 
 def _sum_last_but_one(a):
     """Sum over the rows of each matrix: (..., m, n) -> (..., n)."""
-    ndim = np.ndim(raw(a))
+    ndim = len(shape_of(a))
     return prim("sum")(a, axis=(ndim - 2,), keepdims=False)
 
 
@@ -532,6 +577,7 @@ eigh_values = defprimitive(
     vjp=(_eigh_values_vjp,),
     jvp=(_eigh_values_jvp,),
     family="linalg",
+    batch=STACKED,
 )
 eigh_vectors = defprimitive(
     "eigh_vectors",
@@ -540,6 +586,7 @@ eigh_vectors = defprimitive(
     vjp=(_eigh_vectors_vjp,),
     jvp=(_eigh_vectors_jvp,),
     family="linalg",
+    batch=STACKED,
 )
 
 
@@ -601,6 +648,7 @@ qr_q = defprimitive(
     vjp=(_qr_q_vjp,),
     jvp=(_qr_q_jvp,),
     family="linalg",
+    batch=STACKED,
 )
 qr_r = defprimitive(
     "qr_r",
@@ -609,6 +657,7 @@ qr_r = defprimitive(
     vjp=(_qr_r_vjp,),
     jvp=(_qr_r_jvp,),
     family="linalg",
+    batch=STACKED,
 )
 
 
@@ -670,6 +719,7 @@ svd_u = defprimitive(
     vjp=(_svd_u_vjp,),
     jvp=(_svd_u_jvp,),
     family="linalg",
+    batch=STACKED,
 )
 svd_s = defprimitive(
     "svd_s",
@@ -678,6 +728,7 @@ svd_s = defprimitive(
     vjp=(_svd_s_vjp,),
     jvp=(_svd_s_jvp,),
     family="linalg",
+    batch=STACKED,
 )
 svd_vt = defprimitive(
     "svd_vt",
@@ -686,6 +737,7 @@ svd_vt = defprimitive(
     vjp=(_svd_vt_vjp,),
     jvp=(_svd_vt_jvp,),
     family="linalg",
+    batch=STACKED,
 )
 
 
@@ -705,8 +757,8 @@ def _kept(a, shape, axis, keepdims):
 
 def _unit(x, out, axis, keepdims):
     length = _kept(out, _shape(x), axis, keepdims)
-    at_zero = raw(length) == 0
-    if type(x) in TRACED_TYPES and np.any(at_zero):
+    at_zero = const(length) == 0
+    if _differentiated(x) and np.any(physical_value(at_zero)):
         raise NonDifferentiableError(
             f"norm: a second derivative was asked for where the norm is 0 (input shape "
             f"{_shape(x)}, axis {axis}). It does not exist there (the tip of a cone), and no "
@@ -726,6 +778,7 @@ norm = defprimitive(
     jvp=(lambda t, x, out, axis, keepdims:
          prim("sum")(t * _unit(x, out, axis, keepdims), axis=axis, keepdims=keepdims),),
     family="linalg",
+    batch=ALONG_AXIS,
 )
 
 
@@ -762,4 +815,5 @@ pinv = defprimitive(
     vjp=(_pinv_vjp,),
     jvp=(_pinv_jvp,),
     family="linalg",
+    batch=STACKED,
 )

@@ -6,8 +6,10 @@ The VJP of a reduction re-inserts the reduced axes (size 1) and broadcasts back.
 
 import numpy as np
 
-from chainrule.core.primitive import LINEAR, NONDIFF, OUT, InputShape, defprimitive
-from chainrule.ops._rules import prim, raw, select
+from chainrule.core.dtypes import dtype_of, shape_of
+from chainrule.core.primitive import LINEAR, NONDIFF, OUT, TRACED_TYPES, InputShape, defprimitive
+from chainrule.ops._batching import ALONG_AXIS
+from chainrule.ops._rules import const, prim, select
 
 X = 0
 
@@ -35,30 +37,36 @@ sum = defprimitive(  # noqa: A001
     jvp=LINEAR,
     family="reduce",
     formula=(("broadcast({g})", "sum({t})"),),
+    batch=ALONG_AXIS,
 )
 
 
 def _extremum_weight(x, out, axis, keepdims):
     """Where the max (min) is attained, split evenly among ties: a subgradient."""
-    x, out = raw(x), raw(out)
-    hit = x == (out if keepdims else np.expand_dims(out, axis))
-    return hit / np.sum(hit, axis=axis, keepdims=True)
+    x, out = const(x), const(out)
+    if not keepdims:
+        out = prim("reshape")(out, shape=kept_shape(shape_of(x), axis))
+    dtype = np.result_type(np.float16, dtype_of(x))
+    hit = prim("astype")(x == out, dtype=dtype)
+    return hit / sum(hit, axis=axis, keepdims=True)
 
 
 def weighted_reduction_rules(weight):
     """Rules of a reduction whose derivative is a weight per entry, d out = sum(weight * dx):
     VJP g * weight (g re-expanded), JVP sum(t * weight). Serves max/min, prod and logsumexp."""
     vjp = (lambda g, x, out, axis, keepdims:
-           _expand(g, np.shape(raw(x)), axis, keepdims) * weight(x, out, axis, keepdims),)
+           _expand(g, shape_of(x), axis, keepdims) * weight(x, out, axis, keepdims),)
     jvp = (lambda t, x, out, axis, keepdims:
            sum(t * weight(x, out, axis, keepdims), axis=axis, keepdims=keepdims),)
     return {"vjp": vjp, "jvp": jvp}
 
 
 amax = defprimitive("amax", lambda x, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims),
-                    saves=(X, OUT), family="reduce", **weighted_reduction_rules(_extremum_weight))
+                    saves=(X, OUT), family="reduce", batch=ALONG_AXIS,
+                    **weighted_reduction_rules(_extremum_weight))
 amin = defprimitive("amin", lambda x, axis, keepdims: np.min(x, axis=axis, keepdims=keepdims),
-                    saves=(X, OUT), family="reduce", **weighted_reduction_rules(_extremum_weight))
+                    saves=(X, OUT), family="reduce", batch=ALONG_AXIS,
+                    **weighted_reduction_rules(_extremum_weight))
 
 
 def _product_of_others(x, out, axis, keepdims):
@@ -66,11 +74,11 @@ def _product_of_others(x, out, axis, keepdims):
     from the left times those from the right. No division, so zeros are no special case and
     the rule differentiates again (the Hessian of prod(x) at [2, 0, 3] has x_0 = 2 and x_2 = 3
     off the diagonal, which out / x cannot give)."""
-    shape = np.shape(raw(x))
+    shape = shape_of(x)
     kept = tuple(i for i in range(len(shape)) if i not in axis)
     order = kept + tuple(axis)
     moved = prim("transpose")(x, axes=order)
-    moved_shape = np.shape(raw(moved))
+    moved_shape = shape_of(moved)
     last = len(kept)  # the reduced axes, flattened into one
     flat = prim("reshape")(moved, shape=moved_shape[:last] + (-1,))
     others = _exclusive_cumprod(flat, last) * _exclusive_cumprod(flat, last, reverse=True)
@@ -84,6 +92,7 @@ prod = defprimitive(
     saves=(X, OUT),
     **weighted_reduction_rules(_product_of_others),
     family="reduce",
+    batch=ALONG_AXIS,
 )
 
 
@@ -98,6 +107,7 @@ cumsum = defprimitive(
     vjp=(lambda g, axis: _reverse_cumsum(g, axis),),
     jvp=LINEAR,
     family="reduce",
+    batch=ALONG_AXIS,
 )
 
 # ----- cumprod, without dividing by x ------------------------------------------------------------
@@ -111,7 +121,7 @@ cumsum = defprimitive(
 def _shift_along(y, steps, axis, fill, reverse=False):
     """y moved `steps` places along `axis` (to higher indices, or lower if `reverse`), with
     `fill` coming in at the end it leaves."""
-    shape = np.shape(raw(y))
+    shape = shape_of(y)
     n = shape[axis]
     part = slice(steps, n) if reverse else slice(0, n - steps)
     index = tuple(part if i == axis else slice(None) for i in range(len(shape)))
@@ -125,7 +135,7 @@ def _linear_recurrence(a, b, axis, reverse=False):
     By doubling (Hillis-Steele): after the round with offset s, y_j and A_j are the map
     y -> A_j y + y_j of the 2s steps ending at j; combining it with the window before
     (shifted in: the identity, A = 1 and y = 0) doubles it. log2(n) rounds, no division."""
-    n = np.shape(raw(b))[axis]
+    n = shape_of(b)[axis]
     y, coefficient, step = b, a, 1
     while step < n:
         y = y + coefficient * _shift_along(y, step, axis, 0.0, reverse)
@@ -159,6 +169,7 @@ cumprod = defprimitive(
     vjp=(_cumprod_vjp,),
     jvp=(_cumprod_jvp,),
     family="reduce",
+    batch=ALONG_AXIS,
 )
 
 
@@ -199,7 +210,10 @@ def _log_softmax_impl(x, axis):
 
 def _first_largest(values, axis):
     """1.0 at the first largest entry along the axes (NumPy's argmax order), 0.0 elsewhere."""
-    values = np.asarray(raw(values))
+    values = const(values)
+    if type(values) in TRACED_TYPES:  # batched by vmap: the same steps as primitives
+        return _first_largest_bound(values, axis)
+    values = np.asarray(values)
     ndim, count = values.ndim, len(axis)
     dtype = np.result_type(values, np.float16)
     if count == 1 and values.shape[axis[0]]:  # the common case, without moving axes
@@ -213,6 +227,22 @@ def _first_largest(values, axis):
     if flat.shape[-1]:
         np.put_along_axis(first, np.argmax(flat, axis=-1)[..., None], 1.0, axis=-1)
     return np.moveaxis(first.reshape(moved.shape), tuple(range(ndim - count, ndim)), axis)
+
+
+def _first_largest_bound(values, axis):
+    shape = shape_of(values)
+    ndim, count = len(shape), len(axis)
+    dtype = np.result_type(dtype_of(values), np.float16)
+    kept = tuple(i for i in range(ndim) if i not in axis)
+    order = kept + tuple(axis)
+    moved = prim("transpose")(values, axes=order)
+    moved_shape = shape_of(moved)
+    flat = prim("reshape")(moved, shape=moved_shape[: ndim - count] + (-1,))
+    largest = prim("argmax")(flat, axis=len(kept), keepdims=True)
+    positions = np.arange(shape_of(flat)[-1])
+    first = prim("astype")(prim("equal")(positions, largest), dtype=dtype)
+    first = prim("reshape")(first, shape=moved_shape)
+    return prim("transpose")(first, axes=tuple(int(i) for i in np.argsort(order)))
 
 
 def _centred(v, p, first, axis):
@@ -240,6 +270,7 @@ logsumexp = defprimitive(
     saves=(X, OUT),
     **weighted_reduction_rules(_softmax_weights),
     family="reduce",
+    batch=ALONG_AXIS,
 )
 
 
@@ -255,6 +286,7 @@ softmax = defprimitive(
     vjp=(_softmax_rule,),
     jvp=(_softmax_rule,),
     family="reduce",
+    batch=ALONG_AXIS,
 )
 
 log_softmax = defprimitive(
@@ -264,13 +296,14 @@ log_softmax = defprimitive(
     vjp=(lambda g, out, axis: _centred_adjoint(g, prim("exp")(out), _first_largest(out, axis), axis),),
     jvp=(lambda t, out, axis: _centred(t, prim("exp")(out), _first_largest(out, axis), axis),),
     family="reduce",
+    batch=ALONG_AXIS,
 )
 
 
 # ----- index-valued reductions: integer outputs, never differentiated ---------------------------
 argmax = defprimitive("argmax", lambda x, axis, keepdims: np.argmax(x, axis=axis, keepdims=keepdims),
-                      vjp=NONDIFF, family="reduce")
+                      vjp=NONDIFF, family="reduce", batch=ALONG_AXIS)
 argmin = defprimitive("argmin", lambda x, axis, keepdims: np.argmin(x, axis=axis, keepdims=keepdims),
-                      vjp=NONDIFF, family="reduce")
+                      vjp=NONDIFF, family="reduce", batch=ALONG_AXIS)
 argsort = defprimitive("argsort", lambda x, axis, stable: np.argsort(x, axis=axis, kind="stable" if stable else None),
-                       vjp=NONDIFF, family="reduce")
+                       vjp=NONDIFF, family="reduce", batch=ALONG_AXIS)

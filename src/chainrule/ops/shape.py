@@ -6,8 +6,9 @@ scatter-add what getitem gathered). Their JVP is the primitive itself applied to
 
 import numpy as np
 
+from chainrule.core.dtypes import dtype_of, shape_of
 from chainrule.core.primitive import LINEAR, InputShape, PerInput, defprimitive
-from chainrule.ops._rules import raw
+from chainrule.ops import _batching as batching
 
 X = 0
 
@@ -15,32 +16,33 @@ X = 0
 reshape = defprimitive(
     "reshape", lambda x, shape: np.reshape(x, shape), saves=(InputShape(X),),
     vjp=(lambda g, in_shape, shape: reshape(g, shape=in_shape),), jvp=LINEAR, family="shape",
-    formula=(("reshape({g})", "reshape({t})"),))
+    formula=(("reshape({g})", "reshape({t})"),), batch=batching.reshape_rule)
 
 transpose = defprimitive(
     "transpose", lambda x, axes: np.transpose(x, axes),
     vjp=(lambda g, axes: transpose(g, axes=tuple(int(i) for i in np.argsort(axes))),),
-    jvp=LINEAR, family="shape", formula=(("transposeᵀ({g})", "transpose({t})"),))
+    jvp=LINEAR, family="shape", formula=(("transposeᵀ({g})", "transpose({t})"),),
+    batch=batching.transpose_rule)
 
 # The engine sums a cotangent down to its input's shape, which is exactly broadcast_to's VJP.
 broadcast_to = defprimitive(
     "broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
     vjp=(lambda g, shape: g,), jvp=LINEAR, family="shape",
-    formula=(("sum({g}) over broadcast axes", "broadcast({t})"),))
+    formula=(("sum({g}) over broadcast axes", "broadcast({t})"),), batch=batching.broadcast_to_rule)
 
 flip = defprimitive(
     "flip", lambda x, axis: np.flip(x, axis), vjp=(lambda g, axis: flip(g, axis=axis),),
-    jvp=LINEAR, family="shape")
+    jvp=LINEAR, family="shape", batch=batching.flip_rule)
 
 roll = defprimitive(
     "roll", lambda x, shift, axis: np.roll(x, shift, axis),
     vjp=(lambda g, shift, axis: roll(g, shift=_negate(shift), axis=axis),),
-    jvp=LINEAR, family="shape")
+    jvp=LINEAR, family="shape", batch=batching.roll_rule)
 
 triu = defprimitive("triu", lambda x, k: np.triu(x, k), vjp=(lambda g, k: triu(g, k=k),),
-                    jvp=LINEAR, family="shape")
+                    jvp=LINEAR, family="shape", batch=batching.triangle_rule("triu"))
 tril = defprimitive("tril", lambda x, k: np.tril(x, k), vjp=(lambda g, k: tril(g, k=k),),
-                    jvp=LINEAR, family="shape")
+                    jvp=LINEAR, family="shape", batch=batching.triangle_rule("tril"))
 # fmt: on
 
 
@@ -62,12 +64,13 @@ concatenate = defprimitive(
     jvp=LINEAR,
     family="shape",
     formula=(("its slice of {g}", "{t} in its slice"),),  # variadic: the same for every input
+    batch=batching.concatenate_rule,
 )
 
 
 # pad with a constant: the VJP crops the padding away; the tangent of the constant is zero.
 def _crop(g, pad_width):
-    shape = np.shape(raw(g))
+    shape = shape_of(g)
     kept = tuple(slice(before, size - after) for (before, after), size in zip(pad_width, shape))
     return getitem(g, index=kept)
 
@@ -80,6 +83,7 @@ pad = defprimitive(
     vjp=(lambda g, pad_width, constant_values: _crop(g, pad_width),),
     jvp=(lambda t, pad_width, constant_values: pad(t, pad_width=pad_width, constant_values=0.0),),
     family="shape",
+    batch=batching.pad_rule,
 )
 
 
@@ -109,6 +113,8 @@ getitem = defprimitive(
     jvp=LINEAR,
     family="index",
     formula=(("scatter({g})", "{t}[index]"),),
+    batch=batching.getitem_rule,
+    indexed=True,
 )
 
 # scatter_add(updates, index, shape): zeros(shape) with updates added at index. getitem's transpose.
@@ -118,6 +124,8 @@ scatter_add = defprimitive(
     vjp=(lambda g, index, shape: getitem(g, index=index),),
     jvp=LINEAR,
     family="index",
+    batch=batching.scatter_add_rule,
+    indexed=True,
 )
 
 
@@ -134,7 +142,7 @@ def _written_value_vjp(g, index):
     selected = getitem(g, index=index)
     if _is_basic(index):
         return selected
-    return selected * _last_writes(np.shape(raw(g)), index).astype(np.result_type(raw(g)))
+    return selected * _last_writes(shape_of(g), index).astype(dtype_of(g))
 
 
 def _last_writes(shape, index):
@@ -154,4 +162,6 @@ setitem = defprimitive(
     vjp=(lambda g, index: setitem(g, 0.0, index=index), _written_value_vjp),
     jvp=LINEAR,
     family="index",
+    batch=batching.setitem_rule,
+    indexed=True,
 )

@@ -10,7 +10,6 @@ import numpy as np
 from chainrule.core.dtypes import dtype_of, is_numeric, shape_of, tangent_dtype
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, bind
 from chainrule.core.tape import release_level
-from chainrule.core.trace import raw_value
 from chainrule.errors import (
     ArgnumsError,
     DTypeError,
@@ -32,7 +31,7 @@ def _input_leaf(value, transform, where):
     if not is_numeric(value):
         raise _not_numeric(transform, where, value)
     traced = type(value) in TRACED_TYPES
-    array = raw_value(value) if traced else np.asarray(value)
+    array = value if traced else np.asarray(value)
     kind = dtype_of(array).kind
     if kind in "iu":
         if traced:
@@ -47,7 +46,7 @@ def _input_leaf(value, transform, where):
         )
     if kind == "c":
         raise DTypeError(
-            f"{transform}: {where} is complex ({array.dtype}); chainrule differentiates real "
+            f"{transform}: {where} is complex ({dtype_of(array)}); chainrule differentiates real "
             "numbers. Split it into real and imaginary parts."
         )
     raise _not_numeric(transform, where, value)
@@ -206,8 +205,7 @@ def _check_output(leaf, transform):
 
 
 def _zeros_like(value):
-    value = raw_value(value)
-    return to_user(np.zeros(np.shape(value), tangent_dtype(value)))
+    return to_user(np.zeros(shape_of(value), tangent_dtype(value)))
 
 
 def _seed(value, like, transform, what, of):

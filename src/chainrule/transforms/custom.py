@@ -17,19 +17,18 @@ import weakref
 import numpy as np
 
 from chainrule.core.backward import Node, backward_pass, fit
+from chainrule.core.batching import is_differentiated
 from chainrule.core.dtypes import aval, shape_of, tangent_dtype
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, Primitive, bind
 from chainrule.core.tape import ReverseTrace
 from chainrule.core.tensor import Tensor, raw_value
-from chainrule.core.trace import no_grad
+from chainrule.core.trace import no_grad, physical_value
 from chainrule.errors import (
     CustomRuleError,
     GraphEscapeError,
     GraphFreedError,
     UnsupportedFunctionError,
 )
-from chainrule.transforms.batched_backward import batched_backward
-from chainrule.transforms.batching import BatchedForwardTrace
 from chainrule.transforms.reverse import _Recording, vjp
 from chainrule.transforms.tree import tree_flatten, tree_unflatten
 
@@ -242,11 +241,9 @@ def _unpack_outputs(packed, out_leaves):
 def _input_tangents(flat_args, top):
     """The tangent of every input leaf at `top`, for the user's rule: zeros for a leaf that is a
     constant there."""
-    batch = (top.batch_size,) if isinstance(top, BatchedForwardTrace) else ()
-
     def tangent(leaf):
         tangent = top.tangent(leaf)
-        return np.zeros(batch + shape_of(leaf), tangent_dtype(leaf)) if tangent is None else tangent
+        return np.zeros(shape_of(leaf), tangent_dtype(leaf)) if tangent is None else tangent
 
     return [tree_unflatten(treedef, [tangent(leaf) for leaf in leaves])
             for leaves, treedef in flat_args]
@@ -256,8 +253,8 @@ def _tangents_from_bwd(bwd, residuals, out, flat_args, top, name):
     """The output tangent leaves J t at forward level `top`, derived from bwd alone.
 
     bwd(residuals, c) computes J^T c and is linear in c, so reverse mode through it with respect
-    to c, seeded with the input tangents t, gives (J^T)^T t = J t. A batched level seeds a batch
-    of tangents (jacfwd = vmap(jvp) becomes one batched backward pass). The recording is taken
+    to c, seeded with the input tangents t, gives (J^T)^T t = J t. Tangents batched by vmap
+    (jacfwd = vmap(jvp)) make it one batched backward pass. The recording is taken
     at c = 0: any point serves a linear rule, and a rule that is not quite linear (gradient
     clipping) is linearized where small cotangents live."""
     inputs = _inputs_at(flat_args, top)
@@ -278,12 +275,7 @@ def _tangents_from_bwd(bwd, residuals, out, flat_args, top, name):
             constant.append((k, cotangent))
     if constant:
         _require_zero(constant, bwd, residuals, out, flat_args, inputs, name)
-    if not roots:
-        found = {}
-    elif isinstance(top, BatchedForwardTrace):
-        found = batched_backward(roots, top.batch_size)
-    else:
-        found = backward_pass(roots)
+    found = backward_pass(roots) if roots else {}
     boxes = recording.inputs[0][1]
     return [found[id(box)][1] if id(box) in found else None for box in boxes]
 
@@ -328,7 +320,7 @@ def _require_zero(constant, bwd, residuals, out, flat_args, inputs, name):
     bwd is tried once more at c = 1 to tell a true zero from that."""
     at_one = _check_bwd(bwd(residuals, _filled_like(out, 1.0)), flat_args, inputs, name)
     for k, at_zero in constant:
-        if np.any(raw_value(at_zero)) or np.any(raw_value(at_one[k])):
+        if np.any(physical_value(at_zero)) or np.any(physical_value(at_one[k])):
             position = inputs[k][0]
             raise CustomRuleError(
                 f"{name}: forward mode (jvp, jacfwd, hessian) derives the JVP from bwd by "
@@ -346,10 +338,9 @@ def _with_tangents(top, out, tangents, name):
             f"{name}: the tangent output has {len(tangents)} leaves but the output has "
             f"{len(out_leaves)}; return a tangent shaped like the output."
         )
-    batch = top.batch_size if isinstance(top, BatchedForwardTrace) else None
     boxed = [
         leaf if tangent is None  # a symbolic zero: a constant at this level
-        else top.box(leaf, fit(tangent, aval(leaf), name, batch=batch))
+        else top.box(leaf, fit(tangent, aval(leaf), name))
         for leaf, tangent in zip(out_leaves, tangents, strict=True)
     ]
     return tree_unflatten(out_def, boxed)
@@ -368,6 +359,8 @@ class _CustomRule:
         top = _innermost(flat_args)
         if top is None or _reentry.inside(id(self), top):
             return self.function(*args, **kwargs)
+        if top.batched:
+            return _batched_call(self, flat_args, top, kwargs)
         if isinstance(top, ReverseTrace):
             if not _needs_node(flat_args, top):
                 return self.function(*args, **kwargs)
@@ -497,29 +490,42 @@ class custom_jvp(_CustomRule):
         return result
 
     def _apply_rule(self, lowered, tangents, top, kwargs):
-        """(primal output, output tangent leaves); a batched level calls the rule row by row."""
+        """(primal output, output tangent leaves). Tangents batched by vmap (jacfwd) go through
+        the user's rule as they are: its operations batch."""
         nested = _any_traced(lowered)
-        if not isinstance(top, BatchedForwardTrace):
-            out, tangent_out = self._checked_rule(lowered, tangents, kwargs)
-            # One level down the custom rule must apply too, so the primal goes through self.
-            return (self(*lowered, **kwargs) if nested else out), tree_flatten(tangent_out)[0]
-        rows = []
-        for row in range(top.batch_size):
-            row_tangents = [
-                tree_unflatten(d, [bind(REGISTRY["getitem"], t, index=row) for t in leaves])
-                for leaves, d in (tree_flatten(t) for t in tangents)
-            ]
-            out, tangent_out = self._checked_rule(lowered, row_tangents, kwargs)
-            rows.append(tree_flatten(tangent_out)[0])
-        stacked = [_stack_rows([row[k] for row in rows]) for k in range(len(rows[0]))]
-        return (self(*lowered, **kwargs) if nested else out), stacked
+        out, tangent_out = self._checked_rule(lowered, tangents, kwargs)
+        # One level down the custom rule must apply too, so the primal goes through self.
+        return (self(*lowered, **kwargs) if nested else out), tree_flatten(tangent_out)[0]
 
 
-def _stack_rows(rows):
-    shape = shape_of(rows[0])
-    return bind(REGISTRY["concatenate"], *[
-        bind(REGISTRY["reshape"], row, shape=(1,) + shape) for row in rows
-    ], axis=0, sizes=(1,) * len(rows))
+def _batched_call(rule, flat_args, top, kwargs):
+    """A custom rule (or checkpoint) called on values batched by vmap at level `top`. With no
+    differentiation level below, the rule has nothing to do there: the function runs batched.
+    Otherwise each example calls the rule one level down, so that those levels apply it (as
+    JAX batches fwd and bwd), and the results are stacked."""
+    leaves = [leaf for leaves, _ in flat_args for leaf in leaves]
+    if not any(is_differentiated(top.unbox(leaf)) for leaf in leaves):
+        args = [tree_unflatten(treedef, leaves) for leaves, treedef in flat_args]
+        return rule.function(*args, **kwargs)
+    getitem, reshape = REGISTRY["getitem"], REGISTRY["reshape"]
+    rows = []
+    for row in range(top.size):
+        row_args = [
+            tree_unflatten(treedef, [
+                bind(getitem, leaf._value, index=row) if top.owns(leaf) else leaf
+                for leaf in leaves
+            ])
+            for leaves, treedef in flat_args
+        ]
+        rows.append(tree_flatten(rule(*row_args, **kwargs)))
+    out_def = rows[0][1]
+    stacked = []
+    for k in range(len(rows[0][0])):
+        parts = [bind(reshape, r[0][k], shape=(1,) + tuple(shape_of(r[0][k]))) for r in rows]
+        joined = parts[0] if len(parts) == 1 else bind(
+            REGISTRY["concatenate"], *parts, axis=0, sizes=(1,) * len(parts))
+        stacked.append(top.box(joined))
+    return tree_unflatten(out_def, stacked)
 
 
 def checkpoint(function):

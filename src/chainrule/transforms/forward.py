@@ -4,8 +4,7 @@
 
 from chainrule.core.forward import ForwardTrace
 from chainrule.core.primitive import TRACED_TYPES
-from chainrule.core.tensor import raw_value
-from chainrule.core.trace import new_level
+from chainrule.core.trace import new_level, strip_derivatives
 from chainrule.errors import (
     TreeStructureError,
 )
@@ -104,6 +103,6 @@ def stop_gradient(x):
     def constant(leaf):
         if type(leaf) not in TRACED_TYPES:
             return leaf
-        return leaf.detach() if leaf._trace.concrete else raw_value(leaf)
+        return leaf.detach() if leaf._trace.concrete else strip_derivatives(leaf)
 
     return tree_map(constant, x)

@@ -1,13 +1,19 @@
-"""Jacobians and Hessians: jacfwd pushes basis tangents through one batched forward pass,
-jacrev pulls basis cotangents back through one recorded graph, hessian = jacfwd(jacrev)."""
+"""Jacobians and Hessians: jacfwd is vmap of a JVP over basis tangents (one forward pass with a
+batch of tangents), jacrev is vmap of a VJP over basis cotangents (f recorded once, one backward
+pass with a batch of cotangents), hessian = jacfwd(jacrev). The batch of tangents (cotangents)
+lives on a batching level opened below the forward level (around the backward pass), the same
+level `cr.vmap` opens: every primitive's batching rule applies, nothing here is special."""
 
 
 import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.backward import backward_pass
+from chainrule.core.batching import BatchTrace
 from chainrule.core.dtypes import shape_of, tangent_dtype
+from chainrule.core.forward import ForwardTrace
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, bind
+from chainrule.core.tape import release_level
 from chainrule.core.tensor import raw_value
 from chainrule.core.trace import new_level
 from chainrule.transforms._levels import (
@@ -20,12 +26,32 @@ from chainrule.transforms._levels import (
     to_user,
     unbox,
 )
-from chainrule.transforms.batched_backward import batched_backward
-from chainrule.transforms.batching import BatchedForwardTrace, prefer_heap
 from chainrule.transforms.reverse import (
     _Recording,
 )
 from chainrule.transforms.tree import tree_flatten, tree_unflatten
+
+
+class _HeapReuse:
+    """Batch-sized temporaries (a 400x400 Hessian's are 0.6-1.3 MB each) are above glibc's
+    initial mmap threshold (128 KiB): each one is mapped, faulted in page by page and unmapped
+    again, and that, not the arithmetic, was most of a Jacobian's time (4x on the n = 400
+    Rosenbrock Hessian). glibc raises the threshold by itself to the size of any mmapped block
+    that is freed (and keeps twice that much free memory at the top of its heap); freeing one
+    untouched 16 MiB array once brings that state about at the cost of one map/unmap, instead of
+    waiting for the program to happen to free a large array. Elsewhere this does nothing."""
+
+    done = False
+
+    @classmethod
+    def prefer_heap(cls):
+        if not cls.done:
+            cls.done = True
+            np.empty(_HEAP_BLOCK_BYTES // 8)  # never touched: no page is faulted in
+
+
+_HEAP_BLOCK_BYTES = 16 * 1024 * 1024  # below glibc's ceiling for the threshold (32 MiB)
+prefer_heap = _HeapReuse.prefer_heap
 
 
 # ----- Jacobians ---------------------------------------------------------------------------------
@@ -106,7 +132,8 @@ def jacfwd(function, argnums=0, has_aux=False, chunk_size=None):
 def _push_basis(partial, layout, start, stop, has_aux):
     """One batched forward pass with the basis tangents e_start .. e_(stop-1)."""
     batch = stop - start
-    trace = BatchedForwardTrace(new_level(), batch)
+    batching = BatchTrace(new_level(), batch, "jacfwd")  # below the forward level: opened first
+    trace = ForwardTrace(new_level())
     tangents = []
     for leaf, offset, size in zip(layout.leaves, layout.offsets, layout.sizes, strict=False):
         first, last = max(start, offset), min(stop, offset + size)
@@ -116,17 +143,26 @@ def _push_basis(partial, layout, start, stop, has_aux):
         basis = np.zeros((batch, size), tangent_dtype(leaf))
         rows = np.arange(first - start, last - start)
         basis[rows, rows + start - offset] = 1.0
-        tangents.append(basis.reshape((batch,) + shape_of(leaf)))
+        tangents.append(batching.box(basis.reshape((batch,) + shape_of(leaf))))
     _, args = _enter_level(trace, layout.flat_inputs, tangents)
-    out_leaves, out_def, aux = _run_at_level(trace, partial, args, has_aux, "jacfwd")
-    tangents = []
-    for leaf in out_leaves:
-        tangent = trace.tangent(leaf)
-        if tangent is None:  # a constant at this level: its Jacobian rows are zeros
-            tangent = np.zeros((batch,) + shape_of(leaf), tangent_dtype(leaf))
-        tangents.append(tangent)
+    try:
+        out_leaves, out_def, aux = _run_at_level(trace, partial, args, has_aux, "jacfwd")
+    finally:
+        release_level(batching, [])
+    tangents = [_rows(trace.tangent(leaf), batching, leaf) for leaf in out_leaves]
     values = [unbox(leaf, trace) for leaf in out_leaves]
     return (tree_unflatten(out_def, values), aux, out_def, values), tangents
+
+
+def _rows(value, batching, like):
+    """A tangent or cotangent of the batching level as rows (batch, *shape of `like`): its value
+    one level down; zeros for a symbolic zero; a value the same for every row, broadcast."""
+    shape = shape_of(like)
+    if value is None:
+        return np.zeros((batching.size,) + shape, tangent_dtype(like))
+    if type(value) in TRACED_TYPES and value._trace is batching:
+        return value._value
+    return bind(REGISTRY["broadcast_to"], value, shape=(batching.size,) + shape)
 
 
 def _empty_jacobian(partial, layout, has_aux):
@@ -192,7 +228,17 @@ def _pull_chunk(recording, leaf, start, stop):
     seeds = np.zeros((batch, int(np.prod(shape, dtype=np.int64))), dtype)
     seeds[np.arange(batch), np.arange(start, stop)] = 1.0
     if batch > 1:
-        return batched_backward([(vertex, seeds.reshape((batch,) + shape))], batch)
+        batching = BatchTrace(new_level(), batch, "jacrev")
+        try:
+            found = backward_pass(
+                [(vertex, batching.box(seeds.reshape((batch,) + shape)))], retain_graph=True
+            )
+        finally:
+            release_level(batching, [])
+        return {
+            key: (box, None if cotangent is None else _rows(cotangent, batching, box))
+            for key, (box, cotangent) in found.items()
+        }
     # One row: the ordinary backward pass, without the batch bookkeeping (Hessians come here).
     found = backward_pass([(vertex, seeds.reshape(shape))], retain_graph=True)
     reshape = REGISTRY["reshape"]

@@ -6,9 +6,8 @@ fresh reverse level, then cotangents are pulled back through that graph.
 import numpy as np
 
 from chainrule.core.backward import backward_pass
-from chainrule.core.dtypes import shape_of, tangent_dtype
+from chainrule.core.dtypes import dtype_of, shape_of, tangent_dtype
 from chainrule.core.tape import ReverseTrace
-from chainrule.core.tensor import raw_value
 from chainrule.core.trace import new_level
 from chainrule.errors import (
     DTypeError,
@@ -118,8 +117,7 @@ def _check_scalar(recording, transform):
     """grad's output must be one floating-point number: shape () or any shape with exactly one
     element ((1,), (1, 1), keepdims=True), as HIPS autograd and PyTorch accept."""
     leaves = recording.out_leaves
-    value = raw_value(leaves[0]) if len(leaves) == 1 else None
-    if len(leaves) != 1 or getattr(value, "size", 1) != 1:
+    if len(leaves) != 1 or int(np.prod(shape_of(leaves[0]), dtype=np.int64)) != 1:
         got = (
             f"shape {shape_of(leaves[0])}" if len(leaves) == 1
             else f"a {recording.out_def!r} pytree with {len(leaves)} leaves"
@@ -129,8 +127,7 @@ def _check_scalar(recording, transform):
             "for a Jacobian or vjp(f, x) for a vector-Jacobian product (or reduce the output, "
             "e.g. with cnp.sum)."
         )
-    dtype = getattr(value, "dtype", None)
-    dtype = dtype if dtype is not None else np.result_type(value)
+    dtype = dtype_of(leaves[0])
     if dtype.kind != "f":
         raise DTypeError(
             f"{transform}(f) requires f to return a floating-point scalar; it returned dtype "

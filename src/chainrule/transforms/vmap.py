@@ -1,0 +1,250 @@
+"""`vmap`: a function of one example, applied to a batch of examples in one vectorised call.
+
+`vmap(f)(xs)` opens a batching level (core/batching.py), boxes each batched input with its
+batch axis moved to the front, runs `f` once, and every primitive `f` applies runs for all
+examples at once through its batching rule. Composes with every other transform in any order
+(`vmap(grad(f))` gives per-example gradients, `jacfwd` is built the same way), because the
+batching level is a level like the others.
+"""
+
+import numbers
+
+import numpy as np
+
+from chainrule.core.batching import BatchTrace, move_to_front
+from chainrule.core.dtypes import is_numeric, shape_of
+from chainrule.core.primitive import REGISTRY, TRACED_TYPES, bind
+from chainrule.core.trace import new_level
+from chainrule.errors import BatchingError, InputTypeError, ShapeError
+from chainrule.transforms._levels import _run_at_level, to_user
+from chainrule.transforms.tree import tree_flatten, tree_unflatten
+
+__all__ = ["vmap"]
+
+
+def vmap(function, in_axes=0, out_axes=0, axis_size=None, chunk_size=None):
+    """Vectorise `function` over a batch axis of its positional arguments.
+
+    `vmap(f)(xs)` equals stacking `f(x)` for every `x` along axis 0 of `xs`, computed in one call
+    in which every operation is applied to all examples at once (the name and meaning are JAX's
+    `jax.vmap` and `torch.func.vmap`).
+
+    Args:
+        function: a function of one example (numbers, arrays, Tensors, pytrees of them).
+        in_axes: where the batch axis is in each positional argument: an int (every leaf of
+            every argument), None (not batched: the same for every example), or a tuple with one
+            entry per positional argument, each an int, None or a pytree prefix of that argument
+            (`in_axes=(None, 0)`, `in_axes=({"w": None, "b": 0},)`). Negative axes count from
+            the end. Keyword arguments are passed to every example unbatched (as torch.func).
+        out_axes: where the batch axis goes in each output: an int, None (an output that does
+            not depend on the batch: returned once), or a pytree prefix of the output.
+        axis_size: the number of examples, needed only when no argument is batched.
+        chunk_size: run the examples in chunks of this many (less memory for large batches;
+            the results are the same).
+
+    Returns:
+        A function with `function`'s signature whose outputs gain the batch axis at `out_axes`.
+        Inside other transforms, or on Tensors, the results stay on the graph.
+
+    Raises:
+        ShapeError: batched arguments disagree on the number of examples (the message names
+            each argument and its size), an axis is out of range, or a batched leaf is 0-d.
+        ValueError: in_axes/out_axes do not match the arguments/outputs, or no argument is
+            batched and axis_size is not given.
+        BatchingError: the function needs one value where each example has its own: Python
+            control flow on a batched value (`if x > 0:` — use `cnp.where`), a batched value
+            converted to NumPy, a random draw of a fixed shape inside a layer that does not
+            draw per example, or an in-place update of a tensor made outside with a batched
+            value.
+
+    Example:
+        >>> per_example = cr.vmap(cr.grad(loss), in_axes=(None, 0, 0))(params, X, y)
+    """
+    _check_chunk_size(chunk_size)
+
+    def vectorised(*args, **kwargs):
+        flat, treedefs = [], []
+        for position, arg in enumerate(args):
+            leaves, treedef = tree_flatten(arg)
+            spec = _axes_for(in_axes, position, len(args))
+            axes = _leaf_axes(spec, arg, f"in_axes for argument {position}")
+            flat.append([(leaf, axis) for leaf, axis in zip(leaves, axes, strict=True)])
+            treedefs.append(treedef)
+        size = _batch_size(flat, axis_size)
+        starts = range(0, size, chunk_size or max(size, 1))
+        pieces = [_run_chunk(function, flat, treedefs, kwargs, start,
+                             min(size, start + (chunk_size or size)), size, out_axes)
+                  for start in starts] or [_run_chunk(function, flat, treedefs, kwargs, 0, 0, 0,
+                                                      out_axes)]
+        return _join_chunks(pieces, out_axes)
+
+    vectorised.__name__ = f"vmap({getattr(function, '__name__', 'f')})"
+    vectorised.__doc__ = function.__doc__
+    return vectorised
+
+
+# ----- in_axes ------------------------------------------------------------------------------
+def _axes_for(in_axes, position, count):
+    if isinstance(in_axes, (list, tuple)):
+        if len(in_axes) != count:
+            raise ValueError(
+                f"vmap: in_axes has {len(in_axes)} entries but the function was called with "
+                f"{count} positional argument(s); give one entry (an int, None or a pytree "
+                "prefix) per positional argument, or a single int/None for all."
+            )
+        return in_axes[position]
+    return in_axes
+
+
+def _leaf_axes(spec, tree, where):
+    """The batch axis of every leaf of `tree`, from `spec`, a pytree prefix of it."""
+    if spec is None or isinstance(spec, (int, np.integer)) and not isinstance(spec, bool):
+        leaves, _ = tree_flatten(tree)
+        return [None if spec is None else int(spec)] * len(leaves)
+    spec_leaves, spec_def = tree_flatten(spec)
+    tree_leaves, tree_def = tree_flatten(tree)
+    if spec_def == tree_def:  # a full tree of axes
+        for axis in spec_leaves:
+            _check_axis_spec(axis, where)
+        return [None if a is None else int(a) for a in spec_leaves]
+    # A prefix: match the top-level container, then each child against its own spec.
+    if isinstance(spec, dict) and isinstance(tree, dict) and set(spec) == set(tree):
+        return [a for key in sorted(tree) for a in _leaf_axes(spec[key], tree[key], where)]
+    if isinstance(spec, (list, tuple)) and isinstance(tree, (list, tuple)) and len(spec) == len(
+        tree
+    ):
+        return [a for s, t in zip(spec, tree) for a in _leaf_axes(s, t, where)]
+    raise ValueError(
+        f"vmap: {where} is {spec!r}, which does not match the argument's structure "
+        f"({type(tree).__name__}); use an int, None, or a container of the same structure."
+    )
+
+
+def _check_axis_spec(axis, where):
+    integer = isinstance(axis, (int, np.integer)) and not isinstance(axis, bool)
+    if axis is not None and not integer:
+        raise ValueError(f"vmap: {where} must hold ints or None, got {axis!r}")
+
+
+def _batch_size(flat, axis_size):
+    sizes = {}
+    for position, pairs in enumerate(flat):
+        for index, (leaf, axis) in enumerate(pairs):
+            if axis is None:
+                continue
+            if not is_numeric(leaf):
+                raise InputTypeError(
+                    f"vmap: argument {position} (leaf {index}) is {type(leaf).__name__}, which "
+                    "has no batch axis; pass arrays, or in_axes=None for it."
+                )
+            shape = shape_of(leaf)
+            if not -len(shape) <= axis < max(len(shape), 1) or not shape:
+                raise ShapeError(
+                    f"vmap: in_axes={axis} for argument {position} (leaf {index}) of shape "
+                    f"{tuple(shape)}: there is no such axis to map over. Use an axis in range, "
+                    "or in_axes=None to pass it to every example unbatched."
+                )
+            sizes.setdefault(shape[axis], []).append(f"argument {position}" + (
+                f" (leaf {index})" if len(pairs) > 1 else "") + f" has {shape[axis]}")
+    if len(sizes) > 1:
+        detail = "; ".join(entry for entries in sizes.values() for entry in entries)
+        raise ShapeError(
+            f"vmap: the batched arguments disagree on the number of examples along their "
+            f"in_axes: {detail}. Give them the same batch size, or in_axes=None to the ones "
+            "that are the same for every example."
+        )
+    if sizes:
+        (size,) = sizes
+        if axis_size is not None and axis_size != size:
+            raise ShapeError(f"vmap: axis_size={axis_size} but the arguments have {size} examples")
+        return int(size)
+    if axis_size is None:
+        raise ValueError(
+            "vmap: no argument is batched (every in_axes is None), so the number of examples is "
+            "unknown; pass axis_size=N."
+        )
+    return int(axis_size)
+
+
+def _check_chunk_size(chunk_size):
+    if chunk_size is not None and (
+        isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer))
+        or chunk_size < 1
+    ):
+        raise ValueError(f"vmap: chunk_size must be a positive int or None, got {chunk_size!r}")
+
+
+# ----- one call at a batching level ---------------------------------------------------------
+def _run_chunk(function, flat, treedefs, kwargs, start, stop, size, out_axes):
+    count = stop - start
+    trace = BatchTrace(new_level(), count)
+    args = []
+    for pairs, treedef in zip(flat, treedefs, strict=True):
+        leaves = []
+        for leaf, axis in pairs:
+            if axis is None:
+                leaves.append(leaf)
+                continue
+            value = move_to_front(leaf if type(leaf) in TRACED_TYPES else np.asarray(leaf), axis)
+            if count != size:
+                value = bind(REGISTRY["getitem"], value, index=slice(start, stop))
+            leaves.append(trace.box(value))
+        args.append(tree_unflatten(treedef, leaves))
+
+    def call(*boxed):
+        return function(*boxed, **kwargs)
+
+    out_leaves, out_def, _ = _run_at_level(trace, call, args, False, "vmap")
+    axes = _leaf_axes(out_axes, tree_unflatten(out_def, out_leaves), "out_axes")
+    results = [
+        _unbatched(leaf, trace, axis, count)
+        for leaf, axis in zip(out_leaves, axes, strict=True)
+    ]
+    return out_def, results, axes
+
+
+def _unbatched(leaf, trace, axis, count):
+    """An output leaf with the batch axis at `axis` (None: an output the same for every
+    example, returned once)."""
+    batched = type(leaf) in TRACED_TYPES and leaf._trace is trace
+    if axis is None:
+        if batched:
+            raise BatchingError(
+                "vmap: out_axes=None for an output that differs from example to example (it "
+                "depends on a batched argument); give it an out axis (0)."
+            )
+        return to_user(leaf)
+    if batched:
+        value = leaf._value
+    else:  # the same for every example: stacked (a broadcast view, no copy)
+        known = (np.ndarray, np.generic, numbers.Number)
+        if not (type(leaf) in TRACED_TYPES or isinstance(leaf, known)):
+            raise TypeError(f"vmap: f returned {type(leaf).__name__}; outputs must be arrays")
+        value = bind(REGISTRY["broadcast_to"], leaf, shape=(count,) + tuple(shape_of(leaf)))
+    rank = len(shape_of(value))
+    if not -rank <= axis < rank:
+        raise ShapeError(f"vmap: out_axes={axis} is out of range for an output of rank {rank - 1}")
+    axis %= rank
+    if axis:
+        order = tuple(range(1, axis + 1)) + (0,) + tuple(range(axis + 1, rank))
+        value = bind(REGISTRY["transpose"], value, axes=order)
+    return to_user(value)
+
+
+def _join_chunks(pieces, out_axes):
+    out_def, first, axes = pieces[0]
+    if len(pieces) == 1:
+        return tree_unflatten(out_def, first)
+    joined = []
+    for index, axis in enumerate(axes):
+        parts = [piece[1][index] for piece in pieces]
+        if axis is None:
+            joined.append(parts[0])
+            continue
+        if any(type(p) in TRACED_TYPES for p in parts):
+            rank = len(shape_of(parts[0]))
+            sizes = tuple(shape_of(p)[axis % rank] for p in parts)
+            joined.append(bind(REGISTRY["concatenate"], *parts, axis=axis % rank, sizes=sizes))
+        else:
+            joined.append(to_user(np.concatenate(parts, axis=axis)))
+    return tree_unflatten(out_def, joined)
