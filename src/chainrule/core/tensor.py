@@ -16,6 +16,7 @@ from chainrule.core.inplace import note_leaf_overwrite, note_rebind
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, bind, holds_tensor, stack_values
 from chainrule.core.trace import is_grad_enabled, physical_value, raw_value, strip_derivatives
 from chainrule.errors import (
+    BatchingError,
     ConcretizationError,
     DTypeError,
     GraphBreakWarning,
@@ -700,7 +701,17 @@ def _overwrite_leaf(target, new_value, operation):
 def _rebind(target, result, operation):
     if not isinstance(result, Tensor) or result._trace.level < target._trace.level:
         result = Tensor(result, target._trace)
-    if np.shape(raw_value(result)) != target.shape:
+    if result._trace is not target._trace and result._trace.batched:
+        # Under vmap the result holds one value per example; the tensor holds one value. (As
+        # torch.func.vmap, this refuses rather than pick an example or change the shape.)
+        raise BatchingError(
+            f"in-place {operation} of an unbatched tensor (shape {target.shape}) with a value "
+            f"batched by cr.{result._trace.name} ({result._trace.size} examples): each example "
+            "would write its own value into the one tensor. Compute out of place "
+            "(`total = total + x`), or start from a batched value inside the vmapped function "
+            "(`total = 0.0 * x`)."
+        )
+    if shape_of(result) != target.shape:
         raise ShapeError(
             f"in-place update of a tensor of shape {target.shape} with a result of shape "
             f"{result.shape}; in-place operations cannot change a tensor's shape."

@@ -13,6 +13,7 @@ import os
 
 import numpy as np
 
+from chainrule.core.dtypes import dtype_of, shape_of
 from chainrule.core.explain import (
     NUMPY_ERRORS,
     explain_failure,
@@ -21,7 +22,7 @@ from chainrule.core.explain import (
     not_numeric,
 )
 from chainrule.core.primitive import TRACED_TYPES, Primitive
-from chainrule.core.tensor import holds_tensor, raw_value, stack_values
+from chainrule.core.tensor import holds_tensor, stack_values
 from chainrule.errors import AllocationError, InputTypeError, ShapeError
 
 __all__ = [
@@ -100,10 +101,18 @@ def _inputs(args, kwargs):
     inputs = []
     for position, value in enumerate((*args, *kwargs.values())):
         if isinstance(value, (list, tuple)) and not _is_number_list(value):
-            inputs.extend(raw_value(item) for item in value)
+            inputs.extend(_described(item) for item in value)
         elif not isinstance(value, (str, bytes)) and (value is not None or position == 0):
-            inputs.append(raw_value(value))
+            inputs.append(_described(value))
     return inputs
+
+
+def _described(value):
+    """What a message shows of an argument: its value, or for a Tensor an empty array of one
+    example's shape and dtype (a batched value under vmap has no single value)."""
+    if type(value) in TRACED_TYPES:
+        return np.broadcast_to(np.zeros((), dtype_of(value)), shape_of(value))
+    return value
 
 
 def _is_number_list(value) -> bool:

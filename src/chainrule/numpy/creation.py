@@ -4,6 +4,7 @@ that it fits in memory before allocating, and a differentiable fill value record
 
 import numpy as np
 
+from chainrule.core.dtypes import dtype_of, shape_of
 from chainrule.core.tensor import Tensor, cast, holds_tensor, raw_value, stack_values
 from chainrule.numpy._common import array_dtype, differentiable, filled
 from chainrule.numpy._explain import allocation_shape, wrap_public
@@ -46,7 +47,9 @@ def astype(a, dtype):
 
 
 def result_type(*arrays_and_dtypes):
-    return np.result_type(*(raw_value(a) for a in arrays_and_dtypes))
+    return np.result_type(*(
+        dtype_of(a) if isinstance(a, Tensor) else a for a in arrays_and_dtypes
+    ))
 
 
 # NumPy would fail on a bad shape with a bare error, or allocate lazily and be killed later.
@@ -94,8 +97,12 @@ def empty_like(a, dtype=None, shape=None):
 
 
 def _like_source(a, dtype, shape, what):
-    """The plain array behind `a`; a new `shape` is checked against memory first."""
-    a = raw_value(a)
+    """A plain array with `a`'s shape and dtype (under vmap one example's: the result is the
+    same for every example); a new `shape` is checked against memory first."""
+    if isinstance(a, Tensor):
+        a = np.broadcast_to(np.zeros((), dtype_of(a)), shape_of(a))
+    else:
+        a = np.asarray(a)
     if shape is not None:
         allocation_shape(shape, dtype or np.result_type(a), what)
     return a

@@ -10,6 +10,7 @@ from collections import namedtuple
 
 import numpy as _np
 
+from chainrule.core.dtypes import shape_of
 from chainrule.core.tensor import Tensor, raw_value
 from chainrule.errors import ArgumentError, ShapeError, UnsupportedFunctionError
 from chainrule.numpy import creation as _creation
@@ -21,6 +22,7 @@ from chainrule.numpy._common import normalize_axes
 from chainrule.numpy._explain import wrap_public
 from chainrule.ops import elementwise as _elementwise
 from chainrule.ops import linalg as _ops
+from chainrule.ops._rules import const
 
 __all__ = [
     "cholesky", "det", "diagonal", "eigh", "eigvalsh", "inv", "matmul", "matrix_norm",
@@ -39,7 +41,7 @@ matrix_transpose = _ops.mT
 
 
 def _shape(a):
-    return _np.shape(raw_value(a))
+    return tuple(shape_of(a)) if isinstance(a, Tensor) else _np.shape(a)
 
 
 def _require_matrix(a, what, square=False):
@@ -204,7 +206,7 @@ def svdvals(x, /):
 def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - NumPy's argument name
     """Vector or matrix norm, as np.linalg.norm. The 2-norm / Frobenius norm is a primitive whose
     gradient at 0 is the subgradient 0 (never NaN)."""
-    ndim = _np.ndim(raw_value(x))
+    ndim = len(_shape(x))
     if axis is None:
         if ord is None:
             return _ops.norm(x, axis=tuple(range(ndim)), keepdims=keepdims)
@@ -226,7 +228,7 @@ def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - NumPy's argume
 
 
 def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):  # noqa: A002
-    ndim = _np.ndim(raw_value(x))
+    ndim = len(_shape(x))
     return _vector_norm(x, ord, normalize_axes(axis, ndim, "vector_norm"), keepdims)
 
 
@@ -244,17 +246,18 @@ def _vector_norm(x, ord, axes, keepdims):  # noqa: A002
     if ord == -_np.inf:
         return _reductions.min(magnitude, axis=axes, keepdims=keepdims)
     if ord == 0:  # a count: piecewise constant, no gradient
-        return _np.sum(raw_value(x) != 0, axis=axes, keepdims=keepdims).astype(float)
+        nonzero = _elementwise.astype(_elementwise.not_equal(const(x), 0), dtype=_np.float64)
+        return _reductions.sum(nonzero, axis=axes, keepdims=keepdims)
     if ord == 1:
         return _reductions.sum(magnitude, axis=axes, keepdims=keepdims)
     if isinstance(ord, str):
         raise ArgumentError(f"norm: ord={ord!r} is for matrices; vectors take numbers")
     # (sum |x|^p)^(1/p). Zeros are kept out of the powers, whose derivatives there are 0 * inf:
     # the gradient is 0 at a zero entry (and at the zero vector), never NaN.
-    zero = _np.asarray(raw_value(x)) == 0
+    zero = _elementwise.equal(const(x), 0)
     powered = _selection.where(zero, 0.0, _selection.where(zero, 1.0, magnitude) ** float(ord))
     total = _reductions.sum(powered, axis=axes, keepdims=keepdims)
-    empty = _np.asarray(raw_value(total)) == 0
+    empty = _elementwise.equal(const(total), 0)
     root = _selection.where(empty, 1.0, total) ** (1.0 / float(ord))
     return _selection.where(empty, 0.0, root)
 

@@ -125,10 +125,19 @@ def _matmul_batch(values, batched, size):
     (x, y), (x_batched, y_batched) = values, batched
     x_shape = shape_of(x)[x_batched:]
     y_shape = shape_of(y)[y_batched:]
-    if x_batched and not y_batched and len(x_shape) == 1 and len(y_shape) == 2:
-        return matmul(x, y)  # (B, k) @ (k, m)
-    if y_batched and not x_batched and len(y_shape) == 1 and len(x_shape) == 2:
-        return matmul(y, mT(x))  # rows of (x @ y_b) = (B, k) @ (k, n)
+    if x_batched and not y_batched and len(y_shape) == 2:
+        # Every row of every example times one matrix: a single (B*..., k) @ (k, m) product.
+        rows = _reshape(x, (-1, y_shape[0]))
+        out_stack = x_shape[:-1]
+        return _reshape(matmul(rows, y), (size,) + out_stack + y_shape[-1:])
+    if y_batched and not x_batched and len(x_shape) == 2 and (
+        len(y_shape) == 1 or y_shape[-1] == 1
+    ):
+        # One matrix times a vector (a column) per example: x @ y_b for every b is the row
+        # y_b x^T, so all of them are a single (B*..., k) @ (k, n) product.
+        rows = _reshape(y, (-1, x_shape[1]))
+        out_shape = y_shape[:-2] + (x_shape[0],) + (y_shape[-1:] if len(y_shape) > 1 else ())
+        return _reshape(matmul(rows, mT(x)), (size,) + out_shape)
     x2 = x_shape if len(x_shape) > 1 else (1,) + x_shape
     y2 = y_shape if len(y_shape) > 1 else y_shape + (1,)
     stack = np.broadcast_shapes(x2[:-2], y2[:-2])
