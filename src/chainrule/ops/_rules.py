@@ -4,6 +4,7 @@ import numpy as np
 
 from chainrule.core.config import settings as _settings
 from chainrule.core.config import strict_nan_error
+from chainrule.core.dtypes import dtype_of, shape_of
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, ZERO, bind, defprimitive
 from chainrule.core.trace import physical_value, strip_derivatives
 from chainrule.ops._batching import POINTWISE
@@ -31,6 +32,8 @@ def safe_times(cotangent, derivative, what="an operation"):
     """cotangent * derivative, where a zero cotangent contributes zero even if the local
     derivative is infinite or NaN (sqrt'(0), log'(0)...): the untaken branch of `where`
     must not poison a gradient. Under `cr.config(strict_nan=True)` that case raises instead."""
+    if type(derivative) is float and derivative == 1.0:
+        return cotangent  # exactly 1 (power's for x ** 1): no product, no copy
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         product = cotangent * derivative
     # All examples of a vmap at once: if every entry is finite, every example's is.
@@ -53,7 +56,28 @@ def select(condition, if_true, if_false):
     condition = const(condition)
     if type(condition) not in TRACED_TYPES:
         condition = np.asarray(condition, dtype=bool)
+        # A condition that picks one side everywhere (power's `y == 0` for a constant y) passes
+        # that side through: no copy, no recorded `where` (under jacfwd, a batch-sized one).
+        if condition.size and (condition.all() or not condition.any()):
+            chosen, other = (if_true, if_false) if condition.flat[0] else (if_false, if_true)
+            if _passes_through(chosen, other, condition):
+                return chosen
     return bind(prim("where"), condition, if_true, if_false)
+
+
+def _passes_through(chosen, other, condition):
+    """Whether where(condition, ...) picking `chosen` everywhere is `chosen` itself: same shape
+    and dtype as the result would have."""
+    if type(chosen) not in TRACED_TYPES and not isinstance(chosen, np.ndarray):
+        return False
+    if not condition.ndim and type(other) in (float, int):  # select(x == 0, 0.0, x): cheap
+        return dtype_of(chosen).kind == "f"
+    shape, dtype = shape_of(chosen), dtype_of(chosen)
+    return (
+        np.broadcast_shapes(shape, shape_of(other), condition.shape) == shape
+        and np.result_type(dtype, other if type(other) in (float, int) else dtype_of(other))
+        == dtype
+    )
 
 
 def unary(name, impl, derivative, saves, singular=False, *, formula, aliases=(),
@@ -121,6 +145,8 @@ def zero_derivative(name, impl, arity=1, family="elementwise", *, aliases=()):
 
 
 def _times(a, b):
+    if type(b) is float and b == 1.0:
+        return a  # a derivative that is exactly 1 (power's for x ** 1): the tangent itself
     return a * b
 
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from chainrule.core.dtypes import dtype_of
 from chainrule.core.primitive import LINEAR, NONDIFF, OUT, ZERO, defprimitive
+from chainrule.core.tensor import Tensor
 from chainrule.ops._batching import POINTWISE
 from chainrule.ops._rules import binary, const, prim, select, unary, via_operator, zero_derivative
 
@@ -86,8 +87,10 @@ floor_divide = zero_derivative("floor_divide", np.floor_divide, arity=2)
 add      = defprimitive("add", via_operator(np.add, operator.add), vjp=(lambda g: g, lambda g: g),
                         jvp=(lambda t: t, lambda t: t), family="elementwise", formula=("1", "1"), pointwise=True,
                         batch=POINTWISE)
+# Linear, so its JVP is itself: dx - dy is one subtraction (a batch-sized one under jacfwd), where
+# per-input rules would negate dy and then add.
 subtract = defprimitive("subtract", via_operator(np.subtract, operator.sub), vjp=(lambda g: g, lambda g: -g),
-                        jvp=(lambda t: t, lambda t: -t), family="elementwise", formula=("1", "-1"), pointwise=True,
+                        jvp=LINEAR, family="elementwise", formula=("1", "-1"), pointwise=True,
                         batch=POINTWISE)
 multiply = binary("multiply", via_operator(np.multiply, operator.mul), lambda x, y: y, lambda x, y: x, saves=(X, Y),
                   formula=("{1}", "{0}"))
@@ -127,6 +130,14 @@ mod      = binary("mod", np.mod, lambda x, y: 1.0, lambda x, y: -floor(x / y), s
 
 
 def _power_dx(x, y):
+    if type(y) is not Tensor and np.ndim(y) == 0:  # a constant exponent, the common case
+        if y == 1:
+            # x ** 1, which the rule of x ** 2 differentiates under forward-over-reverse
+            # (hessian): its derivative is the number 1, so the rules pass the tangent
+            # through (no batch-sized product by ones).
+            return 1.0
+        if y != 0:
+            return y * power(x, y - 1.0)
     derivative = y * power(x, y - 1.0)
     return select(const(y) == 0, 0.0, derivative)
 
