@@ -48,19 +48,30 @@ def vmap(function, in_axes=0, out_axes=0, axis_size=None, chunk_size=None):
 
     Raises:
         ShapeError: batched arguments disagree on the number of examples (the message names
-            each argument and its size), an axis is out of range, or a batched leaf is 0-d.
-        ValueError: in_axes/out_axes do not match the arguments/outputs, or no argument is
-            batched and axis_size is not given.
+            each argument and its size), or disagree with axis_size; an in or out axis is out
+            of range, or a batched leaf is 0-d.
+        InputTypeError: a leaf given an int in_axes is not an array (a string, an object).
+        ValueError: in_axes/out_axes do not match the arguments/outputs, they hold something
+            other than ints and None, no argument is batched and axis_size is not given, or
+            axis_size/chunk_size is not a non-negative/positive int.
         BatchingError: the function needs one value where each example has its own: Python
-            control flow on a batched value (`if x > 0:` — use `cnp.where`), a batched value
-            converted to NumPy, a random draw of a fixed shape inside a layer that does not
-            draw per example, or an in-place update of a tensor made outside with a batched
-            value.
+            control flow on a batched value (`if x > 0:` — use `cnp.where`), a batched boolean
+            mask used as an index, an in-place update of an unbatched tensor (one made outside
+            `f`, or made inside it from plain values such as `cr.tensor(np.zeros(n))`) with a
+            batched value, or out_axes=None for an output that depends on the batch. (Turning a
+            batched value into a number or a NumPy array, `float(x)`, `np.asarray(x)`, raises a
+            ConcretizationError.)
+
+    Randomness: `chainrule.nn`'s dropout draws a mask per example. A NumPy draw that `function`
+    makes itself (`rng.random(x.shape)`) is made once, with one example's shape, and shared by
+    every example (torch.func's `randomness="same"`); for noise that differs per example, draw
+    it outside with the batch axis and pass it in as a batched argument.
 
     Example:
         >>> per_example = cr.vmap(cr.grad(loss), in_axes=(None, 0, 0))(params, X, y)
     """
     _check_chunk_size(chunk_size)
+    _check_axis_size(axis_size)
 
     def vectorised(*args, **kwargs):
         flat, treedefs = [], []
@@ -96,8 +107,9 @@ def _axes_for(in_axes, position, count):
     return in_axes
 
 
-def _leaf_axes(spec, tree, where):
-    """The batch axis of every leaf of `tree`, from `spec`, a pytree prefix of it."""
+def _leaf_axes(spec, tree, where, what="argument"):
+    """The batch axis of every leaf of `tree`, from `spec`, a pytree prefix of it (`what`: the
+    argument or the output, for messages)."""
     if spec is None or isinstance(spec, (int, np.integer)) and not isinstance(spec, bool):
         leaves, _ = tree_flatten(tree)
         return [None if spec is None else int(spec)] * len(leaves)
@@ -109,13 +121,13 @@ def _leaf_axes(spec, tree, where):
         return [None if a is None else int(a) for a in spec_leaves]
     # A prefix: match the top-level container, then each child against its own spec.
     if isinstance(spec, dict) and isinstance(tree, dict) and set(spec) == set(tree):
-        return [a for key in sorted(tree) for a in _leaf_axes(spec[key], tree[key], where)]
+        return [a for key in sorted(tree) for a in _leaf_axes(spec[key], tree[key], where, what)]
     if isinstance(spec, (list, tuple)) and isinstance(tree, (list, tuple)) and len(spec) == len(
         tree
     ):
-        return [a for s, t in zip(spec, tree) for a in _leaf_axes(s, t, where)]
+        return [a for s, t in zip(spec, tree) for a in _leaf_axes(s, t, where, what)]
     raise ValueError(
-        f"vmap: {where} is {spec!r}, which does not match the argument's structure "
+        f"vmap: {where} is {spec!r}, which does not match the {what}'s structure "
         f"({type(tree).__name__}); use an int, None, or a container of the same structure."
     )
 
@@ -166,6 +178,16 @@ def _batch_size(flat, axis_size):
     return int(axis_size)
 
 
+def _check_axis_size(axis_size):
+    if axis_size is not None and (
+        isinstance(axis_size, bool) or not isinstance(axis_size, (int, np.integer))
+        or axis_size < 0
+    ):
+        raise ValueError(
+            f"vmap: axis_size must be a non-negative int or None, got {axis_size!r}"
+        )
+
+
 def _check_chunk_size(chunk_size):
     if chunk_size is not None and (
         isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer))
@@ -195,7 +217,7 @@ def _run_chunk(function, flat, treedefs, kwargs, start, stop, size, out_axes):
         return function(*boxed, **kwargs)
 
     out_leaves, out_def, _ = _run_at_level(trace, call, args, False, "vmap")
-    axes = _leaf_axes(out_axes, tree_unflatten(out_def, out_leaves), "out_axes")
+    axes = _leaf_axes(out_axes, tree_unflatten(out_def, out_leaves), "out_axes", "output")
     results = [
         _unbatched(leaf, trace, axis, count)
         for leaf, axis in zip(out_leaves, axes, strict=True)
