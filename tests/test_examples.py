@@ -48,3 +48,25 @@ def test_logistic_regression_matches_scikit_learn():
 def test_regression_mlp_fits_the_sine():
     result = _load("regression_mlp").main(["--quick"])
     assert result["test_mse"] < 0.05  # the target's variance is 0.5; the noise's 0.01
+
+
+def test_per_example_gradients_match_a_loop_and_dp_sgd_learns_the_digits():
+    example = _load("per_example_gradients")
+    result = example.main(["--quick"])
+    assert result["test_accuracy"] > 0.8  # noisy, clipped steps still learn (chance is 0.1)
+    model, params = result["model"], result["params"]
+    images, labels = result["images"][:5], result["labels"][:5]
+    batched = example.per_example_gradients(model, params, images, labels)
+
+    def loss(params, image, label):  # one example, differentiated on its own
+        logits = example.nn.functional_call(model, params, (image[None],))
+        return example.F.cross_entropy(logits, label[None])
+
+    for index in range(5):
+        single = example.cr.grad(loss)(params, images[index], labels[index])
+        for name in params:
+            np.testing.assert_allclose(batched[name][index], single[name], rtol=1e-5,
+                                       atol=1e-7)
+    norms = example.gradient_norms(batched)
+    flat = [np.concatenate([batched[name][i].ravel() for name in params]) for i in range(5)]
+    np.testing.assert_allclose(norms, [np.linalg.norm(f) for f in flat], rtol=1e-5)

@@ -3,6 +3,8 @@
 A `Module` registers the `Parameter`s and submodules assigned to it; layers, activations and
 normalisation live here, their functional forms in `chainrule.nn.functional`, initialisers in
 `chainrule.nn.init`. Optimisers are in `chainrule.optim`, data loading in `chainrule.data`.
+`functional_call` runs a module as a pure function of its parameters, for functional
+transforms (`cr.vmap(cr.grad(...))` for per-example gradients).
 """
 
 from chainrule.nn import functional, init
@@ -23,9 +25,11 @@ from chainrule.nn.layers import (
 from chainrule.nn.module import Module, Sequential, StateDictError
 from chainrule.nn.norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from chainrule.nn.parameter import Parameter
+from chainrule.nn.stateless import functional_call
 
 __all__ = [
     "Module", "Sequential", "Parameter", "StateDictError", "Linear", "Conv2d", "MaxPool2d",
     "AvgPool2d", "Flatten", "Dropout", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Embedding",
     "Identity", "ReLU", "Tanh", "Sigmoid", "GELU", "Softmax", "LogSoftmax", "functional", "init",
+    "functional_call",
 ]

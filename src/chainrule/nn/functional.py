@@ -1,7 +1,8 @@
 """`chainrule.nn.functional`: activations, losses, convolution and pooling as plain functions.
 
 Everything here is composed from `chainrule.numpy`, so it works on Tensors, inside functional
-transforms and to any order. Integer targets and masks are computed on plain NumPy values.
+transforms and to any order. Integer targets and masks are computed on plain NumPy values, or
+under `cr.vmap` on batched ones (each example has its own labels and its own dropout mask).
 """
 
 import math
@@ -10,6 +11,10 @@ from functools import lru_cache
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.core.batching import batch_levels
+from chainrule.core.dtypes import dtype_of
+from chainrule.core.primitive import TRACED_TYPES
+from chainrule.core.trace import physical_value
 from chainrule.errors import DTypeError, ShapeError
 
 __all__ = [
@@ -42,15 +47,34 @@ def gelu(x):
 
 
 def dropout(x, p: float, training: bool = True, rng=None):
-    """Zero each entry with probability p and scale the rest by 1/(1-p) (identity in eval)."""
+    """Zero each entry with probability p and scale the rest by 1/(1-p) (identity in eval).
+
+    Under `cr.vmap` every example of a batched `x` gets its own mask (one draw of the whole
+    batch's shape); an unbatched `x` gets one mask shared by the examples."""
     if not 0.0 <= p < 1.0:
         raise ValueError(f"dropout: p must be in [0, 1), got {p}")
     if not training or p == 0.0:
         return x
     rng = np.random.default_rng(rng)
-    keep = rng.random(cnp.shape(x)) >= p
+    keep = rng.random(np.shape(physical_value(x))) >= p
     dtype = np.dtype(getattr(x, "dtype", np.float64))
-    return x * (keep.astype(dtype) / dtype.type(1.0 - p))
+    return x * _batched_like(x, keep.astype(dtype) / dtype.type(1.0 - p))
+
+
+def _batched_like(x, array):
+    """`array`, of the shape `x` is stored in (a leading axis per vmap level), as a constant
+    batched at the same vmap levels as `x`: each example gets its own slice. A plain `array`
+    when `x` is not batched."""
+    if not batch_levels(x):
+        return array
+    traces = []
+    while type(x) in TRACED_TYPES:
+        if x._trace.batched:
+            traces.append(x._trace)
+        x = x._value
+    for trace in reversed(traces):  # the outermost vmap (its axis first) boxes first
+        array = trace.box(array)
+    return array
 
 
 # ----- losses ------------------------------------------------------------------------------------
@@ -65,24 +89,35 @@ def _reduce(losses, reduction, what):
 
 
 def _class_targets(target, n_samples, n_classes, what):
-    """Integer class labels as a plain int array, checked against the scores' shape."""
-    labels = np.asarray(target)
-    if labels.dtype.kind not in "iu":
+    """Integer class labels checked against the scores' shape: a plain int array, or under
+    `cr.vmap` a batched value (each example has its own labels)."""
+    labels = _integer_indices(target)
+    dtype, shape = dtype_of(labels), tuple(cnp.shape(labels))
+    if dtype.kind not in "iu":
         raise DTypeError(
-            f"{what}: targets must be integer class indices, got dtype {labels.dtype}; "
+            f"{what}: targets must be integer class indices, got dtype {dtype}; "
             "convert with labels.astype(np.int64)"
         )
-    if labels.shape != (n_samples,):
+    if shape != (n_samples,):
         raise ShapeError(
             f"{what}: scores of shape ({n_samples}, {n_classes}) need targets of shape "
-            f"({n_samples},), got {labels.shape}"
+            f"({n_samples},), got {shape}"
         )
-    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-        raise ValueError(
-            f"{what}: target classes must lie in [0, {n_classes}), got values from "
-            f"{labels.min()} to {labels.max()}"
-        )
+    _check_range(labels, n_classes, f"{what}: target classes")
     return labels
+
+
+def _integer_indices(indices):
+    """Labels or indices as a plain array, or as they are when batched by `cr.vmap`."""
+    return indices if batch_levels(indices) else np.asarray(indices)
+
+
+def _check_range(indices, bound, what):
+    every = physical_value(indices)  # every example's entries: each must lie in range
+    if every.size and (every.min() < 0 or every.max() >= bound):
+        raise ValueError(
+            f"{what} must lie in [0, {bound}), got values from {every.min()} to {every.max()}"
+        )
 
 
 def one_hot(labels, n_classes: int, dtype=np.float64) -> np.ndarray:
@@ -99,8 +134,13 @@ def nll_loss(log_probs, target, reduction: str = "mean"):
     if len(shape) != 2:
         raise ShapeError(f"nll_loss expects log-probabilities of shape (N, C), got {shape}")
     labels = _class_targets(target, shape[0], shape[1], "nll_loss")
+    dtype = cnp.asarray(log_probs).dtype
+    if batch_levels(labels):  # one-hot by comparison, so each example compares its own labels
+        encoded = (cnp.reshape(labels, (shape[0], 1)) == np.arange(shape[1])).astype(dtype)
+    else:
+        encoded = one_hot(labels, shape[1], dtype)
     # A one-hot product rather than fancy indexing: its derivative is a multiply, not a scatter.
-    picked = cnp.sum(log_probs * one_hot(labels, shape[1], cnp.asarray(log_probs).dtype), axis=1)
+    picked = cnp.sum(log_probs * encoded, axis=1)
     return _reduce(-picked, reduction, "nll_loss")
 
 
@@ -284,13 +324,10 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
 
 def embedding(indices, weight):
     """Rows of `weight` (num_embeddings, dim) picked by integer `indices` of any shape."""
-    labels = np.asarray(indices)
-    rows = cnp.shape(weight)[0]
-    if labels.dtype.kind not in "iu":
-        raise DTypeError(f"embedding: indices must be integers, got dtype {labels.dtype}")
-    if labels.size and (labels.min() < 0 or labels.max() >= rows):
-        raise ValueError(
-            f"embedding: indices must lie in [0, {rows}), got values from {labels.min()} to "
-            f"{labels.max()}"
-        )
+    labels = _integer_indices(indices)
+    if dtype_of(labels).kind not in "iu":
+        raise DTypeError(f"embedding: indices must be integers, got dtype {dtype_of(labels)}")
+    _check_range(labels, cnp.shape(weight)[0], "embedding: indices")
+    if batch_levels(labels):  # a NumPy weight cannot be indexed by a batched value itself
+        return cnp.take(weight, labels, axis=0)
     return weight[labels]

@@ -56,7 +56,8 @@ class Flatten(Module):
 
 class Dropout(Module):
     """Zero entries with probability p while training, drawing masks from `rng` (a NumPy
-    Generator or an int seed); the identity in eval mode."""
+    Generator or an int seed); the identity in eval mode. Under `cr.vmap` each example of a
+    batched input gets its own mask (see `functional.dropout`)."""
 
     def __init__(self, p: float = 0.5, rng=None):
         super().__init__()

@@ -3,6 +3,8 @@
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.core.batching import batch_levels
+from chainrule.errors import BatchingError
 from chainrule.nn import functional as F
 from chainrule.nn.module import Module, check_input_shape
 from chainrule.nn.parameter import Parameter
@@ -18,7 +20,10 @@ def _constant(value) -> np.ndarray:
 
 class _BatchNorm(Module):
     """Normalise each channel (axis 1) by batch statistics while training and by running
-    averages in eval mode; `momentum` weighs the newest batch in the running averages."""
+    averages in eval mode; `momentum` weighs the newest batch in the running averages.
+
+    Under `cr.vmap` only eval mode works: in training mode each call would see one example,
+    whose statistics are not the batch's, so the layer raises BatchingError (as torch.func)."""
 
     _ndims: tuple = ()
     _expected = ""
@@ -34,6 +39,15 @@ class _BatchNorm(Module):
         self.register_buffer("num_batches_tracked", np.zeros((), np.int64))
 
     def forward(self, x):
+        if self.training and batch_levels(x):
+            raise BatchingError(
+                f"{self!r} in training mode under cr.vmap: it normalises by statistics over "
+                "the batch, but inside vmap each call sees one example, so those would be one "
+                "example's statistics (and the running averages would mix them up). Call "
+                "model.eval() to normalise by the running statistics, or run the layer on the "
+                "whole batch outside vmap (per-example gradients and batch statistics do not "
+                "mix: LayerNorm normalises each example on its own)."
+            )
         shape = cnp.shape(x)
         check_input_shape(self, x, len(shape) in self._ndims and shape[1] == self.num_features,
                           self._expected.format(C=self.num_features))
