@@ -12,9 +12,9 @@ import sys
 
 
 def _all_cases():
-    from bench import core_ops, training, transforms
+    from bench import core_ops, per_example, training, transforms
 
-    return core_ops.CASES + transforms.CASES + training.CASES
+    return core_ops.CASES + transforms.CASES + per_example.CASES + training.CASES
 
 
 SYSTEM_KEYS = ("import", "memory")
@@ -144,7 +144,8 @@ def _write_json(path, results, system_rows):
     payload = {
         "cases": [
             {"key": r.case.key, "title": r.case.title, "unit": r.case.unit,
-             "target": r.case.target, "times": r.times, "ratios": r.ratios, "notes": r.notes}
+             "target": r.case.target, "targets": r.case.targets, "times": r.times,
+             "ratios": r.ratios, "notes": r.notes}
             for r in results
         ],
         "system": system_rows,

@@ -65,6 +65,8 @@ def categorise(filename, function):
         if suffix in path and (name is None or name == function):
             return stage
     if filename == "~":
+        if "_operator." in function:  # impls call operator.mul & co. on arrays: NumPy's work
+            return "C built-ins (operator.*: NumPy arithmetic)"
         return "C built-ins (" + ("numpy" if "numpy" in function else "list/tuple/dict") + ")"
     return "other"
 
