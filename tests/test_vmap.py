@@ -335,14 +335,8 @@ def test_vmap_of_jacfwd():
     close(cr.vmap(cr.jacfwd(g_vector), chunk_size=3)(X), loop(jac_g, X))
 
 
-JACREV_RAW_VALUE = (
-    "jacrev calls raw_value on its input boxes (transforms/jacobians.py, jacrev: "
-    "`_Layout([(t, [raw_value(b) ...`), which refuses a value batched by an enclosing vmap; "
-    "the layout needs only shapes and dtypes"
-)
 
 
-@pytest.mark.xfail(strict=True, raises=BatchingError, reason=JACREV_RAW_VALUE)
 def test_vmap_of_jacrev():
     close(cr.vmap(cr.jacrev(g_vector))(X), loop(jac_g, X))
 
@@ -361,7 +355,6 @@ def test_jacrev_and_jacfwd_of_vmap_are_block_diagonal():
     close(got, want)
 
 
-@pytest.mark.xfail(strict=True, raises=BatchingError, reason=JACREV_RAW_VALUE)
 def test_vmap_of_hessian():
     h = lambda x: (x**3).sum() * x[0]  # noqa: E731
 
@@ -636,13 +629,6 @@ def test_converting_a_batched_value_raises(name):
         cr.vmap(CONVERSIONS[name])(X)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core/tensor.py: __array__, __float__, __int__, item, tolist and numpy test "
-    "`trace.concrete` and raise the generic ConcretizationError ('a value being "
-    "differentiated... `if x > 0:` is fine'), not the batching level's BatchingError "
-    "(`trace.refuse`), for a value batched by vmap",
-)
 @pytest.mark.parametrize("name", ["np.asarray", "float"])
 def test_converting_a_batched_value_raises_batching_error_naming_vmap(name):
     with pytest.raises(BatchingError, match="vmap"):
@@ -783,12 +769,6 @@ def test_in_place_on_a_plain_tensor_made_inside_raises_clearly():
             cr.vmap(function)(X)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cnp.zeros_like(x) of a batched x is a plain NumPy array, and writing a batched "
-    "value into it (b[1] = x[0]) raises the generic ConcretizationError from Tensor.__float__ "
-    "('a value being differentiated'), not a BatchingError (core/tensor.py)",
-)
 def test_in_place_into_zeros_like_works_or_raises_batching_error():
     def f(x):
         b = cnp.zeros_like(x)
@@ -1031,25 +1011,15 @@ def test_numpy_function_under_vmap_matches_a_numpy_loop(case):
                                    err_msg=f"{name}: gradient of argument {position}")
 
 
-SLOGDET_RAW_VALUE = (
-    "numpy/linalg.py slogdet computes the sign from raw_value(a), which refuses a value "
-    "batched by vmap"
-)
 
 
-@pytest.mark.xfail(strict=True, raises=BatchingError, reason=SLOGDET_RAW_VALUE)
 def test_slogdet_under_vmap():
     A = np.stack([_spd() for _ in range(3)])
     close(cr.vmap(lambda a: cnp.linalg.slogdet(a)[1])(A), np.linalg.slogdet(A)[1])
 
 
-ANY_ALL_RAW_VALUE = (
-    "numpy/_common.py `plain` (cnp.any, cnp.all, cnp.count_nonzero: functions without a "
-    "derivative) calls raw_value on its arguments, which refuses a value batched by vmap"
-)
 
 
-@pytest.mark.xfail(strict=True, raises=BatchingError, reason=ANY_ALL_RAW_VALUE)
 @pytest.mark.parametrize("name", ["any", "all", "count_nonzero"])
 def test_boolean_reductions_under_vmap(name):
     got = cr.vmap(lambda x: getattr(cnp, name)(x > 0))(X)

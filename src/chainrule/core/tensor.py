@@ -485,6 +485,9 @@ _CONVERSION_FIXES = (
 
 
 def _concretization_error(value, what, into):
+    batching = _batch_trace_in(value)
+    if batching is not None:  # vmap's reason comes first: no single value exists at all
+        return batching.refuse(value, what)
     return ConcretizationError(
         f"{what} on a value being differentiated (shape {value.shape}, dtype {value.dtype}, "
         f"traced at level {value._trace.level}): inside a functional transform (cr.grad, "
@@ -493,6 +496,15 @@ def _concretization_error(value, what, into):
         f"{_CONVERSION_FIXES}. If you mean a constant, say so with cr.stop_gradient(x). "
         "Comparisons work as they are: `if x > 0:` is fine."
     )
+
+
+def _batch_trace_in(value):
+    """The innermost vmap level among `value`'s levels, or None."""
+    while type(value) in TRACED_TYPES:
+        if value._trace.batched:
+            return value._trace
+        value = value._value
+    return None
 
 
 def _check_conversion(value, what, into):

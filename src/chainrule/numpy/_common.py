@@ -6,8 +6,9 @@ import numpy as np
 
 from chainrule.core.dtypes import dtype_of, shape_of
 from chainrule.core.tensor import Tensor, cast, raw_value
-from chainrule.errors import ShapeError, UnsupportedFunctionError
+from chainrule.errors import BatchingError, ShapeError, UnsupportedFunctionError
 from chainrule.ops import elementwise as _elementwise
+from chainrule.ops import shape as _ops_shape
 from chainrule.ops._rules import const
 
 
@@ -86,14 +87,56 @@ def filled(shape, fill_value, dtype, what):
 
 def plain(function):
     """`function` called on the plain values of its arguments: for NumPy's functions whose
-    results (booleans, indices, counts) carry no derivative."""
+    results (booleans, indices, counts) carry no derivative. Under vmap it is called once per
+    example and the results are stacked (batched): each example gets its own answer."""
 
     def on_plain_values(*args, **kwargs):
-        plain_kwargs = {k: raw_value(v) for k, v in kwargs.items()}
-        return function(*(raw_value(a) for a in args), **plain_kwargs)
+        args = [const(a) for a in args]
+        kwargs = {k: const(v) for k, v in kwargs.items()}
+        trace = _innermost_batch(args, kwargs)
+        if trace is None:
+            plain_kwargs = {k: raw_value(v) for k, v in kwargs.items()}
+            return function(*(raw_value(a) for a in args), **plain_kwargs)
+        return _per_example(on_plain_values, trace, args, kwargs, function.__name__)
 
     on_plain_values.__name__ = function.__name__
     return on_plain_values
+
+
+def _innermost_batch(args, kwargs):
+    top = None
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, Tensor) and value._trace.batched and (
+            top is None or value._trace.level > top.level
+        ):
+            top = value._trace
+    return top
+
+
+def _per_example(function, trace, args, kwargs, name):
+    """`function` once per example of vmap level `trace`, results stacked and batched there."""
+    def row(value, index):
+        if isinstance(value, Tensor) and value._trace is trace:
+            return _ops_shape.getitem(value._value, index=index)
+        return value
+
+    results = [
+        function(*(row(a, b) for a in args), **{k: row(v, b) for k, v in kwargs.items()})
+        for b in range(trace.size)
+    ]
+    first = results[0]
+    try:
+        if isinstance(first, tuple):
+            parts = [np.stack([np.asarray(r[i]) for r in results]) for i in range(len(first))]
+            return type(first)(*(trace.box(p) for p in parts)) if hasattr(
+                type(first), "_fields") else tuple(trace.box(p) for p in parts)
+        return trace.box(np.stack([np.asarray(r) for r in results]))
+    except ValueError as exc:
+        raise BatchingError(
+            f"{name} under cr.{trace.name} gives each example a result of a different shape "
+            "(e.g. a different number of entries), so the results do not stack. Call it "
+            "outside the vmapped function, or use cnp.where with a fixed-size result."
+        ) from exc
 
 
 def condition_of(condition):

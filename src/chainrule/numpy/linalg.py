@@ -11,14 +11,14 @@ from collections import namedtuple
 import numpy as _np
 
 from chainrule.core.dtypes import shape_of
-from chainrule.core.tensor import Tensor, raw_value
+from chainrule.core.tensor import Tensor
 from chainrule.errors import ArgumentError, ShapeError, UnsupportedFunctionError
 from chainrule.numpy import creation as _creation
 from chainrule.numpy import products as _products
 from chainrule.numpy import reductions as _reductions
 from chainrule.numpy import selection as _selection
 from chainrule.numpy import shapes as _shapes
-from chainrule.numpy._common import normalize_axes
+from chainrule.numpy._common import normalize_axes, plain
 from chainrule.numpy._explain import wrap_public
 from chainrule.ops import elementwise as _elementwise
 from chainrule.ops import linalg as _ops
@@ -76,7 +76,7 @@ def det(a):
 def slogdet(a):
     """(sign, log|det a|): the sign is piecewise constant (no gradient); logabsdet is smooth."""
     _require_matrix(a, "slogdet", square=True)
-    sign = _np.linalg.slogdet(raw_value(a))[0]
+    sign = plain(_np.linalg.slogdet)(a)[0]  # piecewise constant; per example under vmap
     return SlogdetResult(sign, _ops.logabsdet(a))
 
 

@@ -6,6 +6,8 @@ Dict keys are sorted (as in JAX), so two dicts with the same keys flatten alike.
 empty container: it has no leaves.
 """
 
+import collections
+
 __all__ = [
     "TreeDef", "tree_flatten", "tree_unflatten", "tree_leaves", "tree_map", "tree_structure",
     "register_pytree_node",
@@ -41,6 +43,12 @@ def _unflatten_dict(keys, children):
 register_pytree_node(tuple, lambda node: (list(node), None), lambda _, children: tuple(children))
 register_pytree_node(list, lambda node: (list(node), None), lambda _, children: list(children))
 register_pytree_node(dict, _flatten_dict, _unflatten_dict)
+# An OrderedDict keeps its order (as in JAX); state_dict() returns one.
+register_pytree_node(
+    collections.OrderedDict,
+    lambda node: (list(node.values()), tuple(node)),
+    lambda keys, children: collections.OrderedDict(zip(keys, children, strict=True)),
+)
 register_pytree_node(type(None), lambda node: ([], None), lambda _, children: None)
 
 
