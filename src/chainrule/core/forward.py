@@ -108,13 +108,11 @@ def _added_in_place(total, contribution, tangents) -> bool:
         return False
     first, second = total._value, contribution._value
     if type(first) is not np.ndarray or type(second) is not np.ndarray or (
-        first.size < _IN_PLACE_FROM or not first.flags.writeable or first.base is not None
+        first.size < _IN_PLACE_FROM or first.base is not None or not first.flags.writeable
     ):
         return False
-    if np.broadcast_shapes(first.shape, second.shape) != first.shape or (
-        np.result_type(first, second) != first.dtype
-    ):
-        return False
+    if first.shape != second.shape or first.dtype != second.dtype:
+        return False  # (the common case; broadcasting ones are left to `add`)
     for tangent in tangents:
         if type(tangent) in TRACED_TYPES and np.may_share_memory(first, physical_value(tangent)):
             return False
