@@ -14,7 +14,8 @@ import threading
 from chainrule.core.primitive import TRACED_TYPES
 
 __all__ = [
-    "Trace", "new_level", "raw_value", "physical_value", "strip_derivatives", "is_grad_enabled",
+    "Trace", "new_level", "raw_value", "physical_value", "strip_derivatives", "batched_like",
+    "is_grad_enabled",
     "no_grad", "enable_grad", "set_grad_enabled",
 ]
 
@@ -46,14 +47,21 @@ def strip_derivatives(value):
     examples, and under vmap that is not one example's mask.) A plain value is returned as is."""
     if type(value) not in TRACED_TYPES:
         return value
+    return batched_like(value, physical_value(value))
+
+
+def batched_like(value, array):
+    """`array`, stored like `value` (a leading axis per vmap level), as a constant batched at
+    the same vmap levels as `value`: each example gets its own slice (a random mask drawn for
+    the whole batch, say). `array` itself when `value` is not batched."""
     levels = []
     while type(value) in TRACED_TYPES:
         if value._trace.batched:
             levels.append(value._trace)
         value = value._value
     for trace in reversed(levels):  # the outermost vmap (lowest level) boxes first
-        value = trace.box(value)
-    return value
+        array = trace.box(array)
+    return array
 
 
 def physical_value(value):

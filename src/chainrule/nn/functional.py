@@ -13,8 +13,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.batching import batch_levels
 from chainrule.core.dtypes import dtype_of
-from chainrule.core.primitive import TRACED_TYPES
-from chainrule.core.trace import physical_value
+from chainrule.core.trace import batched_like, physical_value
 from chainrule.errors import DTypeError, ShapeError
 
 __all__ = [
@@ -58,23 +57,7 @@ def dropout(x, p: float, training: bool = True, rng=None):
     rng = np.random.default_rng(rng)
     keep = rng.random(np.shape(physical_value(x))) >= p
     dtype = np.dtype(getattr(x, "dtype", np.float64))
-    return x * _batched_like(x, keep.astype(dtype) / dtype.type(1.0 - p))
-
-
-def _batched_like(x, array):
-    """`array`, of the shape `x` is stored in (a leading axis per vmap level), as a constant
-    batched at the same vmap levels as `x`: each example gets its own slice. A plain `array`
-    when `x` is not batched."""
-    if not batch_levels(x):
-        return array
-    traces = []
-    while type(x) in TRACED_TYPES:
-        if x._trace.batched:
-            traces.append(x._trace)
-        x = x._value
-    for trace in reversed(traces):  # the outermost vmap (its axis first) boxes first
-        array = trace.box(array)
-    return array
+    return x * batched_like(x, keep.astype(dtype) / dtype.type(1.0 - p))
 
 
 # ----- losses ------------------------------------------------------------------------------------
