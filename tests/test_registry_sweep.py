@@ -4,13 +4,23 @@ Every primitive must have samples (tests/samples/); each differentiable one is c
 reverse and forward mode against central differences in float64, and to second order. Edge
 points (zeros, ties, singular matrices) are checked to second order as well, in both modes;
 at a kink, against the documented convention instead of differences.
+
+Every sample is also batched by cr.vmap (every combination of batched operands) and checked
+against a Python loop over the examples: values against NumPy, vmap(grad), grad(vmap) and
+vmap(jvp) against cr.grad and cr.jvp per example; likewise with index arrays batched by vmap
+(an index per example). Calls that go row by row instead of through their row's batching rule
+are counted and must be in ALLOWED_FALLBACKS; the row-by-row fallback itself is checked for
+every primitive with its rule taken away.
 """
+
+import itertools
 
 import numpy as np
 import pytest
 
 import chainrule as cr
 import chainrule.numpy as cnp
+from chainrule.core.batching import FALLBACKS
 from chainrule.core.primitive import REGISTRY
 from chainrule.core.tensor import raw_value
 from samples import all_samples
@@ -142,3 +152,354 @@ def test_primitive_keeps_float32(name):
     for arg in args:
         if arg.grad is not None:
             assert arg.grad.dtype == np.float32
+
+
+# ----- batching: cr.vmap of every primitive against a Python loop ---------------------------------
+# Every (primitive, sample) is applied to a batch of BATCH examples per operand: the sample itself,
+# then the sample scaled by 0.95 and 0.9 (zeros, ties and singular matrices stay what they are)
+# plus, away from edge points, a small fixed random perturbation; a boolean operand (where's
+# condition) gets entries flipped at random, an integer one stays as it is. Every combination of
+# batched and unbatched operands is checked (in_axes 0; unbatched operands are the sample's), and
+# all operands batched along their last axis (in_axes -1). The values are compared with the NumPy
+# implementation applied example by example (exactly, with dtypes, for integer and boolean
+# outputs); for float outputs, vmap(grad), grad(vmap) and vmap(jvp) with respect to the float
+# operands are compared with cr.grad and cr.jvp applied example by example.
+BATCH = 3
+
+# Primitives that may go row by row (core/batching.py counts every such call in FALLBACKS)
+# somewhere in the batching checks, and why. Every other call must go through its row's rule:
+# a check fails for a primitive that falls back and is not listed here, and
+# test_batching_rules_and_fallbacks for one listed here that no longer falls back.
+ALLOWED_FALLBACKS: dict = {}
+# Primitives whose row declares no batching rule at all (REGISTRY[name].batch is None).
+ALLOWED_WITHOUT_RULE: dict = {}
+
+_FALLBACK_RUNS: dict = {}  # check id -> {primitive: fallback calls}, per test process
+
+
+def _examples(args, edge, seed):
+    """One stacked array (BATCH, *shape) per operand (see above)."""
+    generator = np.random.default_rng(seed)
+    stacked = []
+    for arg in args:
+        arg = np.asarray(arg)
+        if arg.dtype.kind == "b":
+            flips = [np.zeros(arg.shape, bool)] + [
+                generator.random(arg.shape) < 0.5 for _ in range(BATCH - 1)
+            ]
+            stacked.append(np.stack([arg ^ flip for flip in flips]))
+        elif arg.dtype.kind in "iu":
+            stacked.append(np.stack([arg] * BATCH))
+        else:
+            arg = arg.astype(np.float64)
+            delta = 0.0 if edge else 0.01 * generator.standard_normal(arg.shape)
+            stacked.append(np.stack([arg * (1.0 - 0.05 * e) + e * delta for e in range(BATCH)]))
+    return stacked
+
+
+def _layouts(count):
+    """in_axes per operand: every batched/unbatched combination, then all along the last axis."""
+    masks = [m for m in itertools.product((None, 0), repeat=count) if 0 in m]
+    return masks + [(-1,) * count]
+
+
+def _close(found, expected, what):
+    found = np.asarray(found)
+    expected = np.asarray(expected)
+    assert found.shape == expected.shape, f"{what}: shape {found.shape} != {expected.shape}"
+    assert found.dtype == expected.dtype, f"{what}: dtype {found.dtype} != {expected.dtype}"
+    if expected.dtype.kind in "biu":
+        np.testing.assert_array_equal(found, expected, err_msg=what)
+    else:
+        scale = max(1.0, float(np.nanmax(np.abs(expected), initial=0.0)))
+        np.testing.assert_allclose(found, expected, rtol=1e-10, atol=1e-12 * scale, err_msg=what)
+
+
+def _check_batched(function, reference, stacked, fixed, layout, derivatives=True):
+    """cr.vmap(function, in_axes=layout) against a loop over the examples: the values against
+    `reference` (NumPy, one example at a time); derivatives with respect to the float operands
+    against cr.grad and cr.jvp one example at a time. `fixed[k]` is operand k where unbatched."""
+    count = len(stacked)
+    inputs = [
+        fixed[k] if axis is None else np.moveaxis(stacked[k], 0, axis)
+        for k, axis in enumerate(layout)
+    ]
+    examples = [
+        [fixed[k] if axis is None else stacked[k][e] for k, axis in enumerate(layout)]
+        for e in range(BATCH)
+    ]
+    expected = np.stack([np.asarray(reference(*args)) for args in examples])
+    _close(cr.vmap(function, in_axes=layout)(*inputs), expected, f"vmap values, in_axes={layout}")
+    diff = tuple(k for k in range(count) if np.asarray(fixed[k]).dtype.kind == "f")
+    if not derivatives or expected.dtype.kind != "f" or not diff:
+        return
+
+    # vmap(grad): per-example gradients of a per-example weighting of the output.
+    generator = np.random.default_rng(count)
+    weights = generator.standard_normal(expected.shape)
+
+    def weighted(*args):
+        return cnp.sum(function(*args[:-1]) * args[-1])
+
+    gradient = cr.grad(weighted, argnums=diff)
+    per_example = [gradient(*args, weights[e]) for e, args in enumerate(examples)]
+    found = cr.vmap(gradient, in_axes=(*layout, 0))(*inputs, weights)
+    for position, k in enumerate(diff):
+        _close(found[position], np.stack([g[position] for g in per_example]),
+               f"vmap(grad) wrt operand {k}, in_axes={layout}")
+
+    # grad(vmap): the gradient of the weighted sum over the batch.
+    found = cr.grad(
+        lambda *args: cnp.sum(cr.vmap(weighted, in_axes=(*layout, 0))(*args, weights)),
+        argnums=diff,
+    )(*inputs)
+    for position, k in enumerate(diff):
+        rows = np.stack([g[position] for g in per_example])
+        axis = layout[k]
+        want = rows.sum(axis=0) if axis is None else np.moveaxis(rows, 0, axis)
+        _close(found[position], want, f"grad(vmap) wrt operand {k}, in_axes={layout}")
+
+    # vmap(jvp): a batched tangent for every float operand, batched or not.
+    tangents = [generator.standard_normal(stacked[k].shape) for k in diff]
+
+    def along(*args):
+        operands, directions = list(args[:count]), args[count:]
+
+        def of_float_operands(*floats):
+            merged = list(operands)
+            for k, value in zip(diff, floats):
+                merged[k] = value
+            return function(*merged)
+
+        return cr.jvp(of_float_operands, tuple(operands[k] for k in diff), directions)[1]
+
+    per_example = [along(*args, *(t[e] for t in tangents)) for e, args in enumerate(examples)]
+    found = cr.vmap(along, in_axes=(*layout,) + (0,) * len(diff))(*inputs, *tangents)
+    _close(found, np.stack(per_example), f"vmap(jvp), in_axes={layout}")
+
+
+def _counting_fallbacks(key, check):
+    """Runs `check()` once per process; returns the row-by-row calls it caused, by primitive."""
+    if key in _FALLBACK_RUNS:
+        return _FALLBACK_RUNS[key]
+    before = dict(FALLBACKS)
+    check()
+    fallbacks = {
+        name: calls - before.get(name, 0)
+        for name, calls in FALLBACKS.items() if calls != before.get(name, 0)
+    }
+    _FALLBACK_RUNS[key] = fallbacks
+    return fallbacks
+
+
+def _assert_allowed(fallbacks, what):
+    unexpected = sorted(set(fallbacks) - set(ALLOWED_FALLBACKS))
+    assert not unexpected, (
+        f"{what} went row by row for {unexpected} ({fallbacks}): give the row a batching rule "
+        "that covers the call, or list it in ALLOWED_FALLBACKS with the reason"
+    )
+
+
+def _sweep_batching(name, index):
+    primitive = REGISTRY[name]
+    sample = SAMPLES[name][index]
+    function = sample.function(primitive)
+
+    def reference(*args):
+        prepared = sample.prepare(*args) if sample.prepare is not None else args
+        return primitive.impl(*prepared, **sample.params)
+
+    stacked = _examples(sample.args, sample.edge, [index, *name.encode()])
+    fixed = [np.asarray(arg) for arg in sample.args]
+    fixed = [a.astype(np.float64) if a.dtype.kind == "f" else a for a in fixed]
+    for layout in _layouts(len(stacked)):
+        _check_batched(function, reference, stacked, fixed, layout, not primitive.nondiff)
+
+
+@pytest.mark.parametrize("name, index", CASES)
+def test_primitive_batches_like_a_loop(name, index):
+    fallbacks = _counting_fallbacks((name, index), lambda: _sweep_batching(name, index))
+    _assert_allowed(fallbacks, f"vmap of {name}")
+
+
+# ----- batching with an index per example -------------------------------------------------------
+# vmap over the index arrays themselves (x[labels] with a label per example): getitem, scatter_add
+# and setitem with index arrays batched by vmap, and the chainrule.numpy functions built on them.
+_GETITEM, _SCATTER_ADD, _SETITEM = REGISTRY["getitem"], REGISTRY["scatter_add"], REGISTRY["setitem"]
+_X = np.random.default_rng(11).uniform(-2.0, 2.0, size=(BATCH, 4, 3))
+_X4 = np.random.default_rng(12).uniform(-2.0, 2.0, size=(BATCH, 2, 3, 2, 2))
+
+
+def _indices(high, shape, seed):
+    """BATCH different integer index arrays (repeats included)."""
+    return np.random.default_rng(seed).integers(0, high, size=(BATCH,) + shape)
+
+
+def _distinct(high, count, seed):
+    """BATCH index arrays without repeats (setitem: which repeated write wins is unspecified)."""
+    generator = np.random.default_rng(seed)
+    return np.stack([generator.permutation(high)[:count] for _ in range(BATCH)])
+
+
+def _scatter_reference(updates, index, shape):
+    out = np.zeros(shape)
+    np.add.at(out, index, updates)
+    return out
+
+
+def _setitem_reference(x, value, index):
+    out = np.array(x, copy=True)
+    out[index] = value
+    return out
+
+
+def _index_case(label, function, reference, stacked):
+    return pytest.param(function, reference, stacked, id=label)
+
+
+_I = _indices(4, (2,), 1)  # rows of a (4, 3) example, per example
+_J = _indices(3, (2,), 2)  # columns
+INDEX_CASES = [
+    _index_case("x[i]", lambda x, i: _GETITEM(x, index=i), lambda x, i: x[i], [_X, _I]),
+    _index_case("x[i] 2-d i", lambda x, i: _GETITEM(x, index=i), lambda x, i: x[i],
+                [_X, _indices(4, (2, 2), 3)]),
+    _index_case("x[i, j]", lambda x, i, j: _GETITEM(x, index=(i, j)),
+                lambda x, i, j: x[i, j], [_X, _I, _J]),
+    _index_case("x[i, 1]", lambda x, i: _GETITEM(x, index=(i, 1)), lambda x, i: x[i, 1],
+                [_X, _I]),
+    _index_case("x[i, constant array]", lambda x, i: _GETITEM(x, index=(i, np.array([0, 2]))),
+                lambda x, i: x[i, np.array([0, 2])], [_X, _I]),
+    _index_case("x[:, j]", lambda x, j: _GETITEM(x, index=(slice(None), j)),
+                lambda x, j: x[:, j], [_X, _J]),
+    _index_case("x[i, 1:]", lambda x, i: _GETITEM(x, index=(i, slice(1, None))),
+                lambda x, i: x[i, 1:], [_X, _I]),
+    _index_case("x[..., j]", lambda x, j: _GETITEM(x, index=(Ellipsis, j)),
+                lambda x, j: x[..., j], [_X, _J]),
+    _index_case("x[None, i]", lambda x, i: _GETITEM(x, index=(None, i)),
+                lambda x, i: x[None, i], [_X, _I]),
+    _index_case("x[i, ::-1]", lambda x, i: _GETITEM(x, index=(i, slice(None, None, -1))),
+                lambda x, i: x[i, ::-1], [_X, _I]),
+    _index_case("x[i, mask]", lambda x, i: _GETITEM(x, index=(i, np.array([True, False, True]))),
+                lambda x, i: x[i, np.array([True, False, True])], [_X, _I]),
+    _index_case("x[i, :, j] (apart)", lambda x, i, j: _GETITEM(x, index=(i, slice(None), j)),
+                lambda x, i, j: x[i, :, j],
+                [_X.reshape(BATCH, 2, 2, 3), _indices(2, (2,), 9), _J]),
+    _index_case("x[:, i, :, j] (apart)",
+                lambda x, i, j: _GETITEM(x, index=(slice(None), i, slice(None), j)),
+                lambda x, i, j: x[:, i, :, j],
+                [_X4, _indices(3, (2,), 12), _indices(2, (2,), 13)]),
+    _index_case("take_along_axis", lambda x, i: cnp.take_along_axis(x, i, axis=1),
+                lambda x, i: np.take_along_axis(x, i, axis=1), [_X, _indices(3, (4, 2), 4)]),
+    _index_case("take axis 1", lambda x, j: cnp.take(x, j, axis=1),
+                lambda x, j: np.take(x, j, axis=1), [_X, _J]),
+    _index_case("sort last axis", lambda x: cnp.sort(x, axis=-1), lambda x: np.sort(x, axis=-1),
+                [_X]),
+    _index_case("sort axis 0", lambda x: cnp.sort(x, axis=0), lambda x: np.sort(x, axis=0),
+                [_X]),
+    _index_case("scatter_add[i]", lambda u, i: _SCATTER_ADD(u, index=i, shape=(4, 3)),
+                lambda u, i: _scatter_reference(u, i, (4, 3)), [_X[:, :2], _I]),
+    _index_case("scatter_add[i, j]",
+                lambda u, i, j: _SCATTER_ADD(u, index=(i, j), shape=(4, 3)),
+                lambda u, i, j: _scatter_reference(u, (i, j), (4, 3)), [_X[:, 0, :2], _I, _J]),
+    _index_case("scatter_add[:, j]",
+                lambda u, j: _SCATTER_ADD(u, index=(slice(None), j), shape=(4, 3)),
+                lambda u, j: _scatter_reference(u, (slice(None), j), (4, 3)), [_X[:, :, :2], _J]),
+    _index_case("setitem[:, j]", lambda x, v, j: _SETITEM(x, v, index=(slice(None), j)),
+                lambda x, v, j: _setitem_reference(x, v, (slice(None), j)),
+                [_X, _X[:, :, :2] + 5.0, _distinct(3, 2, 10)]),
+    _index_case("setitem[i]", lambda x, v, i: _SETITEM(x, v, index=i), _setitem_reference,
+                [_X, _X[:, :2] + 5.0, _distinct(4, 2, 5)]),
+    # NumPy keeps the last of repeated writes; only it gets the value's cotangent.
+    _index_case("setitem[i] repeated", lambda x, v, i: _SETITEM(x, v, index=i),
+                _setitem_reference, [_X, _X[:, :2] + 5.0, np.array([[1, 1], [0, 2], [3, 3]])]),
+    _index_case("setitem[i] broadcast value",
+                lambda x, v, i: _SETITEM(x, v, index=i), _setitem_reference,
+                [_X, _X[:, 0] + 5.0, _distinct(4, 2, 6)]),
+    _index_case("setitem[i, j] 0-d value",
+                lambda x, v, i, j: _SETITEM(x, v, index=(i, j)),
+                lambda x, v, i, j: _setitem_reference(x, v, (i, j)),
+                [_X, _X[:, 0, 0] + 5.0, _distinct(4, 2, 7), _distinct(3, 2, 8)]),
+]
+
+
+def _check_index_case(function, reference, stacked):
+    fixed = [s[0] for s in stacked]
+    for layout in _layouts(len(stacked)):
+        _check_batched(function, reference, stacked, fixed, layout)
+
+
+@pytest.mark.parametrize("function, reference, stacked", INDEX_CASES)
+def test_batched_index_like_a_loop(function, reference, stacked, request):
+    fallbacks = _counting_fallbacks(
+        request.node.callspec.id, lambda: _check_index_case(function, reference, stacked)
+    )
+    _assert_allowed(fallbacks, f"vmap of {request.node.callspec.id}")
+
+
+def test_nested_vmap_with_batched_index():
+    """Two vmap levels, the array batched by the outer one and the index by the inner one (and
+    the other way round): each rule passes the index on to the level below as an index."""
+    x = _X4[:, 0, :, 0, :]  # (BATCH, 3, 2)
+    generator = np.random.default_rng(14)
+    rows, columns = generator.integers(0, 3, size=(4, 2)), generator.integers(0, 2, size=(4,))
+    inner = cr.vmap(lambda x, i: _GETITEM(x, index=(slice(None), i)), in_axes=(None, 0))
+    found = cr.vmap(inner, in_axes=(0, None))(x.transpose(0, 2, 1), rows)
+    want = [[x[a].T[:, rows[b]] for b in range(4)] for a in range(BATCH)]
+    _close(found, np.array(want), "vmap(vmap(x[:, i]))")
+
+    def loss(x, i, j):
+        return cnp.sum(_GETITEM(x, index=(i, j)) ** 2)
+
+    per_example = cr.vmap(cr.vmap(cr.grad(loss), in_axes=(None, 0, 0)), in_axes=(0, None, None))
+    found = per_example(x, rows, columns[:, None] + np.zeros((1, 2), dtype=int))
+    want = [[cr.grad(loss)(x[a], rows[b], np.full(2, columns[b])) for b in range(4)]
+            for a in range(BATCH)]
+    _close(found, np.array(want), "vmap(vmap(grad(x[i, j])))")
+
+
+# ----- the row-by-row fallback: always right, for every primitive ---------------------------------
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_row_by_row_fallback_batches_like_a_loop(name, monkeypatch):
+    """With its rule taken away, a primitive still batches (core/batching.row_by_row): its first
+    sample, checked as in the sweep, and the fallback counted."""
+    monkeypatch.setattr(REGISTRY[name], "batch", None)
+    before = FALLBACKS.get(name, 0)
+    _sweep_batching(name, 0)
+    assert FALLBACKS.get(name, 0) > before
+
+
+@pytest.mark.parametrize("function, reference, stacked", INDEX_CASES)
+def test_row_by_row_with_batched_index(function, reference, stacked, monkeypatch):
+    """The fallback with an index per example: each row gets its own entries of the index."""
+    for name in ("getitem", "scatter_add", "setitem"):
+        monkeypatch.setattr(REGISTRY[name], "batch", None)
+    _check_index_case(function, reference, stacked)
+
+
+def test_batching_rules_and_fallbacks(record_property):
+    """Which primitives have no batching rule, and which go row by row in the batching checks:
+    both as documented above. Prints the counts (pytest -s) and records them as properties."""
+    without_rule = sorted(name for name, row in REGISTRY.items() if row.batch is None)
+    runs = [
+        _counting_fallbacks(case.values, lambda case=case: _sweep_batching(*case.values))
+        for case in CASES
+    ] + [
+        _counting_fallbacks(case.id, lambda case=case: _check_index_case(*case.values))
+        for case in INDEX_CASES
+    ]
+    fallbacks: dict = {}
+    for run in runs:
+        for name, calls in run.items():
+            fallbacks[name] = fallbacks.get(name, 0) + calls
+    with_rule = len(REGISTRY) - len(without_rule)
+    print(
+        f"\nbatching: {with_rule} of {len(REGISTRY)} primitives have a rule, "
+        f"{len(without_rule)} have none {without_rule}; {len(fallbacks)} primitive(s) still on "
+        f"the row-by-row fallback somewhere in the sweep: {dict(sorted(fallbacks.items()))}"
+    )
+    record_property("primitives_with_batching_rule", with_rule)
+    record_property("primitives_without_batching_rule", len(without_rule))
+    record_property("primitives_on_fallback", len(fallbacks))
+    record_property("fallback_calls", dict(sorted(fallbacks.items())))
+    assert without_rule == sorted(ALLOWED_WITHOUT_RULE)
+    assert sorted(fallbacks) == sorted(ALLOWED_FALLBACKS)

@@ -72,6 +72,9 @@ SAMPLES["where"] = [
     Sample((uniform((3,)), uniform((), seed=1)), prepare=lambda x, y: (_condition, x, y),
            label="broadcast"),
     Sample((uniform(()), uniform(())), prepare=lambda x, y: (np.array(True), x, y), label="0-d"),
+    # The condition as an argument: cr.vmap batches it like any operand (one mask per example).
+    Sample((_condition, uniform((2, 3), seed=2), uniform((3,), seed=3)), wrt=(1, 2),
+           label="condition as an operand"),
 ]
 SAMPLES["clip"] = [
     Sample((np.array([-1.7, -0.3, 0.4, 1.6]),), {"lo": -1.0, "hi": 1.0}),

@@ -72,6 +72,9 @@ SAMPLES = {
     "softmax": _softmax_samples(),
     "log_softmax": _softmax_samples(),
     "argmax": [Sample((_X,), {"axis": 1, "keepdims": False})],
-    "argmin": [Sample((_X,), {"axis": None, "keepdims": False})],
+    "argmin": [
+        Sample((_X,), {"axis": None, "keepdims": False}),
+        Sample((_X,), {"axis": None, "keepdims": True}, label="flattened, keepdims"),
+    ],
     "argsort": [Sample((_X,), {"axis": -1, "stable": True})],
 }

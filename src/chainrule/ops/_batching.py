@@ -55,10 +55,11 @@ def _along_axis(primitive):
         rank = _example_rank(x, True)
         axis = params["axis"]
         if axis is None:
-            x = bind(REGISTRY["reshape"], x, shape=(size, -1))
-            axis, rank = 0, 1
-            if params.get("keepdims"):
-                return NotImplemented  # the kept shape is the example's: rows are simplest
+            flat = bind(REGISTRY["reshape"], x, shape=(size, -1))
+            out = bind(primitive, flat, **{**params, "axis": 1})
+            if params.get("keepdims"):  # the example's rank, every axis of size 1
+                out = bind(REGISTRY["reshape"], out, shape=(size,) + (1,) * rank)
+            return out
         return bind(primitive, x, **{**params, "axis": shift_axis(axis, rank)})
 
     return rule
@@ -115,9 +116,13 @@ def roll_rule(values, batched, size, shift, axis):
 
 def triangle_rule(primitive_name):
     def rule(values, batched, size, k):
-        if _example_rank(values[0], True) < 2:
-            return NotImplemented  # np.triu of a vector builds a matrix
-        return bind(REGISTRY[primitive_name], values[0], k=k)  # the last two axes only
+        (x,) = values
+        shape = shape_of(x)
+        if len(shape) == 2:  # np.triu of a vector: the triangle of the matrix of its copies
+            x = bind(REGISTRY["broadcast_to"], pad_rank(x, 2), shape=(size,) + shape[1:] * 2)
+        elif len(shape) < 2:
+            return NotImplemented  # NumPy refuses a 0-d example: let it say so
+        return bind(REGISTRY[primitive_name], x, k=k)  # the last two axes only
 
     return rule
 
@@ -157,32 +162,91 @@ def with_batch_slice(index):
     return (slice(None),) + (index if isinstance(index, tuple) else (index,))
 
 
-def _per_example_index(index, size, x_batched):
-    """An index holding index arrays with one entry per example (`BatchedIndex`), as one index
-    of the stacked arrays: x_b[i_b, j] for every b is X[b_range, I, j] when every part is an
-    array or an integer (NumPy's advanced indexing broadcasts them together; the example
-    number, in front, picks each example's own array). None when the index has slices, None or
-    Ellipsis among them (those go row by row)."""
-    parts = index if isinstance(index, tuple) else (index,)
-    if not all(
-        type(p) is BatchedIndex or isinstance(p, (int, np.integer, np.ndarray)) for p in parts
-    ):
-        return None
+def _advanced_grid(index, size, example_shape, x_batched):
+    """`index` as an index of the stacked arrays made of integer arrays only, which NumPy's
+    advanced indexing broadcasts together: for every example it picks what `index` picks from
+    that example, with the example number in front. Serves an index with arrays batched by
+    `cr.vmap` (`BatchedIndex`, one per example) and one whose advanced indices are not adjacent
+    (where a full slice in front would mix the batch axis in). Each slice becomes its range, a
+    constant boolean mask its nonzero() arrays, and each part is shaped to sit at its own axes
+    of the result, which follow NumPy's rule: the advanced indices' axes where the first of them
+    is if they are adjacent, else in front; `None` leaves a size-1 axis that no part spans.
+    Returns (index, the rank of one example's result), or None for an index it does not read
+    (those calls go row by row)."""
+    parts = list(index) if isinstance(index, tuple) else [index]
+    expanded = []
     for part in parts:
-        if type(part) is BatchedIndex and dtype_of(part.value).kind == "b":
-            raise BatchingError(
-                "a boolean mask with one value per example, used as an index under cr.vmap: "
-                "each example would select a different number of entries, so the results do "
-                "not stack. Use cnp.where(mask, x, 0) (or a sum weighted by the mask) instead."
-            )
-    example_shapes = [
-        shape_of(p.value)[1:] if type(p) is BatchedIndex else np.shape(p) for p in parts
-    ]
-    rank = len(np.broadcast_shapes(*example_shapes))
-    arrays = [pad_rank(p.value, rank) if type(p) is BatchedIndex else p for p in parts]
+        if type(part) is BatchedIndex:
+            if dtype_of(part.value).kind == "b":
+                raise BatchingError(
+                    "a boolean mask with one value per example, used as an index under "
+                    "cr.vmap: each example would select a different number of entries, so the "
+                    "results do not stack. Use cnp.where(mask, x, 0) (or a sum weighted by the "
+                    "mask) instead."
+                )
+            expanded.append(part)
+        elif isinstance(part, slice) or part is None or part is Ellipsis:
+            expanded.append(part)
+        else:
+            array = np.asarray(part)
+            if array.dtype.kind == "b":
+                if array.ndim == 0:
+                    return None
+                expanded.extend(array.nonzero())  # what NumPy does with a mask
+            elif array.dtype.kind in "iu":
+                expanded.append(array)
+            else:
+                return None
+    consumed = sum(1 for p in expanded if p is not None and p is not Ellipsis)
+    rest = len(example_shape) - consumed
+    if rest < 0 or sum(p is Ellipsis for p in expanded) > 1:
+        return None
+    at = next((i for i, p in enumerate(expanded) if p is Ellipsis), None)
+    if at is None:
+        expanded += [slice(None)] * rest
+    else:
+        expanded[at:at + 1] = [slice(None)] * rest
+
+    def example_shape_of(part):
+        return tuple(shape_of(part.value)[1:]) if type(part) is BatchedIndex else part.shape
+
+    advanced = [i for i, p in enumerate(expanded) if not (isinstance(p, slice) or p is None)]
+    block = np.broadcast_shapes(*(example_shape_of(expanded[i]) for i in advanced))
+    adjacent = advanced[-1] - advanced[0] == len(advanced) - 1
+    # Where each slice or None lands in one example's result, and where the advanced block does.
+    position, placed, start = 0, {}, 0
+    if not adjacent:
+        position = len(block)
+    for i, part in enumerate(expanded):
+        if adjacent and i == advanced[0]:
+            start, position = position, position + len(block)
+        if isinstance(part, slice) or part is None:
+            placed[i] = position
+            position += 1
+    rank = position
+    grid = []
     if x_batched:
-        arrays.insert(0, np.arange(size).reshape((size,) + (1,) * rank))
-    return tuple(arrays)
+        grid.append(np.arange(size).reshape((size,) + (1,) * rank))
+    dim = 0
+    for i, part in enumerate(expanded):
+        if part is None:
+            continue
+        if isinstance(part, slice):
+            entries = np.arange(*part.indices(example_shape[dim]))
+            shape = [1] * (rank + 1)
+            shape[placed[i] + 1] = len(entries)
+            grid.append(entries.reshape(shape))
+        else:
+            own = example_shape_of(part)
+            around = (1,) * start + (1,) * (len(block) - len(own))
+            after = (1,) * (rank - start - len(block))
+            if type(part) is BatchedIndex:
+                grid.append(bind(REGISTRY["reshape"], part.value,
+                                 shape=(size,) + around + own + after))
+            else:
+                grid.append(part.reshape((1,) + around + own + after))
+        dim += 1
+    return tuple(grid), rank
 
 
 def _has_batched_index(index):
@@ -190,48 +254,49 @@ def _has_batched_index(index):
     return any(type(p) is BatchedIndex for p in parts)
 
 
+def _selected_rank(shape, index):
+    """The rank of x[index] for an x of this shape and a constant index (a zero-strided view
+    is indexed: nothing of x's size is allocated)."""
+    return np.ndim(np.broadcast_to(np.zeros((), dtype=bool), shape)[index])
+
+
 def getitem_rule(values, batched, size, index):
     (x,) = values
-    if _has_batched_index(index):
-        stacked = _per_example_index(index, size, batched[0])
-        if stacked is None:
+    if _has_batched_index(index) or not batchable_index(index):
+        found = _advanced_grid(index, size, shape_of(x)[batched[0]:], batched[0])
+        if found is None:
             return NotImplemented
-        return bind(REGISTRY["getitem"], x, index=stacked)
-    if not batchable_index(index):
-        return NotImplemented
+        return bind(REGISTRY["getitem"], x, index=found[0])
     return bind(REGISTRY["getitem"], x, index=with_batch_slice(index))
 
 
 def scatter_add_rule(values, batched, size, index, shape):
     (updates,) = values
-    if _has_batched_index(index):
-        stacked = _per_example_index(index, size, True)
-        if stacked is None:
+    if _has_batched_index(index) or not batchable_index(index):
+        found = _advanced_grid(index, size, tuple(shape), True)
+        if found is None:
             return NotImplemented
-        if not batched[0]:
-            updates = broadcast_batch(updates, size)
-        return bind(REGISTRY["scatter_add"], updates, index=stacked, shape=(size,) + tuple(shape))
-    if not batched[0] or not batchable_index(index):
-        return NotImplemented
-    return bind(REGISTRY["scatter_add"], updates, index=with_batch_slice(index),
-                shape=(size,) + tuple(shape))
+        stacked, rank = found
+    else:
+        stacked, rank = with_batch_slice(index), _selected_rank(shape, index)
+    # Each example's updates broadcast against its selection: line their axes up from the right.
+    updates = pad_rank(updates, rank) if batched[0] else broadcast_batch(updates, size)
+    return bind(REGISTRY["scatter_add"], updates, index=stacked, shape=(size,) + tuple(shape))
 
 
 def setitem_rule(values, batched, size, index):
     x, value = values
-    per_example = _has_batched_index(index)
-    if per_example:
-        stacked = _per_example_index(index, size, True)
-        if stacked is None:
+    example_shape = tuple(shape_of(x)[batched[0]:])
+    if _has_batched_index(index) or not batchable_index(index):
+        found = _advanced_grid(index, size, example_shape, True)
+        if found is None:
             return NotImplemented
-    elif not batchable_index(index):
-        return NotImplemented
+        stacked, rank = found
     else:
-        stacked = with_batch_slice(index)
+        stacked, rank = with_batch_slice(index), _selected_rank(example_shape, index)
     if not batched[0]:
         x = broadcast_batch(x, size)  # every example writes into its own copy
     if batched[1]:
         # Each example's value broadcasts against its x[index]: line its axes up from the right.
-        selected = shape_of(bind(REGISTRY["getitem"], x, index=stacked))[1:]
-        value = pad_rank(value, len(selected))
+        value = pad_rank(value, rank)
     return bind(REGISTRY["setitem"], x, value, index=stacked)

@@ -7,7 +7,14 @@ scatter-add what getitem gathered). Their JVP is the primitive itself applied to
 import numpy as np
 
 from chainrule.core.dtypes import dtype_of, shape_of
-from chainrule.core.primitive import LINEAR, InputShape, PerInput, defprimitive
+from chainrule.core.primitive import (
+    LINEAR,
+    REGISTRY,
+    TRACED_TYPES,
+    InputShape,
+    PerInput,
+    defprimitive,
+)
 from chainrule.ops import _batching as batching
 
 X = 0
@@ -148,11 +155,27 @@ def _written_value_vjp(g, index):
 def _last_writes(shape, index):
     """Boolean mask over x[index]: True where that occurrence is the write NumPy keeps. Found
     by letting NumPy do the same assignment with each occurrence's number as the value."""
+    if _holds_traced(index):
+        return _last_writes_bound(shape, index)
     occurrences = np.zeros(shape, dtype=bool)[index].shape
     numbers = np.arange(int(np.prod(occurrences, dtype=np.int64))).reshape(occurrences)
     owner = np.full(shape, -1, dtype=np.int64)
     owner[index] = numbers
     return owner[index] == numbers
+
+
+def _holds_traced(index):
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(type(p) in TRACED_TYPES for p in parts)
+
+
+def _last_writes_bound(shape, index):
+    """`_last_writes` for an index holding arrays batched by `cr.vmap` (an index per example):
+    the same assignment, made with bound primitives, so each example finds its own mask."""
+    occurrences = tuple(shape_of(getitem(np.zeros(shape, dtype=bool), index=index)))
+    numbers = np.arange(int(np.prod(occurrences, dtype=np.int64))).reshape(occurrences)
+    owner = setitem(np.full(shape, -1, dtype=np.int64), numbers, index=index)
+    return REGISTRY["equal"](getitem(owner, index=index), numbers)
 
 
 # setitem(x, value, index): a copy of x with x[index] = value (what `t[i] = v` records).
