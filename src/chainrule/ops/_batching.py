@@ -34,9 +34,17 @@ def _pointwise(primitive):
     def rule(values, batched, size, **params):
         if len(values) == 1:
             return bind(primitive, values[0], **params)
-        rank = max(_example_rank(v, b) for v, b in zip(values, batched))
-        padded = [pad_rank(v, rank) if b else v for v, b in zip(values, batched)]
-        return bind(primitive, *padded, **params)
+        # (Every jacfwd and hessian step comes through here: written for speed.)
+        ranks = []
+        for value, is_batched in zip(values, batched):
+            shape = value.shape if type(value) is np.ndarray else shape_of(value)
+            ranks.append(len(shape) - is_batched)
+        rank = max(ranks)
+        for index, is_batched in enumerate(batched):
+            if is_batched and ranks[index] < rank:
+                values = [pad_rank(v, rank) if b else v for v, b in zip(values, batched)]
+                break
+        return bind(primitive, *values, **params)
 
     return rule
 
