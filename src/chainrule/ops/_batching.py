@@ -265,6 +265,14 @@ def _has_batched_index(index):
 def _selected_rank(shape, index):
     """The rank of x[index] for an x of this shape and a constant index (a zero-strided view
     is indexed: nothing of x's size is allocated)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    if all(
+        (isinstance(p, (slice, int, np.integer)) and not isinstance(p, bool))
+        or p is None or p is Ellipsis for p in parts
+    ):
+        # Basic indexing (jacrev's getitem cotangents): an int drops an axis, None adds one.
+        dropped = sum(1 for p in parts if isinstance(p, (int, np.integer)))
+        return len(shape) - dropped + sum(1 for p in parts if p is None)
     return np.ndim(np.broadcast_to(np.zeros((), dtype=bool), shape)[index])
 
 
