@@ -153,14 +153,12 @@ def test_casting_between_floats_is_differentiable():
     np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
 
 
-def test_complex_numbers_are_refused():
-    with pytest.raises(DTypeError, match="complex"):
-        cr.tensor([1 + 2j])
-    x = cr.tensor([1.0, 2.0], requires_grad=True)
-    with pytest.raises(DTypeError, match="complex"):
-        x * 1j
-    with pytest.raises(DTypeError, match="complex"):
-        1j + x
+def test_complex_numbers_are_tensors_and_pair_with_their_precision():
+    z = cr.tensor([1 + 2j], requires_grad=True)
+    assert z.dtype == np.complex128 and z.requires_grad
+    x = cr.tensor(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)
+    assert (x * 1j).dtype == np.complex64 and (1j + x).dtype == np.complex64
+    assert (cr.tensor([1.0, 2.0]) * 1j).dtype == np.complex128
 
 
 def test_gradients_of_boolean_masks_are_not_needed():

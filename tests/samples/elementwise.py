@@ -107,3 +107,7 @@ SAMPLES["maximum"].append(
     edge((np.array([1.0, 2.0]), np.array([1.0, 3.0])), label="a tie",
          convention=np.diag([0.5, 0.0]))
 )
+
+# ----- the parts of a complex number: on real input, identities (real, conj) and zero (imag) -----
+for _name in ("real", "imag", "conj"):
+    SAMPLES[_name] = [Sample((uniform((2, 3)),)), Sample((uniform(()),), label="0-d")]

@@ -11,9 +11,11 @@ arithmetic, and only whoever hands a result to the user makes it an array of zer
 """
 
 
+import numpy as np
+
 from chainrule.core.anomaly import check as anomaly_check
 from chainrule.core.anomaly import switch as _anomaly
-from chainrule.core.dtypes import shape_of
+from chainrule.core.dtypes import complex_pair, shape_of
 from chainrule.core.inplace import check_saved_inputs
 from chainrule.core.inplace import state as _inplace
 from chainrule.core.primitive import OUT, REGISTRY, TRACED_TYPES, ZERO, InputShape, bind
@@ -123,7 +125,29 @@ def fit(value, aval, rule, *, cotangent=False, batch=None, index=None):
         if fitted is None:
             raise _fit_error(value_shape, aval, rule, cotangent, batch, index)
         value = fitted
-    if dtype.kind == "f" and getattr(physical_value(value), "dtype", None) != dtype:
+    if dtype.kind in "fc":
+        stored = physical_value(value)
+        value_dtype = getattr(stored, "dtype", None)
+        if value_dtype is None:  # a Python number (NumPy compares a dtype equal to None)
+            value_dtype = np.result_type(stored)
+        if value_dtype != dtype:
+            value = _fit_dtype(value, value_dtype, dtype, cotangent)
+    return value
+
+
+def _fit_dtype(value, value_dtype, dtype, cotangent):
+    """A tangent or cotangent cast to its value's dtype. A complex cotangent of a real value
+    keeps its real part: with the pairing <w, t> = Re(w t), a real direction t sees only Re(w),
+    so a real input's gradient is real even where the function went through complex numbers.
+    A complex tangent of a real value (jvp with a complex tangent, asked for) stays complex,
+    at the paired precision."""
+    if value_dtype.kind == "c" and dtype.kind == "f":
+        if cotangent:
+            value = bind(REGISTRY["real"], value)
+            value_dtype = np.result_type(physical_value(value))
+        else:
+            dtype = complex_pair(dtype)
+    if value_dtype != dtype:
         value = bind(REGISTRY["astype"], value, dtype=dtype)
     return value
 

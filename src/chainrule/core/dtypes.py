@@ -2,9 +2,10 @@
 dtype of a value under any number of trace levels. What is numeric is decided in core/explain.py,
 next to the messages that refuse what is not (`is_numeric` and `is_numeric_dtype` are re-exported).
 
-Python floats become float64; float16/32/64 arrays keep their dtype (gradients too);
-integers and booleans compute but cannot require grad; complex numbers, strings, None and
-object arrays are refused with a message that says what to pass instead.
+Python floats become float64; float16/32/64 and complex64/128 arrays keep their dtype (gradients
+too; float32 pairs with complex64, float64 with complex128); integers and booleans compute but
+cannot require grad; strings, None and object arrays are refused with a message that says what
+to pass instead.
 """
 
 import numpy as np
@@ -15,10 +16,10 @@ from chainrule.errors import DTypeError, GraphEscapeError
 
 __all__ = [
     "is_numeric", "is_numeric_dtype", "as_array", "check_differentiable", "shape_of", "dtype_of",
-    "aval", "tangent_dtype",
+    "aval", "tangent_dtype", "complex_pair",
 ]
 
-_FLOAT_KINDS = "f"
+_FLOAT_KINDS = "fc"  # the kinds that can be differentiated: real and complex floating point
 
 
 def as_array(data, dtype=None, *, what="tensor()"):
@@ -40,7 +41,8 @@ def check_differentiable(dtype, what="tensor()"):
     dtype = np.dtype(dtype)
     if dtype.kind not in _FLOAT_KINDS:
         raise DTypeError(
-            f"{what}: only floating-point values can require gradients, got dtype {dtype}. "
+            f"{what}: only floating-point (real or complex) values can require gradients, got "
+            f"dtype {dtype}. "
             "Cast first, e.g. cr.tensor(x, dtype=np.float64, requires_grad=True) "
             "or x.astype(float)."
         )
@@ -80,7 +82,17 @@ def aval(value) -> tuple:
     return (value.shape[batch_axes:] if batch_axes else value.shape, dtype)
 
 
+def complex_pair(dtype) -> np.dtype:
+    """The complex dtype of a real floating one's precision (float32 -> complex64, float64 ->
+    complex128; float16 -> complex64, the smallest there is); a complex dtype itself."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "c":
+        return dtype
+    return np.dtype(np.complex64) if dtype.itemsize <= 4 else np.dtype(np.complex128)
+
+
 def tangent_dtype(value) -> np.dtype:
-    """The dtype of a tangent or cotangent of `value`: its own if floating, else float64."""
+    """The dtype of a tangent or cotangent of `value`: its own if floating (real or complex),
+    else float64."""
     dtype = dtype_of(value)
     return dtype if dtype.kind in _FLOAT_KINDS else np.dtype(np.float64)

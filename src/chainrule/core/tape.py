@@ -13,10 +13,10 @@ from chainrule.core.anomaly import switch as _anomaly
 from chainrule.core.backward import Node, backward_pass
 from chainrule.core.dtypes import as_array, aval, check_differentiable
 from chainrule.core.explain import NUMPY_ERRORS, explain_failure
-from chainrule.core.primitive import TRACED_TYPES, bind
+from chainrule.core.primitive import REGISTRY, TRACED_TYPES, bind
 from chainrule.core.tensor import Tensor, _take_fields
 from chainrule.core.trace import Trace, _grad_mode, raw_value
-from chainrule.errors import DTypeError, NonScalarOutputError, ShapeError
+from chainrule.errors import NonScalarOutputError, ShapeError
 
 __all__ = [
     "ReverseTrace", "TapeTrace", "TAPE", "tensor", "as_tensor", "release_level",
@@ -99,8 +99,20 @@ def _as_operand(value):
 
 
 def _seed_cotangent(output, gradient):
+    """The cotangent backward() starts from. A complex output's `gradient` is PyTorch's
+    (conjugate Wirtinger) one; the backward pass works in JAX's convention, its conjugate."""
     value = raw_value(output)
     shape = output.shape
+    if np.iscomplexobj(value):
+        if gradient is None:
+            raise NonScalarOutputError(
+                f"backward() on a complex tensor (shape {shape}, dtype {value.dtype}) needs a "
+                "`gradient` argument, as in PyTorch: a gradient is implicitly 1 only for a real "
+                "output. Differentiate a real function of it (cnp.abs(z) ** 2, z.real) or pass "
+                "gradient=..."
+            )
+        if np.shape(raw_value(gradient)) == shape:
+            return bind(REGISTRY["conj"], gradient)
     if gradient is None:
         if shape != () and int(np.prod(shape, dtype=np.int64)) != 1:
             raise NonScalarOutputError(
@@ -161,6 +173,10 @@ class TapeTrace(ReverseTrace):
                     continue
                 if cotangent is None:  # reached through zero derivatives only
                     cotangent = np.zeros(leaf.shape, leaf.dtype)
+                if np.iscomplexobj(leaf._value):
+                    # PyTorch's convention for .grad (conjugate Wirtinger): the conjugate of
+                    # the pass's cotangent, so that z -= lr * z.grad descends.
+                    cotangent = bind(REGISTRY["conj"], cotangent)
                 if type(cotangent) not in TRACED_TYPES:
                     cotangent = Tensor(cotangent, self)
                 leaf.grad = cotangent if leaf.grad is None else leaf.grad + cotangent
@@ -192,11 +208,6 @@ def _make_tensor(data, requires_grad, dtype, copy):
         # differentiated, a warning for one that requires grad (use .detach() to say so).
         data = data._concrete("cr.tensor(x)", "a new leaf tensor", warn=True, stacklevel=4)
     array = as_array(data, dtype=dtype)
-    if array.dtype.kind == "c":
-        raise DTypeError(
-            f"tensor() got complex dtype {array.dtype}; chainrule differentiates real numbers. "
-            "Split into real and imaginary parts (np.real(z), np.imag(z))."
-        )
     if copy:
         array = array.copy()
     if requires_grad:

@@ -18,7 +18,6 @@ from chainrule.core.trace import is_grad_enabled, physical_value, raw_value, str
 from chainrule.errors import (
     BatchingError,
     ConcretizationError,
-    DTypeError,
     GraphBreakWarning,
     GraphEscapeError,
     InplaceError,
@@ -37,21 +36,15 @@ HANDLED_UFUNCS: dict = {}
 
 
 # A list operand (`x * [1, 2]`) becomes an array once, here: derivative rules may keep it as a
-# residual and compute with it (`1 / y`), which a Python list cannot do. Complex numbers are
-# refused here too (one set lookup on the hot path).
-_CONVERTED_OPERANDS = {list, tuple, complex}
+# residual and compute with it (`1 / y`), which a Python list cannot do. (A Python complex
+# stays a number: NumPy then keeps float32 * 1j in complex64.)
+_CONVERTED_OPERANDS = {list, tuple}
 
 
 def _operand(other, name):
-    if type(other) is not complex and holds_tensor(other):
+    if holds_tensor(other):
         return stack_values(other)  # x * [y, 1.0]: the list records, so y gets its derivative
-    array = as_array(other, what=f"{name}()")
-    if array.dtype.kind == "c":
-        raise DTypeError(
-            f"{name}() got a complex operand {other!r}; chainrule differentiates real numbers. "
-            "Split it into real and imaginary parts and compute with each."
-        )
-    return array
+    return as_array(other, what=f"{name}()")
 
 
 def _primitive_method(name):

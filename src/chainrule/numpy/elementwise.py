@@ -1,6 +1,6 @@
 """The elementwise functions that are not rows of the registry themselves: `round` with its
-`decimals`, `positive` and `conjugate` (identities on the real numbers chainrule
-differentiates), and `nan_to_num`, which replaces entries with `where`."""
+`decimals`, `positive`, `angle` (the argument of a complex number, from its parts), and
+`nan_to_num`, which replaces entries with `where`."""
 
 import numpy as np
 
@@ -13,7 +13,7 @@ from chainrule.numpy.creation import copy as _copy
 from chainrule.ops import elementwise as _elementwise
 from chainrule.ops._rules import const
 
-__all__ = ["round", "around", "positive", "conjugate", "conj", "nan_to_num"]
+__all__ = ["round", "around", "positive", "angle", "nan_to_num"]
 
 
 def round(a, decimals=0):  # noqa: A001
@@ -22,7 +22,12 @@ def round(a, decimals=0):  # noqa: A001
 
 around = round
 
-conjugate = conj = lambda x: x  # real numbers only
+
+def angle(z, deg=False):
+    """The argument of z, atan2(imag(z), real(z)), in radians (degrees with deg=True), as
+    np.angle; differentiable wherever z != 0 (real z: 0 or pi, derivative 0)."""
+    radians = _elementwise.arctan2(_elementwise.imag(z), _elementwise.real(z))
+    return radians * (180.0 / np.pi) if deg else radians
 
 
 def positive(x):

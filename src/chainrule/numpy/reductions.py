@@ -10,7 +10,6 @@ import numpy as np
 from chainrule.core.dtypes import shape_of
 from chainrule.core.tensor import raw_value
 from chainrule.core.trace import physical_value
-from chainrule.errors import DTypeError
 from chainrule.numpy._common import (
     array_dtype,
     differentiable,
@@ -52,16 +51,14 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
 
 def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None):
     reject("var", out, where)
-    if array_dtype(a).kind == "c":
-        raise DTypeError(
-            f"var: got complex input ({array_dtype(a)}); NumPy's variance of complex numbers is "
-            "mean(|x - mean(x)|^2), and chainrule differentiates real arrays only: pass "
-            "abs(x - mean(x)) ** 2 to mean, or the real and imaginary parts separately"
-        )
     axes = normalize_axes(axis, ndim_of(a), "var")
     centred = a - mean(a, axis=axes, dtype=dtype, keepdims=True)
     count = int(np.prod([shape_of(a)[i] for i in axes], dtype=np.int64))
-    return sum(centred * centred, axis=axes, keepdims=keepdims) / builtins.max(count - ddof, 0)
+    if array_dtype(a).kind == "c":  # NumPy's: mean |x - mean(x)|^2, a real number
+        squares = _elementwise.real(centred) ** 2 + _elementwise.imag(centred) ** 2
+    else:
+        squares = centred * centred
+    return sum(squares, axis=axes, keepdims=keepdims) / builtins.max(count - ddof, 0)
 
 
 def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None):

@@ -7,10 +7,12 @@ from chainrule.core.config import strict_nan_error
 from chainrule.core.dtypes import dtype_of, shape_of
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, ZERO, bind, defprimitive
 from chainrule.core.trace import physical_value, strip_derivatives
+from chainrule.errors import DTypeError
 from chainrule.ops._batching import POINTWISE
 
 __all__ = [
     "unary", "binary", "zero_derivative", "safe_times", "select", "const", "prim", "via_operator",
+    "real_only",
 ]
 
 
@@ -142,6 +144,26 @@ def zero_derivative(name, impl, arity=1, family="elementwise", *, aliases=()):
         name, impl, vjp=(ZERO,) * arity, jvp=(ZERO,) * arity, family=family, pointwise=True,
         names=(name, *aliases) if aliases else None, batch=POINTWISE,
     )
+
+
+def real_only(impl, name, why="orders numbers"):
+    """`impl`, refusing complex operands: NumPy computes these on complex numbers too (ordering
+    them lexicographically, or taking z/|z| for sign), but that is not a differentiable
+    function of the complex input, so a derivative would be silently wrong."""
+
+    def real_impl(*args, **params):
+        for arg in args:
+            if np.iscomplexobj(arg):
+                raise DTypeError(
+                    f"{name}() got a complex operand (dtype {np.result_type(arg)}): {name} "
+                    f"{why}, which has no derivative for complex numbers. Apply it to the real "
+                    "part, the imaginary part or the magnitude: cnp.real(z), cnp.imag(z), "
+                    "cnp.abs(z)."
+                )
+        return impl(*args, **params)
+
+    real_impl.__name__ = getattr(impl, "__name__", name)
+    return real_impl
 
 
 def _times(a, b):

@@ -13,7 +13,17 @@ from chainrule.core.dtypes import dtype_of
 from chainrule.core.primitive import LINEAR, NONDIFF, OUT, ZERO, defprimitive
 from chainrule.core.tensor import Tensor
 from chainrule.ops._batching import POINTWISE
-from chainrule.ops._rules import binary, const, prim, select, unary, via_operator, zero_derivative
+from chainrule.ops._rules import (
+    binary,
+    const,
+    prim,
+    real_only,
+    safe_times,
+    select,
+    unary,
+    via_operator,
+    zero_derivative,
+)
 
 X, Y = 0, 1
 _LN2 = np.log(2.0)
@@ -56,11 +66,13 @@ cbrt    = unary("cbrt",    np.cbrt,    lambda out: 1.0 / (3.0 * out * out),  sav
 # A primitive, not 0.5 tanh(x / 2) + 0.5: that loses the small value 1 - 1/(1 + e^-x) for x < 0.
 # sigmoid' = sigmoid(x) sigmoid(-x): both factors keep full relative accuracy, where the
 # 1 - sigmoid(x) of the textbook form cancels to 0 for large x (so would tanh's 1 - out^2).
-sigmoid = unary("sigmoid", _sigmoid,   lambda x: sigmoid(x) * sigmoid(-x),   saves=(X,),   formula="{out}·(1 - {out})")
+sigmoid = unary("sigmoid", real_only(_sigmoid, "sigmoid", "is computed by cases on the sign"),   lambda x: sigmoid(x) * sigmoid(-x),   saves=(X,),   formula="{out}·(1 - {out})")
 square  = unary("square",  np.square,  lambda x: 2.0 * x,                    saves=(X,),   formula="2·{0}")
 reciprocal = unary("reciprocal", np.reciprocal, lambda out: -out * out,     saves=(OUT,), formula="-{out}^2", singular=True)
 # |x|' = sign(x): the subgradient 0 at 0.
-abs     = unary("abs",     np.abs,     lambda x: sign(x),                    saves=(X,),   formula="sign({0})", aliases=("absolute", "fabs"))  # noqa: A001
+abs     = defprimitive("abs", np.abs, saves=(X,), vjp=(lambda g, x: _abs_vjp(g, x),), jvp=(lambda t, x: _abs_jvp(t, x),),  # noqa: A001
+                       family="elementwise", names=("abs", "absolute", "fabs"), formula=("sign({0})",), expression=True,
+                       pointwise=True, batch=POINTWISE)
 deg2rad = unary("deg2rad", np.deg2rad, lambda: np.pi / 180.0,               saves=(),     formula="π/180", aliases=("radians",))
 rad2deg = unary("rad2deg", np.rad2deg, lambda: 180.0 / np.pi,               saves=(),     formula="180/π", aliases=("degrees",))
 
@@ -72,12 +84,12 @@ astype = defprimitive("astype", lambda x, dtype, copy=False: np.asarray(x).astyp
                       formula=(("{g}", "{t}"),), pointwise=True, batch=POINTWISE)
 
 # Piecewise constant: zero derivative wherever one exists (documented, like JAX and PyTorch).
-sign  = zero_derivative("sign",  np.sign)
+sign  = zero_derivative("sign",  real_only(np.sign, "sign", "is z/|z| for complex z, not piecewise constant"))
 floor = zero_derivative("floor", np.floor)
 ceil  = zero_derivative("ceil",  np.ceil)
-rint  = zero_derivative("rint",  np.rint)
+rint  = zero_derivative("rint",  real_only(np.rint, "rint", "rounds"))
 trunc = zero_derivative("trunc", np.trunc, aliases=("fix",))
-round = zero_derivative("round", lambda x, decimals=0: np.round(x, decimals))  # noqa: A001
+round = zero_derivative("round", real_only(lambda x, decimals=0: np.round(x, decimals), "round", "rounds"))  # noqa: A001
 floor_divide = zero_derivative("floor_divide", np.floor_divide, arity=2)
 
 
@@ -104,13 +116,13 @@ power    = binary("power", via_operator(np.power, operator.pow), lambda x, y, ou
 float_power = binary("float_power", np.float_power, lambda x, y, out: _power_dx(x, y),
                      lambda x, y, out: _power_dy(x, out), saves=(X, Y, OUT), singular=True)
 # max/min: the input that wins takes the cotangent; ties split it evenly (as JAX and PyTorch).
-maximum  = binary("maximum", np.maximum, lambda x, y, out: _winner(x, y, out),
+maximum  = binary("maximum", real_only(np.maximum, "maximum"), lambda x, y, out: _winner(x, y, out),
                   lambda x, y, out: _winner(y, x, out), saves=(X, Y, OUT), expression=True)
-minimum  = binary("minimum", np.minimum, lambda x, y, out: _winner(x, y, out),
+minimum  = binary("minimum", real_only(np.minimum, "minimum"), lambda x, y, out: _winner(x, y, out),
                   lambda x, y, out: _winner(y, x, out), saves=(X, Y, OUT), expression=True)
-fmax     = binary("fmax", np.fmax, lambda x, y, out: _winner(x, y, out),
+fmax     = binary("fmax", real_only(np.fmax, "fmax"), lambda x, y, out: _winner(x, y, out),
                   lambda x, y, out: _winner(y, x, out), saves=(X, Y, OUT))
-fmin     = binary("fmin", np.fmin, lambda x, y, out: _winner(x, y, out),
+fmin     = binary("fmin", real_only(np.fmin, "fmin"), lambda x, y, out: _winner(x, y, out),
                   lambda x, y, out: _winner(y, x, out), saves=(X, Y, OUT))
 # atan2(y, x): d/dy = x / (x^2 + y^2), d/dx = -y / (x^2 + y^2)
 arctan2  = binary("arctan2", np.arctan2, lambda y, x: x / (x * x + y * y),
@@ -159,6 +171,33 @@ def _ratio(x, out):
     return select(at_origin, 0.0, x / select(at_origin, 1.0, out))
 
 
+# |x|' = sign(x) for real x (the subgradient 0 at 0). For complex z, |z| is real but not
+# holomorphic: d|z| = Re(conj(z) dz) / |z|, and with the pairing of cotangents and tangents
+# <w, t> = Re(w t) (JAX's and HIPS autograd's), the VJP is g conj(z) / |z| (0 at z = 0).
+def _abs_vjp(g, x):
+    if dtype_of(x).kind != "c":
+        return g * sign(x)
+    return safe_times(g, conj(x) / select(const(x) == 0, 1.0, abs(x)), "abs")
+
+
+def _abs_jvp(t, x):
+    if dtype_of(x).kind != "c":
+        return t * sign(x)
+    return real(conj(x) * t) / select(const(x) == 0, 1.0, abs(x))
+
+
+# ----- real, imag, conj: the parts of a complex number (identities and zero on real input) -----
+# With the pairing <w, t> = Re(w t): real's VJP is g itself (made complex by the engine), imag's
+# is -i g (Re(-i g t) = g Im(t)), conj's is conj(g). Their JVPs are themselves.
+real = defprimitive("real", np.real, vjp=(lambda g: g,), jvp=LINEAR, family="elementwise", names=("real",),
+                    formula=(("{g}", "real({t})"),), pointwise=True, batch=POINTWISE)
+imag = defprimitive("imag", np.imag, vjp=(lambda g: -1j * g,), jvp=LINEAR, family="elementwise", names=("imag",),
+                    formula=(("-i·{g}", "imag({t})"),), pointwise=True, batch=POINTWISE)
+conj = defprimitive("conj", np.conjugate, vjp=(lambda g: conj(g),), jvp=LINEAR, family="elementwise",
+                    names=("conj", "conjugate"), formula=(("conj({g})", "conj({t})"),),
+                    pointwise=True, batch=POINTWISE)
+
+
 # ----- where: the condition is an operand (batched under vmap), never differentiated -----------
 where = defprimitive(
     "where",
@@ -177,7 +216,7 @@ where = defprimitive(
 # clip: the bounds are static; the cotangent passes where lo <= x <= hi (PyTorch's convention).
 clip = defprimitive(
     "clip",
-    lambda x, lo, hi: np.clip(x, lo, hi),
+    real_only(lambda x, lo, hi: np.clip(x, lo, hi), "clip"),
     saves=(X,),
     vjp=(lambda g, x, lo, hi: g * _inside(x, lo, hi),),
     jvp=(lambda t, x, lo, hi: t * _inside(x, lo, hi),),
@@ -207,10 +246,10 @@ def _nondiff(name, impl):
 
 equal = _nondiff("equal", np.equal)
 not_equal = _nondiff("not_equal", np.not_equal)
-less = _nondiff("less", np.less)
-less_equal = _nondiff("less_equal", np.less_equal)
-greater = _nondiff("greater", np.greater)
-greater_equal = _nondiff("greater_equal", np.greater_equal)
+less = _nondiff("less", real_only(np.less, "less"))
+less_equal = _nondiff("less_equal", real_only(np.less_equal, "less_equal"))
+greater = _nondiff("greater", real_only(np.greater, "greater"))
+greater_equal = _nondiff("greater_equal", real_only(np.greater_equal, "greater_equal"))
 logical_and = _nondiff("logical_and", np.logical_and)
 logical_or = _nondiff("logical_or", np.logical_or)
 logical_xor = _nondiff("logical_xor", np.logical_xor)

@@ -9,7 +9,7 @@ import numpy as np
 from chainrule.core.dtypes import dtype_of, shape_of
 from chainrule.core.primitive import LINEAR, NONDIFF, OUT, TRACED_TYPES, InputShape, defprimitive
 from chainrule.ops._batching import ALONG_AXIS
-from chainrule.ops._rules import const, prim, select
+from chainrule.ops._rules import const, prim, real_only, select
 
 X = 0
 
@@ -61,10 +61,10 @@ def weighted_reduction_rules(weight):
     return {"vjp": vjp, "jvp": jvp}
 
 
-amax = defprimitive("amax", lambda x, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims),
+amax = defprimitive("amax", real_only(lambda x, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims), "max"),
                     saves=(X, OUT), family="reduce", batch=ALONG_AXIS,
                     **weighted_reduction_rules(_extremum_weight))
-amin = defprimitive("amin", lambda x, axis, keepdims: np.min(x, axis=axis, keepdims=keepdims),
+amin = defprimitive("amin", real_only(lambda x, axis, keepdims: np.min(x, axis=axis, keepdims=keepdims), "min"),
                     saves=(X, OUT), family="reduce", batch=ALONG_AXIS,
                     **weighted_reduction_rules(_extremum_weight))
 
@@ -266,7 +266,7 @@ def _softmax_weights(x, out, axis, keepdims):
 
 logsumexp = defprimitive(
     "logsumexp",
-    _logsumexp_impl,
+    real_only(_logsumexp_impl, "logsumexp", "shifts by the largest entry"),
     saves=(X, OUT),
     **weighted_reduction_rules(_softmax_weights),
     family="reduce",
@@ -281,7 +281,7 @@ def _softmax_rule(v, out, axis):
 
 softmax = defprimitive(
     "softmax",
-    _softmax_impl,
+    real_only(_softmax_impl, "softmax", "shifts by the largest entry"),
     saves=(OUT,),
     vjp=(_softmax_rule,),
     jvp=(_softmax_rule,),
@@ -291,7 +291,7 @@ softmax = defprimitive(
 
 log_softmax = defprimitive(
     "log_softmax",
-    _log_softmax_impl,
+    real_only(_log_softmax_impl, "log_softmax", "shifts by the largest entry"),
     saves=(OUT,),
     vjp=(lambda g, out, axis: _centred_adjoint(g, prim("exp")(out), _first_largest(out, axis), axis),),
     jvp=(lambda t, out, axis: _centred(t, prim("exp")(out), _first_largest(out, axis), axis),),
@@ -301,9 +301,9 @@ log_softmax = defprimitive(
 
 
 # ----- index-valued reductions: integer outputs, never differentiated ---------------------------
-argmax = defprimitive("argmax", lambda x, axis, keepdims: np.argmax(x, axis=axis, keepdims=keepdims),
+argmax = defprimitive("argmax", real_only(lambda x, axis, keepdims: np.argmax(x, axis=axis, keepdims=keepdims), "argmax"),
                       vjp=NONDIFF, family="reduce", batch=ALONG_AXIS)
-argmin = defprimitive("argmin", lambda x, axis, keepdims: np.argmin(x, axis=axis, keepdims=keepdims),
+argmin = defprimitive("argmin", real_only(lambda x, axis, keepdims: np.argmin(x, axis=axis, keepdims=keepdims), "argmin"),
                       vjp=NONDIFF, family="reduce", batch=ALONG_AXIS)
-argsort = defprimitive("argsort", lambda x, axis, stable: np.argsort(x, axis=axis, kind="stable" if stable else None),
+argsort = defprimitive("argsort", real_only(lambda x, axis, stable: np.argsort(x, axis=axis, kind="stable" if stable else None), "sort"),
                        vjp=NONDIFF, family="reduce", batch=ALONG_AXIS)

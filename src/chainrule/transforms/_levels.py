@@ -7,7 +7,7 @@ import numbers
 
 import numpy as np
 
-from chainrule.core.dtypes import dtype_of, is_numeric, shape_of, tangent_dtype
+from chainrule.core.dtypes import complex_pair, dtype_of, is_numeric, shape_of, tangent_dtype
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, bind
 from chainrule.core.tape import release_level
 from chainrule.errors import (
@@ -27,7 +27,7 @@ def _where(position, index, count):
 
 def _input_leaf(value, transform, where):
     """The input policy of every transform (and cr.trace): a differentiated input is numeric;
-    float arrays pass, ints become float64, booleans and complex numbers are refused."""
+    real and complex float arrays pass, ints become float64, booleans are refused."""
     if not is_numeric(value):
         raise _not_numeric(transform, where, value)
     traced = type(value) in TRACED_TYPES
@@ -37,17 +37,12 @@ def _input_leaf(value, transform, where):
         if traced:
             return bind(REGISTRY["astype"], value, dtype=np.dtype(np.float64))
         return array.astype(np.float64)
-    if kind == "f":
+    if kind in "fc":
         return value if traced else array
     if kind == "b":
         raise DTypeError(
             f"{transform}: {where} is boolean; only floating-point inputs can be differentiated. "
             "Pass floats (x.astype(float)), or leave it out of argnums / pass it as a keyword."
-        )
-    if kind == "c":
-        raise DTypeError(
-            f"{transform}: {where} is complex ({dtype_of(array)}); chainrule differentiates real "
-            "numbers. Split it into real and imaginary parts."
         )
     raise _not_numeric(transform, where, value)
 
@@ -73,6 +68,19 @@ def _flatten_inputs(args, transform):
         ]
         flat.append((treedef, checked))
     return flat
+
+
+def check_complex_inputs(flat_inputs, transform):
+    """holomorphic=True differentiates with respect to complex inputs only (as JAX): a real
+    input has no complex derivative f'(z) to give."""
+    for position, (_, leaves) in enumerate(flat_inputs):
+        for index, leaf in enumerate(leaves):
+            if dtype_of(leaf).kind != "c":
+                raise DTypeError(
+                    f"{transform}(..., holomorphic=True): {_where(position, index, len(leaves))} "
+                    f"is real ({dtype_of(leaf)}); holomorphic differentiation needs complex "
+                    "inputs. Pass x.astype(complex), or drop holomorphic=True."
+                )
 
 
 def _argnums(argnums, n_args, transform):
@@ -210,7 +218,10 @@ def _zeros_like(value):
 
 def _seed(value, like, transform, what, of):
     """A tangent or cotangent checked against the primal/output `like`: same shape, same
-    floating dtype. Python numbers and integer arrays are cast to that dtype."""
+    floating dtype. Python numbers and integer arrays are cast to that dtype. A complex tangent
+    of a real primal is allowed (asked for: the derivative is extended linearly, J (a + ib) =
+    J a + i J b) and kept at the paired complex precision; a complex cotangent of a real output
+    is refused (its imaginary part would pair with nothing)."""
     shape, target = shape_of(like), tangent_dtype(like)
     if shape_of(value) != shape:
         raise ShapeError(
@@ -221,10 +232,19 @@ def _seed(value, like, transform, what, of):
         return value
     array = np.asarray(value)
     kind = array.dtype.kind
+    if kind == "c" and target.kind == "f":
+        if what.startswith("the tangent"):
+            return array.astype(complex_pair(target))
+        raise DTypeError(
+            f"{transform}: {what} is complex ({array.dtype}) but the {of} is real ({target}); "
+            "pass a real one (its imaginary part would pair with nothing)."
+        )
     if kind in "iu" or isinstance(value, numbers.Number):
         return array.astype(target)
-    if kind != "f":
+    if kind not in "fc":
         raise DTypeError(f"{transform}: {what} has dtype {array.dtype}; pass {target} values.")
+    if kind == "f" and target.kind == "c":
+        return array.astype(target)  # a real tangent or cotangent of a complex value
     if array.dtype != target:
         raise DTypeError(
             f"{transform}: {what} has dtype {array.dtype} but the {of} has dtype {target}; "

@@ -15,6 +15,7 @@ from chainrule.core.forward import ForwardTrace
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, bind
 from chainrule.core.tape import release_level
 from chainrule.core.trace import new_level
+from chainrule.errors import DTypeError
 from chainrule.transforms._levels import (
     _argnums,
     _enter_level,
@@ -99,16 +100,21 @@ def _concat_rows(pieces):
     return np.concatenate(pieces, axis=0)
 
 
-def jacfwd(function, argnums=0, has_aux=False, chunk_size=None):
+def jacfwd(function, argnums=0, has_aux=False, chunk_size=None, holomorphic=False):
     """The Jacobian by forward mode: basis tangents pushed in batches of `chunk_size` (default:
     all at once) through one batched forward pass per batch. Entry [i..., j...] of the result is
-    d out[i...] / d x[j...]: shape out.shape + x.shape, in the output's (and inputs') structure."""
+    d out[i...] / d x[j...]: shape out.shape + x.shape, in the output's (and inputs') structure.
+
+    Inputs must be real (the basis tangents are real directions) unless `holomorphic=True`,
+    which takes complex inputs and gives the complex derivative (as JAX)."""
 
     def jacobian_function(*args, **kwargs):
         prefer_heap()
         indices = _argnums(argnums, len(args), "jacfwd")
         partial, differentiated = _partial(function, args, kwargs, indices)
-        layout = _Layout(_flatten_inputs(differentiated, "jacfwd"))
+        flat_inputs = _flatten_inputs(differentiated, "jacfwd")
+        _check_complex("jacfwd", flat_inputs, "inputs", holomorphic)
+        layout = _Layout(flat_inputs)
         pieces, out = None, None
         for start, stop in _chunks(layout.total, chunk_size, "jacfwd"):
             out, out_tangents = _push_basis(partial, layout, start, stop, has_aux)
@@ -173,17 +179,25 @@ def _empty_jacobian(partial, layout, has_aux):
     return (tree_unflatten(out_def, values), aux, out_def, values), pieces
 
 
-def jacrev(function, argnums=0, has_aux=False, chunk_size=None):
+def jacrev(function, argnums=0, has_aux=False, chunk_size=None, holomorphic=False):
     """The Jacobian by reverse mode: f is recorded once, then basis cotangents are pulled back
     through that graph in batches of `chunk_size` output entries (default: all entries of an
     output at once), one batched backward pass per batch. Same layout as jacfwd:
-    out.shape + x.shape."""
+    out.shape + x.shape.
+
+    Outputs must be real (the basis cotangents are real) unless `holomorphic=True`, which
+    takes complex inputs and outputs and gives the complex derivative (as JAX). A real output
+    of complex inputs gives, per entry, the gradient in `grad`'s convention."""
 
     def jacobian_function(*args, **kwargs):
         prefer_heap()
         indices = _argnums(argnums, len(args), "jacrev")
         partial, differentiated = _partial(function, args, kwargs, indices)
         recording = _Recording(partial, differentiated, "jacrev", has_aux)
+        if holomorphic:
+            _check_complex("jacrev", recording.inputs, "inputs", holomorphic)
+        outputs = [(None, recording.out_leaves)]
+        _check_complex("jacrev", outputs, "outputs", holomorphic)
         _chunks(1, chunk_size, "jacrev")  # validates the argument even for empty outputs
         layout = _Layout([(t, list(boxes)) for t, boxes in recording.inputs])  # shapes only
         single = isinstance(argnums, (int, np.integer))
@@ -266,7 +280,30 @@ def _reverse_blocks(per_box, out_leaf, layout, single):
     return per_arg[0] if single else tuple(per_arg)
 
 
-def hessian(function, argnums=0):
+def hessian(function, argnums=0, holomorphic=False):
     """The Hessian of a scalar function, forward-over-reverse: jacfwd(jacrev(f)). The forward
-    pass pushes all basis tangents at once through the reverse pass."""
-    return jacfwd(jacrev(function, argnums), argnums)
+    pass pushes all basis tangents at once through the reverse pass. `holomorphic` as in
+    jacfwd and jacrev."""
+    return jacfwd(
+        jacrev(function, argnums, holomorphic=holomorphic), argnums, holomorphic=holomorphic
+    )
+
+
+def _check_complex(transform, flat, what, holomorphic):
+    """Without holomorphic=True, jacfwd's inputs and jacrev's outputs are real (JAX's rule: a
+    real basis vector spans only the real directions of a complex number, so the result would
+    be half a derivative). With it, inputs and outputs are complex."""
+    for _, leaves in flat:
+        for leaf in leaves:
+            kind = tangent_dtype(leaf).kind
+            if kind == "c" and not holomorphic:
+                raise DTypeError(
+                    f"{transform} requires real {what}, got {tangent_dtype(leaf)}. For a "
+                    "holomorphic function pass holomorphic=True; otherwise differentiate the real "
+                    "and imaginary parts (cnp.real, cnp.imag) as separate real functions."
+                )
+            if kind != "c" and holomorphic:
+                raise DTypeError(
+                    f"{transform}(..., holomorphic=True) requires complex {what}, got "
+                    f"{tangent_dtype(leaf)}; pass x.astype(complex) or drop holomorphic=True."
+                )

@@ -22,6 +22,7 @@ from chainrule.transforms._levels import (
     _run_at_level,
     _seed,
     _zeros_like,
+    check_complex_inputs,
     to_user,
     unbox,
 )
@@ -91,18 +92,20 @@ def vjp(function, *primals, has_aux=False):
     return recording.output(), vjp_fn
 
 
-def value_and_grad(function, argnums=0, has_aux=False):
+def value_and_grad(function, argnums=0, has_aux=False, holomorphic=False):
     """A function returning (f(*args), gradient w.r.t. the arguments named by argnums);
-    with has_aux=True, ((f's output, aux), gradient)."""
-    return _value_and_grad(function, argnums, has_aux, "value_and_grad")
+    with has_aux=True, ((f's output, aux), gradient). `holomorphic` as in `grad`."""
+    return _value_and_grad(function, argnums, has_aux, "value_and_grad", holomorphic)
 
 
-def _value_and_grad(function, argnums, has_aux, transform):
+def _value_and_grad(function, argnums, has_aux, transform, holomorphic=False):
     def value_and_grad_function(*args, **kwargs):
         indices = _argnums(argnums, len(args), transform)
         partial, differentiated = _partial(function, args, kwargs, indices)
         recording = _Recording(partial, differentiated, transform, has_aux)
-        _check_scalar(recording, transform)
+        _check_scalar(recording, transform, holomorphic)
+        if holomorphic:
+            check_complex_inputs(recording.inputs, transform)
         out_leaf = recording.out_leaves[0]
         seed = np.ones(shape_of(out_leaf), tangent_dtype(out_leaf))
         grads = recording.pullback([seed], retain_graph=False)
@@ -113,9 +116,10 @@ def _value_and_grad(function, argnums, has_aux, transform):
     return value_and_grad_function
 
 
-def _check_scalar(recording, transform):
+def _check_scalar(recording, transform, holomorphic=False):
     """grad's output must be one floating-point number: shape () or any shape with exactly one
-    element ((1,), (1, 1), keepdims=True), as HIPS autograd and PyTorch accept."""
+    element ((1,), (1, 1), keepdims=True), as HIPS autograd and PyTorch accept; real, unless
+    the function is declared holomorphic (then complex)."""
     leaves = recording.out_leaves
     if len(leaves) != 1 or int(np.prod(shape_of(leaves[0]), dtype=np.int64)) != 1:
         got = (
@@ -128,7 +132,20 @@ def _check_scalar(recording, transform):
             "e.g. with cnp.sum)."
         )
     dtype = dtype_of(leaves[0])
-    if dtype.kind != "f":
+    if dtype.kind == "c" and not holomorphic:
+        raise DTypeError(
+            f"{transform}(f) requires a real-valued f; it returned complex ({dtype}). A gradient "
+            "is the derivative of a real quantity. For a holomorphic f (z ** 3, exp(z)), pass "
+            f"holomorphic=True to get f'(z); for the derivative of a complex function in "
+            "general use cr.jacrev(f, holomorphic=True) or differentiate cnp.real(f) and "
+            "cnp.imag(f) separately; for a loss, return a real number such as cnp.abs(f) ** 2."
+        )
+    if holomorphic and dtype.kind != "c":
+        raise DTypeError(
+            f"{transform}(f, holomorphic=True) requires f to return a complex number; it "
+            f"returned {dtype}. Drop holomorphic=True for a real-valued f."
+        )
+    if dtype.kind not in "fc":
         raise DTypeError(
             f"{transform}(f) requires f to return a floating-point scalar; it returned dtype "
             f"{dtype} (from a comparison, np.allclose, argmax, a count...). Such an output is "
@@ -138,10 +155,15 @@ def _check_scalar(recording, transform):
         )
 
 
-def grad(function, argnums=0, has_aux=False):
+def grad(function, argnums=0, has_aux=False, holomorphic=False):
     """The gradient of a scalar-valued function w.r.t. the arguments named by argnums (an int
-    gives one gradient, a tuple a tuple of them); with has_aux=True, (gradient, aux)."""
-    value_and_grad_function = _value_and_grad(function, argnums, has_aux, "grad")
+    gives one gradient, a tuple a tuple of them); with has_aux=True, (gradient, aux).
+
+    Complex inputs follow JAX and HIPS autograd: for a real-valued f of z = x + iy the result
+    is df/dx - i df/dy (the conjugate of the steepest-ascent direction; PyTorch's `.grad` is
+    its conjugate). `holomorphic=True` is for a complex-valued holomorphic f of complex inputs
+    and gives f'(z); a complex output without it raises DTypeError."""
+    value_and_grad_function = _value_and_grad(function, argnums, has_aux, "grad", holomorphic)
 
     def grad_function(*args, **kwargs):
         value, grads = value_and_grad_function(*args, **kwargs)
