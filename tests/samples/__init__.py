@@ -63,10 +63,10 @@ def away_from_integers(shape, seed=0):
 
 
 def all_samples():
-    from samples import elementwise, linalg, reduce, shape
+    from samples import elementwise, fft, linalg, reduce, shape
 
     merged = {}
-    for module in (elementwise, reduce, shape, linalg):
+    for module in (elementwise, reduce, shape, linalg, fft):
         for name, samples in module.SAMPLES.items():
             merged.setdefault(name, []).extend(samples)
     return merged

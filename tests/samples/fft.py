@@ -1,0 +1,3 @@
+"""Samples for the FFT rows (src/chainrule/ops/fft.py): filled in with the rows."""
+
+SAMPLES: dict = {}
