@@ -3,6 +3,13 @@
 Updates run under `cr.no_grad()` and change each Parameter in place (`p -= update`), so models
 and other references keep pointing at the same tensors. Per-parameter state (momentum, moments)
 is kept as plain NumPy arrays; the state dict is a flat {name: array}, ready for `chainrule.io`.
+
+A complex parameter is updated as pairs of real numbers, as PyTorch does with torch.view_as_real:
+`_update` sees value and gradient of shape (..., 2) (real part, imaginary part), so Adam's and
+RMSprop's second moments are per part, never g * g of a complex g. Its `.grad` is PyTorch's
+(conjugate Wirtinger), whose real view is the gradient with respect to the pairs: every update
+rule descends unchanged. The state dict stores such a parameter's buffers as complex arrays of
+its shape (real view's pairs as real and imaginary parts), as PyTorch's does.
 """
 
 import numpy as np
@@ -14,7 +21,8 @@ __all__ = ["Optimizer"]
 
 
 class Optimizer:
-    """Subclasses define `defaults` (hyperparameter names) and `_update(index, p, grad)`."""
+    """Subclasses define `defaults` (hyperparameter names) and `_update(index, p, grad)`, which
+    sees real arrays only (a complex parameter's real pairs)."""
 
     defaults: tuple = ()
     state_names: tuple = ()
@@ -47,7 +55,12 @@ class Optimizer:
                 if param.grad is None:
                     continue
                 grad = np.asarray(param.grad, dtype=param.dtype)
-                param -= self._update(index, param.numpy(), grad)
+                value = param.numpy()
+                if value.dtype.kind == "c":
+                    update = self._update(index, _real_pairs(value), _real_pairs(grad))
+                    param -= _from_real_pairs(update, value.dtype)
+                else:
+                    param -= self._update(index, value, grad)
 
     def _update(self, index, value, grad):  # pragma: no cover - subclasses define it
         raise NotImplementedError
@@ -65,7 +78,10 @@ class Optimizer:
         for name in self.defaults:
             state[name] = np.asarray(getattr(self, name))
         for index, buffers in enumerate(self.state):
+            dtype = np.dtype(self.params[index].dtype)
             for name, value in buffers.items():
+                if dtype.kind == "c":
+                    value = _from_real_pairs(value, dtype)
                 state[f"state.{index}.{name}"] = np.array(value, copy=True)
         return state
 
@@ -89,8 +105,22 @@ class Optimizer:
                 f"{np.shape(value)}, the parameter expects {expected}; was the state saved for a "
                 "different model?"
             )
-        self.state[index][name] = np.array(value, dtype=self.params[index].dtype)
+        value = np.array(value, dtype=self.params[index].dtype)
+        self.state[index][name] = _real_pairs(value) if value.dtype.kind == "c" else value
 
     def __repr__(self):
         settings = ", ".join(f"{name}={getattr(self, name)}" for name in ("lr",) + self.defaults)
         return f"{type(self).__name__}({settings})"
+
+
+def _real_pairs(array):
+    """A complex array as real numbers, shape (..., 2): real and imaginary parts (NumPy's
+    counterpart of torch.view_as_real, as a copy)."""
+    return np.stack([array.real, array.imag], axis=-1)
+
+
+def _from_real_pairs(pairs, dtype):
+    """The complex array of `dtype` whose real and imaginary parts are pairs[..., 0], [..., 1]."""
+    result = np.empty(pairs.shape[:-1], dtype)
+    result.real, result.imag = pairs[..., 0], pairs[..., 1]
+    return result
