@@ -18,15 +18,17 @@ example). What needs one number where each example has its own (Python control f
 batched value, its plain value as a NumPy array) raises `BatchingError`.
 """
 
-from chainrule.core.dtypes import shape_of
+import numpy as np
+
+from chainrule.core.dtypes import dtype_of, shape_of
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, bind
 from chainrule.core.tensor import Tensor
-from chainrule.core.trace import Trace
-from chainrule.errors import BatchingError
+from chainrule.core.trace import Trace, batch_traces
+from chainrule.errors import BatchingError, ShapeError
 
 __all__ = [
-    "BatchTrace", "BatchedIndex", "row_by_row", "move_to_front", "broadcast_batch", "pad_rank",
-    "shift_axis", "is_differentiated", "batch_levels", "FALLBACKS",
+    "BatchTrace", "BatchedIndex", "row_by_row", "map_examples", "move_to_front",
+    "broadcast_batch", "pad_rank", "shift_axis", "is_differentiated", "batch_levels", "FALLBACKS",
 ]
 
 # How often each primitive went row by row (name -> calls): the sweep reports it, and a rule
@@ -107,21 +109,47 @@ def row_by_row(primitive, values, batched, size, params):
     """The always-right batching rule: the primitive once per example, results stacked along a
     new leading axis (bound, so lower levels record it)."""
     FALLBACKS[primitive.name] = FALLBACKS.get(primitive.name, 0) + 1
-    getitem, reshape = REGISTRY["getitem"], REGISTRY["reshape"]
     index = params.get("index") if primitive.indexed else None
-    rows = []
-    for row in range(size):
-        operands = [
-            bind(getitem, value, index=row) if is_batched else value
-            for value, is_batched in zip(values, batched)
-        ]
-        if index is not None:
-            params = {**params, "index": _index_row(index, row)}
-        out = bind(primitive, *operands, **params)
-        rows.append(bind(reshape, out, shape=(1,) + tuple(shape_of(out))))
-    if len(rows) == 1:
-        return rows[0]
-    return bind(REGISTRY["concatenate"], *rows, axis=0, sizes=(1,) * size)
+
+    def one_example(row, *operands):
+        row_params = params if index is None else {**params, "index": _index_row(index, row)}
+        return bind(primitive, *operands, **row_params)
+
+    return map_examples(one_example, values, batched, size)
+
+
+def map_examples(call, values, batched, size):
+    """`call(row, *one_example's_values)` once per example (a batched value contributes its
+    row, an unbatched one itself), the results (an array, or a tuple of them) stacked along a
+    new leading axis with bound primitives, so lower levels record it. The one way chainrule
+    runs something example by example."""
+    getitem = REGISTRY["getitem"]
+    results = []
+    for row in range(max(size, 1)):
+        if size:
+            example = [bind(getitem, v, index=row) if b else v for v, b in zip(values, batched)]
+        else:  # no examples: one of zeros tells the results' shapes, then none is kept
+            example = [_zeros_example(v) if b else v for v, b in zip(values, batched)]
+        results.append(call(row, *example))
+    first = results[0]
+    if isinstance(first, tuple):
+        stacked = [_stack([r[i] for r in results], size) for i in range(len(first))]
+        return type(first)(*stacked) if hasattr(type(first), "_fields") else tuple(stacked)
+    return _stack(results, size)
+
+
+def _zeros_example(value):
+    return np.zeros(shape_of(value)[1:], dtype_of(value))
+
+
+def _stack(rows, size):
+    reshape = REGISTRY["reshape"]
+    lifted = [bind(reshape, row, shape=(1,) + tuple(shape_of(row))) for row in rows]
+    if not size:
+        return bind(REGISTRY["getitem"], lifted[0], index=slice(0, 0))
+    if len(lifted) == 1:
+        return lifted[0]
+    return bind(REGISTRY["concatenate"], *lifted, axis=0, sizes=(1,) * size)
 
 
 def _index_row(index, row):
@@ -137,11 +165,7 @@ def _index_row(index, row):
 # ----- helpers for batching rules -----------------------------------------------------------------
 def batch_levels(value) -> int:
     """How many vmap levels `value` carries (leading batch axes of its stored array)."""
-    count = 0
-    while type(value) in TRACED_TYPES:
-        count += value._trace.batched
-        value = value._value
-    return count
+    return len(batch_traces(value))
 
 
 def pad_rank(value, rank):
@@ -172,16 +196,27 @@ def move_to_front(value, axis):
 
 def shift_axis(axis, rank):
     """An axis param of one example (rank `rank`) for values with the batch axis in front:
-    normalised, and one to the right; tuples element by element."""
+    normalised, and one to the right; tuples element by element. An axis out of range raises
+    as it would without vmap (wrapping it would pick another axis silently)."""
     if isinstance(axis, tuple):
-        return tuple(int(a) % max(rank, 1) + 1 for a in axis)
-    return int(axis) % max(rank, 1) + 1
+        return tuple(shift_axis(a, rank) for a in axis)
+    axis = int(axis)
+    if not -max(rank, 1) <= axis < max(rank, 1):
+        raise ShapeError(
+            f"axis {axis} is out of range for an array with {rank} dimensions (one example's, "
+            "under vmap); use an axis from the example's shape"
+        )
+    return axis % max(rank, 1) + 1
 
 
 def is_differentiated(value) -> bool:
-    """Whether some differentiation level (not only vmap levels) traces `value`."""
+    """Whether some differentiation level (not only vmap levels) traces `value`: a transform's
+    level, or the tape when the value requires grad and grad mode records."""
     while type(value) in TRACED_TYPES:
-        if not value._trace.batched:
+        trace = value._trace
+        if not trace.batched and (
+            not trace.concrete or (value.requires_grad and trace.recording())
+        ):
             return True
         value = value._value
     return False

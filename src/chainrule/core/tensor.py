@@ -14,7 +14,13 @@ import numpy as np
 from chainrule.core.dtypes import as_array, check_differentiable, dtype_of, shape_of
 from chainrule.core.inplace import note_leaf_overwrite, note_rebind
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, bind, holds_tensor, stack_values
-from chainrule.core.trace import is_grad_enabled, physical_value, raw_value, strip_derivatives
+from chainrule.core.trace import (
+    batch_traces,
+    is_grad_enabled,
+    physical_value,
+    raw_value,
+    strip_derivatives,
+)
 from chainrule.errors import (
     BatchingError,
     ConcretizationError,
@@ -229,8 +235,11 @@ class Tensor:
 
     def __format__(self, spec):
         # f"{loss:.4f}" formats the number of a one-element tensor; other specs need a number.
-        # Printing is not a conversion: it works inside transforms too.
-        if spec and self.size == 1 and not self._trace.batched:
+        # Printing is not a conversion: it works inside transforms too (under vmap, where each
+        # example has its own number, it prints them all, as repr does).
+        if spec and _batch_trace_in(self) is not None:
+            return repr(self)
+        if spec and self.size == 1:
             return format(np.asarray(raw_value(self)).item(), spec)
         return format(repr(self), spec)
 
@@ -493,11 +502,8 @@ def _concretization_error(value, what, into):
 
 def _batch_trace_in(value):
     """The innermost vmap level among `value`'s levels, or None."""
-    while type(value) in TRACED_TYPES:
-        if value._trace.batched:
-            return value._trace
-        value = value._value
-    return None
+    traces = batch_traces(value)
+    return traces[0] if traces else None
 
 
 def _check_conversion(value, what, into):
@@ -564,8 +570,10 @@ def cast(value, dtype):
     """`value.astype(dtype)`, recorded when the result is floating point. A cast to integers or
     booleans is piecewise constant, so its result is a constant, never differentiated."""
     dtype = np.dtype(dtype)
-    if dtype.kind == "f" or not isinstance(value, Tensor):
+    if dtype.kind in "fc" or not isinstance(value, Tensor):
         return bind(REGISTRY["astype"], value, dtype=dtype)
+    if _batch_trace_in(value) is not None:  # a constant, but one per example under vmap
+        return bind(REGISTRY["astype"], strip_derivatives(value), dtype=dtype)
     plain = np.asarray(raw_value(value)).astype(dtype)
     return Tensor(plain, value._trace) if value._trace.concrete else plain
 

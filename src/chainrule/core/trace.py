@@ -15,6 +15,7 @@ from chainrule.core.primitive import TRACED_TYPES
 
 __all__ = [
     "Trace", "new_level", "raw_value", "physical_value", "strip_derivatives", "batched_like",
+    "batch_traces",
     "is_grad_enabled",
     "no_grad", "enable_grad", "set_grad_enabled",
 ]
@@ -50,16 +51,23 @@ def strip_derivatives(value):
     return batched_like(value, physical_value(value))
 
 
-def batched_like(value, array):
-    """`array`, stored like `value` (a leading axis per vmap level), as a constant batched at
-    the same vmap levels as `value`: each example gets its own slice (a random mask drawn for
-    the whole batch, say). `array` itself when `value` is not batched."""
+def batch_traces(value) -> list:
+    """The vmap levels `value` is batched at, innermost (highest level) first: one leading axis
+    of its stored array each, the outermost's first. (The hot paths, shape_of and aval, walk
+    the levels themselves.)"""
     levels = []
     while type(value) in TRACED_TYPES:
         if value._trace.batched:
             levels.append(value._trace)
         value = value._value
-    for trace in reversed(levels):  # the outermost vmap (lowest level) boxes first
+    return levels
+
+
+def batched_like(value, array):
+    """`array`, stored like `value` (a leading axis per vmap level), as a constant batched at
+    the same vmap levels as `value`: each example gets its own slice (a random mask drawn for
+    the whole batch, say). `array` itself when `value` is not batched."""
+    for trace in reversed(batch_traces(value)):  # the outermost vmap (lowest level) boxes first
         array = trace.box(array)
     return array
 

@@ -4,11 +4,11 @@ carries a derivative) and a recorded fill."""
 
 import numpy as np
 
+from chainrule.core.batching import map_examples
 from chainrule.core.dtypes import dtype_of, shape_of
 from chainrule.core.tensor import Tensor, cast, raw_value
 from chainrule.errors import BatchingError, ShapeError, UnsupportedFunctionError
 from chainrule.ops import elementwise as _elementwise
-from chainrule.ops import shape as _ops_shape
 from chainrule.ops._rules import const
 
 
@@ -114,29 +114,28 @@ def _innermost_batch(args, kwargs):
 
 
 def _per_example(function, trace, args, kwargs, name):
-    """`function` once per example of vmap level `trace`, results stacked and batched there."""
-    def row(value, index):
-        if isinstance(value, Tensor) and value._trace is trace:
-            return _ops_shape.getitem(value._value, index=index)
-        return value
+    """`function` once per example of vmap level `trace`, results stacked and batched there
+    (core.batching.map_examples: the one way to run something example by example)."""
+    values = [*args, *kwargs.values()]
+    batched = [isinstance(v, Tensor) and v._trace is trace for v in values]
+    lowered = [v._value if b else v for v, b in zip(values, batched)]
+    count = len(args)
 
-    results = [
-        function(*(row(a, b) for a in args), **{k: row(v, b) for k, v in kwargs.items()})
-        for b in range(trace.size)
-    ]
-    first = results[0]
+    def one_example(row, *example):
+        return function(*example[:count], **dict(zip(kwargs, example[count:], strict=True)))
+
     try:
-        if isinstance(first, tuple):
-            parts = [np.stack([np.asarray(r[i]) for r in results]) for i in range(len(first))]
-            return type(first)(*(trace.box(p) for p in parts)) if hasattr(
-                type(first), "_fields") else tuple(trace.box(p) for p in parts)
-        return trace.box(np.stack([np.asarray(r) for r in results]))
+        stacked = map_examples(one_example, lowered, batched, trace.size)
     except ValueError as exc:
         raise BatchingError(
             f"{name} under cr.{trace.name} gives each example a result of a different shape "
             "(e.g. a different number of entries), so the results do not stack. Call it "
             "outside the vmapped function, or use cnp.where with a fixed-size result."
         ) from exc
+    if isinstance(stacked, tuple):
+        boxed = [trace.box(part) for part in stacked]
+        return type(stacked)(*boxed) if hasattr(type(stacked), "_fields") else tuple(boxed)
+    return trace.box(stacked)
 
 
 def condition_of(condition):

@@ -1,14 +1,15 @@
 """Reductions: sums, means, variances, products, extrema, cumulative sums and products, and
 `logsumexp`, each over any axes as NumPy takes them. `mean`, `var` and `std` are composites of
 `sum`; the others record one primitive of `chainrule.ops.reduce`. any, all and count_nonzero
-answer on plain values (their results carry no derivative)."""
+carry no derivative: NumPy answers on plain values, and under vmap reductions of a mask do,
+one answer per example."""
 
 import builtins
 
 import numpy as np
 
 from chainrule.core.dtypes import shape_of
-from chainrule.core.tensor import raw_value
+from chainrule.core.tensor import Tensor, raw_value
 from chainrule.core.trace import physical_value
 from chainrule.numpy._common import (
     array_dtype,
@@ -17,7 +18,6 @@ from chainrule.numpy._common import (
     ndim_of,
     normalize_axes,
     normalize_axis,
-    plain,
     reject,
 )
 from chainrule.numpy._explain import wrap_public
@@ -160,8 +160,30 @@ def logsumexp(a, axis=None, keepdims=False):
     return _reduce.logsumexp(a, axis=axes, keepdims=keepdims)
 
 
-any = plain(np.any)  # noqa: A001
-all = plain(np.all)  # noqa: A001
-count_nonzero = plain(np.count_nonzero)
+def _truth_reduction(name, reduce, numpy_function):
+    """any/all/count_nonzero: NumPy on plain values; under vmap a reduction of the batched
+    mask `a != 0` (one answer per example, no loop)."""
+
+    def function(a, axis=None, out=None, keepdims=False, *, where=None):
+        reject(name, out, where)
+        value = const(a)
+        if not isinstance(value, Tensor):
+            return numpy_function(np.asarray(value), axis=axis, keepdims=keepdims)
+        mask = _elementwise.not_equal(value, 0)
+        return reduce(mask, normalize_axes(axis, ndim_of(value), name), keepdims)
+
+    function.__name__ = name
+    return function
+
+
+any = _truth_reduction(  # noqa: A001
+    "any", lambda m, axes, keep: _reduce.amax(m, axis=axes, keepdims=keep), np.any)
+all = _truth_reduction(  # noqa: A001
+    "all", lambda m, axes, keep: _reduce.amin(m, axis=axes, keepdims=keep), np.all)
+count_nonzero = _truth_reduction(
+    "count_nonzero",
+    lambda m, axes, keep: _reduce.sum(astype(m, np.int64), axis=axes, keepdims=keep),
+    np.count_nonzero,
+)
 
 wrap_public(globals(), __all__)

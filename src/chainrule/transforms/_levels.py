@@ -83,6 +83,20 @@ def check_complex_inputs(flat_inputs, transform):
                 )
 
 
+def chunks(total, chunk_size, transform):
+    """[(start, stop)] covering range(total) in pieces of `chunk_size` (None: one piece), the
+    argument checked: what jacfwd, jacrev and vmap do a chunk at a time."""
+    if chunk_size is not None and (
+        isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer))
+        or chunk_size < 1
+    ):
+        raise ValueError(
+            f"{transform}: chunk_size must be a positive int or None, got {chunk_size!r}"
+        )
+    step = chunk_size or max(total, 1)
+    return [(start, min(total, start + step)) for start in range(0, total, step)]
+
+
 def _argnums(argnums, n_args, transform):
     """argnums as a tuple of non-negative indices, checked against the call."""
     single = isinstance(argnums, (int, np.integer)) and not isinstance(argnums, bool)

@@ -23,6 +23,7 @@ from chainrule.transforms._levels import (
     _partial,
     _run_at_level,
     _split_aux,
+    chunks,
     to_user,
     unbox,
 )
@@ -80,18 +81,6 @@ class _Layout:
         return per_arg[0] if single_arg else tuple(per_arg)
 
 
-def _chunks(total, chunk_size, transform):
-    if chunk_size is None:
-        chunk_size = max(total, 1)
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or (
-        chunk_size < 1
-    ):
-        raise ValueError(
-            f"{transform}: chunk_size must be a positive int or None, got {chunk_size!r}"
-        )
-    return [(start, min(total, start + chunk_size)) for start in range(0, total, chunk_size)]
-
-
 def _concat_rows(pieces):
     if len(pieces) == 1:
         return pieces[0]
@@ -116,7 +105,7 @@ def jacfwd(function, argnums=0, has_aux=False, chunk_size=None, holomorphic=Fals
         _check_complex("jacfwd", flat_inputs, "inputs", holomorphic)
         layout = _Layout(flat_inputs)
         pieces, out = None, None
-        for start, stop in _chunks(layout.total, chunk_size, "jacfwd"):
+        for start, stop in chunks(layout.total, chunk_size, "jacfwd"):
             out, out_tangents = _push_basis(partial, layout, start, stop, has_aux)
             pieces = [[t] for t in out_tangents] if pieces is None else [
                 rows + [t] for rows, t in zip(pieces, out_tangents, strict=True)
@@ -198,7 +187,7 @@ def jacrev(function, argnums=0, has_aux=False, chunk_size=None, holomorphic=Fals
             _check_complex("jacrev", recording.inputs, "inputs", holomorphic)
         outputs = [(None, recording.out_leaves)]
         _check_complex("jacrev", outputs, "outputs", holomorphic)
-        _chunks(1, chunk_size, "jacrev")  # validates the argument even for empty outputs
+        chunks(1, chunk_size, "jacrev")  # validates the argument even for empty outputs
         layout = _Layout([(t, list(boxes)) for t, boxes in recording.inputs])  # shapes only
         single = isinstance(argnums, (int, np.integer))
         blocks = [
@@ -217,7 +206,7 @@ def _pull_rows(recording, leaf, chunk_size):
     boxes = [box for _, boxes in recording.inputs for box in boxes]
     size = int(np.prod(shape_of(leaf), dtype=np.int64))
     pieces = [[] for _ in boxes]
-    for start, stop in _chunks(size, chunk_size, "jacrev"):
+    for start, stop in chunks(size, chunk_size, "jacrev"):
         found = _pull_chunk(recording, leaf, start, stop)
         for box, rows in zip(boxes, pieces, strict=True):
             cotangent = found[id(box)][1] if id(box) in found else None

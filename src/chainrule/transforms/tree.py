@@ -56,6 +56,11 @@ def _is_namedtuple(node) -> bool:
     return isinstance(node, tuple) and hasattr(type(node), "_fields")
 
 
+def tree_node_handler(node):
+    """(flatten, unflatten) of `node`'s container type, or None for a leaf."""
+    return _handler(node)
+
+
 def _handler(node):
     handler = _NODE_TYPES.get(type(node))
     if handler is None and _is_namedtuple(node):

@@ -8,6 +8,7 @@ batching level is a level like the others.
 """
 
 import numbers
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -16,8 +17,8 @@ from chainrule.core.dtypes import is_numeric, shape_of
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, bind
 from chainrule.core.trace import new_level
 from chainrule.errors import BatchingError, InputTypeError, ShapeError
-from chainrule.transforms._levels import _run_at_level, to_user
-from chainrule.transforms.tree import tree_flatten, tree_unflatten
+from chainrule.transforms._levels import _run_at_level, chunks, to_user
+from chainrule.transforms.tree import tree_flatten, tree_node_handler, tree_unflatten
 
 __all__ = ["vmap"]
 
@@ -70,7 +71,7 @@ def vmap(function, in_axes=0, out_axes=0, axis_size=None, chunk_size=None):
     Example:
         >>> per_example = cr.vmap(cr.grad(loss), in_axes=(None, 0, 0))(params, X, y)
     """
-    _check_chunk_size(chunk_size)
+    chunks(0, chunk_size, "vmap")  # checks the argument now, not at the first call
     _check_axis_size(axis_size)
 
     def vectorised(*args, **kwargs):
@@ -82,11 +83,10 @@ def vmap(function, in_axes=0, out_axes=0, axis_size=None, chunk_size=None):
             flat.append([(leaf, axis) for leaf, axis in zip(leaves, axes, strict=True)])
             treedefs.append(treedef)
         size = _batch_size(flat, axis_size)
-        starts = range(0, size, chunk_size or max(size, 1))
-        pieces = [_run_chunk(function, flat, treedefs, kwargs, start,
-                             min(size, start + (chunk_size or size)), size, out_axes)
-                  for start in starts] or [_run_chunk(function, flat, treedefs, kwargs, 0, 0, 0,
-                                                      out_axes)]
+        pieces = [
+            _run_chunk(function, flat, treedefs, kwargs, start, stop, size, out_axes)
+            for start, stop in chunks(size, chunk_size, "vmap") or [(0, 0)]
+        ]
         return _join_chunks(pieces, out_axes)
 
     vectorised.__name__ = f"vmap({getattr(function, '__name__', 'f')})"
@@ -108,24 +108,40 @@ def _axes_for(in_axes, position, count):
 
 
 def _leaf_axes(spec, tree, where, what="argument"):
-    """The batch axis of every leaf of `tree`, from `spec`, a pytree prefix of it (`what`: the
-    argument or the output, for messages)."""
-    if spec is None or isinstance(spec, (int, np.integer)) and not isinstance(spec, bool):
-        leaves, _ = tree_flatten(tree)
-        return [None if spec is None else int(spec)] * len(leaves)
-    spec_leaves, spec_def = tree_flatten(spec)
-    tree_leaves, tree_def = tree_flatten(tree)
-    if spec_def == tree_def:  # a full tree of axes
-        for axis in spec_leaves:
-            _check_axis_spec(axis, where)
-        return [None if a is None else int(a) for a in spec_leaves]
-    # A prefix: match the top-level container, then each child against its own spec.
-    if isinstance(spec, dict) and isinstance(tree, dict) and set(spec) == set(tree):
-        return [a for key in sorted(tree) for a in _leaf_axes(spec[key], tree[key], where, what)]
-    if isinstance(spec, (list, tuple)) and isinstance(tree, (list, tuple)) and len(spec) == len(
-        tree
+    """The batch axis of every leaf of `tree` (in tree_flatten's order), from `spec`, a pytree
+    prefix of it: an int or None stands for its whole subtree; a container must match the
+    tree's container there (a dict by its keys, taken in the tree's order: an OrderedDict keeps
+    its own). Walked with an explicit stack, as pytrees are everywhere."""
+    axes = []
+    pending = [(spec, tree)]
+    while pending:
+        spec, tree = pending.pop()
+        if spec is None or isinstance(spec, (int, np.integer)) and not isinstance(spec, bool):
+            axes.extend([None if spec is None else int(spec)] * len(tree_flatten(tree)[0]))
+            continue
+        children = _matched_children(spec, tree, where, what)
+        pending.extend(reversed(children))
+    return axes
+
+
+def _matched_children(spec, tree, where, what):
+    """(spec child, tree child) pairs of a container `spec` matched against `tree`."""
+    if tree_node_handler(spec) is None:
+        _check_axis_spec(spec, where)  # neither an axis nor a container: say what is allowed
+    tree_handler = tree_node_handler(tree)
+    if isinstance(spec, Mapping) and isinstance(tree, Mapping) and set(spec) == set(tree):
+        children, keys = tree_handler[0](tree)
+        return [(spec[key], child) for key, child in zip(keys, children, strict=True)]
+    if (
+        isinstance(spec, (list, tuple)) and isinstance(tree, (list, tuple))
+        and len(spec) == len(tree)
     ):
-        return [a for s, t in zip(spec, tree) for a in _leaf_axes(s, t, where, what)]
+        return list(zip(spec, tree, strict=True))
+    if tree_handler is not None and type(spec) is type(tree):
+        spec_children, spec_aux = tree_handler[0](spec)
+        tree_children, tree_aux = tree_handler[0](tree)
+        if spec_aux == tree_aux and len(spec_children) == len(tree_children):
+            return list(zip(spec_children, tree_children, strict=True))
     raise ValueError(
         f"vmap: {where} is {spec!r}, which does not match the {what}'s structure "
         f"({type(tree).__name__}); use an int, None, or a container of the same structure."
@@ -186,14 +202,6 @@ def _check_axis_size(axis_size):
         raise ValueError(
             f"vmap: axis_size must be a non-negative int or None, got {axis_size!r}"
         )
-
-
-def _check_chunk_size(chunk_size):
-    if chunk_size is not None and (
-        isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer))
-        or chunk_size < 1
-    ):
-        raise ValueError(f"vmap: chunk_size must be a positive int or None, got {chunk_size!r}")
 
 
 # ----- one call at a batching level ---------------------------------------------------------
