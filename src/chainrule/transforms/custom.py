@@ -31,6 +31,7 @@ from chainrule.errors import (
 )
 from chainrule.transforms.reverse import _Recording, vjp
 from chainrule.transforms.tree import tree_flatten, tree_unflatten
+from chainrule.transforms.vmap import vmap
 
 __all__ = ["custom_vjp", "custom_jvp", "checkpoint"]
 
@@ -413,6 +414,22 @@ class custom_vjp(_CustomRule):
             out = self(*lowered, **kwargs)
         return out, residuals
 
+    def _lifted(self, in_axes, size):
+        """This rule for stacked examples: function, fwd and bwd under vmap (see
+        `_batched_call`); an argument shared by the examples gets their summed cotangent."""
+        lifted = custom_vjp(vmap(self.function, in_axes=in_axes, axis_size=size))
+        lifted.name = f"vmap({self.name})"
+
+        def fwd(*args, **kwargs):
+            return vmap(lambda *a: _call_fwd(self.fwd, a, kwargs, self.name), in_axes=in_axes,
+                        axis_size=size)(*args)
+
+        def bwd(residuals, cotangent):
+            per_example = vmap(self.bwd, axis_size=size)(residuals, cotangent)
+            return _summed_over_examples(per_example, in_axes)
+
+        return lifted.defvjp(fwd, bwd)
+
     def _forward(self, flat_args, top, kwargs):
         lowered = _lowered_args(flat_args, top)
         out, residuals = self._fwd(top, *lowered, **kwargs)
@@ -459,6 +476,19 @@ class custom_jvp(_CustomRule):
     def _fwd(self, *lowered, **kwargs):
         return self(*lowered, **kwargs), (lowered, kwargs)
 
+    def _lifted(self, in_axes, size):
+        """This rule for stacked examples: the function and the JVP rule under vmap (see
+        `_batched_call`); a tangent is batched where its primal is."""
+        lifted = custom_jvp(vmap(self.function, in_axes=in_axes, axis_size=size))
+        lifted.name = f"vmap({self.name})"
+
+        @lifted.defjvp
+        def rule(primals, tangents):
+            return vmap(lambda p, t: self._checked_rule(p, t, {}), in_axes=(in_axes, in_axes),
+                        axis_size=size)(tuple(primals), tuple(tangents))
+
+        return lifted
+
     def _transposed_rule(self, residuals, cotangent):
         primals, kwargs = residuals
         zeros = [
@@ -499,33 +529,51 @@ class custom_jvp(_CustomRule):
 
 
 def _batched_call(rule, flat_args, top, kwargs):
-    """A custom rule (or checkpoint) called on values batched by vmap at level `top`. With no
-    differentiation level below, the rule has nothing to do there: the function runs batched.
-    Otherwise each example calls the rule one level down, so that those levels apply it (as
-    JAX batches fwd and bwd), and the results are stacked."""
+    """A custom rule called on values batched by vmap at level `top`. With no differentiation
+    level below, the rule has nothing to do there: the function runs batched. Otherwise the
+    levels below must apply the rule, to all examples at once: as JAX does, the rule is lifted
+    to the stacked values one level down (its function, fwd and bwd, or its JVP rule, under
+    vmap over the batch axis) and called there; its outputs are this level's values."""
     leaves = [leaf for leaves, _ in flat_args for leaf in leaves]
     if not any(is_differentiated(top.unbox(leaf)) for leaf in leaves):
         args = [tree_unflatten(treedef, leaves) for leaves, treedef in flat_args]
         return rule.function(*args, **kwargs)
-    getitem, reshape = REGISTRY["getitem"], REGISTRY["reshape"]
-    rows = []
-    for row in range(top.size):
-        row_args = [
-            tree_unflatten(treedef, [
-                bind(getitem, leaf._value, index=row) if top.owns(leaf) else leaf
-                for leaf in leaves
-            ])
-            for leaves, treedef in flat_args
-        ]
-        rows.append(tree_flatten(rule(*row_args, **kwargs)))
-    out_def = rows[0][1]
-    stacked = []
-    for k in range(len(rows[0][0])):
-        parts = [bind(reshape, r[0][k], shape=(1,) + tuple(shape_of(r[0][k]))) for r in rows]
-        joined = parts[0] if len(parts) == 1 else bind(
-            REGISTRY["concatenate"], *parts, axis=0, sizes=(1,) * len(parts))
-        stacked.append(top.box(joined))
-    return tree_unflatten(out_def, stacked)
+    return _lifted_call(rule._lifted, flat_args, top, kwargs)
+
+
+def _lifted_call(lift, flat_args, top, kwargs):
+    """`lift(in_axes, size)` applied to the values one level below vmap level `top` (batch
+    axis in front where batched, in_axes 0, else None); its outputs boxed at `top`."""
+    in_axes = tuple(
+        tree_unflatten(treedef, [0 if top.owns(leaf) else None for leaf in leaves])
+        for leaves, treedef in flat_args
+    )
+    lowered = [
+        tree_unflatten(treedef, [leaf._value if top.owns(leaf) else leaf for leaf in leaves])
+        for leaves, treedef in flat_args
+    ]
+    out = lift(in_axes, top.size)(*lowered, **kwargs)
+    out_leaves, out_def = tree_flatten(out)
+    return tree_unflatten(out_def, [top.box(leaf) for leaf in out_leaves])
+
+
+def _summed_over_examples(cotangents, in_axes):
+    """Per-example cotangents (batch axis in front) of the arguments: summed over the examples
+    for an argument the examples share (in_axes None), as its cotangent is their total."""
+    summed = []
+    for cotangent, axes in zip(cotangents, in_axes, strict=True):
+        if cotangent is None:
+            summed.append(None)
+            continue
+        leaves, treedef = tree_flatten(cotangent)
+        axis_leaves = tree_flatten(axes)[0] if axes is not None else [None] * len(leaves)
+        if len(axis_leaves) != len(leaves):  # None stands for a whole argument
+            axis_leaves = [None] * len(leaves)
+        summed.append(tree_unflatten(treedef, [
+            leaf if axis == 0 else bind(REGISTRY["sum"], leaf, axis=(0,), keepdims=False)
+            for leaf, axis in zip(leaves, axis_leaves, strict=True)
+        ]))
+    return tuple(summed)
 
 
 def checkpoint(function):
@@ -538,6 +586,14 @@ def checkpoint(function):
     def checkpointed(*args, **kwargs):
         flat_args = [tree_flatten(arg) for arg in args]
         top = _innermost(flat_args)
+        if top is not None and top.batched and any(
+            is_differentiated(top.unbox(leaf)) for leaves, _ in flat_args for leaf in leaves
+        ):
+            # grad(vmap(checkpoint(f))): the levels below recompute the batched function.
+            return _lifted_call(
+                lambda in_axes, size: checkpoint(vmap(function, in_axes=in_axes, axis_size=size)),
+                flat_args, top, kwargs,
+            )
         if not isinstance(top, ReverseTrace) or not _needs_node(flat_args, top):
             return function(*args, **kwargs)
 
