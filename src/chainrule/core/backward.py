@@ -108,22 +108,18 @@ def add_cotangents(first, second):
     return first + second
 
 
-def fit(value, aval, rule, *, cotangent=False, batch=None, index=None):
-    """`value`, a tangent or cotangent, made to fit a value of `aval` (shape, dtype): with a
-    leading batch axis of size `batch` when one is given, and cast to the dtype when that is
-    floating. A cotangent is summed down to the shape (un-broadcast: its input was broadcast in
-    the forward pass); a tangent is broadcast up to it (a rule may leave that to the engine).
-    Any other mismatch is a bug in the rule named `rule` (input `index` of a cotangent)."""
+def fit(value, aval, rule, *, cotangent=False, index=None):
+    """`value`, a tangent or cotangent, made to fit a value of `aval` (shape, dtype): cast to
+    the dtype when that is floating (see `_fit_dtype` for complex values). A cotangent is summed
+    down to the shape (un-broadcast: its input was broadcast in the forward pass); a tangent is
+    broadcast up to it (a rule may leave that to the engine). Any other mismatch is a bug in the
+    rule named `rule` (input `index` of a cotangent). Under vmap, shapes are one example's."""
     shape, dtype = aval
-    lead = () if batch is None else (batch,)
     value_shape = shape_of(value)
-    if value_shape != lead + shape:
-        inner = value_shape[len(lead):] if value_shape[:len(lead)] == lead else None
-        fitted = None
-        if inner is not None:
-            fitted = (_summed_down if cotangent else _broadcast_up)(value, inner, shape, lead)
+    if value_shape != shape:
+        fitted = (_summed_down if cotangent else _broadcast_up)(value, value_shape, shape)
         if fitted is None:
-            raise _fit_error(value_shape, aval, rule, cotangent, batch, index)
+            raise _fit_error(value_shape, aval, rule, cotangent, index)
         value = fitted
     if dtype.kind in "fc":
         stored = physical_value(value)
@@ -152,41 +148,36 @@ def _fit_dtype(value, value_dtype, dtype, cotangent):
     return value
 
 
-def _summed_down(value, inner, shape, lead):
-    """`value` (lead + inner) summed over the axes that broadcasting added to `shape`, or None
-    if `shape` does not broadcast to `inner`."""
+def _summed_down(value, inner, shape):
+    """`value` (of shape `inner`) summed over the axes that broadcasting added to `shape`, or
+    None if `shape` does not broadcast to `inner`."""
     extra = len(inner) - len(shape)
     if extra < 0 or any(s != c and s != 1 for s, c in zip(shape, inner[extra:])):
         return None
-    first = len(lead)
-    axes = tuple(range(first, first + extra)) + tuple(
-        first + extra + i for i, size in enumerate(shape) if size == 1 and inner[extra + i] != 1
+    axes = tuple(range(extra)) + tuple(
+        extra + i for i, size in enumerate(shape) if size == 1 and inner[extra + i] != 1
     )
     if axes:
         value = bind(REGISTRY["sum"], value, axis=axes, keepdims=True)
     if extra:
-        value = bind(REGISTRY["reshape"], value, shape=lead + shape)
+        value = bind(REGISTRY["reshape"], value, shape=shape)
     return value
 
 
-def _broadcast_up(value, inner, shape, lead):
-    """`value` (lead + inner) broadcast to lead + `shape`, or None if `inner` does not broadcast
-    to `shape`. Behind a batch axis, missing axes are inserted after it first."""
+def _broadcast_up(value, inner, shape):
+    """`value` (of shape `inner`) broadcast to `shape`, or None if `inner` does not broadcast
+    to it."""
     missing = len(shape) - len(inner)
     if missing < 0 or any(c != s and c != 1 for c, s in zip(inner, shape[missing:])):
         return None
-    if lead and missing:
-        value = bind(REGISTRY["reshape"], value, shape=lead + (1,) * missing + inner)
-    return bind(REGISTRY["broadcast_to"], value, shape=lead + shape)
+    return bind(REGISTRY["broadcast_to"], value, shape=shape)
 
 
-def _fit_error(value_shape, aval, rule, cotangent, batch, index):
+def _fit_error(value_shape, aval, rule, cotangent, index):
     kind, of = ("cotangent", f"input {index}") if cotangent else ("tangent", "an output")
-    batched = "" if batch is None else "batched "
-    with_batch = "" if batch is None else f" with a batch of {batch}"
     return ShapeError(
-        f"internal error: the {batched}{'VJP' if cotangent else 'JVP'} of {rule} gave a {kind} "
-        f"of shape {value_shape} for {of} of shape {aval[0]}{with_batch}; please report this."
+        f"internal error: the {'VJP' if cotangent else 'JVP'} of {rule} gave a {kind} of shape "
+        f"{value_shape} for {of} of shape {aval[0]}; please report this."
     )
 
 
