@@ -1,6 +1,6 @@
 """The engine: primitives, trace levels, tensors, the tape and the backward pass, forward mode.
 Imports NumPy and errors.py only; each module imports only the ones before it in this list:
-primitive, trace, dtypes, anomaly, config, inplace, tensor, backward, tape, forward.
+primitive, trace, dtypes, anomaly, config, inplace, tensor, backward, tape, forward, batching.
 """
 
 from chainrule.core.backward import Node, backward_pass

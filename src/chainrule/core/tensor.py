@@ -201,7 +201,10 @@ class Tensor:
 
     def __index__(self):
         if self._trace.batched:
-            raise self._trace.refuse(self, "an index or a size (x.__index__())")
+            raise self._trace.refuse(
+                self, "using it as an index or a size (x.__index__(); to index a NumPy array "
+                "a with one index per example, write cnp.take(a, i) or cr.tensor(a)[i])"
+            )
         return np.asarray(raw_value(self)).__index__()
 
     def __bool__(self):

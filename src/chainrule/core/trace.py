@@ -37,7 +37,7 @@ def raw_value(value):
     while type(value) in TRACED_TYPES:
         trace = value._trace
         if trace.batched:
-            raise trace.refuse(value, "its plain value")
+            raise trace.refuse(value, "reading the plain value")
         value = value._value
     return value
 
@@ -136,7 +136,8 @@ class Trace:
         """`output.backward()`: only the tape has a graph to walk from a tensor."""
         raise RuntimeError(
             "backward() on a value traced inside a functional transform; inside cr.grad/cr.vjp "
-            "return the value instead and let the transform differentiate it."
+            "return the value instead and let the transform differentiate it (inside cr.vmap, "
+            "for per-example gradients, use cr.vmap(cr.grad(f)))."
         )
 
     def __repr__(self):

@@ -23,7 +23,7 @@ from chainrule.core.explain import (
 )
 from chainrule.core.primitive import TRACED_TYPES, Primitive
 from chainrule.core.tensor import holds_tensor, stack_values
-from chainrule.errors import AllocationError, InputTypeError, ShapeError
+from chainrule.errors import AllocationError, BatchingError, InputTypeError, ShapeError
 
 __all__ = [
     "explained", "wrap_public", "allocation_shape", "check_numeric", "check_allocation",
@@ -53,6 +53,11 @@ def explained(function, name=None, array_first=True):
                 raise not_numeric(f"{name}()", first)
         try:
             return function(*args, **kwargs)
+        except BatchingError as exc:
+            if str(exc).startswith("cnp."):
+                raise
+            # Which function needed one value of a batched one: vmap's message can't know.
+            raise type(exc)(f"cnp.{name}: {exc}").with_traceback(exc.__traceback__) from None
         except NUMPY_ERRORS as exc:
             if _is_call_error(exc):
                 raise  # a wrong signature: Python's own message says it best

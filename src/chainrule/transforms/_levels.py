@@ -12,6 +12,7 @@ from chainrule.core.primitive import REGISTRY, TRACED_TYPES, bind
 from chainrule.core.tape import release_level
 from chainrule.errors import (
     ArgnumsError,
+    BatchingError,
     DTypeError,
     GraphEscapeError,
     InputTypeError,
@@ -151,9 +152,14 @@ def call_at_level(function, args):
         cause = exc.__cause__
         if type(exc) is not ValueError or not isinstance(cause, GraphEscapeError):
             raise
+        fix = (
+            "Build c out of place instead: c = cnp.stack([...]) of the values, or "
+            "cnp.where(mask, x, c)." if isinstance(cause, BatchingError)
+            else "Make c a chainrule buffer: c = cr.tensor(np.zeros(n))."
+        )
         error = type(cause)(
             f"{cause} (Here NumPy was writing the value into a NumPy array: `c[i] = x` with c "
-            "from np.zeros / cnp.zeros. Make c a chainrule buffer: c = cr.tensor(np.zeros(n)).)"
+            f"from np.zeros / cnp.zeros. {fix})"
         )
         raise error.with_traceback(exc.__traceback__) from None
 
