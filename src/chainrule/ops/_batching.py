@@ -11,7 +11,7 @@ import numpy as np
 
 from chainrule.core.batching import BatchedIndex, broadcast_batch, pad_rank, shift_axis
 from chainrule.core.dtypes import dtype_of, shape_of
-from chainrule.core.primitive import REGISTRY, PerPrimitive, bind
+from chainrule.core.primitive import REGISTRY, TRACED_TYPES, PerPrimitive, bind
 from chainrule.errors import BatchingError
 
 __all__ = [
@@ -19,6 +19,12 @@ __all__ = [
     "flip_rule", "roll_rule", "triangle_rule", "concatenate_rule", "pad_rule", "getitem_rule",
     "scatter_add_rule", "setitem_rule", "batchable_index", "with_batch_slice",
 ]
+
+
+def _example_size(value):
+    """Entries of one example of a batched value (explicit: a reshape to (0, -1) of an empty
+    batch is ambiguous to NumPy)."""
+    return int(np.prod(shape_of(value)[1:], dtype=np.int64))
 
 
 def _example_rank(value, is_batched):
@@ -63,7 +69,7 @@ def _along_axis(primitive):
         rank = _example_rank(x, True)
         axis = params["axis"]
         if axis is None:
-            flat = bind(REGISTRY["reshape"], x, shape=(size, -1))
+            flat = bind(REGISTRY["reshape"], x, shape=(size, _example_size(x)))
             out = bind(primitive, flat, **{**params, "axis": 1})
             if params.get("keepdims"):  # the example's rank, every axis of size 1
                 out = bind(REGISTRY["reshape"], out, shape=(size,) + (1,) * rank)
@@ -116,7 +122,7 @@ def flip_rule(values, batched, size, axis):
 def roll_rule(values, batched, size, shift, axis):
     (x,) = values
     if axis is None:  # roll the flattened example, then give it its shape back
-        flat = bind(REGISTRY["reshape"], x, shape=(size, -1))
+        flat = bind(REGISTRY["reshape"], x, shape=(size, _example_size(x)))
         rolled = bind(REGISTRY["roll"], flat, shift=shift, axis=1)
         return bind(REGISTRY["reshape"], rolled, shape=shape_of(x))
     return bind(REGISTRY["roll"], x, shift=shift, axis=shift_axis(axis, _example_rank(x, True)))
@@ -195,6 +201,11 @@ def _advanced_grid(index, size, example_shape, x_batched):
             expanded.append(part)
         elif isinstance(part, slice) or part is None or part is Ellipsis:
             expanded.append(part)
+        elif type(part) in TRACED_TYPES:
+            # An index batched at an outer vmap: the same for every example of this level.
+            if dtype_of(part).kind not in "iu":
+                return None  # (a mask's nonzero() depends on its values)
+            expanded.append(part)
         else:
             array = np.asarray(part)
             if array.dtype.kind == "b":
@@ -205,6 +216,11 @@ def _advanced_grid(index, size, example_shape, x_batched):
                 expanded.append(array)
             else:
                 return None
+    # NumPy reads adjacency before expanding `...`: an Ellipsis between advanced indices
+    # separates them even where it stands for no axis at all.
+    written = [i for i, p in enumerate(expanded) if not (isinstance(p, slice) or p is None
+                                                         or p is Ellipsis)]
+    adjacent = not written or written[-1] - written[0] == len(written) - 1
     consumed = sum(1 for p in expanded if p is not None and p is not Ellipsis)
     rest = len(example_shape) - consumed
     if rest < 0 or sum(p is Ellipsis for p in expanded) > 1:
@@ -216,11 +232,12 @@ def _advanced_grid(index, size, example_shape, x_batched):
         expanded[at:at + 1] = [slice(None)] * rest
 
     def example_shape_of(part):
-        return tuple(shape_of(part.value)[1:]) if type(part) is BatchedIndex else part.shape
+        if type(part) is BatchedIndex:
+            return tuple(shape_of(part.value)[1:])
+        return tuple(shape_of(part))
 
     advanced = [i for i, p in enumerate(expanded) if not (isinstance(p, slice) or p is None)]
     block = np.broadcast_shapes(*(example_shape_of(expanded[i]) for i in advanced))
-    adjacent = advanced[-1] - advanced[0] == len(advanced) - 1
     # Where each slice or None lands in one example's result, and where the advanced block does.
     position, placed, start = 0, {}, 0
     if not adjacent:
@@ -252,7 +269,7 @@ def _advanced_grid(index, size, example_shape, x_batched):
                 grid.append(bind(REGISTRY["reshape"], part.value,
                                  shape=(size,) + around + own + after))
             else:
-                grid.append(part.reshape((1,) + around + own + after))
+                grid.append(bind(REGISTRY["reshape"], part, shape=(1,) + around + own + after))
         dim += 1
     return tuple(grid), rank
 
@@ -273,7 +290,11 @@ def _selected_rank(shape, index):
         # Basic indexing (jacrev's getitem cotangents): an int drops an axis, None adds one.
         dropped = sum(1 for p in parts if isinstance(p, (int, np.integer)))
         return len(shape) - dropped + sum(1 for p in parts if p is None)
-    return np.ndim(np.broadcast_to(np.zeros((), dtype=bool), shape)[index])
+    # Values batched at an outer vmap stand in as zeros of their shape: the rank is the same.
+    stand_ins = tuple(
+        np.zeros(shape_of(p), dtype_of(p)) if type(p) in TRACED_TYPES else p for p in parts
+    )
+    return np.ndim(np.broadcast_to(np.zeros((), dtype=bool), shape)[stand_ins])
 
 
 def getitem_rule(values, batched, size, index):
