@@ -74,6 +74,11 @@ class _Layout:
             block = full[start:start + size]
             block = cnp.moveaxis(block, 0, -1) if len(out_shape) else block
             blocks.append(to_user(cnp.reshape(block, out_shape + shape_of(leaf))))
+        return self.rebuild(blocks, single_arg)
+
+    def rebuild(self, blocks, single_arg):
+        """One block per input leaf, rebuilt in the structure of the differentiated arguments
+        (just the one argument's when argnums is an int)."""
         per_arg, position = [], 0
         for treedef, leaves in self.flat_inputs:
             per_arg.append(tree_unflatten(treedef, blocks[position:position + len(leaves)]))
@@ -262,11 +267,7 @@ def _reverse_blocks(per_box, out_leaf, layout, single):
         if isinstance(block, np.ndarray) and not block.flags.writeable:
             block = block.copy()  # a broadcast view (the VJP of sum): hand back a real array
         blocks.append(to_user(block))
-    per_arg, position = [], 0
-    for treedef, leaves in layout.flat_inputs:
-        per_arg.append(tree_unflatten(treedef, blocks[position:position + len(leaves)]))
-        position += len(leaves)
-    return per_arg[0] if single else tuple(per_arg)
+    return layout.rebuild(blocks, single)
 
 
 def hessian(function, argnums=0, holomorphic=False):
