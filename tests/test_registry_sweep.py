@@ -11,6 +11,14 @@ vmap(jvp) against cr.grad and cr.jvp per example; likewise with index arrays bat
 (an index per example). Calls that go row by row instead of through their row's batching rule
 are counted and must be in ALLOWED_FALLBACKS; the row-by-row fallback itself is checked for
 every primitive with its rule taken away.
+
+Complex samples (`Sample.is_complex`: a complex argument or param, in any samples module) take
+the same checks, with complex tangents and cotangents and differences that perturb real and
+imaginary parts separately (cr.gradcheck), and these: the gradient of the real loss
+L = sum(real(f * w)) against dL/dx - i dL/dy (JAX's convention), that gradient's JVP and VJP
+(second order) against its own differences, complex64 in and out, and cr.vmap with complex
+examples. Every elementwise, reduction and shape row either has complex samples or is listed in
+REFUSES_COMPLEX and refuses complex operands with a DTypeError.
 """
 
 import itertools
@@ -23,6 +31,7 @@ import chainrule.numpy as cnp
 from chainrule.core.batching import FALLBACKS
 from chainrule.core.primitive import REGISTRY
 from chainrule.core.tensor import raw_value
+from chainrule.errors import DTypeError
 from samples import all_samples
 
 SAMPLES = all_samples()
@@ -36,7 +45,7 @@ EDGE_CASES = [
     pytest.param(name, i, id=f"{name}[{sample.label}]")
     for name in sorted(REGISTRY)
     for i, sample in enumerate(SAMPLES.get(name, []))
-    if sample.edge
+    if sample.edge and not sample.is_complex  # complex edge points: see the complex checks
 ]
 
 
@@ -144,14 +153,151 @@ PROMOTES_TO_FLOAT64 = {"astype", "float_power"}
     "name", sorted(n for n in REGISTRY if not REGISTRY[n].nondiff and n not in PROMOTES_TO_FLOAT64)
 )
 def test_primitive_keeps_float32(name):
+    _check_single_precision(name, 0)
+
+
+_SINGLE = {"f": np.float32, "c": np.complex64}
+
+
+def _check_single_precision(name, index):
+    """The sample's float operands in float32 and complex ones in complex64: the value is
+    float32 or complex64 (float32 pairs with complex64: a real input's FFT, a cast to complex),
+    and gradients (Tensor API) and tangents (jvp) come back in each operand's dtype."""
+    sample = SAMPLES[name][index]
+    function = sample.function(REGISTRY[name])
+    args = [
+        np.asarray(a).astype(_SINGLE[np.asarray(a).dtype.kind])
+        if np.asarray(a).dtype.kind in _SINGLE else a
+        for a in sample.args
+    ]
+    diff = _differentiated(sample)
+    leaves = [cr.tensor(a, requires_grad=True) if k in diff else a for k, a in enumerate(args)]
+    out = function(*leaves)
+    dtype = raw_value(out).dtype
+    assert dtype in (np.float32, np.complex64)
+    cnp.sum(cnp.abs(out) ** 2).backward()
+    for k in diff:
+        assert leaves[k].grad is None or leaves[k].grad.dtype == args[k].dtype, f"operand {k}"
+
+    def of_differentiated(*values):
+        merged = list(args)
+        for k, value in zip(diff, values):
+            merged[k] = value
+        return function(*merged)
+
+    tangents = tuple(np.ones_like(args[k]) for k in diff)
+    _, tangent_out = cr.jvp(of_differentiated, tuple(args[k] for k in diff), tangents)
+    assert raw_value(tangent_out).dtype == dtype
+
+
+def _differentiated(sample):
+    """The operands a sample differentiates: `wrt` (default all), float or complex ones."""
+    wrt = range(len(sample.args)) if sample.wrt is None else sample.wrt
+    return tuple(k for k in wrt if np.asarray(sample.args[k]).dtype.kind in "fc")
+
+
+# ----- complex numbers (see the module docstring) ------------------------------------------------
+COMPLEX_CASES = [
+    pytest.param(name, i, id=f"{name}[{sample.label or i}]")
+    for name in sorted(REGISTRY)
+    for i, sample in enumerate(SAMPLES.get(name, []))
+    if sample.is_complex and not REGISTRY[name].nondiff
+]
+# Each differentiable row's first complex sample, for the complex64 check.
+FIRST_COMPLEX = {}
+for _case in COMPLEX_CASES:
+    FIRST_COMPLEX.setdefault(_case.values[0], _case)
+
+# The elementwise, reduction and shape rows that refuse complex operands: NumPy defines them on
+# real numbers only (its TypeError explained), or they order numbers, which has no derivative
+# for complex ones (ops/_rules.real_only: the message names cnp.real, cnp.imag and cnp.abs).
+NUMPY_REAL_ONLY = {
+    "cbrt", "deg2rad", "rad2deg", "floor", "ceil", "trunc", "mod", "floor_divide", "logaddexp",
+    "logaddexp2", "arctan2", "hypot",
+}
+ORDERING = {
+    "maximum", "minimum", "fmax", "fmin", "clip", "sign", "rint", "round", "sigmoid", "less",
+    "less_equal", "greater", "greater_equal", "amax", "amin", "argmax", "argmin", "argsort",
+    "logsumexp", "softmax", "log_softmax",
+}
+REFUSES_COMPLEX = NUMPY_REAL_ONLY | ORDERING
+_OWN_FAMILIES = {"elementwise", "reduce", "shape", "index", "selection", "comparison"}
+
+
+def test_every_elementwise_reduction_and_shape_row_takes_complex_or_refuses_it():
+    rows = {name for name, row in REGISTRY.items() if row.family in _OWN_FAMILIES}
+    with_complex = {name for name in rows if any(s.is_complex for s in SAMPLES.get(name, []))}
+    assert not sorted(rows - with_complex - REFUSES_COMPLEX), "rows without complex samples"
+    assert not sorted(with_complex & REFUSES_COMPLEX), "refused rows with complex samples"
+    assert REFUSES_COMPLEX <= rows
+
+
+@pytest.mark.parametrize("name", sorted(REFUSES_COMPLEX))
+def test_refused_rows_raise_a_dtype_error_on_complex(name):
     sample = SAMPLES[name][0]
-    args = [cr.tensor(np.asarray(a, dtype=np.float32), requires_grad=True) for a in sample.args]
-    out = sample.function(REGISTRY[name])(*args)
-    assert raw_value(out).dtype == np.float32
-    (out * out).sum().backward()
-    for arg in args:
-        if arg.grad is not None:
-            assert arg.grad.dtype == np.float32
+    args = [a + 0.5j if np.asarray(a).dtype.kind == "f" else a for a in sample.args]
+    words = r"cnp\.real\(z\), cnp\.imag\(z\), cnp\.abs\(z\)" if name in ORDERING else "complex"
+    with pytest.raises(DTypeError, match=words):
+        sample.function(REGISTRY[name])(*args)
+
+
+def _promoted(value):
+    value = np.asarray(raw_value(value))
+    return value.astype(np.complex128 if value.dtype.kind == "c" else np.float64)
+
+
+def _gradient_by_differences(loss, args, k, step=1e-6):
+    """dL/dx - i dL/dy entry by entry (dL/dx for a real operand): JAX's convention."""
+    units = (1.0, 1j) if args[k].dtype.kind == "c" else (1.0,)
+    gradient = np.zeros(args[k].shape, args[k].dtype)
+    for entry in range(args[k].size):
+        for unit in units:
+            sides = []
+            for sign in (1.0, -1.0):
+                moved = [a.copy() for a in args]
+                moved[k].flat[entry] += sign * step * unit
+                sides.append(float(raw_value(loss(*moved))))
+            gradient.flat[entry] += (sides[0] - sides[1]) / (2 * step) * np.conj(unit)
+    return gradient
+
+
+@pytest.mark.parametrize("name, index", COMPLEX_CASES)
+def test_complex_gradient_and_second_order(name, index):
+    """L = sum(real(f * w)), w random (complex where f is): cr.grad(L) is dL/dx - i dL/dy by
+    differences, real for a real operand; then the gradient as a function of the operands is
+    itself checked by cr.gradcheck: its JVP (forward over reverse, complex tangents) and its VJP
+    (reverse over reverse), each against differences of the gradient."""
+    sample = SAMPLES[name][index]
+    function = sample.function(REGISTRY[name])
+    args = [_promoted(a) if np.asarray(a).dtype.kind in "fc" else a for a in sample.args]
+    diff = _differentiated(sample)
+    out = np.asarray(raw_value(function(*args)))
+    weights = _normal(np.random.default_rng(index), out.shape, out.dtype.kind == "c")
+
+    def loss(*args):
+        return cnp.sum(cnp.real(function(*args) * weights))
+
+    gradients = cr.grad(loss, argnums=diff)(*args)
+    for k, gradient in zip(diff, gradients):
+        expected = _gradient_by_differences(loss, args, k)
+        assert gradient.dtype == expected.dtype, f"operand {k}: {gradient.dtype}"
+        scale = max(1.0, float(np.abs(expected).max()))
+        np.testing.assert_allclose(gradient, expected, rtol=1e-5, atol=1e-7 * scale,
+                                   err_msg=f"cr.grad wrt operand {k}")
+
+    def gradient_entries(*args):
+        return cnp.concatenate([cnp.ravel(g) for g in cr.grad(loss, argnums=diff)(*args)])
+
+    assert cr.gradcheck(gradient_entries, *args, wrt=diff, eps=1e-5, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "name, index",
+    [case for name, case in sorted(FIRST_COMPLEX.items()) if name not in PROMOTES_TO_FLOAT64],
+)
+def test_primitive_keeps_complex64(name, index):
+    """complex64 in, complex64 out: test_primitive_keeps_float32 for the complex samples."""
+    _check_single_precision(name, index)
 
 
 # ----- batching: cr.vmap of every primitive against a Python loop ---------------------------------
@@ -191,10 +337,19 @@ def _examples(args, edge, seed):
         elif arg.dtype.kind in "iu":
             stacked.append(np.stack([arg] * BATCH))
         else:
-            arg = arg.astype(np.float64)
-            delta = 0.0 if edge else 0.01 * generator.standard_normal(arg.shape)
-            stacked.append(np.stack([arg * (1.0 - 0.05 * e) + e * delta for e in range(BATCH)]))
+            arg = arg.astype(np.complex128 if arg.dtype.kind == "c" else np.float64)
+            delta = 0.0 if edge else 0.01 * _normal(generator, arg.shape, arg.dtype.kind == "c")
+            with np.errstate(invalid="ignore"):  # complex infinities (isinf's sample) scaled
+                scaled = [arg * (1.0 - 0.05 * e) + e * delta for e in range(BATCH)]
+            stacked.append(np.stack(scaled))
     return stacked
+
+
+def _normal(generator, shape, complex_):
+    """Standard normal entries (plus i times standard normal ones where `complex_`)."""
+    if complex_:
+        return generator.standard_normal(shape) + 1j * generator.standard_normal(shape)
+    return generator.standard_normal(shape)
 
 
 def _layouts(count):
@@ -230,16 +385,18 @@ def _check_batched(function, reference, stacked, fixed, layout, derivatives=True
     ]
     expected = np.stack([np.asarray(reference(*args)) for args in examples])
     _close(cr.vmap(function, in_axes=layout)(*inputs), expected, f"vmap values, in_axes={layout}")
-    diff = tuple(k for k in range(count) if np.asarray(fixed[k]).dtype.kind == "f")
-    if not derivatives or expected.dtype.kind != "f" or not diff:
+    diff = tuple(k for k in range(count) if np.asarray(fixed[k]).dtype.kind in "fc")
+    if not derivatives or expected.dtype.kind not in "fc" or not diff:
         return
 
-    # vmap(grad): per-example gradients of a per-example weighting of the output.
+    # vmap(grad): per-example gradients of a per-example (real) weighting of the output.
     generator = np.random.default_rng(count)
-    weights = generator.standard_normal(expected.shape)
+    complex_out = expected.dtype.kind == "c"
+    weights = _normal(generator, expected.shape, complex_out)
 
     def weighted(*args):
-        return cnp.sum(function(*args[:-1]) * args[-1])
+        weighted_out = function(*args[:-1]) * args[-1]
+        return cnp.sum(cnp.real(weighted_out) if complex_out else weighted_out)
 
     gradient = cr.grad(weighted, argnums=diff)
     per_example = [gradient(*args, weights[e]) for e, args in enumerate(examples)]
@@ -260,7 +417,7 @@ def _check_batched(function, reference, stacked, fixed, layout, derivatives=True
         _close(found[position], want, f"grad(vmap) wrt operand {k}, in_axes={layout}")
 
     # vmap(jvp): a batched tangent for every float operand, batched or not.
-    tangents = [generator.standard_normal(stacked[k].shape) for k in diff]
+    tangents = [_normal(generator, stacked[k].shape, stacked[k].dtype.kind == "c") for k in diff]
 
     def along(*args):
         operands, directions = list(args[:count]), args[count:]

@@ -2,7 +2,15 @@
 
 import numpy as np
 
-from samples import Sample, away_from_integers, away_from_zero, edge, uniform
+from samples import (
+    Sample,
+    away_from_integers,
+    away_from_zero,
+    complex_uniform,
+    complexified,
+    edge,
+    uniform,
+)
 
 UNARY_SHAPES = [(), (3,), (2, 1, 3)]
 BINARY_SHAPES = [((), ()), ((3,), ()), ((2, 3), (3,)), ((2, 1), (1, 3)), ((1,), (2, 2))]
@@ -111,3 +119,73 @@ SAMPLES["maximum"].append(
 # ----- the parts of a complex number: on real input, identities (real, conj) and zero (imag) -----
 for _name in ("real", "imag", "conj"):
     SAMPLES[_name] = [Sample((uniform((2, 3)),)), Sample((uniform(()),), label="0-d")]
+
+# ----- complex numbers (see samples/__init__.py) -------------------------------------------------
+# Every elementwise row NumPy defines on complex numbers, the real part in the real samples'
+# domain and an imaginary part in (-0.8, 0.8): clear of the branch cuts (log, sqrt, arccosh: the
+# real axis left of 0 or 1; arcsin, arccos, arctanh: beyond +-1; arctan, arcsinh: the imaginary
+# axis beyond +-i) and of abs's kink at 0. The rows NumPy refuses for complex numbers (cbrt,
+# deg2rad, rad2deg, floor, ceil, trunc, mod, floor_divide, logaddexp, logaddexp2, arctan2,
+# hypot) and those chainrule refuses (ordering: maximum, minimum, fmax, fmin, clip, sign, rint,
+# round, sigmoid, the comparisons less..greater_equal) are listed in the sweep's REFUSES_COMPLEX.
+COMPLEX_UNARY = [
+    "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh",
+    "arccosh", "arctanh", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt",
+    "square", "reciprocal", "abs", "negative", "real", "imag", "conj",
+]
+for _name in COMPLEX_UNARY:
+    SAMPLES[_name].append(
+        Sample((complexified(_unary_input(_name, (2, 3), 7), seed=7),), label="complex")
+    )
+for _name in ("abs", "exp", "sqrt", "real", "imag"):
+    SAMPLES[_name].append(
+        Sample((complexified(_unary_input(_name, (), 8), seed=8),), label="complex 0-d")
+    )
+SAMPLES["astype"] += [
+    Sample((complex_uniform((2, 3)),), {"dtype": np.dtype(np.complex128)}, label="complex"),
+    # A real input cast to complex: its cotangent is the real part of the complex one.
+    Sample((uniform((2, 3)),), {"dtype": np.dtype(np.complex128)}, label="real to complex"),
+]
+
+# Binary rows: both operands complex, and one of them real (the real operand's cotangent is the
+# real part of the complex one: the engine takes it).
+_COMPLEX_BINARY = {
+    "add": ("any", "any"), "subtract": ("any", "any"), "multiply": ("any", "any"),
+    "divide": ("any", "nonzero"), "power": ((0.3, 2.0), (-2.0, 2.0)),
+    "float_power": ((0.3, 2.0), (-2.0, 2.0)),
+}
+_COMPLEX_LAYOUTS = [
+    ((2, 3), (3,), "complex, complex"), ((2, 1), (1, 3), "complex, real"),
+    ((), (2,), "real, complex"),
+]
+for _name, (first, second) in _COMPLEX_BINARY.items():
+    for i, (a, b, label) in enumerate(_COMPLEX_LAYOUTS):
+        x, y = _binary_input(first, a, 20 + 2 * i), _binary_input(second, b, 21 + 2 * i)
+        x = complexified(x, seed=i) if label.startswith("complex") else x
+        y = complexified(y, seed=i + 1) if label.endswith("complex") else y
+        SAMPLES[_name].append(Sample((x, y), label=label))
+# A negative real base with a complex exponent: x^y = exp(y log x) takes the principal log,
+# ln|x| + i pi, which the rule for d/dy must take too (not NumPy's real log, NaN there).
+SAMPLES["power"].append(
+    Sample((uniform((3,), -2.0, -0.3, seed=30), complex_uniform((3,), seed=31)),
+           label="negative real base, complex exponent")
+)
+# A complex base with a real integer exponent (z ** 3 in user code).
+SAMPLES["power"].append(
+    Sample((complex_uniform((2, 2), 0.3, 2.0, seed=32), np.array(3.0)), label="complex z ** 3")
+)
+
+SAMPLES["where"] += [
+    Sample((complex_uniform((2, 3)), complex_uniform((2, 3), seed=1)),
+           prepare=lambda x, y: (_condition, x, y), label="complex"),
+    Sample((complex_uniform((2, 3), seed=2), uniform((3,), seed=3)),
+           prepare=lambda x, y: (_condition, x, y), label="complex and real branches"),
+]
+for _name in ("equal", "not_equal", "logical_and", "logical_or", "logical_xor"):
+    _z = complex_uniform((2, 3))
+    SAMPLES[_name].append(Sample((_z, np.where(_condition, _z[0], 1j)), label="complex"))
+for _name in ("logical_not", "isnan", "isinf", "isfinite"):
+    SAMPLES[_name].append(
+        Sample((np.array([1 + 2j, 0j, complex(np.nan, 1.0), complex(1.0, np.inf)]),),
+               label="complex")
+    )

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from samples import Sample, edge, uniform
+from samples import Sample, complex_uniform, complexified, edge, uniform
 
 _X = uniform((2, 3, 4))
 
@@ -78,3 +78,26 @@ SAMPLES = {
     ],
     "argsort": [Sample((_X,), {"axis": -1, "stable": True})],
 }
+
+# ----- complex numbers (see samples/__init__.py) -------------------------------------------------
+# The ordering reductions (amax, amin, argmax, argmin, argsort) and the softmax family refuse
+# complex numbers (the sweep's REFUSES_COMPLEX); the sums and products take them.
+_Z = complex_uniform((2, 3, 4), seed=40)
+SAMPLES["sum"] += [
+    Sample((_Z,), {"axis": (1,), "keepdims": False}, label="complex, axis 1"),
+    Sample((_Z,), {"axis": (0, 2), "keepdims": True}, label="complex, axes (0, 2) keepdims"),
+]
+SAMPLES["prod"] += [
+    Sample((complex_uniform((2, 3, 4), 0.5, 1.2, seed=41, imag=0.5),),
+           {"axis": (2,), "keepdims": False}, label="complex"),
+    edge((complexified(np.array([[1.2, 0.0, 0.7], [0.5, 0.9, 1.1]]), seed=42)
+          * np.array([[1.0, 0.0, 1.0], [1.0, 1.0, 1.0]]),),
+         {"axis": (1,), "keepdims": False}, label="complex, a zero"),
+]
+SAMPLES["cumsum"].append(Sample((_Z,), {"axis": 2}, label="complex"))
+SAMPLES["cumprod"] += [
+    Sample((complex_uniform((2, 4), 0.5, 1.5, seed=43, imag=0.5),), {"axis": 1},
+           label="complex"),
+    edge((complexified(np.array([2.0, 0.0, 3.0, 0.5]), seed=44) * np.array([1, 0, 1, 1]),),
+         {"axis": 0}, label="complex, a zero"),
+]

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from samples import Sample, uniform
+from samples import Sample, complex_uniform, uniform
 
 _X = uniform((2, 3))
 _X3 = uniform((2, 3, 4), seed=6)
@@ -83,3 +83,37 @@ SAMPLES = {
                label="an int and an array apart, broadcast value"),
     ],
 }
+
+# ----- complex numbers (see samples/__init__.py): every shape and indexing row moves them ----------
+_Z = complex_uniform((2, 3), seed=50)
+_Z3 = complex_uniform((2, 3, 4), seed=51)
+SAMPLES["reshape"].append(Sample((_Z,), {"shape": (3, 2)}, label="complex"))
+SAMPLES["transpose"].append(Sample((_Z3,), {"axes": (2, 0, 1)}, label="complex"))
+SAMPLES["broadcast_to"].append(Sample((complex_uniform((3,)),), {"shape": (2, 3)}, label="complex"))
+SAMPLES["flip"].append(Sample((_Z,), {"axis": (0, 1)}, label="complex"))
+SAMPLES["roll"].append(Sample((_Z,), {"shift": 1, "axis": 1}, label="complex"))
+SAMPLES["triu"].append(Sample((complex_uniform((3, 3)),), {"k": 0}, label="complex"))
+SAMPLES["tril"].append(Sample((complex_uniform((3, 4)),), {"k": -1}, label="complex"))
+SAMPLES["concatenate"] += [
+    Sample((_Z, complex_uniform((2, 2), seed=1)), {"axis": 1, "sizes": (3, 2)}, label="complex"),
+    Sample((_Z, uniform((2, 2), seed=1)), {"axis": 1, "sizes": (3, 2)},
+           label="complex and real"),
+]
+SAMPLES["pad"].append(
+    Sample((_Z,), {"pad_width": ((1, 0), (2, 1)), "constant_values": 0.5 - 1j}, label="complex")
+)
+SAMPLES["getitem"] += [
+    Sample((_Z,), {"index": (slice(None), 1)}, label="complex, basic"),
+    Sample((_Z3,), {"index": (np.array([0, 1, 1]), slice(None), np.array([3, 0, 3]))},
+           label="complex, advanced indices apart"),
+]
+SAMPLES["scatter_add"].append(
+    Sample((complex_uniform((2,)),), {"index": (np.array([0, 0]), np.array([1, 1])),
+                                      "shape": (2, 3)}, label="complex, repeated index")
+)
+SAMPLES["setitem"] += [
+    Sample((_Z, complex_uniform((3,), seed=3)), {"index": 0}, label="complex"),
+    # A real value written into a complex array: its cotangent is the real part.
+    Sample((_Z3, uniform((3,), seed=5)), {"index": (0, slice(None), np.array([1, 3]))},
+           label="complex array, real value"),
+]

@@ -73,7 +73,7 @@ def _passes_through(chosen, other, condition):
     if type(chosen) not in TRACED_TYPES and not isinstance(chosen, np.ndarray):
         return False
     if not condition.ndim and type(other) in (float, int):  # select(x == 0, 0.0, x): cheap
-        return dtype_of(chosen).kind == "f"
+        return dtype_of(chosen).kind in "fc"
     shape, dtype = shape_of(chosen), dtype_of(chosen)
     return (
         np.broadcast_shapes(shape, shape_of(other), condition.shape) == shape

@@ -12,6 +12,7 @@ import numpy as np
 from chainrule.core.dtypes import dtype_of
 from chainrule.core.primitive import LINEAR, NONDIFF, OUT, ZERO, defprimitive
 from chainrule.core.tensor import Tensor
+from chainrule.errors import DTypeError
 from chainrule.ops._batching import POINTWISE
 from chainrule.ops._rules import (
     binary,
@@ -78,8 +79,9 @@ rad2deg = unary("rad2deg", np.rad2deg, lambda: 180.0 / np.pi,               save
 
 negative = defprimitive("negative", np.negative, vjp=(lambda g: -g,), jvp=LINEAR, family="elementwise",
                         formula=("-1",), pointwise=True, batch=POINTWISE)
-# astype: the engine casts each cotangent back to its input's dtype.
-astype = defprimitive("astype", lambda x, dtype, copy=False: np.asarray(x).astype(dtype, copy=copy),
+# astype: the engine casts each cotangent back to its input's dtype (a real input's cotangent
+# keeps the real part of a complex one). Complex to real is refused, see `_cast`.
+astype = defprimitive("astype", lambda x, dtype, copy=False: _cast(x, dtype, copy),
                       vjp=(lambda g, dtype, copy=False: g,), jvp=LINEAR, family="elementwise",
                       formula=(("{g}", "{t}"),), pointwise=True, batch=POINTWISE)
 
@@ -141,6 +143,19 @@ mod      = binary("mod", np.mod, lambda x, y: 1.0, lambda x, y: -floor(x / y), s
 # fmt: on
 
 
+def _cast(x, dtype, copy):
+    """x.astype(dtype), except complex to real numbers: NumPy drops the imaginary part with a
+    warning, which hides a bug more often than it says what was meant."""
+    array = np.asarray(x)
+    if array.dtype.kind == "c" and np.dtype(dtype).kind in "fiu":
+        raise DTypeError(
+            f"astype: casting complex values ({array.dtype}) to {np.dtype(dtype)} would drop "
+            "their imaginary parts. Say which real number you mean: cnp.real(z), cnp.imag(z) "
+            "or cnp.abs(z), then cast."
+        )
+    return array.astype(dtype, copy=copy)
+
+
 def _power_dx(x, y):
     if type(y) is not Tensor and np.ndim(y) == 0:  # a constant exponent, the common case
         if y == 1:
@@ -155,7 +170,11 @@ def _power_dx(x, y):
 
 
 def _power_dy(x, out):
-    # log(x) * x^y, with log(0) replaced by 0 because x^y = 0 there (for y > 0).
+    # log(x) * x^y, with log(0) replaced by 0 because x^y = 0 there (for y > 0). A complex
+    # power of a real base is exp(y log x) with the principal log (ln|x| + i pi for x < 0):
+    # take the log of x as a complex number, where the real log would give NaN.
+    if dtype_of(out).kind == "c" and dtype_of(x).kind != "c":
+        x = astype(x, dtype=dtype_of(out))
     safe_x = select(const(x) == 0, 1.0, x)
     return log(safe_x) * out
 

@@ -15,6 +15,7 @@ from chainrule.core.primitive import (
     PerInput,
     defprimitive,
 )
+from chainrule.errors import DTypeError
 from chainrule.ops import _batching as batching
 
 X = 0
@@ -138,6 +139,14 @@ scatter_add = defprimitive(
 
 def _setitem_impl(x, value, index):
     out = np.array(x, copy=True)
+    if out.dtype.kind != "c" and (
+        type(value) is complex or getattr(getattr(value, "dtype", None), "kind", None) == "c"
+    ):
+        raise DTypeError(
+            f"x[index] = value: value is complex but x is real ({out.dtype}); NumPy would drop "
+            "the imaginary part. Make x complex first (x.astype(complex)), or write the part "
+            "you mean: cnp.real(value), cnp.imag(value) or cnp.abs(value)."
+        )
     out[index] = value
     return out
 
