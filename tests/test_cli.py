@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from chainrule.cli import main
+from chainrule.cli.expression import FUNCTIONS
 
 SEED = ["explain", "(x + y) * (x - y)", "--at", "x=3", "y=2"]
 
@@ -151,6 +152,59 @@ def test_array_values(capsys):
     assert "∂f/∂x = v̄1 = [3, 4]" in lines and "∂f/∂y = v̄2 = [1, 2]" in lines
 
 
+# ----- explain: complex numbers ------------------------------------------------------------------
+def test_complex_values_are_read_and_written_as_python_writes_them(capsys):
+    # |z|^2 at 1+2j: cr.grad's gradient 2 Re z - 2i Im z = 2-4j; PyTorch's z.grad is 2+4j
+    status, out, err = run_cli(capsys, "explain", "abs(z) ** 2", "--at", "z=1+2j")
+    lines = squeeze(out)
+    assert status == 0 and err == ""
+    assert lines[0] == "f(z) = abs(z) ** 2 at z = 1+2j"
+    for expected in ["v1 = z = 1+2j", "v2 = abs(v1) = 2.23607", "∂f/∂(Re z) = v̇3 = 2",
+                     "∂f/∂(Im z) = v̇3 = 4", "v̄1 = v̄2 · conj(v1)/v2 = 2-4j",
+                     "∂f/∂z = v̄1 = 2-4j"]:
+        assert expected in lines, expected
+    assert "cr.grad's (JAX's) convention; PyTorch's z.grad is its conjugate (2+4j)." in " ".join(
+        out.split())
+    assert "(1+2j)" not in lines[0] and ".000000" not in out
+
+
+def test_complex_literals_in_expressions_and_holomorphic_functions(capsys):
+    # z^2 + 2j is holomorphic: along Re z the tangent is f'(z) = 2z = 2+4j, and the reverse pass
+    # (which differentiates Re f) gives f'(z) too
+    status, out, _ = run_cli(capsys, "explain", "z * z + 2j", "--at", "z=1 + 2j")
+    lines = squeeze(out)
+    assert status == 0
+    assert "v2 = v1 · v1 = -3+4j" in lines and "v3 = v2 + 2j = -3+6j" in lines
+    assert "∂f/∂(Re z) = v̇3 = 2+4j" in lines and "∂f/∂z = v̄1 = 2+4j" in lines
+    assert "f is complex: the seed 1 differentiates Re f" in " ".join(out.split())
+
+
+def test_complex_lists_and_json_output(capsys):
+    status, out, _ = run_cli(capsys, "explain", "abs(z * w)", "--at", "z=[1+2j, -1j]", "w=2",
+                             "--format", "json")
+    data = json.loads(out)
+    assert status == 0 and data["at"] == {"z": ["1+2j", "-1j"], "w": 2}
+    # d/dz sum |2 z| = 2 conj(z)/|z|; d/dw = sum |z|
+    gradient = data["gradient"]
+    assert [complex(g) for g in gradient["z"]] == pytest.approx(
+        [2 * (1 - 2j) / 5 ** 0.5, 2 * 1j])
+    assert gradient["w"] == pytest.approx(5 ** 0.5 + 1)
+
+
+@pytest.mark.skipif(
+    "conj" not in FUNCTIONS,
+    reason="waits for expression=True on the real/imag/conj rows in ops/elementwise.py",
+)
+def test_conj_real_and_imag_can_be_called(capsys):
+    status, out, _ = run_cli(capsys, "explain", "z * conj(z)", "--at", "z=1+2j")
+    lines = squeeze(out)
+    assert status == 0
+    assert "v2 = conj(v1) = 1-2j" in lines and "v3 = v1 · v2 = 5" in lines
+    assert "v̄1 = conj(v̄2) + v̄3 · v2 = 2-4j" in lines and "∂f/∂z = v̄1 = 2-4j" in lines
+    status, out, _ = run_cli(capsys, "explain", "real(z) * imag(z)", "--at", "z=3-1j")
+    assert status == 0 and "∂f/∂z = v̄1 = -1-3j" in squeeze(out)  # Im z - i Re z
+
+
 # ----- explain: errors ---------------------------------------------------------------------------
 @pytest.mark.parametrize("expression, at, message", [
     ("(x + y", ["x=1", "y=2"], "syntax error at column 1 near '('"),
@@ -170,7 +224,12 @@ def test_array_values(capsys):
     ("x", ["x"], "--at x: write NAME=VALUE"),
     ("2 + 3", [], "has no variables"),
     ("x * y", ["x=[1, 2]", "y=[1, 2, 3]"], "multiply() cannot combine shapes float64[2]"),
-    ("x", ["x=[[1, 2], [3]]"], "is not a number or a JSON list of numbers"),
+    ("x", ["x=[[1, 2], [3]]"], "is not a number or a list of numbers"),
+    ("z", ["z=1+2k"], "--at z=1+2k: '1+2k' is not a number"),
+    ("z", ["z=[1+2j, 'a']"], "is not a number or a list of numbers"),
+    ("z", ["z=[__import__('os')]"], "is not a number or a list of numbers"),
+    ("max(z, 1)", ["z=1+2j"], "maximum() got a complex operand"),
+    ("x ** 1000j", ["x=1"], "exponent 1000j is too large at column 6"),
 ])
 def test_errors_are_one_line_with_status_2(capsys, expression, at, message):
     status, out, err = run_cli(capsys, "explain", expression, "--at", *at) if at else run_cli(

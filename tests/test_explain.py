@@ -69,6 +69,15 @@ def test_describe_shows_arrays_by_dtype_and_shape_and_numbers_as_themselves():
     assert describe(np.float64) == "type"  # a dtype given as a class is an option, not an array
 
 
+def test_complex_values_are_described_like_real_ones():
+    assert describe(np.ones((2, 3), complex)) == "complex128[2, 3]"
+    assert describe(np.complex64(1 + 2j)) == "complex64[]"
+    z = cr.tensor(np.ones(2, complex), requires_grad=True)
+    with pytest.raises(ShapeError, match=r"multiply\(\) cannot combine shapes complex128\[2\], "
+                                         r"float64\[3\]"):
+        cnp.multiply(z, np.ones(3))
+
+
 def test_is_numeric_accepts_numbers_arrays_lists_and_tensors_only():
     accepted = [1, 2.5, True, 1j, np.ones(2), [1.0, 2.0], cr.tensor([1.0], requires_grad=True)]
     refused = [None, "1", b"1", {"a": 1}, {1}, [[1.0], [1.0, 2.0]], np.array(["a"]), np.float64]

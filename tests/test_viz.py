@@ -20,6 +20,7 @@ import chainrule as cr
 import chainrule.numpy as cnp
 from chainrule.errors import ChainruleError, MissingExtraError
 from chainrule.viz import scope
+from chainrule.viz.notation import format_number, format_value, parenthesized
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
@@ -348,6 +349,123 @@ def test_missing_dot_program_says_how_to_install(seed_graph, monkeypatch, tmp_pa
         seed_graph.render(tmp_path / "seed.svg")
     assert not (tmp_path / "seed.svg").exists()
     assert seed_graph.render(tmp_path / "seed.dot") == str(tmp_path / "seed.dot")
+
+
+# ----- complex numbers ---------------------------------------------------------------------------
+# f(z) = z · conj(z) = |z|^2 at z = 1+2j, by hand:
+#   v1 = 1+2j, v2 = conj(v1) = 1-2j, v3 = v1 · v2 = 5 (complex, imaginary part 0).
+#   Forward along Re z (ż = 1):  v̇2 = conj(v̇1) = 1,   v̇3 = 1 · (1-2j) + 1 · (1+2j) = 2.
+#   Forward along Im z (ż = 1j): v̇2 = -1j, v̇3 = 1j · (1-2j) + (-1j) · (1+2j) = 4.
+#   Reverse: v̄3 = 1, v̄2 = v̄3 · v1 = 1+2j, v̄1 = conj(v̄2) + v̄3 · v2 = 2-4j
+#   = ∂f/∂(Re z) - i ∂f/∂(Im z), cr.grad's gradient; PyTorch's z.grad is 2+4j.
+@pytest.fixture
+def modulus_graph():
+    return cr.trace(lambda z: z * cnp.conj(z), 1 + 2j)
+
+
+@pytest.mark.parametrize("number, text", [
+    (1 + 2j, "1+2j"), (1 - 2j, "1-2j"), (2j, "2j"), (-1j, "-1j"), (5 + 0j, "5"), (0j, "0"),
+    (-0.5 - 0.25j, "-0.5-0.25j"), (1e-5 + 2j, "1e-05+2j"), (0.1 + 1e-7j, "0.1+1e-07j"),
+    (complex(np.nan, 1), "nan+1j"), (complex(1, np.inf), "1+infj"),
+    (np.complex64(1 / 3 + 2j), "0.333333+2j"), (np.array(3 - 4j), "3-4j"),
+])
+def test_complex_numbers_are_written_as_python_writes_them_without_parentheses(number, text):
+    assert format_number(number) == text and format_value(number) == text
+
+
+def test_a_complex_number_takes_parentheses_only_inside_a_product():
+    assert [parenthesized(t) for t in ["1+2j", "1-2j", "-2j", "2j", "1e-05", "-3", "[1+2j, 3]",
+                                       "1e-05-2j", "nan+1j"]] == [
+        "(1+2j)", "(1-2j)", "(-2j)", "2j", "1e-05", "(-3)", "[1+2j, 3]", "(1e-05-2j)", "(nan+1j)"]
+    assert format_value(np.array([1 + 2j, 3, -1j])) == "[1+2j, 3, -1j]"
+    assert format_value(np.zeros((3, 3), complex)) == "complex128[3, 3]"
+
+
+def test_complex_trace_tables_match_the_hand_computation(modulus_graph):
+    lines = [" ".join(line.split()) for line in modulus_graph.explain().splitlines()]
+    for expected in [
+        "f(z) at z = 1+2j",
+        "v1 = z = 1+2j", "v2 = conj(v1) = 1-2j", "v3 = v1 · v2 = 5",
+        "Forward mode, seed ż = 1: tangents v̇ = ∂v/∂(Re z)",
+        "v̇3 = v̇1 · v2 + v̇2 · v1 = 1 · (1-2j) + 1 · (1+2j) = 2", "∂f/∂(Re z) = v̇3 = 2",
+        "Forward mode, seed ż = 1j: tangents v̇ = ∂v/∂(Im z)",
+        "v̇2 = conj(v̇1) = -1j",
+        "v̇3 = v̇1 · v2 + v̇2 · v1 = 1j · (1-2j) + (-1j) · (1+2j) = 4", "∂f/∂(Im z) = v̇3 = 4",
+        "v̄2 = v̄3 · v1 = 1 · (1+2j) = 1+2j", "v̄1 = conj(v̄2) + v̄3 · v2 = 2-4j",
+        "∂f/∂z = v̄1 = 2-4j",
+    ]:
+        assert expected in lines, expected
+    assert "PyTorch's z.grad is its conjugate (2+4j)." in " ".join(lines)
+    assert "(1+2j)" not in lines[0] and "1.000000" not in "".join(lines)
+
+
+def test_complex_gradients_in_the_tables_are_cr_grads():
+    def f(z, w):
+        return cnp.sum(cnp.abs(cnp.exp(z) * w - 1j) ** 2)
+
+    w = np.array([1 + 1j, 2.0])
+    graph = cr.trace(f, 0.3 - 0.5j, w)
+    gradient = cr.grad(f, argnums=(0, 1))(0.3 - 0.5j, w)
+    np.testing.assert_allclose(graph.gradient()["z"], gradient[0], rtol=1e-12)
+    np.testing.assert_allclose(graph.gradient()["w"], gradient[1], rtol=1e-12)
+    # forward mode along Re z and Im z gives the same gradient: ∂f/∂(Re z) - i ∂f/∂(Im z)
+    forward = json.loads(graph.explain(mode="forward", format="json"))["gradient"]
+    assert complex(forward["z"]) == pytest.approx(complex(gradient[0]), rel=1e-12)
+    assert set(forward) == {"Re z", "Im z", "z"}
+
+
+def test_abs_of_a_complex_operand_shows_its_linear_map_not_sign():
+    graph = cr.trace(lambda z: cnp.abs(z) ** 2, 1 + 2j)
+    lines = [" ".join(line.split()) for line in graph.explain().splitlines()]
+    assert "v̄1 = v̄2 · conj(v1)/v2 = 2-4j" in lines
+    assert "v̇2 = real(conj(v1) · v̇1)/v2 = 0.894427" in lines  # along Im z: 2 / sqrt(5)
+    assert "v̄1 = v̄2 · sign(v1) = 6 · sign((-3)) = -6" in " ".join(
+        cr.trace(lambda x: cnp.abs(x) ** 2, -3.0).backward_table().split())  # real: as before
+
+
+def test_a_complex_output_is_differentiated_through_its_real_part():
+    # f(x) = x^(2j) = exp(2j log x) at x = 2: f'(x) = 2j x^(2j-1); a real x's adjoint keeps its
+    # real part, Re f'(2) = -sin(2 log 2).
+    graph = cr.trace(lambda x: x ** 2j, 2.0)
+    text = " ".join(graph.explain().split())
+    assert f"∂f/∂x = v̇2 = {format_number(2j * 2.0 ** (2j - 1))}" in text
+    assert f"∂f/∂x = v̄1 = {format_number(-np.sin(2 * np.log(2)))}" in text
+    assert "f is complex: the seed 1 differentiates Re f" in text
+    assert "v1 real: each adjoint is the real part of its chain-rule sum" in text
+
+
+def test_a_complex_direction_of_a_real_input_is_kept_complex():
+    graph = cr.trace(lambda x: x * x, 3.0)
+    table = graph.forward_table(direction={"x": 1j})
+    assert "ẋ = 1j" in table and "= 6j" in table
+
+
+def test_a_complex_array_input_is_pushed_along_ones_and_along_1j():
+    graph = cr.trace(lambda z: cnp.sum(cnp.real(z) * cnp.imag(z)), np.array([1 + 2j, 3 - 1j]))
+    directions = graph.directions()
+    assert len(directions) == 2 and directions[1]["z"].tolist() == [1j, 1j]
+    text = " ".join(graph.explain().split())
+    assert "v1 = z = [1+2j, 3-1j] complex128[2]" in text
+    assert "∂f/∂z = v̄1 = [2-1j, -1-3j]" in text  # Im z - i Re z
+
+
+def test_complex_values_in_json_are_text_complex_reads_back_at_full_precision(modulus_graph):
+    data = json.loads(modulus_graph.explain(format="json"))
+    assert data["at"] == {"z": "1+2j"}
+    assert [s["value"] for s in data["evaluation"]["steps"]] == ["1+2j", "1-2j", "5+0j"]
+    assert data["gradient"] == {"z": "2-4j"}
+    third = cr.trace(lambda z: z / 3, 1 + 1j)
+    value = json.loads(third.evaluation_table(format="json"))["evaluation"]["value"]
+    assert complex(value) == (1 + 1j) / 3
+
+
+def test_complex_values_in_markdown_html_and_pictures(modulus_graph):
+    markdown = modulus_graph.explain(format="markdown")
+    assert "| ∂f/∂z | v̄1 | 2-4j |" in markdown and "abs(f) \\*\\* 2" in markdown
+    checker = check_html_document(modulus_graph.explain(format="html"))
+    assert "p" in checker.seen  # the notes on the convention
+    dot = modulus_graph.to_dot()
+    assert "v1 = 1+2j" in dot and "v̄1 = 2-4j" in dot and "conj(v̄2) = 1-2j" in dot
 
 
 # ----- large graphs ------------------------------------------------------------------------------

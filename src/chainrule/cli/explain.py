@@ -5,6 +5,7 @@ given with --direction), the reverse-mode pass and the gradient; optionally draw
 A bad expression or a wrong --at gives a one-line error and exit status 2.
 """
 
+import ast
 import json
 import sys
 import warnings
@@ -21,9 +22,10 @@ USAGE_ERROR = 2
 FAILURE = 1
 
 _EPILOG = (
-    "Expressions use numbers, variables, + - * / ** (and unary -), parentheses, pi, and the "
-    f"functions {', '.join(sorted(FUNCTIONS))}. Values may be numbers or JSON lists "
-    "(x=[1,2,3]). Example: chainrule explain \"(x + y) * (x - y)\" --at x=3 y=2"
+    "Expressions use numbers (complex too: 1+2j), variables, + - * / ** (and unary -), "
+    f"parentheses, pi, and the functions {', '.join(sorted(FUNCTIONS))}. Values may be numbers "
+    "(z=1+2j too) or lists (x=[1,2,3], z=[1+2j,3]). "
+    "Example: chainrule explain \"(x + y) * (x - y)\" --at x=3 y=2"
 )
 
 
@@ -66,20 +68,39 @@ def _error(message) -> int:
 
 
 def _parse_value(name, text):
-    if text.strip().startswith("["):
-        try:
-            value = np.asarray(json.loads(text), dtype=float)
-        except (ValueError, TypeError):
-            value = None
-    else:
-        try:
-            value = np.float64(float(text))
-        except ValueError:
-            value = None
+    value = _parse_list(text) if text.strip().startswith("[") else _parse_number(text)
     if value is None:
-        raise ExpressionError(f"--at {name}={text}: '{text}' is not a number or a JSON list "
+        raise ExpressionError(f"--at {name}={text}: '{text}' is not a number or a list "
                               "of numbers", token=text)
     return value
+
+
+def _parse_number(text):
+    """A float (3, -1.5e-3, nan), else a complex number as Python writes it (1+2j, 2j, 1-2J)."""
+    try:
+        return np.float64(float(text))
+    except ValueError:
+        pass
+    try:
+        return np.complex128(complex("".join(text.split())))
+    except ValueError:
+        return None
+
+
+def _parse_list(text):
+    """A JSON list of numbers, or one with complex entries ([1+2j, 3]), read by
+    ast.literal_eval (literals only, never evaluated) and kept if all its entries are numbers."""
+    try:
+        return np.asarray(json.loads(text), dtype=float)
+    except (ValueError, TypeError):
+        pass
+    try:
+        value = np.asarray(ast.literal_eval(text))
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+    if value.dtype.kind not in "iufc":
+        return None
+    return value.astype(complex if value.dtype.kind == "c" else float)
 
 
 def parse_assignments(items, variables, option="--at", require_all=True):

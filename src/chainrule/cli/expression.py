@@ -1,8 +1,9 @@
 """User expressions for `chainrule explain`: parsed with `ast`, checked against a whitelist,
 turned into a function by walking the tree. Nothing is ever passed to eval, exec or compile.
 
-Allowed: numbers, variables, `+ - * / **`, unary `-`/`+`, parentheses, the constant `pi`, and
-calls of the functions in `FUNCTIONS` (each maps to `chainrule.numpy`). Anything else raises an
+Allowed: numbers (complex ones too: `1+2j` is the sum of the literals 1 and 2j, as in Python),
+variables, `+ - * / **`, unary `-`/`+`, parentheses, the constant `pi`, and calls of the
+functions in `FUNCTIONS` (each maps to `chainrule.numpy`). Anything else raises an
 `ExpressionError` naming the offending token and its column.
 """
 
@@ -168,7 +169,7 @@ def _parse(source):
         raise ExpressionError(f"cannot read the expression: {message}") from None
 
 
-_TOKEN = re.compile(r"\s*([A-Za-z_][A-Za-z_0-9]*|\d[\d.eE+-]*|\*\*|//|\S)")
+_TOKEN = re.compile(r"\s*([A-Za-z_][A-Za-z_0-9]*|\d[\d.eE+-]*[jJ]?|\*\*|//|\S)")
 
 
 def _syntax_error(source, exc):
@@ -257,7 +258,7 @@ def _check_exponent(source, exponent):
     value = exponent
     while isinstance(value, ast.UnaryOp) and isinstance(value.op, (ast.USub, ast.UAdd)):
         value = value.operand
-    if isinstance(value, ast.Constant) and isinstance(value.value, (int, float)):
+    if isinstance(value, ast.Constant) and isinstance(value.value, (int, float, complex)):
         if not isinstance(value.value, bool) and abs(value.value) > MAX_EXPONENT:
             token = _segment(source, exponent)
             _fail(source, exponent, f"exponent {token} is too large", token,
@@ -295,11 +296,11 @@ def _check_call(source, node):
 
 def _check_number(source, node):
     value = node.value
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float, complex)):
         token = _segment(source, node)
         _fail(source, node, f"constant {token} is not allowed", token, "only numbers are")
     try:
-        number = float(value)
+        number = abs(complex(value))  # an imaginary literal (2j) is a complex constant
     except OverflowError:
         number = math.inf
     if not math.isfinite(number):
@@ -334,7 +335,8 @@ def _fail_attribute(source, node):
 def _instruction(source, node, variables):
     """One postfix instruction: (kind, payload)."""
     if isinstance(node, ast.Constant):
-        return ("constant", np.float64(node.value))
+        number_type = np.complex128 if isinstance(node.value, complex) else np.float64
+        return ("constant", number_type(node.value))
     if isinstance(node, ast.Name):
         if node.id in CONSTANTS:
             return ("constant", np.float64(CONSTANTS[node.id]))

@@ -13,7 +13,13 @@ import os
 import numpy as np
 
 from chainrule.errors import ChainruleError, MissingExtraError, require_extra
-from chainrule.viz.notation import bar_name, format_value, is_scalar, primal_expression
+from chainrule.viz.notation import (
+    bar_name,
+    format_operand,
+    format_value,
+    is_scalar,
+    primal_expression,
+)
 
 __all__ = ["to_dot", "pipe", "render", "write_file", "NO_DOT_MESSAGE"]
 
@@ -53,8 +59,7 @@ def _html_label(lines) -> str:
 def _operand_text(graph, operand):
     if isinstance(operand, int):
         return graph.vertices[operand].name
-    text = format_value(operand.value)
-    return f"({text})" if text.startswith("-") else text
+    return format_operand(operand.value)
 
 
 def _shape_text(vertex):

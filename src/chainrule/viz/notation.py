@@ -14,8 +14,8 @@ import numpy as np
 from chainrule.core.primitive import REGISTRY, PerInput
 
 __all__ = [
-    "format_value", "format_number", "format_params", "primal_expression", "term_templates",
-    "dot_name", "bar_name", "display_width", "is_scalar",
+    "format_value", "format_number", "format_operand", "parenthesized", "format_params",
+    "primal_expression", "term_templates", "dot_name", "bar_name", "display_width", "is_scalar",
 ]
 
 DOT = "\u0307"  # combining dot above: v̇ (a tangent)
@@ -52,11 +52,41 @@ def is_scalar(value) -> bool:
 
 
 def format_number(number) -> str:
-    """6 significant digits, no trailing zeros: 5.0 -> '5', 0.1 + 0.2 -> '0.3'."""
+    """6 significant digits, no trailing zeros: 5.0 -> '5', 0.1 + 0.2 -> '0.3'. A complex
+    number as Python writes it, without the parentheses (1+2j, 0.5-1j, 2j), and without a zero
+    imaginary part: 5+0j -> '5', as in `1 · (1-2j) + 1 · (1+2j) = 2`."""
+    if np.iscomplexobj(number):
+        return _format_complex(complex(number))
     number = float(number)
     if number == 0:
         return "0"  # also turns -0.0 into 0
     return format(number, ".6g")
+
+
+def _format_complex(number: complex) -> str:
+    if number.imag == 0:
+        return format_number(number.real)
+    imaginary = format_number(number.imag) + "j"
+    if number.real == 0:
+        return imaginary  # 2j, -1j: Python's way (a NaN real part is written: nan+1j)
+    sign = "" if imaginary.startswith("-") else "+"
+    return f"{format_number(number.real)}{sign}{imaginary}"
+
+
+# A sign inside a number, not the exponent's: the + of 1+2j, the - of 1e-05-2j.
+_INNER_SIGN = re.compile(r"(?<!^)(?<![eE])[+-]")
+
+
+def parenthesized(text: str) -> str:
+    """A number ready to stand in a product: (-2), (1+2j); 3, 2j and [1, 2] as they are."""
+    if text.startswith("-") or (not text.startswith("[") and _INNER_SIGN.search(text)):
+        return f"({text})"
+    return text
+
+
+def format_operand(value) -> str:
+    """A constant operand in an expression: `v1 · (-2)`, `v1 + (1+2j)`."""
+    return parenthesized(format_value(value))
 
 
 def format_value(value, max_inline: int = MAX_INLINE) -> str:
@@ -66,7 +96,7 @@ def format_value(value, max_inline: int = MAX_INLINE) -> str:
     array = np.asarray(value)
     if array.dtype.kind == "b":
         return str(array.tolist()) if array.size <= max_inline else f"bool{list(array.shape)}"
-    if array.dtype.kind not in "iuf":
+    if array.dtype.kind not in "iufc":
         return f"{array.dtype}{list(array.shape)}"
     if array.size == 1:
         return format_number(array.reshape(()))
@@ -139,11 +169,20 @@ class LinearMap:
         self.forward = forward
 
 
-def term_templates(name: str, arity: int):
+# Formulas for complex operands where a row's formula holds for real ones only. |z| is not
+# holomorphic: its derivative is no factor sign(z) but a linear map, d|z| = Re(conj(z) dz)/|z|,
+# with VJP g conj(z)/|z| (ops/elementwise.py's _abs_vjp and _abs_jvp).
+_COMPLEX_FORMULAS = {"abs": (("{g} · conj({0})/{out}", "real(conj({0}) · {t})/{out}"),)}
+
+
+def term_templates(name: str, arity: int, complex_operands: bool = False):
     """One Scale or LinearMap per input of primitive `name`, from the `formula` of its registry
-    row (a text is a factor, a pair a linear map); generic partials where it has none."""
+    row (a text is a factor, a pair a linear map); generic partials where it has none. Complex
+    operands of a row whose formula holds for real ones only (abs) get its complex formula."""
     primitive = REGISTRY.get(name)
     formula = None if primitive is None else primitive.formula
+    if complex_operands and name in _COMPLEX_FORMULAS:
+        formula = _COMPLEX_FORMULAS[name]
     if formula is not None and isinstance(primitive.vjps, PerInput):
         formula = formula * arity  # variadic (concatenate): one template serves every input
     if formula is not None and len(formula) == arity:

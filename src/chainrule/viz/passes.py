@@ -8,6 +8,7 @@ is bookkeeping: which chain-rule term came from which edge, so the tables can sh
 
 import numpy as np
 
+from chainrule.core.dtypes import complex_pair
 from chainrule.core.primitive import bind
 from chainrule.transforms import jvp, vjp
 from chainrule.viz.notation import (
@@ -15,12 +16,13 @@ from chainrule.viz.notation import (
     bar_name,
     dot_name,
     format_number,
-    format_value,
+    format_operand,
     is_scalar,
+    parenthesized,
     term_templates,
 )
 
-__all__ = ["TangentPass", "AdjointPass", "Term", "default_directions"]
+__all__ = ["TangentPass", "AdjointPass", "Term", "default_directions", "is_complex"]
 
 
 class Term:
@@ -44,19 +46,21 @@ def join_terms(terms) -> str:
 
 
 def _wrapped_number(value) -> str:
-    text = format_number(np.reshape(value, ()))
-    return f"({text})" if text.startswith("-") else text
+    return parenthesized(format_number(np.reshape(value, ())))
 
 
 def _operand_label(graph, operand) -> str:
     if isinstance(operand, int):
         return graph.vertices[operand].name
-    text = format_value(operand.value)
-    return f"({text})" if text.startswith("-") else text
+    return format_operand(operand.value)
+
+
+def _operand_value(graph, operand):
+    return graph.vertices[operand].value if isinstance(operand, int) else operand.value
 
 
 def _operand_number(graph, operand):
-    value = graph.vertices[operand].value if isinstance(operand, int) else operand.value
+    value = _operand_value(graph, operand)
     return _wrapped_number(value) if is_scalar(value) else None
 
 
@@ -74,7 +78,9 @@ def _scaled(incoming: str, partial: str, template: str) -> str:
 def _term_text(graph, vertex, position, incoming, incoming_value, direction):
     """(symbolic, numeric) for the chain-rule term of `vertex`'s operand `position`.
     `direction` is "reverse" (incoming = v̄ of vertex) or "forward" (incoming = v̇ of operand)."""
-    template = term_templates(vertex.primitive.name, len(vertex.operands))[position]
+    complex_operands = any(np.iscomplexobj(_operand_value(graph, o)) for o in vertex.operands)
+    template = term_templates(vertex.primitive.name, len(vertex.operands), complex_operands)
+    template = template[position]
     labels = [_operand_label(graph, operand) for operand in vertex.operands]
     if isinstance(template, LinearMap):
         text = template.reverse if direction == "reverse" else template.forward
@@ -106,9 +112,19 @@ def _local_function(graph, vertex):
     return traced, local, primals
 
 
+def is_complex(vertex) -> bool:
+    return vertex.dtype is not None and np.dtype(vertex.dtype).kind == "c"
+
+
 def default_directions(graph):
-    """Each input in turn: tangent 1 on it (all ones for an array), 0 on the others."""
-    return [{vertex.label: np.ones(vertex.shape)} for vertex in graph.inputs]
+    """Each input in turn: tangent 1 on it (all ones for an array), 0 on the others. A complex
+    input z twice, along 1 and along 1j: the derivatives along Re z and Im z, since a function
+    that is not holomorphic (|z|^2, conj(z)) has no single derivative f'(z)."""
+    directions = []
+    for vertex in graph.inputs:
+        for unit in (1, 1j) if is_complex(vertex) else (1,):
+            directions.append({vertex.label: np.full(vertex.shape, unit)})
+    return directions
 
 
 def _zeros_like(vertex):
@@ -148,8 +164,11 @@ class TangentPass:
             )
         seed = {}
         for vertex in graph.inputs:
-            value = direction.get(vertex.label, 0.0)
-            value = np.asarray(value, dtype=vertex.dtype)
+            value = np.asarray(direction.get(vertex.label, 0.0))
+            dtype = vertex.dtype
+            if value.dtype.kind == "c":  # a complex tangent of a real input stays complex (jvp)
+                dtype = complex_pair(dtype)
+            value = value if dtype is None else value.astype(dtype)
             seed[vertex.label] = np.broadcast_to(value, vertex.shape)
         return seed
 

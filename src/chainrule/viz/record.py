@@ -128,12 +128,12 @@ def _argument_names(f, args, named_args):
     return names
 
 
-_INPUT_TYPES = (numbers.Real, np.ndarray, np.generic, Tensor, list)
+_INPUT_TYPES = (numbers.Number, np.ndarray, np.generic, Tensor, list)
 
 
 def _is_input(value) -> bool:
-    """Real numbers, arrays and lists of numbers among f's arguments are its inputs; flags
-    (True/False), tuples (shapes, axes) and anything else pass through unchanged."""
+    """Numbers (real or complex), arrays and lists of numbers among f's arguments are its
+    inputs; flags (True/False), tuples (shapes, axes) and anything else pass through unchanged."""
     return isinstance(value, _INPUT_TYPES) and not isinstance(value, bool) and is_numeric(value)
 
 

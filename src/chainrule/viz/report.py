@@ -6,6 +6,7 @@ per format lays sections out. Text reads like a textbook derivation: `v̄3 = v̄
 
 import html
 import json
+import textwrap
 
 import numpy as np
 
@@ -14,11 +15,13 @@ from chainrule.viz.notation import (
     bar_name,
     display_width,
     dot_name,
+    format_operand,
     format_value,
     is_scalar,
+    parenthesized,
     primal_expression,
 )
-from chainrule.viz.passes import join_terms
+from chainrule.viz.passes import is_complex, join_terms
 
 __all__ = [
     "Section", "evaluation_section", "forward_section", "backward_section", "gradient_section",
@@ -29,10 +32,12 @@ FORMATS = ("text", "markdown", "html", "json")
 
 
 class Section:
-    """One table. The first `equations` cells of a row are joined by ' = ' in text output."""
+    """One table. The first `equations` cells of a row are joined by ' = ' in text output;
+    `notes` follow it; `result` keeps a pass's outcome as a number (a forward derivative)."""
 
-    def __init__(self, key, title, columns, rows, data, equations=None, notes=()):
+    def __init__(self, key, title, columns, rows, data, equations=None, notes=(), result=None):
         self.key = key
+        self.result = result
         self.title = title
         self.columns = columns
         self.rows = rows
@@ -51,10 +56,13 @@ def require_values(graph, what):
 
 # ----- JSON values --------------------------------------------------------------------------------
 def jsonable(value):
-    """Numbers and nested lists; NaN and infinities as strings (JSON has no literal for them)."""
+    """Numbers and nested lists; NaN and infinities as strings (JSON has no literal for them);
+    complex numbers as text at full precision, which Python's complex() reads back: "1+2j"."""
     array = np.asarray(value)
     if array.dtype.kind == "b":
         return array.tolist()
+    if array.dtype.kind == "c":
+        return _complex_text(array.tolist())
     listed = array.astype(float).tolist()
     return _finite_or_text(listed)
 
@@ -65,12 +73,19 @@ def _finite_or_text(item):
     return item if np.isfinite(item) else str(item)
 
 
+def _complex_text(item):
+    if isinstance(item, list):
+        return [_complex_text(x) for x in item]
+    number = complex(item)
+    number = complex(number.real + 0.0, number.imag + 0.0)  # -0.0 + 0.0: "-1j", not "-0-1j"
+    return repr(number).strip("()")
+
+
 # ----- sections -----------------------------------------------------------------------------------
 def _operand_text(graph, operand):
     if isinstance(operand, int):
         return graph.vertices[operand].name
-    text = format_value(operand.value)
-    return f"({text})" if text.startswith("-") else text
+    return format_operand(operand.value)
 
 
 def _expression(graph, vertex):
@@ -115,13 +130,18 @@ def _output_name(graph):
     return vertex.name if vertex is not None else format_value(graph.value)
 
 
-def _is_basis(graph, direction):
-    """Whether a direction seeds exactly one scalar input with 1 (so v̇ = ∂v/∂input)."""
+def _basis(graph, direction):
+    """What a direction differentiates by, when it seeds exactly one scalar input with 1 (so
+    v̇ = ∂v/∂input): that input's name; for a complex input z, `(Re z)` for the seed 1 and
+    `(Im z)` for the seed 1j. None for any other direction."""
     nonzero = [name for name, value in direction.items() if np.any(value != 0)]
-    if len(nonzero) != 1:
+    if len(nonzero) != 1 or not is_scalar(direction[nonzero[0]]):
         return None
-    value = direction[nonzero[0]]
-    return nonzero[0] if is_scalar(value) and float(np.reshape(value, ())) == 1.0 else None
+    name = nonzero[0]
+    unit = complex(np.reshape(direction[name], ()))
+    if is_complex(next(v for v in graph.inputs if v.label == name)):
+        return {1: f"(Re {name})", 1j: f"(Im {name})"}.get(unit)
+    return name if unit == 1 else None
 
 
 def _direction_text(direction):
@@ -143,7 +163,7 @@ def _step_row(name, terms, value, fallback):
     symbolic = join_terms([t.symbolic for t in terms])
     numbers = [t.numeric for t in terms]
     numeric = join_terms(numbers) if None not in numbers else ""
-    if numeric in (symbolic, format_value(value)):
+    if numeric in (symbolic, format_value(value), parenthesized(format_value(value))):
         numeric = ""
     return [name, symbolic, numeric, format_value(value)]
 
@@ -162,7 +182,7 @@ def _step_record(row, terms, value):
 def forward_section(graph, direction):
     tangent_pass = graph.tangents(direction)
     direction = tangent_pass.direction
-    basis = _is_basis(graph, direction)
+    basis = _basis(graph, direction)
     meaning = f"v̇ = ∂v/∂{basis}" if basis else "v̇ = directional derivatives"
     rows, data = [], []
     for vertex in graph.vertices:
@@ -179,6 +199,7 @@ def forward_section(graph, direction):
         ["tangent", "chain rule", "with numbers", "value"], rows,
         {"direction": {k: jsonable(v) for k, v in direction.items()}, "steps": data,
          "derivative": jsonable(derivative)},
+        result=derivative,
     )
 
 
@@ -203,7 +224,21 @@ def backward_section(graph, seed=None):
         f"Reverse mode, seed {bar_name(output.name)} = {seed_text}: adjoints v̄ = ∂f/∂v",
         ["adjoint", "chain rule", "with numbers", "value"], rows,
         {"seed": jsonable(adjoint_pass.seed), "steps": data},
+        notes=_real_part_notes(graph, adjoint_pass),
     )
+
+
+def _real_part_notes(graph, adjoint_pass):
+    """Real values used by complex steps: their adjoints are the real parts of the products."""
+    names = [
+        vertex.name for vertex in graph.vertices
+        if not is_complex(vertex)
+        and any(is_complex(graph.vertices[t.source]) for t in adjoint_pass.terms[vertex.index])
+    ]
+    if not names:
+        return []
+    return [f"{', '.join(names)} real: each adjoint is the real part of its chain-rule sum "
+            "(a real value's gradient is real)."]
 
 
 def gradient_section(graph, seed=None):
@@ -214,20 +249,62 @@ def gradient_section(graph, seed=None):
         value = adjoint_pass.adjoint(vertex)
         rows.append([f"∂f/∂{vertex.label}", bar_name(vertex.name), format_value(value)])
         data[vertex.label] = jsonable(value)
-    return Section("gradient", "Gradient", ["derivative", "adjoint", "value"], rows, data)
+    notes = _complex_notes(graph, {v.label: adjoint_pass.adjoint(v) for v in graph.inputs})
+    return Section("gradient", "Gradient", ["derivative", "adjoint", "value"], rows, data,
+                   notes=notes)
 
 
-def forward_gradient_section(sections):
-    """The gradient read off the forward passes (one per scalar input), for --mode forward."""
+def forward_gradient_section(graph, sections):
+    """The gradient read off the forward passes (one per scalar input), for --mode forward. A
+    complex input z has two, along Re z and Im z; its gradient in cr.grad's convention is
+    Re ∂f/∂(Re z) - i Re ∂f/∂(Im z) (the real part: the derivative of Re f, as in reverse mode)."""
     rows = []
     data = {}
+    by_part = {}
     for section in sections:
         name, _, _, value = section.rows[-1]
         if name.startswith("∂f/∂"):
             rows.append([name, section.rows[-1][1], value])
-            data[name[len("∂f/∂"):]] = section.data["derivative"]
+            data[name[len("∂f/∂"):].strip("()")] = section.data["derivative"]
+            by_part[name[len("∂f/∂"):]] = section.result
+    gradients = {}
+    for vertex in graph.inputs:
+        along_real, along_imag = (by_part.get(f"({part} {vertex.label})") for part in ("Re", "Im"))
+        if along_real is not None and along_imag is not None:
+            gradients[vertex.label] = np.real(along_real) - 1j * np.real(along_imag)
+            formula = f"∂f/∂(Re {vertex.label}) - i·∂f/∂(Im {vertex.label})"
+            if np.iscomplexobj(graph.value):
+                formula = f"Re ∂f/∂(Re {vertex.label}) - i·Re ∂f/∂(Im {vertex.label})"
+            rows.append([f"∂f/∂{vertex.label}", formula, format_value(gradients[vertex.label])])
+            data[vertex.label] = jsonable(gradients[vertex.label])
     return Section("gradient", "Gradient (from the forward passes)",
-                   ["derivative", "tangent", "value"], rows, data)
+                   ["derivative", "tangent", "value"], rows, data,
+                   notes=_complex_notes(graph, gradients))
+
+
+def _complex_notes(graph, gradients):
+    """What a gradient means where complex numbers are involved: cr.grad's (JAX's) convention,
+    the conversion to PyTorch's, and that a complex f is differentiated through Re f."""
+    notes = []
+    complex_output = np.iscomplexobj(graph.value)
+    if complex_output:
+        notes.append(
+            "f is complex: the seed 1 differentiates Re f, as cr.vjp does (for a loss, take a "
+            "real number such as real(f) or abs(f) ** 2)."
+        )
+    for vertex in graph.inputs:
+        if not is_complex(vertex) or vertex.label not in gradients:
+            continue
+        name, gradient = vertex.label, gradients[vertex.label]
+        part = "Re f" if complex_output else "f"
+        meaning = (f"which is f'({name}) where f is holomorphic" if complex_output
+                   else "cr.grad's (JAX's) convention")
+        conjugate = f" ({format_value(np.conj(gradient))})" if is_scalar(gradient) else ""
+        notes.append(
+            f"{name} is complex: ∂f/∂{name} = ∂{part}/∂(Re {name}) - i·∂{part}/∂(Im {name}), "
+            f"{meaning}; PyTorch's {name}.grad is its conjugate{conjugate}."
+        )
+    return notes
 
 
 # ----- renderers ----------------------------------------------------------------------------------
@@ -249,7 +326,8 @@ def _text(section):
             else:
                 parts.append("  " + cell + pad)
         lines.append("  " + "".join(parts).rstrip())
-    lines.extend(section.notes)
+    lines.extend(textwrap.fill(note, 96, initial_indent="  ", subsequent_indent="  ")
+                 for note in section.notes)
     return "\n".join(lines)
 
 
@@ -263,7 +341,7 @@ def _markdown(section):
     lines.append("|" + "|".join("---" for _ in section.columns) + "|")
     for row in section.rows:
         lines.append("| " + " | ".join(_markdown_cell(c) for c in row) + " |")
-    lines.extend(["", *section.notes] if section.notes else [])
+    lines.extend(["", *map(_markdown_cell, section.notes)] if section.notes else [])
     return "\n".join(lines)
 
 
@@ -273,10 +351,11 @@ def _html(section):
         "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>\n"
         for row in section.rows
     )
+    notes = "".join(f"\n<p class=\"note\">{html.escape(note)}</p>" for note in section.notes)
     return (
         f'<table class="chainrule-{section.key}">\n'
         f"<caption>{html.escape(section.title)}</caption>\n"
-        f"<thead><tr>{head}</tr></thead>\n<tbody>\n{body}</tbody>\n</table>"
+        f"<thead><tr>{head}</tr></thead>\n<tbody>\n{body}</tbody>\n</table>{notes}"
     )
 
 
@@ -311,7 +390,7 @@ def _explain_sections(graph, mode, direction):
     if mode in ("reverse", "both"):
         sections += [backward_section(graph), gradient_section(graph)]
     elif direction is None:
-        sections.append(forward_gradient_section(forward))
+        sections.append(forward_gradient_section(graph, forward))
     return sections
 
 
