@@ -4,7 +4,7 @@ Functions here take NumPy arrays, Python numbers or chainrule Tensors. On plain 
 return plain arrays (NumPy's own result); on Tensors, or inside a transform, they record.
 This module only assembles the namespace: the registry's rows under their NumPy names, the
 composites of the topic modules (creation, elementwise, shapes, reductions, selection, products,
-ml, linalg), NumPy's non-differentiable surface (arange, float64, pi, ...) passed through; then
+ml, linalg, fft), NumPy's non-differentiable surface (arange, float64, pi, ...) passed through; then
 it builds NumPy's dispatch tables from the same names.
 """
 
@@ -17,6 +17,7 @@ from chainrule.core.tensor import HANDLED_UFUNCS as _HANDLED_UFUNCS
 from chainrule.numpy import (
     creation,
     elementwise,
+    fft,
     linalg,
     ml,
     products,
@@ -48,7 +49,7 @@ _COMPOSITES = {name: getattr(topic, name) for topic in _TOPICS for name in topic
 globals().update(_COMPOSITES)
 
 __all__ = sorted(
-    {*_PASSED_THROUGH, *_ROW_NAMES, *_COMPOSITES, "linalg", "norm"}
+    {*_PASSED_THROUGH, *_ROW_NAMES, *_COMPOSITES, "fft", "linalg", "norm"}
 )
 _wrap_public(
     globals(), __all__,
@@ -85,6 +86,9 @@ for _name in {*_ROW_NAMES, *_COMPOSITES}:
 for _name in linalg.__all__:
     if not _name[0].isupper() and hasattr(_np.linalg, _name):
         _HANDLED_FUNCTIONS[getattr(_np.linalg, _name)] = getattr(linalg, _name)
+for _name in fft.__all__:  # fftfreq and rfftfreq take no array: NumPy does not dispatch them
+    if hasattr(getattr(_np.fft, _name), "_implementation"):
+        _HANDLED_FUNCTIONS[getattr(_np.fft, _name)] = getattr(fft, _name)
 
 # NumPy's answer on the plain values, for functions whose results carry no derivative.
 for _function in (_np.allclose, _np.isclose, _np.array_equal, _np.nonzero, _np.count_nonzero,
