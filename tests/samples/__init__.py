@@ -91,6 +91,14 @@ def complex_uniform(shape, low=-2.0, high=2.0, seed=0, imag=0.8):
     return complexified(uniform(shape, low, high, seed=seed), imag, seed)
 
 
+def complex_off_axis(shape, low=-2.0, high=2.0, seed=0):
+    """Complex entries in every quadrant, their imaginary parts 0.3 to 0.8 away from the real
+    axis, where the branch cuts of log, sqrt and the inverse functions lie (and tan's poles)."""
+    generator = rng(seed)
+    imag = generator.uniform(0.3, 0.8, size=shape) * generator.choice([-1.0, 1.0], size=shape)
+    return generator.uniform(low, high, size=shape) + 1j * imag
+
+
 def away_from_integers(shape, seed=0):
     generator = rng(seed)
     return generator.integers(-3, 3, size=shape) + generator.uniform(0.2, 0.4, size=shape)

@@ -6,6 +6,7 @@ from samples import (
     Sample,
     away_from_integers,
     away_from_zero,
+    complex_off_axis,
     complex_uniform,
     complexified,
     edge,
@@ -121,26 +122,22 @@ for _name in ("real", "imag", "conj"):
     SAMPLES[_name] = [Sample((uniform((2, 3)),)), Sample((uniform(()),), label="0-d")]
 
 # ----- complex numbers (see samples/__init__.py) -------------------------------------------------
-# Every elementwise row NumPy defines on complex numbers, the real part in the real samples'
-# domain and an imaginary part in (-0.8, 0.8): clear of the branch cuts (log, sqrt, arccosh: the
-# real axis left of 0 or 1; arcsin, arccos, arctanh: beyond +-1; arctan, arcsinh: the imaginary
-# axis beyond +-i) and of abs's kink at 0. The rows NumPy refuses for complex numbers (cbrt,
-# deg2rad, rad2deg, floor, ceil, trunc, mod, floor_divide, logaddexp, logaddexp2, arctan2,
-# hypot) and those chainrule refuses (ordering: maximum, minimum, fmax, fmin, clip, sign, rint,
-# round, sigmoid, the comparisons less..greater_equal) are listed in the sweep's REFUSES_COMPLEX.
+# Every elementwise row NumPy defines on complex numbers, at points in all four quadrants whose
+# imaginary parts keep clear of the branch cuts (log, sqrt, arccosh: the real axis left of 0 or
+# 1; arcsin, arccos, arctanh: beyond +-1; arctan, arcsinh: the imaginary axis beyond +-i) and of
+# abs's kink at 0. The rows NumPy refuses for complex numbers (cbrt, deg2rad, rad2deg, floor,
+# ceil, trunc, mod, floor_divide, logaddexp, logaddexp2, arctan2, hypot) and those chainrule
+# refuses (ordering: maximum, minimum, fmax, fmin, clip, sign, rint, round, sigmoid, the
+# comparisons less..greater_equal) are listed in the sweep's REFUSES_COMPLEX.
 COMPLEX_UNARY = [
     "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh",
     "arccosh", "arctanh", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt",
     "square", "reciprocal", "abs", "negative", "real", "imag", "conj",
 ]
 for _name in COMPLEX_UNARY:
-    SAMPLES[_name].append(
-        Sample((complexified(_unary_input(_name, (2, 3), 7), seed=7),), label="complex")
-    )
+    SAMPLES[_name].append(Sample((complex_off_axis((2, 3), seed=7),), label="complex"))
 for _name in ("abs", "exp", "sqrt", "real", "imag"):
-    SAMPLES[_name].append(
-        Sample((complexified(_unary_input(_name, (), 8), seed=8),), label="complex 0-d")
-    )
+    SAMPLES[_name].append(Sample((complex_off_axis((), seed=8),), label="complex 0-d"))
 SAMPLES["astype"] += [
     Sample((complex_uniform((2, 3)),), {"dtype": np.dtype(np.complex128)}, label="complex"),
     # A real input cast to complex: its cotangent is the real part of the complex one.

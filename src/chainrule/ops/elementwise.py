@@ -53,7 +53,7 @@ sinh    = unary("sinh",    np.sinh,    lambda x: cosh(x),                    sav
 cosh    = unary("cosh",    np.cosh,    lambda x: sinh(x),                    saves=(X,),   formula="sinh({0})")
 tanh    = unary("tanh",    np.tanh,    lambda out: 1.0 - out * out,          saves=(OUT,), formula="1 - {out}^2")
 arcsinh = unary("arcsinh", np.arcsinh, lambda x: 1.0 / sqrt(x * x + 1.0),    saves=(X,),   formula="1/sqrt({0}^2 + 1)")
-arccosh = unary("arccosh", np.arccosh, lambda x: 1.0 / sqrt(x * x - 1.0),    saves=(X,),   formula="1/sqrt({0}^2 - 1)", singular=True)
+arccosh = unary("arccosh", np.arccosh, lambda x: _arccosh_derivative(x),     saves=(X,),   formula="1/sqrt({0}^2 - 1)", singular=True)
 arctanh = unary("arctanh", np.arctanh, lambda x: 1.0 / (1.0 - x * x),        saves=(X,),   formula="1/(1 - {0}^2)", singular=True)
 exp     = unary("exp",     np.exp,     lambda out: out,                      saves=(OUT,), formula="{out}")
 exp2    = unary("exp2",    np.exp2,    lambda out: out * _LN2,               saves=(OUT,), formula="{out}·ln 2")
@@ -154,6 +154,15 @@ def _cast(x, dtype, copy):
             "or cnp.abs(z), then cast."
         )
     return array.astype(dtype, copy=copy)
+
+
+def _arccosh_derivative(x):
+    # 1/sqrt(x^2 - 1). For complex x the principal sqrt(x^2 - 1) changes sign across the
+    # imaginary axis, where arccosh is smooth (its cut is the real axis left of 1); the product
+    # sqrt(x - 1) sqrt(x + 1) has arccosh's cut only.
+    if dtype_of(x).kind == "c":
+        return 1.0 / (sqrt(x - 1.0) * sqrt(x + 1.0))
+    return 1.0 / sqrt(x * x - 1.0)
 
 
 def _power_dx(x, y):
