@@ -171,6 +171,22 @@ def test_derivatives_match_differences(name, kind, shape, kwargs):
     np.testing.assert_allclose(paired_in, paired_out, rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.parametrize("name, kwargs", [
+    ("fft", {}), ("rfft", {"n": 6}), ("rfftn", {"axes": (1, 0)}), ("rfft2", {}), ("ifft2", {}),
+])
+def test_a_complex_tangent_of_a_real_input_is_pushed_linearly(name, kwargs):
+    """jvp with a complex tangent a + ib of a real input (asked for) gives J a + i J b through
+    the C-linear transforms; NumPy's rfft refuses complex input, so rfftn's rule transforms the
+    two parts. (Through an R-linear step, irfft's or the conj in ihfft and hfft, the imaginary
+    part is a perturbation of the complex value there, as for cnp.real and cnp.conj.)"""
+    ours, numpys = _functions(name, kwargs)
+    x = _input("real", (3, 4), seed=25)
+    tangent = _input("complex", (3, 4), seed=26)
+    expected = (_differences(numpys, x, tangent.real)
+                + 1j * _differences(numpys, x, tangent.imag))
+    _close(cr.jvp(ours, (x,), (tangent,))[1], expected, 1e-6)
+
+
 # ----- Jacobians ---------------------------------------------------------------------------------
 HOLOMORPHIC = [
     ("fft", {}), ("fft", {"n": 3, "norm": "ortho"}), ("ifft", {"n": 6}), ("fftn", {}),
