@@ -193,8 +193,8 @@ def test_ufunc_neutral_keywords_are_accepted():
 
 # ----- what is refused, and how ------------------------------------------------------------------
 UNSUPPORTED = [
-    ("numpy.fft.fft", lambda t: np.fft.fft(t)),
-    ("numpy.linalg.eig", lambda t: np.linalg.eig(t[:, :3])),
+    ("numpy.unwrap", lambda t: np.unwrap(t)),
+    ("numpy.convolve", lambda t: np.convolve(t.ravel(), t.ravel())),
     ("numpy.histogram", lambda t: np.histogram(t)),
     ("numpy.polyfit", lambda t: np.polyfit(t[0], t[1], 1)),
     ("numpy.heaviside", lambda t: np.heaviside(t, 0.5)),
@@ -215,11 +215,11 @@ def test_unsupported_numpy_function_names_itself_and_the_fixes(name, call):
 
 def test_unsupported_function_works_after_detach():
     x = cr.tensor(X, requires_grad=True)
-    np.testing.assert_allclose(np.fft.fft(x.detach()), np.fft.fft(X))
+    np.testing.assert_allclose(np.unwrap(x.detach()), np.unwrap(X))
     np.testing.assert_allclose(np.add.accumulate(x.detach()), np.add.accumulate(X))
     np.testing.assert_allclose(np.histogram(cr.tensor(X))[0], np.histogram(X)[0])
     with pytest.raises(UnsupportedFunctionError):
-        np.fft.fft(x.detach() + x)  # one input still requires grad
+        np.unwrap(x.detach() + x)  # one input still requires grad
 
 
 OUT_CALLS = [

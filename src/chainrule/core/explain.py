@@ -140,8 +140,8 @@ def _explanation(name, inputs, exc):
     described = _described(inputs)
     if isinstance(exc, (TypeError, np.linalg.LinAlgError)) and _has_complex(inputs):
         return DTypeError(
-            f"{what} got complex input ({described}): {message}. chainrule differentiates "
-            "real arrays: pass x.real, abs(x), or the real and imaginary parts separately."
+            f"{what} got complex input ({described}): {message}. NumPy does not define it for "
+            "complex numbers: pass cnp.real(x), cnp.imag(x) or cnp.abs(x)."
         )
     if _says(message, _EMPTY_WORDS):
         return ShapeError(
@@ -189,11 +189,6 @@ def _renamed(name, inputs, exc):
     """For a chainrule error raised inside `name`: one that names `name`, or None to keep it."""
     if isinstance(exc, GraphEscapeError):
         return None  # it names the conversion and its fix
-    if type(exc) is InputTypeError and _has_complex(inputs):
-        return DTypeError(
-            f"{name}(): {exc} Complex numbers are not supported here: pass x.real, abs(x), "
-            "or the real and imaginary parts separately."
-        )
     message = str(exc)
     if message.startswith((name + "(", name + ":", name + " ")):
         return None

@@ -146,6 +146,21 @@ class Tensor:
     def mT(self):
         return bind(REGISTRY["transpose"], self, axes=_swap_last_two(self.ndim))
 
+    # The parts of a complex number (PyTorch's spellings): recorded, so they differentiate.
+    @property
+    def real(self):
+        return bind(REGISTRY["real"], self)
+
+    @property
+    def imag(self):
+        return bind(REGISTRY["imag"], self)
+
+    def conj(self):
+        return bind(REGISTRY["conj"], self)
+
+    def angle(self):
+        return bind(REGISTRY["arctan2"], self.imag, self.real)
+
     def __len__(self):
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor; use .item() to read its value")
