@@ -1,5 +1,6 @@
 """The dtype policy: float64 by default, float32 and float16 kept (values and gradients),
-integers and booleans compute but cannot be differentiated, complex numbers are refused."""
+integers and booleans compute but cannot be differentiated, complex64 and complex128 pair with
+float32 and float64 (tests/test_complex.py)."""
 
 import numpy as np
 import pytest

@@ -625,6 +625,15 @@ def test_row_by_row_fallback_batches_like_a_loop(name, monkeypatch):
     assert FALLBACKS.get(name, 0) > before
 
 
+@pytest.mark.parametrize("name, index", sorted(FIRST_COMPLEX.values(), key=lambda c: c.id))
+def test_row_by_row_fallback_batches_complex_like_a_loop(name, index, monkeypatch):
+    """The fallback on each row's first complex sample."""
+    monkeypatch.setattr(REGISTRY[name], "batch", None)
+    before = FALLBACKS.get(name, 0)
+    _sweep_batching(name, index)
+    assert FALLBACKS.get(name, 0) > before
+
+
 @pytest.mark.parametrize("function, reference, stacked", INDEX_CASES)
 def test_row_by_row_with_batched_index(function, reference, stacked, monkeypatch):
     """The fallback with an index per example: each row gets its own entries of the index."""
