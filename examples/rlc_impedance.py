@@ -7,7 +7,7 @@ its noise level. Its parameters are real too (the logarithms of R, L and C, whic
 orders of magnitude), so `cr.grad` gives a real gradient although every step in between is
 complex; `cr.hessian` at the optimum gives the parameters' standard errors.
 
-Run: python examples/rlc_impedance.py [--noise 0.01] [--points 60] [--seed 0]
+Run: python examples/rlc_impedance.py [--noise 0.01] [--points 60] [--seed 0] [--quick]
 """
 
 import argparse
@@ -47,7 +47,10 @@ def main(argv=None) -> dict:
     parser.add_argument("--noise", type=float, default=0.01, help="relative noise (0.01 = 1%%)")
     parser.add_argument("--points", type=int, default=60, help="frequencies, 100 Hz to 100 kHz")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quick", action="store_true", help="30 frequencies (a smaller problem)")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.points = 30
 
     rng = np.random.default_rng(args.seed)
     omega = 2 * np.pi * np.logspace(2, 5, args.points)
