@@ -7,7 +7,7 @@ import pytest
 import chainrule as cr
 import chainrule.numpy as cnp
 from chainrule.core.tensor import raw_value
-from chainrule.errors import ShapeError
+from chainrule.errors import NonDifferentiableError, ShapeError
 
 RNG = np.random.default_rng(7)
 
@@ -322,3 +322,460 @@ def test_einsum_errors_name_subscripts_and_shapes():
         cnp.einsum("ij->i", VECTOR)
     with pytest.raises(ValueError, match="2 operand"):
         cnp.einsum("ij,jk->ik", A)
+
+
+# ----- complex matrices ---------------------------------------------------------------------------
+# Conventions: the functional transforms pair a cotangent W with a tangent T as Re(sum(W * T))
+# (JAX's); cr.gradcheck perturbs real and imaginary parts separately, so it needs no holomorphy.
+# Complex eigenvectors (eigh, svd) have chainrule's phase convention, eig's are LAPACK's: unit
+# 2-norm, largest-modulus entry real. Expected values come from NumPy, SciPy, closed forms or
+# finite differences.
+def complex_normal(*shape):
+    return RNG.standard_normal(shape) + 1j * RNG.standard_normal(shape)
+
+
+def hermitian_pd(*shape):
+    a = complex_normal(*shape)
+    return a @ np.conj(np.swapaxes(a, -1, -2)) + shape[-1] * np.eye(shape[-1])
+
+
+def hermitian(n):
+    """Hermitian with eigenvalues near 1, 3, 5, ... (distinct)."""
+    q, _ = np.linalg.qr(complex_normal(n, n))
+    return (q * (1.0 + 2.0 * np.arange(n))) @ q.conj().T
+
+
+def H(a):
+    return np.conj(np.swapaxes(a, -1, -2))
+
+
+CA = complex_normal(3, 3) + 3 * np.eye(3)
+CBATCH = complex_normal(2, 3, 3) + 3 * np.eye(3)
+CTALL = complex_normal(4, 3)
+CWIDE = complex_normal(2, 4)
+CVECTOR = complex_normal(4)
+
+
+def _phase_insensitive(vectors):
+    """Each column times the conjugate phase of its largest-modulus entry: equal for two sets
+    of eigenvectors that differ by a phase per column."""
+    pivot = np.argmax(np.abs(vectors), axis=-2)[..., None, :]
+    entry = np.take_along_axis(vectors, pivot, axis=-2)
+    return vectors * np.conj(entry) / np.abs(entry)
+
+
+COMPLEX_VALUE_CASES = [
+    ("inv", (CBATCH,), {}),
+    ("det", (CBATCH,), {}),
+    ("slogdet", (CA,), {}),
+    ("slogdet", (CBATCH,), {}),
+    ("solve", (CA, CVECTOR[:3]), {}),
+    ("solve", (CBATCH, complex_normal(3, 2)), {}),
+    ("cholesky", (hermitian_pd(2, 3, 3),), {}),
+    ("eigvalsh", (hermitian(3),), {}),
+    ("eigvalsh", (complex_normal(3, 3),), {"UPLO": "U"}),
+    ("eigvals", (CBATCH,), {}),
+    ("eig", (CA,), {}),
+    ("qr", (CTALL,), {}),
+    ("qr", (CWIDE,), {}),
+    ("svd", (CTALL,), {"compute_uv": False}),
+    ("svdvals", (CBATCH,), {}),
+    ("pinv", (CTALL,), {}),
+    ("matrix_power", (CA, -2), {}),
+    ("trace", (CBATCH,), {}),
+    ("vecdot", (CA, CA.T), {}),
+    ("outer", (CVECTOR, CVECTOR[:3]), {}),
+    ("tensordot", (CBATCH, CA), {"axes": 1}),
+    ("multi_dot", ([CTALL, CA, CVECTOR[:3]],), {}),
+    ("matrix_norm", (CBATCH,), {"ord": "nuc"}),
+    ("vector_norm", (CBATCH,), {"axis": (0, 2), "ord": 3}),
+]
+
+
+@pytest.mark.parametrize(
+    "name, args, kwargs", COMPLEX_VALUE_CASES,
+    ids=[f"{c[0]}-{i}" for i, c in enumerate(COMPLEX_VALUE_CASES)],
+)
+def test_complex_linalg_values_equal_numpys(name, args, kwargs):
+    ours = getattr(cnp.linalg, name)(*args, **kwargs)
+    theirs = getattr(np.linalg, name)(*args, **kwargs)
+    ours, theirs = (ours, theirs) if isinstance(theirs, tuple) else ((ours,), (theirs,))
+    for mine, numpys in zip(ours, theirs, strict=True):
+        assert raw_value(mine).dtype == numpys.dtype
+        np.testing.assert_allclose(raw_value(mine), numpys, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("function", [cnp.vdot, cnp.inner, cnp.outer, cnp.dot, cnp.linalg.vecdot])
+def test_complex_products_follow_numpy_vdot_conjugates_the_first(function):
+    a, b = complex_normal(3), complex_normal(3)
+    expected = getattr(np, function.__name__, None) or np.linalg.vecdot
+    np.testing.assert_allclose(function(a, b), expected(a, b), rtol=1e-12)
+    assert cr.gradcheck(function, a, b)
+    assert cr.gradcheck(function, a.real, b)
+
+
+def test_vdot_conjugates_its_first_argument():
+    a, b = np.array([1j, 2.0]), np.array([1.0, 1j])
+    assert cnp.vdot(a, b) == np.vdot(a, b) == -1j + 2j
+    # d/da of Re(vdot(a, b)) = Re(sum(conj(a) b)): the gradient is conj(b) conjugated back, b.
+    np.testing.assert_allclose(cr.grad(lambda a: cnp.real(cnp.vdot(a, b)))(a), np.conj(b))
+
+
+@pytest.mark.parametrize("subscripts, shapes", [
+    ("ij,jk->ik", [(2, 3), (3, 2)]), ("ii->i", [(3, 3)]), ("bij,bjk->bik", [(2, 2, 3), (2, 3, 2)]),
+    ("i,i", [(3,), (3,)]),
+])
+def test_complex_einsum_and_tensordot_do_not_conjugate(subscripts, shapes):
+    operands = [complex_normal(*shape) for shape in shapes]
+    np.testing.assert_allclose(cnp.einsum(subscripts, *operands), np.einsum(subscripts, *operands),
+                               rtol=1e-12)
+    assert cr.gradcheck(lambda *ops: cnp.einsum(subscripts, *ops), *operands)
+    assert cr.gradgradcheck(lambda *ops: cnp.einsum(subscripts, *ops), *operands)
+
+
+@pytest.mark.parametrize("function, matrix", [
+    (cnp.linalg.inv, CA),
+    (cnp.linalg.det, CBATCH),
+    (lambda m: cnp.linalg.slogdet(m)[1], CBATCH),
+    (lambda m: cnp.linalg.matrix_power(m / 3, 3), CA),
+    (lambda m: cnp.linalg.solve(m, np.arange(3.0)), CA),
+    (lambda m: cnp.linalg.cholesky(m, upper=True), hermitian_pd(3, 3)),
+    (lambda m: cnp.linalg.qr(m)[0], CWIDE),
+    (lambda m: cnp.linalg.qr(m)[1], CWIDE),
+    (lambda m: cnp.linalg.svd(m, full_matrices=False)[0], CWIDE),
+    (lambda m: cnp.linalg.svd(m, full_matrices=False)[2], CTALL),
+    (lambda m: cnp.linalg.eigh(m, UPLO="U")[1], hermitian(3)),
+    (cnp.linalg.pinv, CWIDE),
+    (lambda m: cnp.linalg.eig(m)[1], CA),
+    (cnp.linalg.eigvals, CBATCH),
+], ids=["inv", "det", "logabsdet", "matrix_power", "solve", "cholesky upper", "qr wide Q",
+        "qr wide R", "svd U", "svd Vh", "eigh upper", "pinv", "eig vectors", "eigvals"])
+def test_complex_composites_match_finite_differences_to_second_order(function, matrix):
+    assert cr.gradcheck(function, matrix)
+    assert cr.gradgradcheck(function, matrix)
+
+
+@pytest.mark.parametrize("x, ord, axis, keepdims", [
+    (CVECTOR, None, None, False), (CVECTOR, 1, None, False), (CVECTOR, np.inf, None, False),
+    (CVECTOR, 3, None, True), (CVECTOR, 0.5, None, False), (CA, None, None, True),
+    (CA, "nuc", None, False), (CA, 1, None, False), (CA, 2, None, False), (CA, -2, None, False),
+    (CA, -np.inf, None, False), (CBATCH, None, 1, False), (CBATCH, 1, (2, 0), True),
+])
+def test_complex_norms_equal_numpys_and_match_finite_differences(x, ord, axis, keepdims):  # noqa: A002
+    expected = np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
+    found = cnp.linalg.norm(x, ord, axis, keepdims)
+    assert raw_value(found).dtype == np.float64
+    np.testing.assert_allclose(found, expected, rtol=1e-12)
+    assert cr.gradcheck(lambda v: cnp.linalg.norm(v, ord, axis, keepdims), x)
+
+
+def test_complex_norm_gradient_is_the_unit_vector_in_jax_convention():
+    # |z| for z = (3 + 4i, 0): d|z|/dx - i d|z|/dy = conj(z) / |z|.
+    z = np.array([3.0 + 4.0j, 0.0])
+    np.testing.assert_allclose(cr.grad(cnp.linalg.norm)(z), [0.6 - 0.8j, 0.0])
+
+
+# ----- complex determinants: logabsdet and a differentiable sign --------------------------------
+def test_complex_logabsdet_gradient_is_the_inverse_transpose():
+    # log|det A| = Re log det A, holomorphic derivative A^{-T}; its gradient (JAX convention) is
+    # that derivative itself.
+    gradient = cr.grad(lambda m: cnp.linalg.slogdet(m)[1])(CA)
+    np.testing.assert_allclose(gradient, np.linalg.inv(CA).T, rtol=1e-12)
+
+
+def test_complex_slogdet_sign_is_differentiable():
+    sign, logabsdet = cnp.linalg.slogdet(CA)
+    expected_sign, expected_log = np.linalg.slogdet(CA)
+    np.testing.assert_allclose(sign, expected_sign, rtol=1e-12)
+    # d sign = i sign Im tr(A^{-1} dA): the JVP along a direction against the closed form.
+    direction = complex_normal(3, 3)
+    _, tangent = cr.jvp(lambda m: cnp.linalg.slogdet(m)[0], (CA,), (direction,))
+    closed_form = 1j * expected_sign * np.imag(np.trace(np.linalg.solve(CA, direction)))
+    np.testing.assert_allclose(tangent, closed_form, rtol=1e-10)
+    assert cr.gradcheck(lambda m: cnp.linalg.slogdet(m)[0], CBATCH)
+    assert cr.gradgradcheck(lambda m: cnp.linalg.slogdet(m)[0], CA)
+
+
+def test_complex_slogdet_sign_survives_a_determinant_that_overflows():
+    matrix = 1e3 * (complex_normal(120, 120) + 10 * np.eye(120))  # det ~ 1e400
+    assert np.linalg.slogdet(matrix)[1] > np.log(np.finfo(float).max)
+    sign, _ = cnp.linalg.slogdet(matrix)
+    np.testing.assert_allclose(sign, np.linalg.slogdet(matrix)[0], rtol=1e-9)
+    gradient = cr.grad(lambda m: cnp.real(cnp.linalg.slogdet(m)[0]))(matrix)
+    assert np.all(np.isfinite(gradient))
+
+
+def test_complex_slogdet_of_a_singular_matrix_has_sign_zero():
+    singular = np.outer([1.0, 2.0j], [1.0 - 1.0j, 0.5])
+    sign, logabsdet = cnp.linalg.slogdet(singular)
+    assert sign == 0 and logabsdet == -np.inf
+
+
+def test_complex_det_gradient_is_the_cofactor_matrix_at_a_singular_matrix():
+    # det of a 2x2: a d - b c, so its gradient (holomorphic) is [[d, -c], [-b, a]].
+    singular = np.outer([1.0, 2.0j], [1.0 - 1.0j, 0.5])
+    (a, b), (c, d) = singular
+    gradient = cr.grad(lambda m: cnp.linalg.det(m), holomorphic=True)(singular)
+    np.testing.assert_allclose(gradient, [[d, -c], [-b, a]], atol=1e-12)
+    rank_two = complex_normal(3, 2) @ complex_normal(2, 3)
+    assert cr.gradcheck(cnp.linalg.det, rank_two)
+    assert cr.gradgradcheck(cnp.linalg.det, rank_two)
+
+
+# ----- cholesky and eigh read one triangle and the real part of the diagonal ------------------
+def test_cholesky_reads_the_triangle_numpy_reads_for_upper_and_lower():
+    for matrix in (spd(3, 3), hermitian_pd(3, 3)):
+        noisy_lower = matrix + np.tril(complex_normal(3, 3) if np.iscomplexobj(matrix)
+                                       else RNG.uniform(size=(3, 3)), -1)
+        np.testing.assert_allclose(cnp.linalg.cholesky(noisy_lower, upper=True),
+                                   np.linalg.cholesky(noisy_lower, upper=True), rtol=1e-12)
+        gradient = cr.grad(lambda m: cnp.sum(cnp.abs(cnp.linalg.cholesky(m, upper=True))))(
+            noisy_lower)
+        assert np.all(np.tril(gradient, -1) == 0)
+
+
+def test_complex_cholesky_gradient_lands_on_the_lower_triangle_and_real_diagonal():
+    matrix = hermitian_pd(3, 3) + np.triu(complex_normal(3, 3), 1) + 0.5j * np.eye(3)
+    gradient = cr.grad(lambda m: cnp.sum(cnp.abs(cnp.linalg.cholesky(m)) ** 3))(matrix)
+    assert np.all(np.triu(gradient, 1) == 0)
+    assert np.all(np.imag(np.diag(gradient)) == 0)
+    assert cr.gradcheck(cnp.linalg.cholesky, matrix)
+
+
+def test_complex_eigh_gradient_of_the_largest_eigenvalue_is_its_projector():
+    # w_max of the Hermitian matrix read from M's lower triangle; through (M + M^H) / 2 it is a
+    # function of all of M, with gradient conj(v v^H) in JAX's convention (d w = Re v^H dM v).
+    matrix = hermitian(3)
+    gradient = cr.grad(lambda m: cnp.linalg.eigvalsh((m + cnp.conj(m.T)) / 2)[-1])(matrix)
+    vector = np.linalg.eigh(matrix)[1][:, -1]
+    np.testing.assert_allclose(gradient, np.conj(np.outer(vector, vector.conj())), atol=1e-10)
+
+
+def test_complex_eigh_vectors_have_the_documented_phase_and_numpys_values_up_to_it():
+    matrix = hermitian(4) + np.triu(complex_normal(4, 4), 1)
+    values, vectors = cnp.linalg.eigh(matrix)
+    numpy_values, numpy_vectors = np.linalg.eigh(matrix)
+    np.testing.assert_allclose(values, numpy_values, rtol=1e-12)
+    np.testing.assert_allclose(vectors, _phase_insensitive(numpy_vectors), atol=1e-12)
+    pivots = np.argmax(np.abs(vectors), axis=0)
+    largest = vectors[pivots, np.arange(4)]
+    assert np.all(np.imag(largest) == 0) and np.all(np.real(largest) > 0)
+
+
+def _gauge_invariant_eigh_loss(m, weights):
+    # sum_i w_i |v_i^H B v_i|: each term is unchanged by v_i -> e^{i phi} v_i.
+    vectors = cnp.linalg.eigh(m)[1]
+    quadratic = cnp.sum(cnp.conj(vectors) * (weights @ vectors), axis=0)
+    return cnp.sum(cnp.abs(quadratic) * np.arange(1.0, 4.0))
+
+
+def test_complex_eigh_gauge_invariant_loss_against_finite_differences():
+    weights = complex_normal(3, 3)
+    matrix = hermitian(3) + np.triu(complex_normal(3, 3), 1)
+    assert cr.gradcheck(lambda m: _gauge_invariant_eigh_loss(m, weights), matrix)
+    assert cr.gradgradcheck(lambda m: _gauge_invariant_eigh_loss(m, weights), matrix)
+
+
+def test_complex_eigh_reconstruction_has_the_gradient_of_the_hermitian_it_reads():
+    # V diag(w) V^H rebuilds the Hermitian matrix read from the lower triangle, whatever the
+    # phases: the gradient of Re sum(C * rebuilt) is that of Re sum(C * from_lower(M)).
+    weights = complex_normal(3, 3)
+    matrix = hermitian(3)
+
+    def rebuilt(m):
+        values, vectors = cnp.linalg.eigh(m)
+        return cnp.sum(cnp.real(((vectors * values) @ cnp.conj(vectors.T)) * weights))
+
+    lower = np.tril(weights, -1) + np.conj(np.triu(weights, 1).T)  # (C + C^H) on the lower
+    expected = lower + np.diag(np.real(np.diag(weights)))
+    np.testing.assert_allclose(cr.grad(rebuilt)(matrix), expected, atol=1e-10)
+
+
+# ----- complex svd -----------------------------------------------------------------------------
+@pytest.mark.parametrize("matrix", [CTALL, CWIDE], ids=["tall", "wide"])
+def test_complex_svd_reconstruction_gradient_is_the_weights(matrix):
+    weights = complex_normal(*matrix.shape)
+
+    def rebuilt(m):
+        u, s, vh = cnp.linalg.svd(m, full_matrices=False)
+        return cnp.sum(cnp.real(((u * s) @ vh) * weights))
+
+    # Re sum(C * A) has gradient C (JAX convention), however U and Vh's phases are chosen.
+    np.testing.assert_allclose(cr.grad(rebuilt)(matrix), weights, atol=1e-10)
+
+
+def test_complex_svd_values_and_phase_convention():
+    u, s, vh = cnp.linalg.svd(CTALL, full_matrices=False)
+    numpy_u, numpy_s, numpy_vh = np.linalg.svd(CTALL, full_matrices=False)
+    np.testing.assert_allclose(s, numpy_s, rtol=1e-12)
+    np.testing.assert_allclose(u, _phase_insensitive(numpy_u), atol=1e-12)
+    np.testing.assert_allclose((u * s) @ vh, CTALL, atol=1e-12)
+    largest = u[np.argmax(np.abs(u), axis=0), np.arange(3)]
+    assert np.all(np.imag(largest) == 0) and np.all(np.real(largest) > 0)
+
+
+def test_complex_svd_gauge_invariant_loss_against_finite_differences():
+    # |U_ij|^2 and |Vh_ij|^2 do not see the phases; U diag(s) U^H neither.
+    def loss(m):
+        u, s, vh = cnp.linalg.svd(m, full_matrices=False)
+        projector = (u * s) @ cnp.conj(u.T)
+        return (cnp.sum(cnp.abs(u) ** 3) + cnp.sum(cnp.abs(vh[:2]) ** 4)
+                + cnp.sum(cnp.real(projector * CA)))
+
+    assert cr.gradcheck(loss, CA)
+    assert cr.gradgradcheck(loss, CA)
+
+
+def test_nuclear_norm_gradient_of_a_complex_matrix_is_the_polar_factor():
+    # ||A||_* = sum s_i, d = Re tr(V U^H dA): the gradient (JAX convention) is conj(U V^H).
+    u, _, vh = np.linalg.svd(CTALL, full_matrices=False)
+    gradient = cr.grad(lambda m: cnp.linalg.norm(m, "nuc"))(CTALL)
+    np.testing.assert_allclose(gradient, np.conj(u @ vh), atol=1e-10)
+
+
+# ----- eig: general matrices -------------------------------------------------------------------
+ROTATING = np.array([[1.0, -2.0, 0.5], [2.0, 1.0, 0.0], [0.3, 0.2, -1.5]])  # a complex pair
+
+
+REAL_EIGENVALUES = np.diag([3.0, -1.0, 0.5]) + np.triu(np.ones((3, 3)), 1)
+
+
+@pytest.mark.parametrize("matrix", [ROTATING, REAL_EIGENVALUES, ROTATING.astype(np.float32), CA],
+                         ids=["real, complex pair", "real eigenvalues", "float32", "complex"])
+def test_eig_outputs_are_always_complex_and_equal_numpys(matrix):
+    values, vectors = cnp.linalg.eig(cr.tensor(matrix, requires_grad=True))
+    numpy_values, numpy_vectors = np.linalg.eig(matrix)
+    dtype = np.complex64 if matrix.dtype == np.float32 else np.complex128
+    assert raw_value(values).dtype == raw_value(vectors).dtype == dtype
+    assert cnp.linalg.eigvals(matrix).dtype == dtype
+    assert cnp.linalg.eig(matrix).eigenvalues.dtype == dtype  # plain arrays too
+    tolerance = 1e-5 if dtype == np.complex64 else 1e-12
+    np.testing.assert_allclose(raw_value(values), numpy_values, rtol=tolerance)
+    np.testing.assert_allclose(raw_value(vectors), numpy_vectors, atol=tolerance)
+    np.testing.assert_allclose(cnp.linalg.eigvals(matrix), numpy_values, rtol=tolerance)
+
+
+def _eigenvalue_derivative(matrix, k):
+    """d w_k / dA = conj(u_k) v_k^T / (u_k^H v_k), u_k the left eigenvector (SciPy's), for
+    NumPy's k-th eigenvalue: holomorphic, so it is the gradient of Re w_k of a complex A."""
+    from scipy.linalg import eig as scipy_eig
+
+    values, left, right = scipy_eig(matrix, left=True, right=True)
+    position = int(np.argmin(np.abs(values - np.linalg.eigvals(matrix)[k])))
+    u, v = left[:, position], right[:, position]
+    return np.conj(u)[:, None] * v[None, :] / (u.conj() @ v)
+
+
+@pytest.mark.parametrize("k", [0, 1, 2])
+def test_eig_eigenvalue_gradient_is_the_left_and_right_eigenvector_product(k):
+    gradient = cr.grad(lambda m: cnp.real(cnp.linalg.eigvals(m)[k]))(ROTATING)
+    np.testing.assert_allclose(gradient, np.real(_eigenvalue_derivative(ROTATING, k)), atol=1e-10)
+    # Im w = Re(-i w): the gradient is -i times the holomorphic derivative.
+    gradient = cr.grad(lambda m: cnp.imag(cnp.linalg.eigvals(m)[k]))(CA)
+    np.testing.assert_allclose(gradient, -1j * _eigenvalue_derivative(CA, k), atol=1e-10)
+    derivative = cr.grad(lambda m: cnp.linalg.eigvals(m)[k], holomorphic=True)(CA)
+    np.testing.assert_allclose(derivative, _eigenvalue_derivative(CA, k), atol=1e-10)
+
+
+def test_symmetric_functions_of_eigenvalues_have_the_trace_and_determinant_gradients():
+    np.testing.assert_allclose(
+        cr.grad(lambda m: cnp.real(cnp.sum(cnp.linalg.eigvals(m))))(ROTATING), np.eye(3),
+        atol=1e-12,
+    )
+    product = cr.grad(lambda m: cnp.real(cnp.prod(cnp.linalg.eigvals(m))))(ROTATING)
+    np.testing.assert_allclose(product, np.linalg.det(ROTATING) * np.linalg.inv(ROTATING).T,
+                               atol=1e-10)
+    # at a repeated eigenvalue of a diagonalisable matrix (the identity) too
+    identity = cr.grad(lambda m: cnp.real(cnp.sum(cnp.linalg.eigvals(m))))(np.eye(3))
+    np.testing.assert_allclose(identity, np.eye(3), atol=1e-12)
+
+
+def test_eig_vectors_have_lapacks_normalisation():
+    for matrix in (ROTATING, CA):
+        vectors = np.asarray(raw_value(cnp.linalg.eig(cr.tensor(matrix)).eigenvectors))
+        np.testing.assert_allclose(np.linalg.norm(vectors, axis=0), 1.0, rtol=1e-12)
+        largest = vectors[np.argmax(np.abs(vectors), axis=0), np.arange(3)]
+        assert np.all(np.imag(largest) == 0)
+
+
+@pytest.mark.parametrize("matrix", [ROTATING, CA, CBATCH], ids=["real", "complex", "batch"])
+def test_eig_vectors_and_gauge_invariant_losses_match_finite_differences(matrix):
+    weights = complex_normal(3, 3)
+
+    def gauge_invariant(m):
+        # |v_i^H B v_i| and |v_i|-weighted entries: unchanged by v_i -> e^{i phi} v_i
+        vectors = cnp.linalg.eig(m)[1]
+        quadratic = cnp.sum(cnp.conj(vectors) * (weights @ vectors), axis=-2)
+        return cnp.sum(cnp.abs(quadratic)) + cnp.sum(cnp.abs(vectors[..., 0, :]) ** 3)
+
+    assert cr.gradcheck(gauge_invariant, matrix)
+    assert cr.gradgradcheck(gauge_invariant, matrix)
+    assert cr.gradcheck(lambda m: cnp.linalg.eig(m)[1], matrix)  # LAPACK's phase: smooth
+
+
+def test_eig_vectors_of_a_real_matrix_take_complex_tangents_linearly():
+    real_direction, imaginary_direction = RNG.standard_normal((2, 3, 3))
+    function = lambda m: cnp.linalg.eig(m)[1]  # noqa: E731
+    _, both = cr.jvp(function, (ROTATING,), (real_direction + 1j * imaginary_direction,))
+    _, real_part = cr.jvp(function, (ROTATING,), (real_direction,))
+    _, imaginary_part = cr.jvp(function, (ROTATING,), (imaginary_direction,))
+    np.testing.assert_allclose(both, real_part + 1j * imaginary_part, atol=1e-12)
+
+
+def test_eig_vectors_at_a_repeated_eigenvalue_raise():
+    with pytest.raises(NonDifferentiableError, match="repeated eigenvalue"):
+        cr.grad(lambda m: cnp.sum(cnp.abs(cnp.linalg.eig(m)[1])))(np.eye(3))
+    with pytest.raises(NonDifferentiableError, match="repeated eigenvalue"):
+        cr.jvp(lambda m: cnp.linalg.eig(m)[1], (np.eye(2),), (np.ones((2, 2)),))
+
+
+def test_eig_batches_under_vmap_like_a_loop():
+    stack = np.stack([ROTATING, ROTATING.T + np.eye(3), np.diag([1.0, 2.0, 3.0]) + 0.1])
+
+    def loss(m):
+        values, vectors = cnp.linalg.eig(m)
+        return cnp.sum(cnp.abs(values) ** 2) + cnp.sum(cnp.abs(vectors) ** 4)
+
+    expected = np.stack([cr.grad(loss)(m) for m in stack])
+    np.testing.assert_allclose(cr.vmap(cr.grad(loss))(stack), expected, atol=1e-12)
+    values = cr.vmap(cnp.linalg.eigvals)(stack)
+    np.testing.assert_allclose(values, np.linalg.eigvals(stack), rtol=1e-12)
+
+
+def test_numpy_eig_dispatches_on_tensors():
+    t = cr.tensor(ROTATING, requires_grad=True)
+    values, vectors = np.linalg.eig(t)
+    assert values.grad_fn.name == "eig_values" and vectors.grad_fn.name == "eig_vectors"
+    cnp.sum(cnp.abs(values)).backward()
+    assert t.grad.dtype == np.float64 and np.all(np.isfinite(raw_value(t.grad)))
+
+
+# ----- real matrices keep their rules -------------------------------------------------------------
+@pytest.mark.parametrize("function, matrix", [
+    (lambda m: cnp.linalg.eigh(m)[1], symmetric(3)),
+    (lambda m: cnp.linalg.svd(m, full_matrices=False)[0], TALL),
+    (lambda m: cnp.linalg.svd(m, full_matrices=False)[2], TALL),
+    (lambda m: cnp.linalg.qr(m)[0], TALL),
+    (cnp.linalg.cholesky, spd(3, 3)),
+    (cnp.linalg.norm, TALL),
+    (cnp.linalg.pinv, TALL),
+    (lambda m: cnp.linalg.slogdet(m)[1], A),
+], ids=["eigh", "svd U", "svd Vh", "qr", "cholesky", "norm", "pinv", "logabsdet"])
+def test_real_rules_compute_no_conjugates_or_parts(function, matrix, monkeypatch):
+    # Real matrices keep their rules (and speed): no conj, real or imag anywhere in either mode.
+    calls = []
+    for name in ("conj", "real", "imag"):
+        row = cr.REGISTRY[name]
+        monkeypatch.setattr(row, "impl", _counted(row.impl, name, calls))
+    cr.grad(lambda m: cnp.sum(function(m) * np.cos(np.arange(np.size(function(m)))).reshape(
+        np.shape(function(m)))))(matrix)
+    cr.jvp(function, (matrix,), (np.ones_like(matrix),))
+    assert calls == []
+
+
+def _counted(impl, name, calls):
+    def counting(*args, **params):
+        calls.append(name)
+        return impl(*args, **params)
+
+    return counting

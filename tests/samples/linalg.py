@@ -179,3 +179,165 @@ SAMPLES["pinv"] = [
     Sample((np.eye(3),), {"rcond": 1e-12}, label="identity (equal singular values)"),
     Sample((uniform((2, 3, 2), seed=2),), {"rcond": 1e-12}, label="batched"),
 ]
+
+
+# ----- complex samples (complex128): every row, Hermitian / HPD inputs where the row needs them ---
+# cholesky and eigh read the lower triangle and the real part of the diagonal, so any complex
+# matrix is a valid input; the noise samples put values where they are never read.
+def complex_uniform(shape, low=-2.0, high=2.0, seed=0):
+    return uniform(shape, low, high, seed=seed) + 1j * uniform(shape, low, high, seed=seed + 100)
+
+
+def complex_well_conditioned(shape, seed=0):
+    n = shape[-1]
+    return complex_uniform(shape, -1.0, 1.0, seed=seed) + n * np.eye(n)
+
+
+def hpd(shape, seed=0):
+    """A A^H + n I: Hermitian positive definite."""
+    a = complex_uniform(shape, -1.0, 1.0, seed=seed)
+    return a @ np.conj(np.swapaxes(a, -1, -2)) + shape[-1] * np.eye(shape[-1])
+
+
+def separated_hermitian(shape, seed=0):
+    """A Hermitian matrix with eigenvalues about 1, 3, 5, ... (distinct, well apart)."""
+    n = shape[-1]
+    q, _ = np.linalg.qr(complex_uniform(shape, seed=seed))
+    values = 1.0 + 2.0 * np.arange(n) + uniform(shape[:-1], -0.3, 0.3, seed=seed + 1)
+    return (q * values[..., None, :]) @ np.conj(np.swapaxes(q, -1, -2))
+
+
+def with_unread_noise(a, seed=0):
+    """a plus what eigh and cholesky never read: its strict upper triangle and the imaginary
+    part of its diagonal."""
+    noise = complex_uniform(a.shape, seed=seed)
+    return a + np.triu(noise, 1) + 1j * (noise.real * np.eye(a.shape[-1]))
+
+
+def hermitised(a):
+    return ((a + np.conj(np.swapaxes(a, -1, -2))) * 0.5,)
+
+
+def _complex_einsum(subscripts, *shapes, label=""):
+    arrays = tuple(complex_uniform(shape, seed=i) for i, shape in enumerate(shapes))
+    return Sample(arrays, {"subscripts": subscripts}, label=f"complex {label or subscripts}")
+
+
+def _complex_singular_samples():
+    """Complex edge points of det and the cofactor matrix (polynomials, smooth everywhere)."""
+    u, v = complex_uniform((3, 2), seed=7), complex_uniform((2, 3), seed=8)
+    return [
+        edge((u @ v,), label="complex rank 2 of 3"),
+        edge((np.outer([1.0, 2.0j], [1.0 - 1.0j, 0.5]),), label="complex singular 2x2"),
+    ]
+
+
+SAMPLES["matmul"] += [
+    Sample((complex_uniform((2, 3)), complex_uniform((3, 4), seed=1)), label="complex"),
+    Sample((complex_uniform((2, 2, 3)), uniform((3,), seed=1)), label="complex @ real vector"),
+]
+SAMPLES["einsum"] += [
+    _complex_einsum("ij,jk->ik", (2, 3), (3, 4)),
+    _complex_einsum("ii,->i", (3, 3), (), label="diagonal"),
+    _complex_einsum("aij,ajk->aik", (2, 2, 3), (2, 3, 2), label="batched"),
+]
+SAMPLES["inv"] += [
+    Sample((complex_well_conditioned((3, 3)),), label="complex"),
+    Sample((complex_well_conditioned((2, 2, 2), seed=1),), label="complex batched"),
+]
+SAMPLES["det"] += [
+    Sample((complex_well_conditioned((3, 3)),), label="complex"),
+    Sample((complex_well_conditioned((2, 3, 3), seed=1),), label="complex batched"),
+    Sample((complex_well_conditioned((5, 5), seed=4),), label="complex 5x5"),
+] + _complex_singular_samples()
+SAMPLES["cofactor"] += [
+    Sample((complex_well_conditioned((3, 3)),), label="complex"),
+    Sample((complex_well_conditioned((2, 3, 3), seed=1),), label="complex batched"),
+    Sample((complex_well_conditioned((5, 5), seed=4),), label="complex 5x5 (through the inverse)"),
+] + _complex_singular_samples()
+SAMPLES["logabsdet"] += [
+    Sample((complex_well_conditioned((3, 3)),), label="complex"),
+    Sample((complex_well_conditioned((2, 2, 2), seed=1),), label="complex batched"),
+]
+SAMPLES["solve"] += [
+    Sample((complex_well_conditioned((3, 3)), complex_uniform((3, 2), seed=1)), label="complex"),
+    Sample((complex_well_conditioned((3, 3)), complex_uniform((3,), seed=1)), prepare=column,
+           label="complex 1-d b"),
+    Sample((complex_well_conditioned((2, 3, 3)), uniform((3, 2), seed=1)),
+           label="complex batched a, real b"),
+]
+SAMPLES["cholesky"] += [
+    Sample((hpd((3, 3)),), label="complex"),
+    Sample((hpd((2, 3, 3), seed=1),), label="complex batched"),
+    Sample((with_unread_noise(hpd((3, 3), seed=2)),), label="complex, unread parts ignored"),
+    Sample((hpd((3, 3), seed=3),), prepare=hermitised, label="complex hermitised"),
+]
+for _name in ("eigh_values", "eigh_vectors"):
+    SAMPLES[_name] += [
+        Sample((separated_hermitian((3, 3)),), label="complex"),
+        Sample((separated_hermitian((2, 3, 3), seed=1),), label="complex batched"),
+        Sample((with_unread_noise(separated_hermitian((3, 3), seed=2)),),
+               label="complex, unread parts ignored"),
+        Sample((separated_hermitian((3, 3), seed=3),), prepare=hermitised,
+               label="complex hermitised"),
+    ]
+for _name in ("qr_q", "qr_r"):
+    SAMPLES[_name] += [
+        Sample((complex_uniform((4, 3)),), label="complex tall"),
+        Sample((complex_well_conditioned((3, 3), seed=1),), label="complex square"),
+        Sample((complex_uniform((2, 3, 2), seed=2),), label="complex batched"),
+    ]
+for _name in ("svd_u", "svd_s", "svd_vt"):
+    SAMPLES[_name] += [
+        Sample((complex_uniform((4, 3)),), label="complex tall"),
+        Sample((complex_uniform((2, 3), seed=1),), label="complex wide"),
+        Sample((complex_uniform((3, 3), seed=2),), label="complex square"),
+        Sample((complex_uniform((2, 3, 2), seed=3),), label="complex batched"),
+    ]
+_Z = complex_uniform((2, 3), seed=4)
+SAMPLES["norm"] += [
+    Sample((_Z,), {"axis": (0, 1), "keepdims": False}, label="complex Frobenius"),
+    Sample((_Z,), {"axis": (1,), "keepdims": False}, label="complex rows"),
+    Sample((complex_uniform((4,), seed=5),), {"axis": (0,), "keepdims": True},
+           label="complex vector keepdims"),
+]
+SAMPLES["pinv"] += [
+    Sample((complex_uniform((4, 3)),), {"rcond": 1e-12}, label="complex tall"),
+    Sample((complex_uniform((2, 3), seed=1),), {"rcond": 1e-12}, label="complex wide"),
+    Sample((complex_uniform((2, 3, 2), seed=2),), {"rcond": 1e-12}, label="complex batched"),
+]
+
+
+# ----- eig: general square matrices with distinct eigenvalues -------------------------------------
+def with_eigenvalues(values, seed=0, complex_vectors=False):
+    """V diag(values) V^{-1} for a random well-conditioned V: a matrix with those eigenvalues.
+    A real block [[a, b], [-b, a]] stands for the conjugate pair a +- ib of a real matrix."""
+    values = np.asarray(values)
+    shape = values.shape[:-1] + (values.shape[-1],) * 2
+    make = complex_well_conditioned if complex_vectors else well_conditioned
+    v = make(shape, seed=seed)
+    if values.dtype.kind == "c" and not complex_vectors:  # a real matrix: pairs as 2x2 blocks
+        diagonal = np.zeros(shape)
+        for i, value in enumerate(values):
+            if value.imag > 0:
+                diagonal[i:i + 2, i:i + 2] = [[value.real, value.imag], [-value.imag, value.real]]
+            elif value.imag == 0:
+                diagonal[i, i] = value.real
+    else:
+        diagonal = values[..., None, :] * np.eye(shape[-1])
+    return v @ diagonal @ np.linalg.inv(v)
+
+
+_EIG_INPUTS = [
+    Sample((with_eigenvalues([1.0 + 2.0j, 1.0 - 2.0j, -1.5]),),
+           label="real, a complex pair"),
+    Sample((with_eigenvalues([3.0, -1.0, 0.5], seed=1),), label="real, real eigenvalues"),
+    Sample((np.stack([with_eigenvalues([2.0, -1.0, 0.5j + 1, 1 - 0.5j], seed=2),
+                      with_eigenvalues([0.5, 3.0, 1.0, -2.0], seed=3)]),),
+           label="real batched"),
+    Sample((with_eigenvalues([1.0 + 1.0j, -2.0 + 0.5j, 0.5 - 1.5j], seed=4,
+                             complex_vectors=True),), label="complex"),
+    Sample((complex_well_conditioned((2, 3, 3), seed=5),), label="complex batched"),
+]
+for _name in ("eig_values", "eig_vectors"):
+    SAMPLES[_name] = list(_EIG_INPUTS)

@@ -18,20 +18,21 @@ from chainrule.numpy import products as _products
 from chainrule.numpy import reductions as _reductions
 from chainrule.numpy import selection as _selection
 from chainrule.numpy import shapes as _shapes
-from chainrule.numpy._common import normalize_axes, plain
+from chainrule.numpy._common import array_dtype, normalize_axes, plain
 from chainrule.numpy._explain import wrap_public
 from chainrule.ops import elementwise as _elementwise
 from chainrule.ops import linalg as _ops
 from chainrule.ops._rules import const
 
 __all__ = [
-    "cholesky", "det", "diagonal", "eigh", "eigvalsh", "inv", "matmul", "matrix_norm",
-    "matrix_power", "matrix_transpose", "multi_dot", "norm", "outer", "pinv", "qr", "slogdet",
-    "solve", "svd", "svdvals", "tensordot", "trace", "vecdot", "vector_norm",
-    "EighResult", "QRResult", "SlogdetResult", "SVDResult",
+    "cholesky", "det", "diagonal", "eig", "eigh", "eigvals", "eigvalsh", "inv", "matmul",
+    "matrix_norm", "matrix_power", "matrix_transpose", "multi_dot", "norm", "outer", "pinv", "qr",
+    "slogdet", "solve", "svd", "svdvals", "tensordot", "trace", "vecdot", "vector_norm",
+    "EigResult", "EighResult", "QRResult", "SlogdetResult", "SVDResult",
 ]
 
 SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
+EigResult = namedtuple("EigResult", ["eigenvalues", "eigenvectors"])
 EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
 QRResult = namedtuple("QRResult", ["Q", "R"])
 SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
@@ -59,6 +60,10 @@ def _traced(*arrays):
     return builtins.any(isinstance(a, Tensor) for a in arrays)
 
 
+def _is_complex(a):
+    return array_dtype(a).kind == "c"
+
+
 # ----- inverse, determinants, solve --------------------------------------------------------------
 def inv(a):
     """Inverse of a square matrix (batched)."""
@@ -74,10 +79,27 @@ def det(a):
 
 
 def slogdet(a):
-    """(sign, log|det a|): the sign is piecewise constant (no gradient); logabsdet is smooth."""
-    _require_matrix(a, "slogdet", square=True)
-    sign = plain(_np.linalg.slogdet)(a)[0]  # piecewise constant; per example under vmap
-    return SlogdetResult(sign, _ops.logabsdet(a))
+    """(sign, log|det a|). logabsdet is smooth wherever det a != 0. For a real matrix the sign
+    is +1 or -1, piecewise constant (no gradient); for a complex one it is det a / |det a|, a
+    point on the unit circle that moves smoothly with a (d sign = i sign Im tr(a^{-1} da)), and
+    it is differentiated."""
+    shape = _require_matrix(a, "slogdet", square=True)
+    logabsdet = _ops.logabsdet(a)
+    if not _is_complex(a) or shape[-1] == 0:
+        sign = plain(_np.linalg.slogdet)(a)[0]  # piecewise constant; per example under vmap
+        return SlogdetResult(sign, logabsdet)
+    return SlogdetResult(_phase_of_det(a, logabsdet, shape[-1]), logabsdet)
+
+
+def _phase_of_det(a, logabsdet, n):
+    """det a / |det a|, from a scaled by a constant c > 0 with |det(a / c)| = 1: the phase is the
+    same for every c (so c needs no derivative), and det(a / c) neither overflows nor underflows
+    where det a would. 0 where det a is 0, as NumPy."""
+    finite = _elementwise.isfinite(const(logabsdet))
+    scale = _elementwise.exp(_selection.where(finite, const(logabsdet), 0.0) / n)
+    scaled = _ops.det(a / _shapes.reshape(scale, _shape(scale) + (1, 1)))
+    magnitude = _elementwise.abs(scaled)
+    return scaled / _selection.where(_elementwise.equal(const(magnitude), 0), 1.0, magnitude)
 
 
 def solve(a, b):
@@ -138,30 +160,64 @@ def matrix_power(a, n):
 
 # ----- decompositions ----------------------------------------------------------------------------
 def cholesky(a, /, *, upper=False):
-    """Lower factor L with a = L L^T. Only a's lower triangle is read (as NumPy does), so the
-    gradient lands on the lower triangle too."""
+    """Lower factor L with a = L L^H (L^T if real), or with upper=True the upper factor
+    U = L^H with a = U^H U. As NumPy, only one triangle of a is read (the lower one, the upper
+    one with upper=True) and, for a complex a, only the real part of its diagonal; the gradient
+    lands there too."""
     _require_matrix(a, "cholesky", square=True)
-    factor = _ops.cholesky(a)
-    return _ops.mT(factor) if upper else factor
+    if upper:
+        # The Hermitian matrix read from a's upper triangle is the one read from a^H's lower.
+        return _ops.mH(_ops.cholesky(_ops.mH(a)))
+    return _ops.cholesky(a)
 
 
 def _lower_source(a, uplo, what):
     _require_matrix(a, what, square=True)
     if uplo not in ("L", "U"):
         raise ArgumentError(f"{what}: UPLO must be 'L' or 'U', got {uplo!r}")
-    # The symmetric matrix read from the upper triangle of a is the one read from the lower of a^T.
-    return a if uplo == "L" else _ops.mT(a)
+    # The symmetric (Hermitian) matrix read from the upper triangle of a is the one read from
+    # the lower triangle of a^T (a^H).
+    return a if uplo == "L" else _ops.mH(a)
 
 
 def eigh(a, UPLO="L"):  # noqa: N803 - NumPy's argument name
-    """Eigenvalues (ascending) and eigenvectors of a symmetric matrix read from one triangle.
-    Gradients assume distinct eigenvalues; they land on the triangle that was read."""
+    """Eigenvalues (ascending) and eigenvectors of a symmetric (Hermitian) matrix read from one
+    triangle. Gradients assume distinct eigenvalues; they land on the triangle that was read.
+
+    For a complex matrix each eigenvector's phase is fixed as LAPACK fixes eig's: its
+    largest-modulus entry is real and positive (NumPy leaves the phase to the algorithm, so
+    the vectors equal NumPy's up to a phase per column). The vectors are then a differentiable
+    function of the matrix; functions that do not see the phase (|v_i^H B v_i|, V diag(f) V^H)
+    have the same derivative under any convention."""
     source = _lower_source(a, UPLO, "eigh")
     return EighResult(_ops.eigh_values(source), _ops.eigh_vectors(source))
 
 
 def eigvalsh(a, UPLO="L"):  # noqa: N803 - NumPy's argument name
     return _ops.eigh_values(_lower_source(a, UPLO, "eigvalsh"))
+
+
+def eig(a):
+    """Eigenvalues and right eigenvectors of a general square matrix (batched), both always
+    complex (complex128 for float64 input, complex64 for float32), as in JAX: NumPy returns
+    real arrays when every eigenvalue happens to be real, a dtype that would change as the
+    matrix moves. Eigenvalues are in NumPy's (LAPACK's) order; each eigenvector has unit 2-norm
+    and its largest-modulus entry real (LAPACK's normalisation), and its derivative is that of
+    this normalised vector. Derivatives of the eigenvectors assume distinct eigenvalues and
+    raise NonDifferentiableError at a repeated one; the eigenvalues' derivatives, and those of
+    symmetric functions of them (sum, product), need only a diagonalisable matrix."""
+    _require_matrix(a, "eig", square=True)
+    if not _traced(a):
+        values, vectors = _np.linalg.eig(a)
+        dtype = _np.result_type(values, vectors, _np.complex64)
+        return EigResult(values.astype(dtype, copy=False), vectors.astype(dtype, copy=False))
+    return EigResult(_ops.eig_values(a), _ops.eig_vectors(a))
+
+
+def eigvals(a):
+    """Eigenvalues of a general square matrix, always complex (see eig)."""
+    _require_matrix(a, "eigvals", square=True)
+    return _ops.eig_values(a)
 
 
 def qr(a, mode="reduced"):
@@ -177,7 +233,7 @@ def qr(a, mode="reduced"):
     else:
         square = a[..., :, :rows]
         q = _ops.qr_q(square)
-        r = _shapes.concatenate([_ops.qr_r(square), _ops.matmul(_ops.mT(q), a[..., :, rows:])], -1)
+        r = _shapes.concatenate([_ops.qr_r(square), _ops.matmul(_ops.mH(q), a[..., :, rows:])], -1)
     return r if mode == "r" else QRResult(q, r)
 
 
@@ -310,6 +366,9 @@ def outer(x1, x2, /):
 
 
 def vecdot(x1, x2, /, *, axis=-1):
+    """sum(conj(x1) * x2) along axis: the first vector is conjugated, as in NumPy."""
+    if _is_complex(x1):
+        x1 = _elementwise.conj(x1)
     return _reductions.sum(x1 * x2, axis=axis)
 
 

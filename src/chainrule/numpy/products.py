@@ -6,7 +6,7 @@ import numpy as np
 
 from chainrule.core.dtypes import shape_of
 from chainrule.errors import ShapeError
-from chainrule.numpy._common import ndim_of, reject
+from chainrule.numpy._common import array_dtype, ndim_of, reject
 from chainrule.numpy._explain import wrap_public
 from chainrule.numpy.creation import astype
 from chainrule.numpy.reductions import sum
@@ -51,6 +51,9 @@ def dot(a, b, out=None):
 
 
 def vdot(a, b):
+    """sum(conj(a) * b) over the flattened arrays: a is conjugated, as in np.vdot."""
+    if array_dtype(a).kind == "c":
+        a = _elementwise.conj(a)
     return sum(ravel(a) * ravel(b))
 
 

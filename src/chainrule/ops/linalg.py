@@ -2,7 +2,18 @@
 
 Each block holds the NumPy implementation and its VJP and JVP rules, with the matrix-calculus
 identity behind them in a comment. Batched inputs (..., m, n) work throughout; `mT` swaps the
-last two axes. Rules call chainrule's own primitives, so derivatives of derivatives work.
+last two axes, `mH` also conjugates. Rules call chainrule's own primitives, so derivatives of
+derivatives work.
+
+Complex matrices follow the functional transforms' convention (JAX's): a VJP gives the
+cotangent W of an input under the bilinear pairing <W, T> = Re(sum(W * T)), no conjugation.
+So the rules of holomorphic maps (matmul, inv, det, solve, the cofactor matrix: polynomial or
+rational in the entries) are their real formulas with plain transposes, and conjugates appear
+only where the function itself conjugates: A^H in a Hermitian input (cholesky, eigh), a unitary
+factor (qr, svd), |.| (norm), a real output of a complex input (logabsdet, eigenvalues of a
+Hermitian matrix, singular values), the phase convention of eigenvectors. A rule decides real
+or complex by its primal's dtype: a real primal's rule is C-linear, so a complex tangent the
+user asked for gets the linear extension J(a + ib) = J a + i J b.
 """
 
 import string
@@ -11,7 +22,7 @@ import numpy as np
 
 from chainrule.core.batching import is_differentiated as _differentiated
 from chainrule.core.batching import pad_rank
-from chainrule.core.dtypes import dtype_of, shape_of
+from chainrule.core.dtypes import complex_pair, dtype_of, shape_of
 from chainrule.core.primitive import OUT, PerInput, defprimitive
 from chainrule.core.trace import physical_value
 from chainrule.errors import NonDifferentiableError, ShapeError
@@ -58,9 +69,43 @@ def _sum_last(a, count):
     return prim("sum")(a, axis=tuple(range(ndim - count, ndim)), keepdims=False)
 
 
+def _is_complex(a):
+    return _dtype(a).kind == "c"
+
+
+def _real_dtype(a):
+    """a's real floating dtype (float32 for complex64); float64 for integers."""
+    dtype = _dtype(a)
+    return np.finfo(dtype).dtype if dtype.kind in "fc" else np.dtype(np.float64)
+
+
+def _conj(a):
+    """conj(a) for a complex a; a real a itself, with nothing recorded."""
+    return prim("conj")(a) if _is_complex(a) else a
+
+
+def _real(a):
+    return prim("real")(a) if _is_complex(a) else a
+
+
+def mH(a):
+    """The conjugate transpose of a batch of matrices (mT of a real one)."""
+    return _conj(mT(a))
+
+
+def _adjoint(a, conjugate):
+    """mT(a), conjugated when `conjugate`: for a tangent or cotangent, whose rule decides by
+    its primal's dtype (a real primal's tangent may be complex, and is not conjugated)."""
+    return prim("conj")(mT(a)) if conjugate else mT(a)
+
+
 def _eye_like(a):
-    n = _shape(a)[-1]
-    return np.eye(n, dtype=_dtype(a) if _dtype(a).kind == "f" else np.float64)
+    return np.eye(_shape(a)[-1], dtype=_real_dtype(a))
+
+
+def _real_diagonal(a):
+    """The real part of a's diagonal, as a diagonal matrix."""
+    return prim("real")(a) * _eye_like(a)
 
 
 def _tril(a, k=0):
@@ -71,14 +116,22 @@ def _triu(a, k=0):
     return prim("triu")(a, k=k)
 
 
-def _from_lower(t):
-    """The symmetric matrix NumPy reads from t's lower triangle (eigh, cholesky)."""
-    return _tril(t) + mT(_tril(t, -1))
+def _from_lower(t, hermitian=False):
+    """The symmetric matrix NumPy reads from t's lower triangle (eigh, cholesky). A Hermitian
+    one (complex input) mirrors the strict lower triangle conjugated and keeps the real part of
+    the diagonal: LAPACK never reads its imaginary part."""
+    if not hermitian:
+        return _tril(t) + mT(_tril(t, -1))
+    lower = _tril(t, -1)
+    return lower + prim("conj")(mT(lower)) + _real_diagonal(t)
 
 
-def _from_lower_adjoint(p):
-    """Adjoint of `_from_lower`: the cotangent lands on the lower triangle only."""
-    return _tril(p) + _tril(mT(p), -1)
+def _from_lower_adjoint(p, hermitian=False):
+    """Adjoint of `_from_lower`: the cotangent lands on the lower triangle only (on the real
+    part of the diagonal, for a Hermitian input)."""
+    if not hermitian:
+        return _tril(p) + _tril(mT(p), -1)
+    return _tril(p + prim("conj")(mT(p)), -1) + _real_diagonal(p)
 
 
 def _lower_halved(a):
@@ -192,7 +245,7 @@ def _einsum_vjp(g, first, second, input_index, subscripts):
     target_term, shape = inputs[input_index], _shape(operands[input_index])
     terms, arrays = [output, inputs[other_index]], [g, operands[other_index]]
     fresh = iter(letter for letter in _LETTERS if letter not in subscripts)
-    dtype = _dtype(g) if _dtype(g).kind == "f" else np.float64
+    dtype = _real_dtype(g)
     renamed = []
     for letter, size in zip(target_term, shape, strict=True):
         if letter in renamed:
@@ -369,6 +422,7 @@ def einsum_call(subscripts, *operands):
 
 
 # ----- inverse, determinants, solve --------------------------------------------------------------
+# Holomorphic (rational in the entries): the same rules for complex matrices, plain transposes.
 # d(A^{-1}) = -A^{-1} dA A^{-1}  =>  Abar = -A^{-T} G A^{-T}
 inv = defprimitive(
     "inv",
@@ -404,12 +458,17 @@ det = defprimitive(
 
 def _cofactor_impl(a):
     # A = U S V^T gives C(A) = det(U) det(V) U diag(c) V^T with c_i the product of the other
-    # singular values: no division, so exact rank deficiency is no special case.
+    # singular values: no division, so exact rank deficiency is no special case. A complex
+    # A = U S V^H gives C = det(A) A^{-T} = det(U) det(V^H) conj(U) diag(c) conj(V^H), the
+    # phase det(U) det(V^H) a unit complex number.
     a = np.asarray(a)
     if a.shape[-1] == 0:
         return np.ones(a.shape, dtype=np.result_type(a, np.float16))
     u, s, vt = np.linalg.svd(a)
     others = _exclusive_products(s) * _exclusive_products(s[..., ::-1])[..., ::-1]
+    if a.dtype.kind == "c":
+        phases = np.linalg.det(u) * np.linalg.det(vt)
+        return phases[..., None, None] * ((u.conj() * others[..., None, :]) @ vt.conj())
     signs = np.sign(np.linalg.det(u) * np.linalg.det(vt))
     return signs[..., None, None] * ((u * others[..., None, :]) @ vt)
 
@@ -433,7 +492,7 @@ def _cofactor_jvp(t, x, out):
     if _by_inverse(x):
         w = mT(inv(x))
         return _as_matrix_scale(_trace_of_product(w, t)) * out - matmul(out, matmul(mT(t), w))
-    index, signs = _minors(_shape(x)[-1], _float_dtype(x))
+    index, signs = _minors(_shape(x)[-1], _real_dtype(x))
     minors_cofactor = cofactor(prim("getitem")(x, index=index))
     return signs * _sum_last(minors_cofactor * prim("getitem")(t, index=index), 2)
 
@@ -444,7 +503,7 @@ def _cofactor_vjp(g, x, out):
     if _by_inverse(x):
         w = mT(inv(x))
         return _as_matrix_scale(_trace_of_product(g, out)) * w - matmul(w, matmul(mT(g), out))
-    index, signs = _minors(_shape(x)[-1], _float_dtype(x))
+    index, signs = _minors(_shape(x)[-1], _real_dtype(x))
     minors_cofactor = cofactor(prim("getitem")(x, index=index))
     weighted = _as_matrix_scale(signs * g) * minors_cofactor
     return prim("scatter_add")(weighted, index=index, shape=_shape(x))
@@ -477,10 +536,6 @@ def _minors(n, dtype):
     return index, signs.astype(dtype)
 
 
-def _float_dtype(a):
-    return _dtype(a) if _dtype(a).kind == "f" else np.dtype(np.float64)
-
-
 cofactor = defprimitive(
     "cofactor",
     _cofactor_impl,
@@ -491,13 +546,20 @@ cofactor = defprimitive(
     batch=STACKED,
 )
 
-# d log|det A| = tr(A^{-1} dA)  =>  Abar = g A^{-T}
+# d log|det A| = tr(A^{-1} dA)  =>  Abar = g A^{-T}. For a complex A, log|det A| = Re(log det A)
+# of the holomorphic log det, whose derivative is the same tr(A^{-1} dA): the JVP takes its real
+# part, and the VJP of a real g is g A^{-T} unchanged (Re(g tr(A^{-1} dA)) = <g A^{-T}, dA>).
+def _logabsdet_jvp(t, x):
+    change = _trace_of_product(mT(inv(x)), t)
+    return prim("real")(change) if _is_complex(x) else change
+
+
 logabsdet = defprimitive(
     "logabsdet",
     lambda x: np.linalg.slogdet(x)[1],
     saves=(X,),
     vjp=(lambda g, x: _as_matrix_scale(g) * mT(inv(x)),),
-    jvp=(lambda t, x: _trace_of_product(mT(inv(x)), t),),
+    jvp=(_logabsdet_jvp,),
     family="linalg",
     batch=STACKED,
 )
@@ -522,18 +584,24 @@ solve = defprimitive(
 
 
 # ----- cholesky ----------------------------------------------------------------------------------
-# A = L L^T; NumPy reads only A's lower triangle, so dA = from_lower(t). Then
-# L^{-1} dA L^{-T} = L^{-1} dL + (L^{-1} dL)^T with L^{-1} dL lower triangular, so
-# dL = L Phi(L^{-1} dA L^{-T})  =>  Abar = from_lower_adjoint(L^{-T} Phi(L^T Lbar) L^{-1}).
+# A = L L^H (L^T for a real A), L lower triangular with a real positive diagonal; NumPy reads only
+# A's lower triangle (and the real part of its diagonal), so dA = from_lower(t). Then
+# L^{-1} dA L^{-H} = L^{-1} dL + (L^{-1} dL)^H with L^{-1} dL lower triangular with a real
+# diagonal, so dL = L Phi(L^{-1} dA L^{-H}), Phi taking the strict lower triangle and half the
+# diagonal. Phi is its own adjoint under <W, T> = Re(sum(W * T)), and
+# Re<Lbar, L X> = Re<L^T Lbar, X>, Re<P, L^{-1} H L^{-H}> = Re<L^{-T} P conj(L^{-1}), H>, so
+#   Abar = from_lower_adjoint(L^{-T} Phi(L^T Lbar) conj(L^{-1})).
 def _cholesky_jvp(t, out):
     inverse = inv(out)
-    return matmul(out, _lower_halved(matmul(inverse, matmul(_from_lower(t), mT(inverse)))))
+    change = matmul(inverse, matmul(_from_lower(t, _is_complex(out)), mH(inverse)))
+    return matmul(out, _lower_halved(change))
 
 
 def _cholesky_vjp(g, out):
     inverse = inv(out)
     return _from_lower_adjoint(
-        matmul(mT(inverse), matmul(_lower_halved(matmul(mT(out), g)), inverse))
+        matmul(mT(inverse), matmul(_lower_halved(matmul(mT(out), g)), _conj(inverse))),
+        _is_complex(out),
     )
 
 
@@ -548,19 +616,75 @@ cholesky = defprimitive(
 )
 
 
+# ----- the phase of complex eigenvectors and singular vectors -------------------------------------
+# A complex eigenvector is defined up to a phase e^{i phi}, which NumPy leaves to the algorithm.
+# chainrule fixes it as LAPACK's geev does for eig: each column's largest-modulus entry is made
+# real and positive (exactly). The vectors are then a smooth function of the matrix (away from
+# ties for the largest entry), which finite differences see, and their derivatives exist: a
+# tangent du of any smooth choice of the column becomes
+#   dv = du + i phi v,  phi = -Im(du_k) / v_k  (k the pivot entry, v_k real),
+# and the adjoint of that map takes the cotangent G of dv to
+#   G - i M row(Im(h) / v_k),  h_i = sum_j G_ji V_ji,  M the pivots' one-hot mask.
+# Functions of the vectors that do not see the phase (|v_i^H B v_i|, V diag(f) V^H) get the
+# same derivative whatever the convention; for them Im(h) = 0.
+def _fix_phases(vectors):
+    """Each column of (..., n, k) rotated so that its largest-modulus entry is real positive."""
+    magnitude = np.abs(vectors)
+    pivot = np.argmax(magnitude, axis=-2)[..., None, :]
+    size = np.take_along_axis(magnitude, pivot, axis=-2)
+    phase = np.conj(np.take_along_axis(vectors, pivot, axis=-2)) / np.where(size == 0, 1, size)
+    rotated = vectors * phase
+    np.put_along_axis(rotated, pivot, size.astype(rotated.dtype), axis=-2)
+    return rotated, phase
+
+
+def _pivot_mask(vectors):
+    """The one-hot mask (real, (..., n, k)) of each column's pivot: its largest-modulus entry
+    among the exactly real ones, as `_fix_phases` and LAPACK's geev leave them."""
+    v = const(vectors)
+    score = select(prim("imag")(v) == 0, prim("abs")(v), -1.0)
+    rank = len(_shape(v))
+    pivot = prim("argmax")(score, axis=rank - 2, keepdims=True)
+    rows = np.arange(_shape(v)[-2]).reshape(-1, 1)
+    return prim("astype")(prim("equal")(rows, pivot), dtype=_real_dtype(v))
+
+
+def _pivot_values(vectors, mask):
+    """v_k of each column: (..., k), real."""
+    return _sum_last_but_one(mask * prim("real")(vectors))
+
+
+def _pivot_held_real(du, vectors, mask):
+    """i phi v (see above): added to du, it keeps each pivot entry real."""
+    phi = -_sum_last_but_one(mask * prim("imag")(du)) / _pivot_values(vectors, mask)
+    return vectors * _as_row(1j * phi)
+
+
+def _pivot_held_real_adjoint(g, vectors, mask):
+    """The adjoint of du -> du + _pivot_held_real(du, ...), applied to g."""
+    h = _sum_last_but_one(g * vectors)
+    return g - 1j * (mask * _as_row(prim("imag")(h) / _pivot_values(vectors, mask)))
+
+
 # ----- eigh: values and vectors as two primitives -------------------------------------------------
-# A = V diag(w) V^T, A read from its lower triangle (dA = from_lower(t)), eigenvalues distinct:
-#   dw = diag(V^T dA V)             =>  Abar = V diag(wbar) V^T
-#   dV = V (F o V^T dA V), F_ij = 1/(w_j - w_i)  =>  Abar = V (F o V^T Vbar) V^T
-# each then mapped onto the lower triangle by from_lower_adjoint.
+# A = V diag(w) V^H (V^T if real), A read from its lower triangle (dA = from_lower(t)), w real
+# and distinct, F_ij = 1/(w_j - w_i) off the diagonal:
+#   dw = Re diag(V^H dA V)           =>  Abar = conj(V) diag(wbar) V^T
+#   dV = V (F o V^H dA V)            =>  Abar = conj(V) (F o V^T Vbar) V^T
+# each then mapped onto the lower triangle by from_lower_adjoint. The dV there keeps
+# V^H dV zero on the diagonal; for a complex A the vectors follow the phase convention above
+# (a real A's keep NumPy's signs, which are locally smooth), so dV gains i phi v.
 def _eigh_values_vjp(g, x):
     vectors = eigh_vectors(x)
-    return _from_lower_adjoint(matmul(vectors * _as_row(g), mT(vectors)))
+    return _from_lower_adjoint(
+        matmul(_conj(vectors) * _as_row(g), mT(vectors)), _is_complex(x)
+    )
 
 
 def _eigh_values_jvp(t, x):
     vectors = eigh_vectors(x)
-    return _sum_last_but_one(vectors * matmul(_from_lower(t), vectors))
+    change = _sum_last_but_one(_conj(vectors) * matmul(_from_lower(t, _is_complex(x)), vectors))
+    return prim("real")(change) if _is_complex(x) else change
 
 
 def _sum_last_but_one(a):
@@ -571,12 +695,24 @@ def _sum_last_but_one(a):
 
 def _eigh_vectors_vjp(g, x, vectors):
     gaps = _inverse_gaps(eigh_values(x))
-    return _from_lower_adjoint(matmul(vectors, matmul(gaps * matmul(mT(vectors), g), mT(vectors))))
+    if _is_complex(x):
+        g = _pivot_held_real_adjoint(g, vectors, _pivot_mask(vectors))
+    rotated = matmul(gaps * matmul(mT(vectors), g), mT(vectors))
+    return _from_lower_adjoint(matmul(_conj(vectors), rotated), _is_complex(x))
 
 
 def _eigh_vectors_jvp(t, x, vectors):
     gaps = _inverse_gaps(eigh_values(x))
-    return matmul(vectors, gaps * matmul(mT(vectors), matmul(_from_lower(t), vectors)))
+    change = matmul(mH(vectors), matmul(_from_lower(t, _is_complex(x)), vectors))
+    du = matmul(vectors, gaps * change)
+    if _is_complex(x):
+        du = du + _pivot_held_real(du, vectors, _pivot_mask(vectors))
+    return du
+
+
+def _eigh_vectors_impl(x):
+    vectors = np.linalg.eigh(x)[1]
+    return _fix_phases(vectors)[0] if vectors.dtype.kind == "c" else vectors
 
 
 eigh_values = defprimitive(
@@ -590,7 +726,7 @@ eigh_values = defprimitive(
 )
 eigh_vectors = defprimitive(
     "eigh_vectors",
-    lambda x: np.linalg.eigh(x)[1],
+    _eigh_vectors_impl,
     saves=(X, OUT),
     vjp=(_eigh_vectors_vjp,),
     jvp=(_eigh_vectors_jvp,),
@@ -599,17 +735,129 @@ eigh_vectors = defprimitive(
 )
 
 
+# ----- eig: eigenvalues and eigenvectors of a general square matrix, as two primitives -----------
+# A = V diag(w) V^{-1}, eigenvalues distinct. Both outputs are complex (complex128 for float64
+# input, complex64 for float32), even where NumPy would return real ones, as JAX does: a real
+# matrix's eigenvalues turn complex as it moves, and an output's dtype must not depend on its
+# values (nor differ between the examples of a vmap). With W = V^{-1} dA V, F_ij = 1/(w_j - w_i):
+#   dw = diag(W)                    =>  Abar = V^{-T} diag(wbar) V^T
+#   du = V (F o W)                  =>  Abar = V^{-T} (F o V^T Ubar) V^T
+# du is the tangent of eigenvectors u with diag(V^{-1} du) = 0 (holomorphic in A). NumPy's
+# (LAPACK geev's) vectors are normalised: unit 2-norm, largest-modulus entry real. So
+#   dv = du + v c,  c = -Re(v^H du) - i Im(du_k) / v_k,
+# which keeps Re(v^H dv) = 0 and dv_k real. Its adjoint takes the cotangent G of dv to
+#   Ubar = G - conj(V) row(Re h) - i M row(Im(h) / v_k),  h_i = sum_j G_ji V_ji.
+# Only R-linear (Re, Im): a complex tangent of a real A is split into real and imaginary parts.
+# The eigenvalues' derivative holds at repeated eigenvalues of a diagonalisable A for symmetric
+# functions of them (sum, product); the vectors' rules raise there (F is infinite).
+def _eig_values_impl(x):
+    x = np.asarray(x)
+    return np.linalg.eigvals(x).astype(complex_pair(x.dtype), copy=False)
+
+
+def _eig_vectors_impl(x):
+    x = np.asarray(x)
+    return np.linalg.eig(x)[1].astype(complex_pair(x.dtype), copy=False)
+
+
+def _eig_values_vjp(g, x):
+    vectors = eig_vectors(x)
+    return matmul(mT(inv(vectors)) * _as_row(g), mT(vectors))
+
+
+def _eig_values_jvp(t, x):
+    vectors = eig_vectors(x)
+    return _sum_last_but_one(mT(inv(vectors)) * matmul(t, vectors))
+
+
+def _eig_gaps(x):
+    """F_ij = 1 / (w_j - w_i) for the eigenvalues of x; NonDifferentiableError if two of them
+    coincide (to within rounding)."""
+    values = eig_values(x)
+    plain = const(values)
+    count = _shape(plain)[-1]
+    magnitude = prim("abs")(plain)
+    largest = prim("amax")(magnitude, axis=(len(_shape(plain)) - 1,), keepdims=True)
+    tolerance = _as_column(largest) * (count * np.finfo(_real_dtype(plain)).eps)
+    close = prim("abs")(_as_row(plain) - _as_column(plain)) <= tolerance
+    repeated = select(np.eye(count, dtype=bool), False, close)
+    if np.any(physical_value(repeated)):
+        raise NonDifferentiableError(
+            f"eig: the eigenvectors of a matrix with a repeated eigenvalue (input shape "
+            f"{_shape(x)}) have no derivative: any combination of the eigenvectors of a repeated "
+            "eigenvalue is one, and 1 / (w_j - w_i) is infinite. Differentiate functions of the "
+            "eigenvalues (cnp.linalg.eigvals), or keep the eigenvalues apart."
+        )
+    return _inverse_gaps(values)
+
+
+def _eig_normalised(du, vectors):
+    """dv = du + v c (see above): unit norm, each pivot entry held real."""
+    mask = _pivot_mask(vectors)
+    stretch = prim("real")(_sum_last_but_one(prim("conj")(vectors) * du))
+    return du - vectors * _as_row(stretch) + _pivot_held_real(du, vectors, mask)
+
+
+def _eig_normalised_adjoint(g, vectors):
+    h = _sum_last_but_one(g * vectors)
+    stretch_bar = prim("conj")(vectors) * _as_row(prim("real")(h))
+    return _pivot_held_real_adjoint(g, vectors, _pivot_mask(vectors)) - stretch_bar
+
+
+def _eig_vectors_jvp(t, x, vectors):
+    if _is_complex(t) and not _is_complex(x):
+        # The real matrix's R-linear rule, extended C-linearly: J(a + ib) = J a + i J b.
+        real_part = _eig_vectors_jvp(prim("real")(t), x, vectors)
+        return real_part + 1j * _eig_vectors_jvp(prim("imag")(t), x, vectors)
+    du = matmul(vectors, _eig_gaps(x) * matmul(inv(vectors), matmul(t, vectors)))
+    return _eig_normalised(du, vectors)
+
+
+def _eig_vectors_vjp(g, x, vectors):
+    u_bar = _eig_normalised_adjoint(g, vectors)
+    w_bar = _eig_gaps(x) * matmul(mT(vectors), u_bar)
+    return matmul(mT(inv(vectors)), matmul(w_bar, mT(vectors)))
+
+
+eig_values = defprimitive(
+    "eig_values",
+    _eig_values_impl,
+    saves=(X,),
+    vjp=(_eig_values_vjp,),
+    jvp=(_eig_values_jvp,),
+    family="linalg",
+    batch=STACKED,
+)
+eig_vectors = defprimitive(
+    "eig_vectors",
+    _eig_vectors_impl,
+    saves=(X, OUT),
+    vjp=(_eig_vectors_vjp,),
+    jvp=(_eig_vectors_jvp,),
+    family="linalg",
+    batch=STACKED,
+)
+
+
 # ----- qr (reduced, m >= n): Q and R as two primitives -------------------------------------------
-# A = Q R. With C = Q^T dA R^{-1}: Q^T dQ is antisymmetric and dR R^{-1} upper triangular, so
-# their sum C splits as dR R^{-1} = triu(C) + tril(C, -1)^T =: K(C). Then
-#   dR = K(C) R,  dQ = dA R^{-1} - Q K(C)   (adjoint: K*(Kbar) = triu(Kbar) + tril(Kbar^T, -1)).
+# A = Q R, R with a real diagonal (LAPACK's, also for complex A). With C = Q^H dA R^{-1}:
+# Q^H dQ is anti-Hermitian (antisymmetric if real) and dR R^{-1} upper triangular with a real
+# diagonal, so their sum C splits as dR R^{-1} = triu(C, 1) + tril(C, -1)^H + Re diag(C) =: K(C).
+# Then
+#   dR = K(C) R,  dQ = dA R^{-1} - Q K(C),
+# K's adjoint under <W, T> = Re(sum(W * T)) is K*(Kbar) = triu(Kbar, 1) + tril(Kbar^H, -1) +
+# Re diag(Kbar), and Re<P, Q^H dA R^{-1}> = Re<conj(Q) P R^{-T}, dA>.
 # chainrule.numpy.linalg.qr builds wide matrices (m < n) from the square case.
-def _qr_k(c):
-    return _triu(c) + mT(_tril(c, -1))
+def _qr_k(c, conjugate):
+    if not conjugate:
+        return _triu(c) + mT(_tril(c, -1))
+    return _triu(c, 1) + prim("conj")(mT(_tril(c, -1))) + _real_diagonal(c)
 
 
-def _qr_k_adjoint(k_bar):
-    return _triu(k_bar) + _tril(mT(k_bar), -1)
+def _qr_k_adjoint(k_bar, conjugate):
+    if not conjugate:
+        return _triu(k_bar) + _tril(mT(k_bar), -1)
+    return _triu(k_bar, 1) + _tril(prim("conj")(mT(k_bar)), -1) + _real_diagonal(k_bar)
 
 
 def _require_tall(x, name):
@@ -623,31 +871,33 @@ def _require_tall(x, name):
 
 def _qr_q_jvp(t, x, q):
     _require_tall(x, "qr_q")
-    r_inverse = inv(matmul(mT(q), x))
-    c = matmul(mT(q), matmul(t, r_inverse))
-    return matmul(t, r_inverse) - matmul(q, _qr_k(c))
+    r_inverse = inv(matmul(mH(q), x))
+    c = matmul(mH(q), matmul(t, r_inverse))
+    return matmul(t, r_inverse) - matmul(q, _qr_k(c, _is_complex(x)))
 
 
 def _qr_q_vjp(g, x, q):
-    # Abar = (Qbar + Q K*(-Q^T Qbar)) R^{-T}
+    # Abar = (Qbar - conj(Q) K*(Q^T Qbar)) R^{-T}
     _require_tall(x, "qr_q")
-    r_inverse = inv(matmul(mT(q), x))
-    return matmul(g + matmul(q, _qr_k_adjoint(-matmul(mT(q), g))), mT(r_inverse))
+    r_inverse = inv(matmul(mH(q), x))
+    k_bar = _qr_k_adjoint(matmul(mT(q), g), _is_complex(x))
+    return matmul(g - matmul(_conj(q), k_bar), mT(r_inverse))
 
 
 def _qr_r_jvp(t, x, r):
     _require_tall(x, "qr_r")
     r_inverse = inv(r)
     q = matmul(x, r_inverse)
-    return matmul(_qr_k(matmul(mT(q), matmul(t, r_inverse))), r)
+    return matmul(_qr_k(matmul(mH(q), matmul(t, r_inverse)), _is_complex(x)), r)
 
 
 def _qr_r_vjp(g, x, r):
-    # Abar = Q K*(Rbar R^T) R^{-T}
+    # Abar = conj(Q) K*(Rbar R^T) R^{-T}
     _require_tall(x, "qr_r")
     r_inverse = inv(r)
     q = matmul(x, r_inverse)
-    return matmul(q, matmul(_qr_k_adjoint(matmul(g, mT(r))), mT(r_inverse)))
+    k_bar = _qr_k_adjoint(matmul(g, mT(r)), _is_complex(x))
+    return matmul(_conj(q), matmul(k_bar, mT(r_inverse)))
 
 
 qr_q = defprimitive(
@@ -671,59 +921,112 @@ qr_r = defprimitive(
 
 
 # ----- svd (full_matrices=False): U, S, Vt as three primitives ------------------------------------
-# A = U S V^T, k = min(m, n), singular values distinct and nonzero. With dP = U^T dA V and
-# F_ij = 1/(s_j^2 - s_i^2):
-#   ds = diag(dP)
-#   dU = U (F o (dP S + S dP^T)) + (I - U U^T) dA V S^{-1}
-#   dV = V (F o (S dP + dP^T S)) + (I - V V^T) dA^T U S^{-1}
-# and the VJPs are their adjoints, worked out beside each rule.
+# A = U S V^H (V^T if real), k = min(m, n), singular values distinct and nonzero. With
+# dP = U^H dA V and F_ij = 1/(s_j^2 - s_i^2):
+#   ds = Re diag(dP)
+#   dU = U (F o (dP S + S dP^H)) + (I - U U^H) dA V S^{-1}  (+ U i diag(phi))
+#   dV = V (F o (S dP + dP^H S)) + (I - V V^H) dA^H U S^{-1}  (+ V i diag(phi - Im diag(dP) / S))
+# For a complex A, U follows the phase convention above (V the same phases, so that U S V^H
+# is A): phi holds U's pivots real, and Im diag(dP) = S Im diag(U^H dU - V^H dV) ties V's
+# phases to U's. The VJPs are the adjoints under <W, T> = Re(sum(W * T)), worked out beside
+# each rule; dP's cotangent Pbar reaches A as conj(U) Pbar V^T.
+def _svd_impl(x):
+    u, s, vt = np.linalg.svd(x, full_matrices=False)
+    if u.dtype.kind == "c":
+        u, phase = _fix_phases(u)
+        vt = vt * np.conj(np.swapaxes(phase, -1, -2))
+    return u, s, vt
+
+
+def _diagonal(a):
+    return _sum_last_but_one(a * _eye_like(a))
+
+
 def _svd_s_vjp(g, x):
-    # Abar = U diag(sbar) V^T
-    return matmul(svd_u(x) * _as_row(g), svd_vt(x))
+    # Abar = conj(U) diag(sbar) V^T
+    return _conj(matmul(svd_u(x) * _as_row(g), svd_vt(x)))
 
 
 def _svd_s_jvp(t, x):
-    return _sum_last_but_one(svd_u(x) * matmul(t, mT(svd_vt(x))))
+    u = svd_u(x)
+    return _real(_sum_last_but_one(_conj(u) * matmul(t, mH(svd_vt(x)))))
+
+
+def _svd_u_free_jvp(t, u, s, v, conjugate):
+    """dU without its phase term: U (F o (dP S + S dP^H)) + (I - U U^H) dA V S^{-1}."""
+    t_v = matmul(t, v)
+    dp = matmul(mH(u), t_v)
+    dp_s = dp * _as_row(s)  # dP S
+    rotation = matmul(u, _inverse_gaps(s * s) * (dp_s + _adjoint(dp_s, conjugate)))
+    return rotation + (t_v - matmul(u, dp)) / _as_row(s)
+
+
+def _svd_u_free_vjp(g, u, s, vt, conjugate):
+    """The adjoint of `_svd_u_free_jvp`: Pbar = (J + J^H) S with J = F o U^T Ubar;
+    Abar = conj(U) Pbar V^T + (Ubar - conj(U) U^T Ubar) S^{-1} V^T."""
+    u_g = matmul(mT(u), g)
+    j = _inverse_gaps(s * s) * u_g
+    p_bar = (j + _adjoint(j, conjugate)) * _as_row(s)
+    return matmul(matmul(_conj(u), p_bar) + (g - matmul(_conj(u), u_g)) / _as_row(s), _conj(vt))
 
 
 def _svd_u_jvp(t, x, u):
-    s, v = svd_s(x), mT(svd_vt(x))
-    dp_s = matmul(mT(u), matmul(t, v)) * _as_row(s)  # dP S
-    rotation = matmul(u, _inverse_gaps(s * s) * (dp_s + mT(dp_s)))
-    return rotation + (matmul(t, v) - matmul(u, matmul(mT(u), matmul(t, v)))) / _as_row(s)
+    s, v = svd_s(x), mH(svd_vt(x))
+    du = _svd_u_free_jvp(t, u, s, v, _is_complex(x))
+    if _is_complex(x):
+        du = du + _pivot_held_real(du, u, _pivot_mask(u))
+    return du
 
 
 def _svd_u_vjp(g, x, u):
-    # Pbar = (J + J^T) S with J = F o U^T Ubar; Abar = U Pbar V^T + (I - U U^T) Ubar S^{-1} V^T
     s, vt = svd_s(x), svd_vt(x)
-    u_g = matmul(mT(u), g)
-    j = _inverse_gaps(s * s) * u_g
-    p_bar = (j + mT(j)) * _as_row(s)
-    return matmul(matmul(u, p_bar) + (g - matmul(u, u_g)) / _as_row(s), vt)
+    if _is_complex(x):
+        g = _pivot_held_real_adjoint(g, u, _pivot_mask(u))
+    return _svd_u_free_vjp(g, u, s, vt, _is_complex(x))
 
 
 def _svd_vt_jvp(t, x, vt):
     u, s = svd_u(x), svd_s(x)
-    v = mT(vt)
-    s_dp = _as_column(s) * matmul(mT(u), matmul(t, v))  # S dP
-    rotation = matmul(v, _inverse_gaps(s * s) * (s_dp + mT(s_dp)))
-    t_u = matmul(mT(t), u)
-    return mT(rotation + (t_u - matmul(v, matmul(mT(v), t_u))) / _as_row(s))
+    conjugate = _is_complex(x)
+    v = mH(vt)
+    dp = matmul(mH(u), matmul(t, v))
+    s_dp = _as_column(s) * dp  # S dP
+    rotation = matmul(v, _inverse_gaps(s * s) * (s_dp + _adjoint(s_dp, conjugate)))
+    t_u = matmul(_adjoint(t, conjugate), u)
+    dv = rotation + (t_u - matmul(v, matmul(mH(v), t_u))) / _as_row(s)
+    if conjugate:
+        du = _svd_u_free_jvp(t, u, s, v, True)
+        mask = _pivot_mask(u)
+        phi = -_sum_last_but_one(mask * prim("imag")(du)) / _pivot_values(u, mask)
+        dv = dv + v * _as_row(1j * (phi - prim("imag")(_diagonal(dp)) / s))
+    return _adjoint(dv, conjugate)
 
 
 def _svd_vt_vjp(g, x, vt):
-    # g = Vtbar = Vbar^T. Pbar = S (K + K^T) with K = F o V^T Vbar;
-    # Abar = U Pbar V^T + U S^{-1} Vbar^T (I - V V^T)
+    # g = Vtbar, Vbar = g^H. Pbar = S (K + K^H) with K = F o V^T Vbar;
+    # Abar = conj(U) Pbar V^T + conj(U) S^{-1} Vbar^H (I - conj(V) V^T).
+    # Complex: with h_i = sum_j Vbar_ji V_ji, the phase term's adjoint adds
+    # -i Im(h) / S to Pbar's diagonal and sends -i M row(Im(h) / u_k) back through dU.
     u, s = svd_u(x), svd_s(x)
-    g_v = matmul(g, mT(vt))  # Vbar^T V
-    k = _inverse_gaps(s * s) * mT(g_v)
-    p_bar = _as_column(s) * (k + mT(k))
-    return matmul(u, matmul(p_bar, vt) + (g - matmul(g_v, vt)) / _as_column(s))
+    conjugate = _is_complex(x)
+    g_v = matmul(g, mT(vt))  # G conj(V), and V^T Vbar = (G conj(V))^H
+    k = _inverse_gaps(s * s) * _adjoint(g_v, conjugate)
+    p_bar = _as_column(s) * (k + _adjoint(k, conjugate))
+    extra = None
+    if conjugate:
+        h_imag = -prim("imag")(_sum_last(g * vt, 1))  # Im(h): h = conj(sum_j G_ij Vt_ij)
+        p_bar = p_bar + _as_row(-1j * h_imag / s) * _eye_like(p_bar)
+        mask = _pivot_mask(u)
+        u_bar = -1j * (mask * _as_row(h_imag / _pivot_values(u, mask)))
+        extra = _svd_u_free_vjp(u_bar, u, s, vt, True)
+    vt_c = _conj(vt)
+    a_bar = matmul(_conj(u), matmul(p_bar, vt_c) + (g - matmul(g_v, vt_c)) / _as_column(s))
+    return a_bar if extra is None else a_bar + extra
 
 
 svd_u = defprimitive(
     "svd_u",
-    lambda x: np.linalg.svd(x, full_matrices=False)[0],
+    lambda x: _svd_impl(x)[0],
     saves=(X, OUT),
     vjp=(_svd_u_vjp,),
     jvp=(_svd_u_jvp,),
@@ -741,7 +1044,7 @@ svd_s = defprimitive(
 )
 svd_vt = defprimitive(
     "svd_vt",
-    lambda x: np.linalg.svd(x, full_matrices=False)[2],
+    lambda x: _svd_impl(x)[2],
     saves=(X, OUT),
     vjp=(_svd_vt_vjp,),
     jvp=(_svd_vt_jvp,),
@@ -751,8 +1054,9 @@ svd_vt = defprimitive(
 
 
 # ----- Euclidean norm over axes (vector 2-norm, Frobenius) ----------------------------------------
-# d|x| = <x, dx> / |x|  =>  xbar = g x / |x|, taking the subgradient 0 where |x| = 0 (no NaN:
-# there x is 0 too, so dividing by 1 instead gives 0).
+# |x| = sqrt(sum |x_i|^2): d|x| = Re(sum(conj(x) dx)) / |x|  =>  xbar = g conj(x) / |x| (for a
+# real g, Re(g conj(x) dx) is g times the JVP's summand). Taking the subgradient 0 where
+# |x| = 0 (no NaN: there x is 0 too, so dividing by 1 instead gives 0).
 # What no rule here can do: make the Hessian of a smooth phi(|x|) at 0 right when the chain
 # passes the kink (|x|^2 = 2 I there, but AD gives 0). The chain rule computes that Hessian as
 # phi''(0) v v^T + phi'(|x|) H, with v and H whatever this rule says at 0; phi'(0) = 0 for a
@@ -765,6 +1069,7 @@ def _kept(a, shape, axis, keepdims):
 
 
 def _unit(x, out, axis, keepdims):
+    """conj(x) / |x| (x / |x| if real), 0 where |x| = 0."""
     length = _kept(out, _shape(x), axis, keepdims)
     at_zero = const(length) == 0
     if _differentiated(x) and np.any(physical_value(at_zero)):
@@ -775,17 +1080,27 @@ def _unit(x, out, axis, keepdims):
             "norm(x) ** 2 at 0 is 2 I, the chain rule would give 0). For a squared norm write "
             "cnp.sum(x * x) or cnp.vdot(x, x), smooth everywhere; otherwise keep x away from 0."
         )
-    return x / select(at_zero, 1.0, length)
+    return _conj(x) / select(at_zero, 1.0, length)
+
+
+def _norm_impl(x, axis, keepdims):
+    x = np.asarray(x)
+    squares = x * x if x.dtype.kind != "c" else np.square(x.real) + np.square(x.imag)
+    return np.sqrt(np.sum(squares, axis=axis, keepdims=keepdims))
+
+
+def _norm_jvp(t, x, out, axis, keepdims):
+    change = prim("sum")(t * _unit(x, out, axis, keepdims), axis=axis, keepdims=keepdims)
+    return prim("real")(change) if _is_complex(x) else change
 
 
 norm = defprimitive(
     "norm",
-    lambda x, axis, keepdims: np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims)),
+    _norm_impl,
     saves=(X, OUT),
     vjp=(lambda g, x, out, axis, keepdims:
          _kept(g, _shape(x), axis, keepdims) * _unit(x, out, axis, keepdims),),
-    jvp=(lambda t, x, out, axis, keepdims:
-         prim("sum")(t * _unit(x, out, axis, keepdims), axis=axis, keepdims=keepdims),),
+    jvp=(_norm_jvp,),
     family="linalg",
     batch=ALONG_AXIS,
 )
@@ -793,12 +1108,14 @@ norm = defprimitive(
 
 # ----- pinv: a primitive, so pinv(I) (equal singular values) is still differentiable --------------
 # For P = A^+ where A's rank is locally constant (Golub & Pereyra):
-#   dP = -P dA P + P P^T dA^T (I - A P) + (I - P A) dA^T P^T P
-#   =>  Abar = -P^T G P^T + (I - A P) G^T P P^T + P^T P G^T (I - P A)
+#   dP = -P dA P + P P^H dA^H (I - A P) + (I - P A) dA^H P^H P
+#   =>  Abar = -P^T G P^T + conj((I - A P) G^T P P^H + P^H P G^T (I - P A))
+# (the last two terms pair G with dA^H: Re<Z, dA^H> = Re<Z^H, dA>). For a real A, conj is the
+# identity and ^H is ^T.
 def _pinv_jvp(t, x, out, rcond):
-    t_t = mT(t)
-    left = matmul(out, matmul(mT(out), t_t))  # P P^T dA^T
-    right = matmul(t_t, matmul(mT(out), out))  # dA^T P^T P
+    t_h = _adjoint(t, _is_complex(x))
+    left = matmul(out, matmul(mH(out), t_h))  # P P^H dA^H
+    right = matmul(t_h, matmul(mH(out), out))  # dA^H P^H P
     return (
         -matmul(out, matmul(t, out))
         + left - matmul(matmul(left, x), out)
@@ -807,13 +1124,15 @@ def _pinv_jvp(t, x, out, rcond):
 
 
 def _pinv_vjp(g, x, out, rcond):
-    g_t = mT(g)
-    left = matmul(g_t, matmul(out, mT(out)))  # G^T P P^T
-    right = matmul(matmul(mT(out), out), g_t)  # P^T P G^T
+    conjugate = _is_complex(x)
+    g_h = _adjoint(g, conjugate)
+    x_c, out_c = _conj(x), _conj(out)
+    left = matmul(g_h, matmul(out_c, mT(out)))  # G^H conj(P P^H)
+    right = matmul(matmul(mT(out), out_c), g_h)  # conj(P^H P) G^H
     return (
         -matmul(mT(out), matmul(g, mT(out)))
-        + left - matmul(x, matmul(out, left))
-        + right - matmul(matmul(right, out), x)
+        + left - matmul(x_c, matmul(out_c, left))
+        + right - matmul(matmul(right, out_c), x_c)
     )
 
 
