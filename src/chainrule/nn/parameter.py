@@ -14,13 +14,13 @@ __all__ = ["Parameter"]
 
 class Parameter(cr.Tensor):
     """A learnable leaf tensor. `Parameter(np.zeros(3))` copies the data (float64 stays float64,
-    float32 stays float32; integers become float64)."""
+    float32 stays float32, complex stays complex; integers become float64)."""
 
     __slots__ = ()
 
     def __init__(self, data, requires_grad: bool = True):
         value = np.array(cr.tensor(data).numpy(), copy=True)
-        if value.dtype.kind != "f":
+        if value.dtype.kind not in "fc":
             value = value.astype(np.float64)
         super().__init__(value, TAPE, None, bool(requires_grad))
 
