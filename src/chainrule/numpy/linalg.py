@@ -239,7 +239,11 @@ def qr(a, mode="reduced"):
 
 def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     """Singular value decomposition, differentiable with full_matrices=False (or a square
-    matrix). Gradients of U and Vh assume distinct, nonzero singular values."""
+    matrix). Gradients of U and Vh assume distinct, nonzero singular values.
+
+    For a complex matrix the phases are fixed as in eigh: each column of U has its
+    largest-modulus entry real and positive, and Vh's rows carry the matching phases (NumPy's
+    U and Vh differ from these by a phase per singular triple; U S Vh is the same)."""
     rows, cols = _require_matrix(a, "svd")[-2:]
     if not compute_uv:
         return _ops.svd_s(a)
