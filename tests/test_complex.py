@@ -119,6 +119,11 @@ def test_jvp_of_a_real_primal_with_a_complex_tangent_extends_linearly():
     _, tangent = cr.jvp(cnp.sin, (x,), (np.array([1j, 1.0], dtype=np.complex64),))
     assert tangent.dtype == np.complex64
     np.testing.assert_allclose(tangent, np.cos(x) * [1j, 1.0], rtol=1e-6)
+    # real, conj and casts are identities on real numbers; imag is zero there.
+    for function, expected in ((cnp.real, 2 + 3j), (cnp.conj, 2 + 3j), (cnp.imag, 0),
+                               (lambda x: cnp.astype(x, np.float32), 2 + 3j)):
+        _, tangent = cr.jvp(function, (np.array(0.3),), (np.array(2 + 3j),))
+        assert tangent == expected
 
 
 # ----- dtypes: float32 with complex64, float64 with complex128 ------------------------------------

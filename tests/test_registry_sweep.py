@@ -300,6 +300,58 @@ def test_primitive_keeps_complex64(name, index):
     _check_single_precision(name, index)
 
 
+# Each differentiable row's first real sample, for the complex-tangent check.
+FIRST_REAL = {}
+for _case in CASES:
+    _name, _index = _case.values
+    if not REGISTRY[_name].nondiff and not SAMPLES[_name][_index].is_complex:
+        FIRST_REAL.setdefault(_name, _case)
+
+
+# Rows whose JVP takes the real part of a complex tangent of a real operand (reported).
+COMPLEX_TANGENT_OF_REAL_LOST = {
+    "svd_s": "d s = Re(u^H dA v) drops i u^T b v for a real A",
+    "irfftn": "the tangent of a real half-spectrum is treated as a complex spectrum",
+}
+
+
+@pytest.mark.parametrize(
+    "name, index",
+    [
+        pytest.param(*case.values, id=case.id, marks=pytest.mark.xfail(
+            reason=COMPLEX_TANGENT_OF_REAL_LOST[case.values[0]]))
+        if case.values[0] in COMPLEX_TANGENT_OF_REAL_LOST else case
+        for case in sorted(FIRST_REAL.values(), key=lambda c: c.id)
+    ],
+)
+def test_a_complex_tangent_of_real_operands_extends_linearly(name, index):
+    """jvp with a complex tangent a + ib of real operands (allowed when asked for) is
+    J a + i J b, at the paired precision: rules written for complex operands (real, conj, a cast)
+    must not treat such a tangent as the tangent of a complex number."""
+    sample = SAMPLES[name][index]
+    function = sample.function(REGISTRY[name])
+    args = [_promoted(a) if np.asarray(a).dtype.kind == "f" else a for a in sample.args]
+    diff = _differentiated(sample)
+
+    def of_differentiated(*values):
+        merged = list(args)
+        for k, value in zip(diff, values):
+            merged[k] = value
+        return function(*merged)
+
+    generator = np.random.default_rng(index)
+    primals = tuple(args[k] for k in diff)
+    real_parts = tuple(generator.standard_normal(p.shape) for p in primals)
+    imaginary_parts = tuple(generator.standard_normal(p.shape) for p in primals)
+    pushed = [
+        np.asarray(raw_value(cr.jvp(of_differentiated, primals, tangents)[1]))
+        for tangents in (real_parts, imaginary_parts,
+                         tuple(a + 1j * b for a, b in zip(real_parts, imaginary_parts)))
+    ]
+    assert pushed[2].dtype.kind == "c" or not np.any(pushed[2]), "the imaginary part is lost"
+    np.testing.assert_allclose(pushed[2], pushed[0] + 1j * pushed[1], rtol=1e-12, atol=1e-12)
+
+
 # ----- batching: cr.vmap of every primitive against a Python loop ---------------------------------
 # Every (primitive, sample) is applied to a batch of BATCH examples per operand: the sample itself,
 # then the sample scaled by 0.95 and 0.9 (zeros, ties and singular matrices stay what they are)

@@ -9,7 +9,7 @@ import operator
 
 import numpy as np
 
-from chainrule.core.dtypes import dtype_of
+from chainrule.core.dtypes import complex_pair, dtype_of
 from chainrule.core.primitive import LINEAR, NONDIFF, OUT, ZERO, defprimitive
 from chainrule.core.tensor import Tensor
 from chainrule.errors import DTypeError
@@ -82,7 +82,7 @@ negative = defprimitive("negative", np.negative, vjp=(lambda g: -g,), jvp=LINEAR
 # astype: the engine casts each cotangent back to its input's dtype (a real input's cotangent
 # keeps the real part of a complex one). Complex to real is refused, see `_cast`.
 astype = defprimitive("astype", lambda x, dtype, copy=False: _cast(x, dtype, copy),
-                      vjp=(lambda g, dtype, copy=False: g,), jvp=LINEAR, family="elementwise",
+                      vjp=(lambda g, dtype, copy=False: g,), jvp=(lambda t, dtype, copy=False: _cast_tangent(t, dtype),), family="elementwise",
                       formula=(("{g}", "{t}"),), pointwise=True, batch=POINTWISE)
 
 # Piecewise constant: zero derivative wherever one exists (documented, like JAX and PyTorch).
@@ -156,6 +156,14 @@ def _cast(x, dtype, copy):
     return array.astype(dtype, copy=copy)
 
 
+def _cast_tangent(t, dtype):
+    # A complex tangent of a real value (jvp, asked for) keeps its imaginary part through a
+    # cast between real dtypes, at the paired precision: J (a + ib) = J a + i J b.
+    if dtype_of(t).kind == "c" and np.dtype(dtype).kind == "f":
+        dtype = complex_pair(dtype)
+    return astype(t, dtype=dtype)
+
+
 def _arccosh_derivative(x):
     # 1/sqrt(x^2 - 1). For complex x the principal sqrt(x^2 - 1) changes sign across the
     # imaginary axis, where arccosh is smooth (its cut is the real axis left of 1); the product
@@ -216,14 +224,27 @@ def _abs_jvp(t, x):
 
 # ----- real, imag, conj: the parts of a complex number (identities and zero on real input) -----
 # With the pairing <w, t> = Re(w t): real's VJP is g itself (made complex by the engine), imag's
-# is -i g (Re(-i g t) = g Im(t)), conj's is conj(g). Their JVPs are themselves.
-real = defprimitive("real", np.real, vjp=(lambda g: g,), jvp=LINEAR, family="elementwise", names=("real",),
-                    formula=(("{g}", "real({t})"),), pointwise=True, batch=POINTWISE)
-imag = defprimitive("imag", np.imag, vjp=(lambda g: -1j * g,), jvp=LINEAR, family="elementwise", names=("imag",),
-                    formula=(("-i·{g}", "imag({t})"),), pointwise=True, batch=POINTWISE)
-conj = defprimitive("conj", np.conjugate, vjp=(lambda g: conj(g),), jvp=LINEAR, family="elementwise",
-                    names=("conj", "conjugate"), formula=(("conj({g})", "conj({t})"),),
-                    pointwise=True, batch=POINTWISE)
+# is -i g (Re(-i g t) = g Im(t)), conj's is conj(g). On complex input their JVPs are themselves.
+# On real input they are the identity, zero and the identity, so a complex tangent there (jvp,
+# asked for) passes through, or gives zero: J (a + ib) = J a + i J b, like every real rule.
+real = defprimitive("real", np.real, saves=(X,), vjp=(lambda g, x: g,), jvp=(lambda t, x: _part(real, t, x),),
+                    family="elementwise", names=("real",), formula=(("{g}", "real({t})"),), pointwise=True,
+                    batch=POINTWISE)
+imag = defprimitive("imag", np.imag, saves=(X,), vjp=(lambda g, x: -1j * g,),
+                    jvp=(lambda t, x: imag(t) if _is_complex(x) else None,), family="elementwise",
+                    names=("imag",), formula=(("-i·{g}", "imag({t})"),), pointwise=True, batch=POINTWISE)
+conj = defprimitive("conj", np.conjugate, saves=(X,), vjp=(lambda g, x: conj(g),),
+                    jvp=(lambda t, x: _part(conj, t, x),), family="elementwise", names=("conj", "conjugate"),
+                    formula=(("conj({g})", "conj({t})"),), pointwise=True, batch=POINTWISE)
+
+
+def _is_complex(x):
+    return dtype_of(x).kind == "c"
+
+
+def _part(part, t, x):
+    """real(t) or conj(t) for complex x; for real x (the identity there), t itself."""
+    return part(t) if _is_complex(x) else t
 
 
 # ----- where: the condition is an operand (batched under vmap), never differentiated -----------
