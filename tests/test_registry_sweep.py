@@ -18,7 +18,8 @@ imaginary parts separately (cr.gradcheck), and these: the gradient of the real l
 L = sum(real(f * w)) against dL/dx - i dL/dy (JAX's convention), that gradient's JVP and VJP
 (second order) against its own differences, complex64 in and out, and cr.vmap with complex
 examples. Every elementwise, reduction and shape row either has complex samples or is listed in
-REFUSES_COMPLEX and refuses complex operands with a DTypeError.
+REFUSES_COMPLEX and refuses complex operands with a DTypeError. A complex tangent of real
+operands (jvp allows it when asked) must give J a + i J b for every row.
 """
 
 import itertools
@@ -605,6 +606,10 @@ INDEX_CASES = [
                 [_X]),
     _index_case("sort axis 0", lambda x: cnp.sort(x, axis=0), lambda x: np.sort(x, axis=0),
                 [_X]),
+    _index_case("complex x[i, j]", lambda x, i, j: _GETITEM(x, index=(i, j)),
+                lambda x, i, j: x[i, j], [_X + 1j * _X[:, ::-1], _I, _J]),
+    _index_case("complex setitem[i]", lambda x, v, i: _SETITEM(x, v, index=i),
+                _setitem_reference, [_X * 1j - 0.5, _X[:, :2] + 5.0j, _distinct(4, 2, 15)]),
     _index_case("scatter_add[i]", lambda u, i: _SCATTER_ADD(u, index=i, shape=(4, 3)),
                 lambda u, i: _scatter_reference(u, i, (4, 3)), [_X[:, :2], _I]),
     _index_case("scatter_add[i, j]",
