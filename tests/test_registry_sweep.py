@@ -255,7 +255,8 @@ def _gradient_by_differences(loss, args, k, step=1e-6):
         for unit in units:
             sides = []
             for sign in (1.0, -1.0):
-                moved = [a.copy() for a in args]
+                moved = list(args)
+                moved[k] = args[k].copy()
                 moved[k].flat[entry] += sign * step * unit
                 sides.append(float(raw_value(loss(*moved))))
             gradient.flat[entry] += (sides[0] - sides[1]) / (2 * step) * np.conj(unit)
