@@ -12,7 +12,6 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from chainrule.cli import main
-from chainrule.cli.expression import FUNCTIONS
 
 SEED = ["explain", "(x + y) * (x - y)", "--at", "x=3", "y=2"]
 
@@ -191,10 +190,6 @@ def test_complex_lists_and_json_output(capsys):
     assert gradient["w"] == pytest.approx(5 ** 0.5 + 1)
 
 
-@pytest.mark.skipif(
-    "conj" not in FUNCTIONS,
-    reason="waits for expression=True on the real/imag/conj rows in ops/elementwise.py",
-)
 def test_conj_real_and_imag_can_be_called(capsys):
     status, out, _ = run_cli(capsys, "explain", "z * conj(z)", "--at", "z=1+2j")
     lines = squeeze(out)

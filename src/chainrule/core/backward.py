@@ -187,7 +187,7 @@ def _rewrapped_residuals(node, trace):
     output."""
     rewrapped = []
     for index, value in zip(node.primitive.saves, node.residuals):
-        if type(index) is InputShape:
+        if isinstance(index, InputShape):  # (InputAval too): not a value, nothing to rewrap
             rewrapped.append(value)
             continue
         source = node if index is OUT else node.parents[index]

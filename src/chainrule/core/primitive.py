@@ -20,8 +20,8 @@ from chainrule.errors import InputTypeError
 
 __all__ = [
     "Primitive", "REGISTRY", "TRACED_TYPES", "defprimitive", "bind", "residuals_of",
-    "OUT", "ZERO", "LINEAR", "NONDIFF", "InputShape", "PerInput", "PerPrimitive", "holds_tensor",
-    "stack_values",
+    "OUT", "ZERO", "LINEAR", "NONDIFF", "InputShape", "InputAval", "PerInput", "PerPrimitive",
+    "holds_tensor", "stack_values",
 ]
 
 
@@ -51,7 +51,14 @@ class InputShape:
         self.index = index
 
     def __repr__(self):
-        return f"InputShape({self.index})"
+        return f"{type(self).__name__}({self.index})"
+
+
+class InputAval(InputShape):
+    """In `saves`: the (shape, dtype) of input `index`, for a rule that must know whether its
+    input was real or complex without keeping it."""
+
+    __slots__ = ()
 
 
 class PerInput:
@@ -259,11 +266,21 @@ def _residual_picker(saves):
                 picked.append(out)
             elif type(spec) is InputShape:
                 picked.append(_shape(values[spec.index]))
+            elif type(spec) is InputAval:
+                value = values[spec.index]
+                picked.append((_shape(value), _dtype(value)))
             else:
                 picked.append(values[spec])
         return tuple(picked)
 
     return pick
+
+
+def _dtype(value):
+    while type(value) in TRACED_TYPES:
+        value = value._value
+    dtype = getattr(value, "dtype", None)
+    return dtype if dtype is not None else np.result_type(value)
 
 
 def _shape(value):

@@ -24,6 +24,7 @@ from chainrule.core.trace import (
 from chainrule.errors import (
     BatchingError,
     ConcretizationError,
+    DTypeError,
     GraphBreakWarning,
     GraphEscapeError,
     InplaceError,
@@ -590,6 +591,11 @@ def cast(value, dtype):
     dtype = np.dtype(dtype)
     if dtype.kind in "fc" or not isinstance(value, Tensor):
         return bind(REGISTRY["astype"], value, dtype=dtype)
+    if dtype_of(value).kind == "c":
+        raise DTypeError(
+            f"astype({dtype}) of a complex tensor would drop its imaginary part; take "
+            "cnp.real(z), cnp.imag(z) or cnp.abs(z) first."
+        )
     if _batch_trace_in(value) is not None:  # a constant, but one per example under vmap
         return bind(REGISTRY["astype"], strip_derivatives(value), dtype=dtype)
     plain = np.asarray(raw_value(value)).astype(dtype)

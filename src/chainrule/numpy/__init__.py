@@ -11,6 +11,7 @@ it builds NumPy's dispatch tables from the same names.
 
 import numpy as _np
 
+from chainrule.core.dtypes import dtype_of as _dtype_of
 from chainrule.core.primitive import REGISTRY as _REGISTRY
 from chainrule.core.tensor import HANDLED_FUNCTIONS as _HANDLED_FUNCTIONS
 from chainrule.core.tensor import HANDLED_UFUNCS as _HANDLED_UFUNCS
@@ -92,8 +93,16 @@ for _name in fft.__all__:  # fftfreq and rfftfreq take no array: NumPy does not 
 
 # NumPy's answer on the plain values, for functions whose results carry no derivative.
 for _function in (_np.allclose, _np.isclose, _np.array_equal, _np.nonzero, _np.count_nonzero,
-                  _np.any, _np.all, _np.array_equiv, _np.searchsorted):
+                  _np.any, _np.all, _np.array_equiv, _np.searchsorted, _np.iscomplex,
+                  _np.isreal):
     _HANDLED_FUNCTIONS[_function] = _plain(_function)
+
+
+# Questions about the dtype alone answer for a Tensor as for its array (batched or not).
+for _function in (_np.iscomplexobj, _np.isrealobj):
+    _HANDLED_FUNCTIONS[_function] = (
+        lambda function: lambda x: function(_np.empty(0, dtype=_dtype_of(x)))
+    )(_function)
 
 
 def __getattr__(name):

@@ -10,7 +10,7 @@ import operator
 import numpy as np
 
 from chainrule.core.dtypes import complex_pair, dtype_of
-from chainrule.core.primitive import LINEAR, NONDIFF, OUT, ZERO, defprimitive
+from chainrule.core.primitive import LINEAR, NONDIFF, OUT, ZERO, InputAval, defprimitive
 from chainrule.core.tensor import Tensor
 from chainrule.errors import DTypeError
 from chainrule.ops._batching import POINTWISE
@@ -227,19 +227,21 @@ def _abs_jvp(t, x):
 # is -i g (Re(-i g t) = g Im(t)), conj's is conj(g). On complex input their JVPs are themselves.
 # On real input they are the identity, zero and the identity, so a complex tangent there (jvp,
 # asked for) passes through, or gives zero: J (a + ib) = J a + i J b, like every real rule.
-real = defprimitive("real", np.real, saves=(X,), vjp=(lambda g, x: g,), jvp=(lambda t, x: _part(real, t, x),),
-                    family="elementwise", names=("real",), formula=(("{g}", "real({t})"),), pointwise=True,
-                    batch=POINTWISE)
-imag = defprimitive("imag", np.imag, saves=(X,), vjp=(lambda g, x: -1j * g,),
+# They save only their input's dtype (InputAval): their JVPs depend on whether it was complex.
+real = defprimitive("real", np.real, saves=(InputAval(X),), vjp=(lambda g, x: g,),
+                    jvp=(lambda t, x: _part(real, t, x),), family="elementwise", names=("real",),
+                    formula=(("{g}", "real({t})"),), pointwise=True, batch=POINTWISE, expression=True)
+imag = defprimitive("imag", np.imag, saves=(InputAval(X),), vjp=(lambda g, x: -1j * g,),
                     jvp=(lambda t, x: imag(t) if _is_complex(x) else None,), family="elementwise",
-                    names=("imag",), formula=(("-i·{g}", "imag({t})"),), pointwise=True, batch=POINTWISE)
-conj = defprimitive("conj", np.conjugate, saves=(X,), vjp=(lambda g, x: conj(g),),
+                    names=("imag",), formula=(("-i·{g}", "imag({t})"),), pointwise=True, batch=POINTWISE,
+                    expression=True)
+conj = defprimitive("conj", np.conjugate, saves=(InputAval(X),), vjp=(lambda g, x: conj(g),),
                     jvp=(lambda t, x: _part(conj, t, x),), family="elementwise", names=("conj", "conjugate"),
-                    formula=(("conj({g})", "conj({t})"),), pointwise=True, batch=POINTWISE)
+                    formula=(("conj({g})", "conj({t})"),), pointwise=True, batch=POINTWISE, expression=True)
 
 
-def _is_complex(x):
-    return dtype_of(x).kind == "c"
+def _is_complex(aval):
+    return aval[1].kind == "c"  # (shape, dtype) of the input, saved by InputAval
 
 
 def _part(part, t, x):

@@ -17,7 +17,7 @@ import numpy as np
 
 from chainrule.core.batching import shift_axis
 from chainrule.core.dtypes import dtype_of, shape_of
-from chainrule.core.primitive import LINEAR, InputShape, PerPrimitive, bind, defprimitive
+from chainrule.core.primitive import LINEAR, InputAval, InputShape, PerPrimitive, bind, defprimitive
 from chainrule.ops.elementwise import conj, imag, real
 
 X = 0
@@ -112,9 +112,18 @@ rfftn = defprimitive(
 #   <g, x> = Re sum_k a_k [s w_k sum_j g_j conj(e(j, k))] = Re sum_k a_k w_k conj(G_k),
 # G = rfftn(g) under the swapped norm (scale s). In 1-d the cotangents of the zero-frequency
 # and Nyquist bins come out real: their imaginary parts have no effect on x.
-def _irfftn_vjp(g, axes, n, norm):
+def _irfftn_vjp(g, in_aval, axes, n, norm):
     weights = _half_weights(n, axes[-1], len(shape_of(g)), dtype_of(g))
     return weights * conj(rfftn(g, axes=axes, norm=SWAPPED_NORM[norm]))
+
+
+def _irfftn_jvp(t, in_aval, axes, n, norm):
+    # R-linear, so the row itself is its tangent map; but for a real half-spectrum given a
+    # complex tangent a + ib (asked for), the extension is J a + i J b, not the row of a + ib.
+    if in_aval[1].kind != "c" and dtype_of(t).kind == "c":
+        return (irfftn(real(t), axes=axes, n=n, norm=norm)
+                + 1j * irfftn(imag(t), axes=axes, n=n, norm=norm))
+    return irfftn(t, axes=axes, n=n, norm=norm)
 
 
 def _irfftn_impl(a, axes, n, norm):
@@ -125,8 +134,9 @@ def _irfftn_impl(a, axes, n, norm):
 irfftn = defprimitive(
     "irfftn",
     _irfftn_impl,
+    saves=(InputAval(X),),  # (its dtype only: a real input's complex tangent extends linearly)
     vjp=(_irfftn_vjp,),
-    jvp=LINEAR,  # R-linear: the tangent map is the row itself
+    jvp=(_irfftn_jvp,),
     family="fft",
     formula=(("w · conj(rfftn({g}))", "irfftn({t})"),),
     batch=OVER_AXES,

@@ -949,7 +949,10 @@ def _svd_s_vjp(g, x):
 
 def _svd_s_jvp(t, x):
     u = svd_u(x)
-    return _real(_sum_last_but_one(_conj(u) * matmul(t, mH(svd_vt(x)))))
+    change = _sum_last_but_one(_conj(u) * matmul(t, mH(svd_vt(x))))
+    # Re(...) belongs to a complex A (s is real there); for a real A the map t -> u^T t v is
+    # already real-valued on real tangents, and a complex tangent (asked for) extends it.
+    return _real(change) if _is_complex(x) else change
 
 
 def _svd_u_free_jvp(t, u, s, v, conjugate):
