@@ -1,0 +1,3 @@
+"""Composite cases: linalg."""
+
+CASES: list = []

@@ -1,0 +1,3 @@
+"""Composite cases: array manipulation and creation (diff, kron, rot90, append, ...)."""
+
+CASES: list = []

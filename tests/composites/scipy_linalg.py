@@ -1,0 +1,3 @@
+"""Composite cases: scipy_linalg."""
+
+CASES: list = []

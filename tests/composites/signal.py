@@ -1,0 +1,3 @@
+"""Composite cases: signal."""
+
+CASES: list = []

@@ -1,0 +1,3 @@
+"""Composite cases: special."""
+
+CASES: list = []

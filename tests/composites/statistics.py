@@ -1,0 +1,3 @@
+"""Composite cases: statistics."""
+
+CASES: list = []

@@ -1,0 +1,3 @@
+"""Composite cases: stats."""
+
+CASES: list = []
