@@ -10,7 +10,7 @@ BENCH_VENV := .venv-bench
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[viz,train,dev]'
+	$(PY) -m pip install -q -e '.[viz,train,scipy,dev]'
 	touch $(STAMP)
 
 # Graphviz's `dot` program renders graph pictures; install it from Debian's packages when missing and allowed.

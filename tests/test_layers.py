@@ -16,7 +16,7 @@ LAYERS = {
     "core": 1,
     "ops": 2,
     "numpy": 3, "transforms": 3, "tree": 3, "reliability": 3,  # (the last two: old import paths)
-    "viz": 4, "nn": 4, "optim": 4, "data": 4, "io": 4,
+    "viz": 4, "nn": 4, "optim": 4, "data": 4, "io": 4, "scipy": 4,
     "cli": 5, "__init__": 5, "__main__": 5,
 }
 

@@ -21,10 +21,13 @@ from chainrule.numpy import (
     fft,
     linalg,
     ml,
+    polynomials,
     products,
     reductions,
     selection,
     shapes,
+    signal,
+    statistics,
 )
 from chainrule.numpy._common import plain as _plain
 from chainrule.numpy._explain import wrap_public as _wrap_public
@@ -45,7 +48,10 @@ _ROW_NAMES = {name: primitive for primitive in _REGISTRY.values() for name in pr
 globals().update(_ROW_NAMES)
 
 # ----- the composites, by topic (a composite takes its name over a row's: round, sum...) -------
-_TOPICS = (creation, elementwise, shapes, reductions, selection, products, ml)
+_TOPICS = (
+    creation, elementwise, shapes, reductions, selection, products, ml, statistics, polynomials,
+    signal,
+)
 _COMPOSITES = {name: getattr(topic, name) for topic in _TOPICS for name in topic.__all__}
 globals().update(_COMPOSITES)
 

@@ -1,0 +1,7 @@
+"""chainrule.numpy: polynomials (composites of the registry's primitives)."""
+
+from chainrule.numpy._explain import wrap_public
+
+__all__: list = []
+
+wrap_public(globals(), __all__)

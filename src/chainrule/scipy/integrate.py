@@ -1,0 +1,3 @@
+"""chainrule.scipy.integrate: SciPy's scipy.integrate names, differentiable."""
+
+__all__: list = []

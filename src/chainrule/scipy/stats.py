@@ -1,0 +1,3 @@
+"""chainrule.scipy.stats: SciPy's scipy.stats names, differentiable."""
+
+__all__: list = []
