@@ -212,6 +212,9 @@ class Tensor:
     def __float__(self):
         return float(self._concrete("float(x)", "a Python float", warn=True))
 
+    def __complex__(self):
+        return complex(self._concrete("complex(x)", "a Python complex", warn=True))
+
     def __int__(self):
         return int(self._concrete("int(x)", "a Python int", warn=True))
 
@@ -652,12 +655,17 @@ def _unsupported_message(name, kwargs):
             f"{name}(..., out=...) would write into an array behind chainrule's back; "
             "call it without out= and use the returned Tensor."
         )
-    return (
-        f"{name} is not supported on chainrule Tensors (it has no derivative rule). "
-        "Use the function from chainrule.numpy if it exists there, or call .detach() "
-        "first to compute on the plain value without gradients."
+    # chainrule.numpy, a layer above, knows its names and refusals: it sets `.status_of`.
+    status_of = getattr(_unsupported_message, "status_of", None)
+    status = (
+        "Use the function from chainrule.numpy if it exists there." if status_of is None
+        else status_of(name.removeprefix("numpy."))
     )
-
+    return (
+        f"{name} is not supported on chainrule Tensors that carry derivatives (it has no "
+        f"derivative rule). {status} To compute on the plain value without gradients, call "
+        ".detach() first."
+    )
 
 TRACED_TYPES.add(Tensor)
 

@@ -4,18 +4,19 @@ Functions here take NumPy arrays, Python numbers or chainrule Tensors. On plain 
 return plain arrays (NumPy's own result); on Tensors, or inside a transform, they record.
 This module only assembles the namespace: the registry's rows under their NumPy names, the
 composites of the topic modules (creation, elementwise, shapes, reductions, selection, products,
-ml, linalg, fft), NumPy's non-differentiable surface (arange, float64, pi, ...) passed through; then
-it builds NumPy's dispatch tables from the same names.
+ml, linalg, fft), NumPy's non-differentiable surface (dtypes, printing, integer and bitwise
+operations, index helpers, ...) passed through; then it builds NumPy's dispatch tables from the
+same names. A missing name's AttributeError says why it is missing (numpy/_refused.py).
 """
-
 
 import numpy as _np
 
-from chainrule.core.dtypes import dtype_of as _dtype_of
 from chainrule.core.primitive import REGISTRY as _REGISTRY
 from chainrule.core.tensor import HANDLED_FUNCTIONS as _HANDLED_FUNCTIONS
 from chainrule.core.tensor import HANDLED_UFUNCS as _HANDLED_UFUNCS
+from chainrule.core.tensor import _unsupported_message
 from chainrule.numpy import (
+    _refused,
     creation,
     elementwise,
     fft,
@@ -29,18 +30,10 @@ from chainrule.numpy import (
     signal,
     statistics,
 )
+from chainrule.numpy._common import by_aval as _by_aval
 from chainrule.numpy._common import plain as _plain
 from chainrule.numpy._explain import wrap_public as _wrap_public
 from chainrule.numpy.linalg import norm  # noqa: F401
-
-# ----- NumPy's non-differentiable surface, passed through --------------------------------------
-_PASSED_THROUGH = (
-    "allclose", "arange", "array_equal", "bool_", "dtype", "e", "euler_gamma", "eye", "finfo",
-    "float16", "float32", "float64", "floating", "identity", "iinfo", "indices", "inf", "int8",
-    "int16", "int32", "int64", "integer", "isclose", "linspace", "logspace", "meshgrid", "nan",
-    "ndarray", "newaxis", "pi", "uint8",
-)
-globals().update((_name, getattr(_np, _name)) for _name in _PASSED_THROUGH)
 
 # ----- the registry's rows under their NumPy names ----------------------------------------------
 # Each row lists its names (sin; abs, absolute, fabs...): none is kept by hand here.
@@ -55,12 +48,72 @@ _TOPICS = (
 _COMPOSITES = {name: getattr(topic, name) for topic in _TOPICS for name in topic.__all__}
 globals().update(_COMPOSITES)
 
+# ----- NumPy's non-differentiable surface, passed through ---------------------------------------
+# Names whose results carry no derivative by nature, in four groups by how they meet a Tensor.
+# A row or composite of the same name takes precedence (linspace, once it takes Tensor ends).
+_AS_IS = (  # NumPy's own objects: constants, dtypes, and functions of shapes, ints or dtypes
+    "e", "euler_gamma", "inf", "nan", "newaxis", "pi",
+    "bool", "bool_", "int8", "int16", "int32", "int64", "int_", "intp", "uint", "uint8",
+    "uint16", "uint32", "uint64", "uintp", "float16", "float32", "float64", "single", "double",
+    "complex64", "complex128", "csingle", "cdouble", "generic", "number", "integer",
+    "signedinteger", "unsignedinteger", "inexact", "floating", "complexfloating", "character",
+    "flexible", "object_", "dtype", "ndarray", "ufunc",
+    "finfo", "iinfo", "promote_types", "issubdtype", "isdtype", "broadcast_shapes", "isscalar",
+    "iterable", "set_printoptions", "get_printoptions", "printoptions",
+    "arange", "eye", "identity", "linspace", "logspace", "meshgrid", "indices", "tril_indices",
+    "triu_indices", "diag_indices", "mask_indices", "mgrid", "ogrid", "s_", "index_exp",
+    "bartlett", "blackman", "hamming", "hanning",
+    "load", "frombuffer", "fromfile", "fromiter", "fromstring", "from_dlpack", "fromfunction",
+)
+_ON_VALUES = (  # NumPy on the plain values; under vmap, once per example (integer results)
+    "allclose", "isclose", "array_equal", "array_equiv", "iscomplex", "isreal", "signbit",
+    "isneginf", "isposinf", "isin",
+    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_invert", "invert",
+    "bitwise_count", "left_shift", "right_shift", "bitwise_left_shift", "bitwise_right_shift",
+    "gcd", "lcm", "packbits", "unpackbits",
+    "searchsorted", "digitize", "argwhere", "flatnonzero", "argpartition", "lexsort",
+    "nanargmax", "nanargmin", "bincount", "histogram", "histogram_bin_edges", "histogram2d",
+    "histogramdd", "unique_values", "unique_counts", "unique_inverse", "unique_all",
+    "tril_indices_from", "triu_indices_from", "diag_indices_from", "ix_", "unravel_index",
+    "ravel_multi_index",
+)
+_BY_AVAL = (  # questions about shapes and dtypes: a Tensor answers as its (example's) array
+    "can_cast", "min_scalar_type", "iscomplexobj", "isrealobj", "einsum_path",
+)
+_ONCE = (  # strings and files: NumPy on the plain values; a BatchingError under vmap
+    "array2string", "array_repr", "array_str", "save", "savez", "savez_compressed",
+)
+_DEFINED = {*_ROW_NAMES, *_COMPOSITES}
+_PASSED_THROUGH = {  # name -> its group, for tools/coverage.py and the tests
+    name: group
+    for group, names in (("as is", _AS_IS), ("values", _ON_VALUES), ("aval", _BY_AVAL),
+                         ("once", _ONCE))
+    for name in names if name not in _DEFINED and hasattr(_np, name)
+}
+
+
+def _passed(name, group):
+    function = getattr(_np, name)
+    if group == "values":
+        return _plain(function, name=name)
+    if group == "aval":
+        return _by_aval(function, name=name)
+    if group == "once":
+        return _plain(function, per_example=False, name=name)
+    return function
+
+
+globals().update((name, _passed(name, group)) for name, group in _PASSED_THROUGH.items())
+
 __all__ = sorted(
     {*_PASSED_THROUGH, *_ROW_NAMES, *_COMPOSITES, "fft", "linalg", "norm"}
 )
 _wrap_public(
     globals(), __all__,
-    not_array_first={"arange", "linspace", "logspace", "eye", "identity", "indices", "meshgrid"},
+    not_array_first={
+        "arange", "linspace", "logspace", "eye", "identity", "indices", "meshgrid",
+        *(name for name, group in _PASSED_THROUGH.items() if group != "values"),
+    },
 )
 
 
@@ -97,22 +150,39 @@ for _name in fft.__all__:  # fftfreq and rfftfreq take no array: NumPy does not 
     if hasattr(getattr(_np.fft, _name), "_implementation"):
         _HANDLED_FUNCTIONS[getattr(_np.fft, _name)] = getattr(fft, _name)
 
-# NumPy's answer on the plain values, for functions whose results carry no derivative.
-for _function in (_np.allclose, _np.isclose, _np.array_equal, _np.nonzero, _np.count_nonzero,
-                  _np.any, _np.all, _np.array_equiv, _np.searchsorted, _np.iscomplex,
-                  _np.isreal):
+# The pass-through functions answer NumPy's own (np.searchsorted(t, v), np.gcd(i, j)); so do a
+# few functions whose results carry no derivative, over the composites of their names. Not the
+# histograms: their bin edges and densities move with the data (JAX differentiates them), so
+# np.histogram(t) raises rather than drop that derivative unasked; cnp.histogram opts in.
+_NOT_DISPATCHED = {"histogram", "histogram_bin_edges", "histogram2d", "histogramdd"}
+for _name, _group in _PASSED_THROUGH.items():
+    _numpy_function = getattr(_np, _name)
+    if _group == "as is" or _name in _NOT_DISPATCHED:
+        continue
+    if isinstance(_numpy_function, _np.ufunc):
+        _HANDLED_UFUNCS[_numpy_function] = globals()[_name]
+    elif hasattr(_numpy_function, "_implementation"):
+        _HANDLED_FUNCTIONS[_numpy_function] = globals()[_name]
+for _function in (_np.nonzero, _np.count_nonzero, _np.any, _np.all):
     _HANDLED_FUNCTIONS[_function] = _plain(_function)
-
-
-# Questions about the dtype alone answer for a Tensor as for its array (batched or not).
-for _function in (_np.iscomplexobj, _np.isrealobj):
-    _HANDLED_FUNCTIONS[_function] = (
-        lambda function: lambda x: function(_np.empty(0, dtype=_dtype_of(x)))
-    )(_function)
+# Dispatch's message for a NumPy function with no rule says what this namespace knows of it.
+_unsupported_message.status_of = _refused.dispatch_status
 
 
 def __getattr__(name):
     # numpy.random costs ~20 ms to import; pass it through only when asked for.
     if name == "random":
         return _np.random
-    raise AttributeError(f"module 'chainrule.numpy' has no attribute {name!r}")
+    if name.startswith("__"):  # Python's own probes (__path__, __wrapped__...): no advice
+        raise AttributeError(f"module 'chainrule.numpy' has no attribute {name!r}")
+    raise AttributeError(_missing_message(name))
+
+
+def _missing_message(name):
+    """cnp.<name> does not exist: say whether it is refused (and why), in chainrule.scipy,
+    planned or out of scope, and name the closest names that do exist."""
+    message = f"module 'chainrule.numpy' has no attribute {name!r}. {_refused.status_of(name)}"
+    close = [] if name in _refused.REFUSED else _refused.closest(name, __all__)
+    if close:
+        message += " Did you mean " + ", ".join(f"cnp.{match}" for match in close) + "?"
+    return message

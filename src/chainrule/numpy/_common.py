@@ -1,6 +1,7 @@
 """What chainrule.numpy's topic modules share: axes as sorted tuples, the refusal of NumPy's
 `out=` and `where=`, the facts of a value (its dimensions, its dtype as an array, whether it
-carries a derivative) and a recorded fill."""
+carries a derivative), a recorded fill, and NumPy's non-differentiable functions made to
+answer on Tensors (`plain`, `by_aval`)."""
 
 import numpy as np
 
@@ -85,10 +86,12 @@ def filled(shape, fill_value, dtype, what):
     return _elementwise.add(np.zeros(shape, dtype), cast(fill_value, dtype))
 
 
-def plain(function):
+def plain(function, per_example=True, name=None):
     """`function` called on the plain values of its arguments: for NumPy's functions whose
     results (booleans, indices, counts) carry no derivative. Under vmap it is called once per
-    example and the results are stacked (batched): each example gets its own answer."""
+    example and the results are stacked (batched): each example gets its own answer. With
+    `per_example=False` (a string, a file written) vmap raises a BatchingError instead."""
+    name = name or function.__name__
 
     def on_plain_values(*args, **kwargs):
         args = [const(a) for a in args]
@@ -97,10 +100,37 @@ def plain(function):
         if trace is None:
             plain_kwargs = {k: raw_value(v) for k, v in kwargs.items()}
             return function(*(raw_value(a) for a in args), **plain_kwargs)
-        return _per_example(on_plain_values, trace, args, kwargs, function.__name__)
+        if not per_example:
+            raise BatchingError(
+                f"cnp.{name} under cr.{trace.name}: its result (a string, or a file written) "
+                "has no batch axis to stack examples along. Call it outside the vmapped "
+                "function, on the whole batch."
+            )
+        return _per_example(on_plain_values, trace, args, kwargs, name)
 
-    on_plain_values.__name__ = function.__name__
+    on_plain_values.__name__ = name
+    on_plain_values.__doc__ = function.__doc__
     return on_plain_values
+
+
+def by_aval(function, name=None):
+    """`function` asked about the shapes and dtypes of its arguments only (can_cast,
+    iscomplexobj, einsum_path): each Tensor stands in as a zero-stride array of its shape and
+    dtype (one example's, under vmap), so the answer is the same batched or not."""
+
+    def on_avals(*args, **kwargs):
+        args = [_aval(a) for a in args]
+        return function(*args, **{k: _aval(v) for k, v in kwargs.items()})
+
+    on_avals.__name__ = name or function.__name__
+    on_avals.__doc__ = function.__doc__
+    return on_avals
+
+
+def _aval(value):
+    if not isinstance(value, Tensor):
+        return value
+    return np.broadcast_to(np.zeros((), dtype_of(value)), shape_of(value))
 
 
 def _innermost_batch(args, kwargs):
