@@ -138,7 +138,7 @@ def _explanation(name, inputs, exc):
     if _says(message, _RAGGED_WORDS):
         return not_an_array(what, inputs, exc)
     described = _described(inputs)
-    if isinstance(exc, (TypeError, np.linalg.LinAlgError)) and _has_complex(inputs):
+    if isinstance(exc, TypeError) and _has_complex(inputs):
         return DTypeError(
             f"{what} got complex input ({described}): {message}. NumPy does not define it for "
             "complex numbers: pass cnp.real(x), cnp.imag(x) or cnp.abs(x)."

@@ -138,14 +138,19 @@ def cross_entropy(logits, target, reduction: str = "mean"):
 
 
 def mse_loss(prediction, target, reduction: str = "mean"):
-    """Mean squared error; prediction and target must have the same shape."""
+    """Mean squared error; prediction and target must have the same shape. For complex values
+    it is the mean of |prediction - target|^2 (PyTorch's complex MSE), a real loss."""
     if cnp.shape(prediction) != cnp.shape(target):
         raise ShapeError(
             f"mse_loss: prediction shape {cnp.shape(prediction)} differs from target shape "
             f"{cnp.shape(target)}; reshape one so they match (no silent broadcasting)"
         )
     difference = prediction - target
-    return _reduce(difference * difference, reduction, "mse_loss")
+    if np.iscomplexobj(difference):
+        squares = cnp.real(difference) ** 2 + cnp.imag(difference) ** 2
+    else:
+        squares = difference * difference
+    return _reduce(squares, reduction, "mse_loss")
 
 
 def binary_cross_entropy_with_logits(logits, target, reduction: str = "mean"):

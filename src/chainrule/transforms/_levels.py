@@ -71,16 +71,30 @@ def _flatten_inputs(args, transform):
     return flat
 
 
-def check_complex_inputs(flat_inputs, transform):
-    """holomorphic=True differentiates with respect to complex inputs only (as JAX): a real
-    input has no complex derivative f'(z) to give."""
-    for position, (_, leaves) in enumerate(flat_inputs):
+def check_complex(flat, transform, holomorphic, what):
+    """The complex-number policy of the transforms, in one place (JAX's). With
+    holomorphic=True the values checked (inputs of grad and the Jacobians, outputs of jacrev)
+    must be complex: f'(z) is a complex derivative. Without it, jacfwd's inputs and jacrev's
+    outputs must be real: a real basis vector spans only the real directions of a complex
+    number, so the result would be half a derivative. `flat` is [(treedef, leaves)] per
+    argument; `what` is "input" or "output"."""
+    for position, (_, leaves) in enumerate(flat):
         for index, leaf in enumerate(leaves):
-            if dtype_of(leaf).kind != "c":
+            dtype = tangent_dtype(leaf)
+            where = f"{what} {position}" + (f" (leaf {index})" if len(leaves) > 1 else "")
+            if dtype.kind == "c" and not holomorphic:
+                fix = (
+                    "write f of real arguments, e.g. f(x + 1j * y) with real x and y"
+                    if what == "input" else "differentiate cnp.real(f) and cnp.imag(f)"
+                )
                 raise DTypeError(
-                    f"{transform}(..., holomorphic=True): {_where(position, index, len(leaves))} "
-                    f"is real ({dtype_of(leaf)}); holomorphic differentiation needs complex "
-                    "inputs. Pass x.astype(complex), or drop holomorphic=True."
+                    f"{transform} requires real {what}s; {where} is {dtype}. For a holomorphic "
+                    f"function pass holomorphic=True; otherwise {fix}."
+                )
+            if dtype.kind != "c" and holomorphic:
+                raise DTypeError(
+                    f"{transform}(..., holomorphic=True) requires complex {what}s; {where} is "
+                    f"real ({dtype}). Pass x.astype(complex), or drop holomorphic=True."
                 )
 
 

@@ -1,9 +1,8 @@
 """Forward mode as functional transforms: jvp, linearize, hvp, and stop_gradient."""
 
-
-
+from chainrule.core.dtypes import dtype_of
 from chainrule.core.forward import ForwardTrace
-from chainrule.core.primitive import TRACED_TYPES
+from chainrule.core.primitive import REGISTRY, TRACED_TYPES, bind
 from chainrule.core.trace import new_level, strip_derivatives
 from chainrule.errors import (
     TreeStructureError,
@@ -55,9 +54,40 @@ def _paired_leaves(primals, tangents, transform):
 
 
 def jvp(function, primals, tangents):
-    """(function(*primals), its directional derivative along tangents), in one forward pass."""
-    trace = ForwardTrace(new_level())
+    """(function(*primals), its directional derivative along tangents), in one forward pass.
+
+    A complex tangent of a real primal (asked for) gives the derivative extended linearly,
+    J (a + ib) = J a + i J b: two passes, one for the real and one for the imaginary parts of
+    the tangents, so every function (fft, conj, abs of complex intermediates...) obeys it."""
     paired = _paired_leaves(primals, tangents, "jvp")
+    if any(
+        dtype_of(t).kind == "c" and dtype_of(p).kind != "c"
+        for _, leaves, tangent_leaves in paired for p, t in zip(leaves, tangent_leaves)
+    ):
+        return _extended_jvp(function, paired)
+    return _one_pass(function, paired)
+
+
+def _extended_jvp(function, paired):
+    """J (a + ib) = J a + i J b, for complex tangents of real primals."""
+    parts = []
+    for part in ("real", "imag"):
+        split = [
+            (treedef, leaves, [
+                bind(REGISTRY[part], t) if dtype_of(p).kind != "c"
+                else (t if part == "real" else 0 * t)  # a complex primal's own tangent: once
+                for p, t in zip(leaves, tangent_leaves, strict=True)
+            ])
+            for treedef, leaves, tangent_leaves in paired
+        ]
+        parts.append(_one_pass(function, split))
+    (out, real_part), (_, imag_part) = parts
+    combined = tree_map(lambda a, b: to_user(a + 1j * b), real_part, imag_part)
+    return out, combined
+
+
+def _one_pass(function, paired):
+    trace = ForwardTrace(new_level())
     _, boxed_args = _enter_level(
         trace, [(treedef, leaves) for treedef, leaves, _ in paired],
         [t for _, _, tangent_leaves in paired for t in tangent_leaves],

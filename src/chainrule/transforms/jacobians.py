@@ -15,7 +15,6 @@ from chainrule.core.forward import ForwardTrace
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, bind
 from chainrule.core.tape import release_level
 from chainrule.core.trace import new_level
-from chainrule.errors import DTypeError
 from chainrule.transforms._levels import (
     _argnums,
     _enter_level,
@@ -23,6 +22,7 @@ from chainrule.transforms._levels import (
     _partial,
     _run_at_level,
     _split_aux,
+    check_complex,
     chunks,
     to_user,
     unbox,
@@ -101,16 +101,19 @@ def jacfwd(function, argnums=0, has_aux=False, chunk_size=None, holomorphic=Fals
 
     Inputs must be real (the basis tangents are real directions) unless `holomorphic=True`,
     which takes complex inputs and gives the complex derivative (as JAX)."""
+    return _jacfwd(function, argnums, has_aux, chunk_size, holomorphic, "jacfwd")
 
+
+def _jacfwd(function, argnums, has_aux, chunk_size, holomorphic, name):
     def jacobian_function(*args, **kwargs):
         prefer_heap()
-        indices = _argnums(argnums, len(args), "jacfwd")
+        indices = _argnums(argnums, len(args), name)
         partial, differentiated = _partial(function, args, kwargs, indices)
-        flat_inputs = _flatten_inputs(differentiated, "jacfwd")
-        _check_complex("jacfwd", flat_inputs, "inputs", holomorphic)
+        flat_inputs = _flatten_inputs(differentiated, name)
+        check_complex(flat_inputs, name, holomorphic, "input")
         layout = _Layout(flat_inputs)
         pieces, out = None, None
-        for start, stop in chunks(layout.total, chunk_size, "jacfwd"):
+        for start, stop in chunks(layout.total, chunk_size, name):
             out, out_tangents = _push_basis(partial, layout, start, stop, has_aux)
             pieces = [[t] for t in out_tangents] if pieces is None else [
                 rows + [t] for rows, t in zip(pieces, out_tangents, strict=True)
@@ -182,17 +185,19 @@ def jacrev(function, argnums=0, has_aux=False, chunk_size=None, holomorphic=Fals
     Outputs must be real (the basis cotangents are real) unless `holomorphic=True`, which
     takes complex inputs and outputs and gives the complex derivative (as JAX). A real output
     of complex inputs gives, per entry, the gradient in `grad`'s convention."""
+    return _jacrev(function, argnums, has_aux, chunk_size, holomorphic, "jacrev")
 
+
+def _jacrev(function, argnums, has_aux, chunk_size, holomorphic, name):
     def jacobian_function(*args, **kwargs):
         prefer_heap()
-        indices = _argnums(argnums, len(args), "jacrev")
+        indices = _argnums(argnums, len(args), name)
         partial, differentiated = _partial(function, args, kwargs, indices)
-        recording = _Recording(partial, differentiated, "jacrev", has_aux)
+        recording = _Recording(partial, differentiated, name, has_aux)
         if holomorphic:
-            _check_complex("jacrev", recording.inputs, "inputs", holomorphic)
-        outputs = [(None, recording.out_leaves)]
-        _check_complex("jacrev", outputs, "outputs", holomorphic)
-        chunks(1, chunk_size, "jacrev")  # validates the argument even for empty outputs
+            check_complex(recording.inputs, name, holomorphic, "input")
+        check_complex([(None, recording.out_leaves)], name, holomorphic, "output")
+        chunks(1, chunk_size, name)  # validates the argument even for empty outputs
         layout = _Layout([(t, list(boxes)) for t, boxes in recording.inputs])  # shapes only
         single = isinstance(argnums, (int, np.integer))
         blocks = [
@@ -274,26 +279,5 @@ def hessian(function, argnums=0, holomorphic=False):
     """The Hessian of a scalar function, forward-over-reverse: jacfwd(jacrev(f)). The forward
     pass pushes all basis tangents at once through the reverse pass. `holomorphic` as in
     jacfwd and jacrev."""
-    return jacfwd(
-        jacrev(function, argnums, holomorphic=holomorphic), argnums, holomorphic=holomorphic
-    )
-
-
-def _check_complex(transform, flat, what, holomorphic):
-    """Without holomorphic=True, jacfwd's inputs and jacrev's outputs are real (JAX's rule: a
-    real basis vector spans only the real directions of a complex number, so the result would
-    be half a derivative). With it, inputs and outputs are complex."""
-    for _, leaves in flat:
-        for leaf in leaves:
-            kind = tangent_dtype(leaf).kind
-            if kind == "c" and not holomorphic:
-                raise DTypeError(
-                    f"{transform} requires real {what}, got {tangent_dtype(leaf)}. For a "
-                    "holomorphic function pass holomorphic=True; otherwise differentiate the real "
-                    "and imaginary parts (cnp.real, cnp.imag) as separate real functions."
-                )
-            if kind != "c" and holomorphic:
-                raise DTypeError(
-                    f"{transform}(..., holomorphic=True) requires complex {what}, got "
-                    f"{tangent_dtype(leaf)}; pass x.astype(complex) or drop holomorphic=True."
-                )
+    inner = _jacrev(function, argnums, False, None, holomorphic, "hessian")
+    return _jacfwd(inner, argnums, False, None, holomorphic, "hessian")

@@ -22,7 +22,7 @@ from chainrule.transforms._levels import (
     _run_at_level,
     _seed,
     _zeros_like,
-    check_complex_inputs,
+    check_complex,
     to_user,
     unbox,
 )
@@ -103,9 +103,9 @@ def _value_and_grad(function, argnums, has_aux, transform, holomorphic=False):
         indices = _argnums(argnums, len(args), transform)
         partial, differentiated = _partial(function, args, kwargs, indices)
         recording = _Recording(partial, differentiated, transform, has_aux)
-        _check_scalar(recording, transform, holomorphic)
         if holomorphic:
-            check_complex_inputs(recording.inputs, transform)
+            check_complex(recording.inputs, transform, holomorphic, "input")
+        _check_scalar(recording, transform, holomorphic)
         out_leaf = recording.out_leaves[0]
         seed = np.ones(shape_of(out_leaf), tangent_dtype(out_leaf))
         grads = recording.pullback([seed], retain_graph=False)
@@ -136,9 +136,9 @@ def _check_scalar(recording, transform, holomorphic=False):
         raise DTypeError(
             f"{transform}(f) requires a real-valued f; it returned complex ({dtype}). A gradient "
             "is the derivative of a real quantity. For a holomorphic f (z ** 3, exp(z)), pass "
-            f"holomorphic=True to get f'(z); for the derivative of a complex function in "
-            "general use cr.jacrev(f, holomorphic=True) or differentiate cnp.real(f) and "
-            "cnp.imag(f) separately; for a loss, return a real number such as cnp.abs(f) ** 2."
+            "holomorphic=True to get f'(z) (cr.jacrev(f, holomorphic=True) for a Jacobian); "
+            "otherwise differentiate cnp.real(f) and cnp.imag(f) separately, and for a loss "
+            "return a real number such as cnp.abs(f) ** 2."
         )
     if holomorphic and dtype.kind != "c":
         raise DTypeError(
