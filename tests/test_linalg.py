@@ -779,3 +779,248 @@ def _counted(impl, name, calls):
         return impl(*args, **params)
 
     return counting
+
+
+# ----- the rest of NumPy 2's linalg namespace (issue 14) -----------------------------------------
+def _as_tensor(value):
+    return cr.tensor(value) if isinstance(value, np.ndarray) and value.dtype.kind in "fc" else value
+
+
+def _assert_same_arrays(ours, numpys):
+    """Values, dtype and shape of each part equal NumPy's (a scalar's type too)."""
+    ours, numpys = (ours, numpys) if isinstance(numpys, tuple) else ((ours,), (numpys,))
+    assert len(ours) == len(numpys)
+    for mine, theirs in zip(ours, numpys, strict=True):
+        mine = raw_value(mine)
+        assert np.asarray(mine).dtype == np.asarray(theirs).dtype
+        assert np.shape(mine) == np.shape(theirs)
+        np.testing.assert_allclose(mine, theirs, rtol=1e-10, atol=1e-12)
+
+
+RANK_ONE = np.outer([1.0, -2.0, 0.5, 3.0], [0.3, 1.0, 2.0])
+COMPOSITE_CASES = [
+    ("lstsq", (TALL, VECTOR), {}),
+    ("lstsq", (TALL, RNG.uniform(size=(4, 2))), {}),
+    ("lstsq", (WIDE, VECTOR[:2]), {}),
+    ("lstsq", (RANK_ONE, VECTOR), {}),  # rank 1: no residuals, NumPy's minimum-norm x
+    ("lstsq", (TALL.astype(np.float32), VECTOR.astype(np.float32)), {}),
+    ("lstsq", (TALL + 1j * TALL[::-1], VECTOR + 0.5j), {"rcond": 1e-3}),
+    ("lstsq", (np.arange(12).reshape(4, 3) % 5, VECTOR), {}),
+    ("cond", (A,), {}),
+    ("cond", (BATCH, -2), {}),
+    ("cond", (TALL,), {}),
+    ("cond", (A.astype(np.float32), "fro"), {}),
+    ("cond", (A + 0.5j, np.inf), {}),
+    ("cond", (BATCH, "nuc"), {}),
+    ("cond", (BATCH, -1), {}),
+    ("tensorsolve", (well_conditioned(6, 6).reshape(2, 3, 6), RNG.uniform(size=(2, 3))), {}),
+    ("tensorsolve", (well_conditioned(6, 6).reshape(6, 3, 2), VECTOR[:1].repeat(6)),
+     {"axes": (2,)}),
+    ("tensorinv", (well_conditioned(6, 6).reshape(2, 3, 6),), {}),
+    ("tensorinv", (well_conditioned(6, 6).reshape(6, 2, 3),), {"ind": 1}),
+    ("cross", (RNG.uniform(size=(2, 3)), RNG.uniform(size=(3,))), {}),
+    ("cross", (RNG.uniform(size=(3, 2)), RNG.uniform(size=(3, 1))), {"axis": 0}),
+    ("pinv", (symmetric(3) + np.triu(RNG.uniform(size=(3, 3)), 1),), {"hermitian": True}),
+    ("pinv", (RANK_ONE,), {}),  # NumPy's default rcond (1e-15) drops the zero singular values
+    ("pinv", (BATCH,), {"rcond": np.array([0.1, 0.5])}),
+    ("pinv", (TALL,), {"rtol": None}),
+    ("matrix_power", (A.astype(np.float32), 0), {}),
+    ("matrix_power", (A + 1j, 0), {}),
+    ("matrix_power", (A, 7), {}),
+    ("multi_dot", ([RNG.uniform(size=(10, 2)), RNG.uniform(size=(2, 8)),
+                    RNG.uniform(size=(8, 3))],), {}),
+    ("norm", (np.arange(6).reshape(2, 3), 1), {}),
+    ("norm", (np.array([0.0, 1.0, 2.0]), -1), {}),
+    ("norm", (np.zeros((0, 3)), 2), {}),
+    ("matrix_norm", (np.zeros((2, 0, 0)),), {"ord": 1}),
+    ("matrix_norm", (np.zeros((0, 3)),), {"ord": 2}),
+    ("matrix_norm", (np.arange(9).reshape(3, 3),), {"ord": np.inf}),
+    ("matrix_norm", (A.astype(np.float32),), {"ord": "f"}),
+    ("vector_norm", (np.zeros((0, 2)),), {"ord": -1}),
+    ("vector_norm", (np.array([0.0, 1.0, 2.0], dtype=np.float32),), {"ord": 0}),
+    ("vector_norm", (np.array([0.0, 1.5, -2.0]),), {"ord": -2}),
+    ("vector_norm", (BATCH,), {"axis": (2, 0), "ord": 1, "keepdims": True}),
+    ("trace", (np.arange(12, dtype=np.int32).reshape(3, 4),), {}),
+    ("trace", (RNG.uniform(size=(2, 3, 4)),), {}),
+    ("eigvalsh", (RNG.uniform(size=(3, 3)),), {"UPLO": "u"}),
+    ("qr", (TALL,), {"mode": "complete"}),
+    ("tensordot", (np.zeros((0, 0)), np.zeros((0, 0))), {"axes": 1}),
+]
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")  # NumPy's 0 ** -1 (ord < 0)
+@pytest.mark.parametrize(
+    "name, args, kwargs", COMPOSITE_CASES,
+    ids=[f"{c[0]}-{i}" for i, c in enumerate(COMPOSITE_CASES)],
+)
+def test_values_dtypes_and_shapes_equal_numpys_on_arrays_and_on_tensors(name, args, kwargs):
+    expected = getattr(np.linalg, name)(*args, **kwargs)
+    _assert_same_arrays(getattr(cnp.linalg, name)(*args, **kwargs), expected)
+    if name == "multi_dot":
+        tensors = ([_as_tensor(a) for a in args[0]],)
+    else:
+        tensors = tuple(_as_tensor(a) for a in args)
+    if name == "qr":
+        return  # mode='complete' of a tall matrix: NumPy's answer on plain arrays only
+    _assert_same_arrays(getattr(cnp.linalg, name)(*tensors, **kwargs), expected)
+
+
+def test_lstsq_returns_numpys_types_and_a_differentiable_solution():
+    x, residuals, rank, values = cnp.linalg.lstsq(cr.tensor(TALL, requires_grad=True), VECTOR)
+    assert type(rank) is np.int32 and rank == 3
+    assert residuals.shape == (1,)  # NumPy's shape for a 1-d b
+    # Full column rank: x = (A^T A)^{-1} A^T b, so d sum(x) / db = A (A^T A)^{-1} 1.
+    gradient = cr.grad(lambda b: cnp.sum(cnp.linalg.lstsq(TALL, b)[0]))(VECTOR)
+    np.testing.assert_allclose(gradient, TALL @ np.linalg.solve(TALL.T @ TALL, np.ones(3)),
+                               rtol=1e-12)
+    # The residual's gradient in b is 2 (b - A x) per column.
+    gradient = cr.grad(lambda b: cnp.sum(cnp.linalg.lstsq(TALL, b)[1]))(VECTOR)
+    np.testing.assert_allclose(gradient, 2 * (VECTOR - TALL @ raw_value(x)), rtol=1e-10)
+
+
+def test_lstsq_batches_under_vmap_like_a_loop():
+    matrices, rhs = RNG.uniform(size=(3, 4, 3)), RNG.uniform(size=(3, 4))
+    x, residuals, rank, values = cr.vmap(cnp.linalg.lstsq)(matrices, rhs)
+    for k in range(3):
+        _assert_same_arrays((x[k], residuals[k], rank[k], values[k]),
+                            np.linalg.lstsq(matrices[k], rhs[k]))
+
+
+def test_lstsq_under_vmap_with_mixed_ranks_says_why_the_residuals_do_not_stack():
+    matrices = np.stack([TALL, np.outer(VECTOR, [1.0, 2.0, 3.0])])
+    with pytest.raises(cr.errors.BatchingError, match="residuals"):
+        cr.vmap(cnp.linalg.lstsq)(matrices, np.stack([VECTOR, VECTOR]))
+
+
+def test_lstsq_takes_one_matrix_as_numpy_does():
+    with pytest.raises(np.linalg.LinAlgError, match="two-dimensional"):
+        cnp.linalg.lstsq(cr.tensor(BATCH), np.ones((2, 3)))
+    with pytest.raises(np.linalg.LinAlgError, match="Incompatible dimensions"):
+        cnp.linalg.lstsq(cr.tensor(TALL), np.ones(3))
+
+
+def test_matrix_rank_is_an_integer_per_example_and_has_no_derivative():
+    stack = np.stack([A, RANK_ONE[:3], np.zeros((3, 3))])
+    np.testing.assert_array_equal(cnp.linalg.matrix_rank(cr.tensor(stack)), [3, 1, 0])
+    np.testing.assert_array_equal(cr.vmap(cnp.linalg.matrix_rank)(stack), [3, 1, 0])
+    assert cnp.linalg.matrix_rank(np.ones(3)) == 1
+    assert cnp.linalg.matrix_rank(A, tol=10.0) == np.linalg.matrix_rank(A, tol=10.0)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NumPy's 1 / 0 on the way to inf
+def test_cond_of_a_singular_plain_matrix_is_inf_as_numpys():
+    singular = np.array([[1.0, 0.0], [0.0, 0.0]])
+    for p in (None, -2, 1, "fro"):
+        assert cnp.linalg.cond(singular, p) == np.linalg.cond(singular, p)
+
+
+def test_cond_gradient_is_that_of_the_singular_value_ratio():
+    # cond = s_max / s_min: d cond = (u1^T dA v1) / s_min - s_max (un^T dA vn) / s_min^2.
+    u, s, vt = np.linalg.svd(A)
+    expected = np.outer(u[:, 0], vt[0]) / s[-1] - s[0] * np.outer(u[:, -1], vt[-1]) / s[-1] ** 2
+    np.testing.assert_allclose(cr.grad(cnp.linalg.cond)(A), expected, rtol=1e-10)
+
+
+def test_cross_gradient_is_a_cross_product():
+    a, b, w = RNG.uniform(size=3), RNG.uniform(size=3), RNG.uniform(size=3)
+    # w . (a x b) = a . (b x w)
+    gradient = cr.grad(lambda a: cnp.sum(w * cnp.linalg.cross(a, b)))(a)
+    np.testing.assert_allclose(gradient, np.cross(b, w), rtol=1e-12)
+
+
+def test_linalg_cross_takes_3_vectors_only():
+    with pytest.raises(ShapeError, match="3-vectors"):
+        cnp.linalg.cross(np.ones(2), np.ones(3))
+
+
+def test_numpy_cross_of_2_vectors_warns_as_numpy_2_does_and_agrees():
+    a, b = RNG.uniform(size=(4, 2)), RNG.uniform(size=(4, 3))
+    for first, second in ((a, a[::-1]), (a, b), (b, a)):
+        with pytest.warns(DeprecationWarning, match="2-dimensional vectors"):
+            ours = cnp.cross(first, second)
+        with pytest.warns(DeprecationWarning):
+            np.testing.assert_allclose(ours, np.cross(first, second), rtol=1e-12)
+
+
+def test_pinv_hermitian_reads_and_differentiates_the_lower_triangle():
+    matrix = symmetric(3) + np.triu(RNG.uniform(size=(3, 3)), 1)
+    gradient = cr.grad(lambda m: cnp.sum(cnp.linalg.pinv(m, hermitian=True) ** 2))(matrix)
+    assert np.all(np.triu(gradient, 1) == 0)
+    with pytest.raises(cr.errors.ArgumentError, match="rcond or rtol"):
+        cnp.linalg.pinv(A, rcond=0.1, rtol=0.1)
+
+
+def test_matrix_power_takes_integer_exponents_and_inverts_for_negative_ones():
+    with pytest.raises(TypeError, match="integer"):
+        cnp.linalg.matrix_power(A, 1.5)
+    with pytest.raises(np.linalg.LinAlgError):
+        cnp.linalg.matrix_power(cr.tensor(np.zeros((2, 2))), -1)
+    assert cr.gradcheck(lambda m: cnp.linalg.matrix_power(m, -3), BATCH)
+
+
+def test_multi_dot_multiplies_in_numpys_order_and_checks_ranks():
+    arrays = [RNG.uniform(size=(10, 100)), RNG.uniform(size=(100, 5)), RNG.uniform(size=(5, 50)),
+              RNG.uniform(size=(50, 1))]
+    np.testing.assert_array_equal(cnp.linalg.multi_dot(arrays), np.linalg.multi_dot(arrays))
+    with pytest.raises(np.linalg.LinAlgError, match="two-dimensional"):
+        cnp.linalg.multi_dot([A, BATCH, A])
+
+
+def test_tensor_equations_check_their_shapes_as_numpy():
+    with pytest.raises(np.linalg.LinAlgError, match="prod"):
+        cnp.linalg.tensorsolve(cr.tensor(np.ones((2, 3, 4))), np.ones(2))
+    with pytest.raises(np.linalg.LinAlgError, match="must be square"):
+        cnp.linalg.tensorinv(cr.tensor(np.ones((2, 3, 4))), ind=1)
+    with pytest.raises(ValueError, match="ind"):
+        cnp.linalg.tensorinv(np.eye(4).reshape(2, 2, 2, 2), ind=0)
+
+
+def test_tensorinv_solves_with_tensordot():
+    a = well_conditioned(6, 6).reshape(6, 2, 3)
+    b = RNG.uniform(size=6)
+    np.testing.assert_allclose(
+        raw_value(cnp.tensordot(cnp.linalg.tensorinv(cr.tensor(a), ind=1), b, 1)),
+        np.linalg.tensorsolve(a, b), rtol=1e-12,
+    )
+
+
+def test_outer_takes_vectors_only_as_numpy_2():
+    with pytest.raises(ShapeError, match="one-dimensional"):
+        cnp.linalg.outer(A, A)
+
+
+def test_negative_p_norms_with_a_zero_entry_are_zero_with_gradient_zero():
+    x = np.array([0.0, 1.5, -2.0])
+    assert cnp.linalg.vector_norm(cr.tensor(x), ord=-1) == 0.0
+    np.testing.assert_array_equal(
+        cr.grad(lambda v: cnp.linalg.vector_norm(v, ord=-1))(x), np.zeros(3)
+    )
+
+
+def test_eigenvalues_of_an_integer_matrix_are_complex128():
+    integers = np.array([[2, 1], [0, 3]], dtype=np.int32)
+    assert cnp.linalg.eigvals(integers).dtype == np.complex128
+    assert cnp.linalg.eig(integers).eigenvalues.dtype == np.complex128
+
+
+@pytest.mark.parametrize("call, primitive", [
+    (lambda t: np.linalg.lstsq(t, np.ones(3))[0], "astype"),
+    (lambda t: np.linalg.cond(t), "divide"),
+    (lambda t: np.linalg.tensorinv(t, ind=1), "reshape"),
+    (lambda t: np.linalg.cross(t, t), "transpose"),
+    (lambda t: np.cross(t, t[::-1]), "transpose"),
+    (lambda t: np.kron(t, t), "reshape"),
+    (lambda t: np.linalg.multi_dot([t, t, t]), "matmul"),
+])
+def test_the_new_linalg_functions_record_through_numpy_dispatch(call, primitive):
+    t = cr.tensor(A, requires_grad=True)
+    out = call(t)
+    assert out.grad_fn is not None and out.grad_fn.name == primitive
+    cnp.sum(cnp.abs(out)).backward()
+    assert t.grad.shape == A.shape and np.all(np.isfinite(raw_value(t.grad)))
+
+
+def test_the_namespace_has_every_name_of_numpy_linalg():
+    public = {name for name in dir(np.linalg) if not name.startswith("_")} - {"test"}
+    assert public <= set(cnp.linalg.__all__)
+    assert cnp.linalg.LinAlgError is np.linalg.LinAlgError

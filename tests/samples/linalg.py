@@ -178,6 +178,8 @@ SAMPLES["pinv"] = [
     Sample((uniform((2, 3), seed=1),), {"rcond": 1e-12}, label="wide"),
     Sample((np.eye(3),), {"rcond": 1e-12}, label="identity (equal singular values)"),
     Sample((uniform((2, 3, 2), seed=2),), {"rcond": 1e-12}, label="batched"),
+    Sample((uniform((2, 3, 2), seed=3),), {"rcond": np.array([1e-12, 1e-10])},
+           label="batched, one rcond per matrix"),
 ]
 
 

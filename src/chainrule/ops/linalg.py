@@ -22,7 +22,7 @@ import numpy as np
 
 from chainrule.core.batching import is_differentiated as _differentiated
 from chainrule.core.batching import pad_rank
-from chainrule.core.dtypes import complex_pair, dtype_of, shape_of
+from chainrule.core.dtypes import dtype_of, shape_of
 from chainrule.core.primitive import OUT, PerInput, defprimitive
 from chainrule.core.trace import physical_value
 from chainrule.errors import NonDifferentiableError, ShapeError
@@ -124,6 +124,12 @@ def _from_lower(t, hermitian=False):
         return _tril(t) + mT(_tril(t, -1))
     lower = _tril(t, -1)
     return lower + prim("conj")(mT(lower)) + _real_diagonal(t)
+
+
+def from_lower(a):
+    """The symmetric (Hermitian, for a complex a) matrix NumPy's eigh reads from a's lower
+    triangle: for pinv(hermitian=True) and friends, differentiated onto that triangle."""
+    return _from_lower(a, _is_complex(a))
 
 
 def _from_lower_adjoint(p, hermitian=False):
@@ -750,14 +756,19 @@ eigh_vectors = defprimitive(
 # Only R-linear (Re, Im): a complex tangent of a real A is split into real and imaginary parts.
 # The eigenvalues' derivative holds at repeated eigenvalues of a diagonalisable A for symmetric
 # functions of them (sum, product); the vectors' rules raise there (F is infinite).
+def _eig_dtype(x):
+    """complex64 for float32 (and smaller) input, complex128 for float64 and integers."""
+    return np.result_type(x.dtype, np.complex64)
+
+
 def _eig_values_impl(x):
     x = np.asarray(x)
-    return np.linalg.eigvals(x).astype(complex_pair(x.dtype), copy=False)
+    return np.linalg.eigvals(x).astype(_eig_dtype(x), copy=False)
 
 
 def _eig_vectors_impl(x):
     x = np.asarray(x)
-    return np.linalg.eig(x)[1].astype(complex_pair(x.dtype), copy=False)
+    return np.linalg.eig(x)[1].astype(_eig_dtype(x), copy=False)
 
 
 def _eig_values_vjp(g, x):
