@@ -2,15 +2,22 @@
 `logsumexp`, each over any axes as NumPy takes them. `mean`, `var` and `std` are composites of
 `sum`; the others record one primitive of `chainrule.ops.reduce`. any, all and count_nonzero
 carry no derivative: NumPy answers on plain values, and under vmap reductions of a mask do,
-one answer per example."""
+one answer per example.
+
+The nan* reductions replace NaN by the reduction's neutral value with `where` (so a NaN entry
+gets a zero derivative) and count the other entries, as NumPy's do; a slice of NaN only gives
+NumPy's answer and warning (NaN, or 0 for a sum).
+"""
 
 import builtins
+import warnings
 
 import numpy as np
 
 from chainrule.core.dtypes import shape_of
 from chainrule.core.tensor import Tensor, raw_value
 from chainrule.core.trace import physical_value
+from chainrule.errors import ArgumentError, ShapeError
 from chainrule.numpy._common import (
     array_dtype,
     differentiable,
@@ -22,14 +29,16 @@ from chainrule.numpy._common import (
 )
 from chainrule.numpy._explain import wrap_public
 from chainrule.numpy.creation import astype
-from chainrule.numpy.shapes import ravel
+from chainrule.numpy.shapes import concatenate, ravel
 from chainrule.ops import elementwise as _elementwise
 from chainrule.ops import reduce as _reduce
 from chainrule.ops._rules import const
 
 __all__ = [
     "sum", "mean", "var", "std", "prod", "max", "min", "amax", "amin", "argmax", "argmin",
-    "cumsum", "cumprod", "logsumexp", "any", "all", "count_nonzero",
+    "cumsum", "cumprod", "logsumexp", "any", "all", "count_nonzero", "ptp", "cumulative_sum",
+    "cumulative_prod", "nansum", "nanprod", "nanmean", "nanvar", "nanstd", "nanmax", "nanmin",
+    "nanargmax", "nanargmin", "nancumsum", "nancumprod",
 ]
 
 
@@ -41,7 +50,7 @@ def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=
     return result if initial is None else result + initial
 
 
-def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
+def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
     reject("mean", out, where)
     axes = normalize_axes(axis, ndim_of(a), "mean")
     count = int(np.prod([shape_of(a)[i] for i in axes], dtype=np.int64))
@@ -49,24 +58,54 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
     return total / count if count else total * np.nan
 
 
-def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None):
+_mean = mean  # for var, whose argument `mean` hides this function
+
+
+def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None, mean=None,
+        correction=None):
     reject("var", out, where)
+    ddof = _degrees(ddof, correction, "var")
     axes = normalize_axes(axis, ndim_of(a), "var")
-    centred = a - mean(a, axis=axes, dtype=dtype, keepdims=True)
+    centre = _mean(a, axis=axes, dtype=dtype, keepdims=True) if mean is None else mean
     count = int(np.prod([shape_of(a)[i] for i in axes], dtype=np.int64))
-    if array_dtype(a).kind == "c":  # NumPy's: mean |x - mean(x)|^2, a real number
-        squares = _elementwise.real(centred) ** 2 + _elementwise.imag(centred) ** 2
-    else:
-        squares = centred * centred
-    return sum(squares, axis=axes, keepdims=keepdims) / builtins.max(count - ddof, 0)
+    total = sum(_squares(a - centre), axis=axes, keepdims=keepdims)
+    if count - ddof > 0:
+        return total / (count - ddof)
+    warnings.warn("Degrees of freedom <= 0 for slice", RuntimeWarning, stacklevel=3)
+    return total / 0  # inf, or NaN for 0 / 0, with NumPy's warnings
 
 
-def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None):
-    variance = var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, where=where)
-    # std is |x - mean| / sqrt(n - ddof): a cone with its tip where the variance is 0 (a constant
-    # row). There it takes the subgradient 0, as PyTorch does: the outer where makes std there a
-    # constant 0, and the inner one keeps sqrt's infinite derivative at 0 out of the graph, so
-    # no derivative of any order is NaN and a constant row leaves the other rows alone.
+def _degrees(ddof, correction, what):
+    """NumPy's ddof, or its array-API name `correction` (not both)."""
+    if correction is None:
+        return ddof
+    if ddof != 0:
+        raise ArgumentError(f"{what}: ddof and correction can't be provided simultaneously")
+    return correction
+
+
+def _squares(centred):
+    """|x|^2 entry by entry: NumPy's var squares the real and imaginary parts of a complex
+    deviation and adds them (a real number)."""
+    if array_dtype(centred).kind == "c":
+        return _elementwise.real(centred) ** 2 + _elementwise.imag(centred) ** 2
+    return centred * centred
+
+
+def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None, mean=None,
+        correction=None):
+    variance = var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,
+                   where=where, mean=mean, correction=correction)
+    return _root(variance)
+
+
+def _root(variance):
+    """sqrt(variance), with the subgradient 0 where the variance is 0.
+
+    std is |x - mean| / sqrt(n - ddof): a cone with its tip where the variance is 0 (a constant
+    row). There it takes the subgradient 0, as PyTorch does: the outer where makes std there a
+    constant 0, and the inner one keeps sqrt's infinite derivative at 0 out of the graph, so no
+    derivative of any order is NaN and a constant row leaves the other rows alone."""
     constant = _elementwise.equal(const(variance), 0)
     if not np.any(physical_value(constant)):  # no constant row in any example
         return _elementwise.sqrt(variance)
@@ -185,5 +224,193 @@ count_nonzero = _truth_reduction(
     lambda m, axes, keep: _reduce.sum(astype(m, np.int64), axis=axes, keepdims=keep),
     np.count_nonzero,
 )
+
+
+# ----- ptp, cumulative_sum, cumulative_prod -------------------------------------------------------
+def ptp(a, axis=None, out=None, keepdims=False):
+    """max - min (peak to peak); ties share the derivative as in max and min."""
+    reject("ptp", out)
+    return max(a, axis=axis, keepdims=keepdims) - min(a, axis=axis, keepdims=keepdims)
+
+
+def _cumulative(name, scan, neutral):
+    """NumPy 2's cumulative_sum / cumulative_prod: axis required beyond 1-d, and with
+    include_initial the neutral value (0 or 1) first along the axis."""
+
+    def cumulative(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
+        reject(name, out)
+        if axis is None:
+            if ndim_of(x) > 1:
+                raise ShapeError(
+                    f"{name}: for arrays which have more than one dimension ``axis`` argument "
+                    "is required"
+                )
+            x, axis = ravel(x), 0
+        axis = normalize_axis(axis, ndim_of(x), name)
+        result = scan(x, axis=axis, dtype=dtype)
+        if not include_initial:
+            return result
+        shape = list(shape_of(result))
+        shape[axis] = 1
+        first = np.full(shape, neutral, dtype=array_dtype(result))
+        return concatenate([first, result], axis=axis)
+
+    cumulative.__name__ = cumulative.__qualname__ = name
+    return cumulative
+
+
+cumulative_sum = _cumulative("cumulative_sum", cumsum, 0)
+cumulative_prod = _cumulative("cumulative_prod", cumprod, 1)
+
+
+# ----- the nan* reductions ------------------------------------------------------------------------
+def _as_array(a):
+    return a if isinstance(a, Tensor) else np.asarray(a)
+
+
+def _nan_mask(a):
+    """isnan(a) as a constant mask (batched under vmap), or None if no entry of any example is
+    NaN (integers never are): then the nan* reduction is the plain one."""
+    if array_dtype(a).kind not in "fc":
+        return None
+    mask = _elementwise.isnan(const(a))
+    return mask if np.any(physical_value(mask)) else None
+
+
+def _without_nan(a, neutral):
+    mask = _nan_mask(a)
+    return a if mask is None else _elementwise.where(mask, neutral, a)
+
+
+def _nan_filled(name, reduction, neutral):
+    """nansum, nanprod, nancumsum, nancumprod: the reduction of `a` with NaN -> `neutral`."""
+
+    def nan_reduction(a, *args, **kwargs):
+        return reduction(_without_nan(_as_array(a), neutral), *args, **kwargs)
+
+    nan_reduction.__name__ = nan_reduction.__qualname__ = name
+    return nan_reduction
+
+
+nansum = _nan_filled("nansum", sum, 0)
+nanprod = _nan_filled("nanprod", prod, 1)
+nancumsum = _nan_filled("nancumsum", cumsum, 0)
+nancumprod = _nan_filled("nancumprod", cumprod, 1)
+
+
+def _counted(mask, axes, keepdims, dtype):
+    """How many entries are not NaN along the axes, as a constant of `dtype` (NumPy divides by
+    the count into the sum's dtype)."""
+    present = astype(_elementwise.logical_not(mask), np.intp)
+    return astype(_reduce.sum(present, axis=axes, keepdims=keepdims), dtype)
+
+
+def _count(a, axes):
+    return int(np.prod([shape_of(a)[i] for i in axes], dtype=np.int64))
+
+
+def _real_dtype(a):
+    return np.empty(0, array_dtype(a)).real.dtype
+
+
+def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
+    reject("nanmean", out, where)
+    a = _as_array(a)
+    mask = _nan_mask(a)
+    if mask is None:
+        return mean(a, axis=axis, dtype=dtype, keepdims=keepdims)
+    axes = normalize_axes(axis, ndim_of(a), "nanmean")
+    total = sum(_elementwise.where(mask, 0, a), axis=axes, dtype=dtype, keepdims=keepdims)
+    count = _counted(mask, axes, keepdims, _real_dtype(total))
+    if np.any(physical_value(count) == 0):
+        warnings.warn("Mean of empty slice", RuntimeWarning, stacklevel=3)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return total / count
+
+
+def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None, mean=None,
+           correction=None):
+    """The variance of the entries that are not NaN; a slice with no more than ddof of them
+    gives NaN (with NumPy's warning)."""
+    reject("nanvar", out, where)
+    a = _as_array(a)
+    mask = _nan_mask(a)
+    ddof = _degrees(ddof, correction, "nanvar")
+    axes = normalize_axes(axis, ndim_of(a), "nanvar")
+    if mask is None and (_real_dtype(a).kind != "f" or _count(a, axes) - ddof > 0):
+        return var(a, axis=axes, dtype=dtype, ddof=ddof, keepdims=keepdims, mean=mean)
+    if mask is None:  # too few entries: NaN, where var would divide by 0
+        mask = _elementwise.isnan(const(a))
+    filled = _elementwise.where(mask, 0, a)
+    if mean is None:
+        count = _counted(mask, axes, True, _real_dtype(a))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = sum(filled, axis=axes, dtype=dtype, keepdims=True) / count
+    centred = _elementwise.where(mask, 0, filled - mean)
+    total = sum(_squares(centred), axis=axes, dtype=dtype, keepdims=keepdims)
+    freedom = _counted(mask, axes, keepdims, _real_dtype(total)) - ddof
+    bad = physical_value(const(freedom)) <= 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        variance = total / freedom
+    if np.any(bad):
+        warnings.warn("Degrees of freedom <= 0 for slice.", RuntimeWarning, stacklevel=3)
+        variance = _elementwise.where(freedom <= 0, np.nan, variance)
+    return variance
+
+
+def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None, mean=None,
+           correction=None):
+    return _root(nanvar(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,
+                        where=where, mean=mean, correction=correction))
+
+
+def _nan_extremum(name, extremum, fill):
+    """nanmax / nanmin: the extremum with NaN -> -inf (+inf); a slice of NaN only is NaN, with
+    NumPy's warning (unless `initial` answers for it, as in NumPy)."""
+
+    def nan_extremum(a, axis=None, out=None, keepdims=False, initial=None, where=None):
+        reject(name, out, where)
+        a = _as_array(a)
+        mask = _nan_mask(a)
+        if mask is None:
+            return extremum(a, axis=axis, keepdims=keepdims, initial=initial)
+        result = extremum(_elementwise.where(mask, fill, a), axis=axis, keepdims=keepdims,
+                          initial=initial)
+        if initial is not None:
+            return result
+        empty = all(mask, axis=axis, keepdims=keepdims)
+        if np.any(physical_value(empty)):
+            warnings.warn("All-NaN slice encountered", RuntimeWarning, stacklevel=3)
+            result = _elementwise.where(empty, np.nan, result)
+        return result
+
+    nan_extremum.__name__ = nan_extremum.__qualname__ = name
+    return nan_extremum
+
+
+nanmax = _nan_extremum("nanmax", max, -np.inf)
+nanmin = _nan_extremum("nanmin", min, np.inf)
+
+
+def _nan_arg(name, arg, fill):
+    """nanargmax / nanargmin: the index of the extremum ignoring NaN; a ValueError for a slice
+    of NaN only, as NumPy."""
+
+    def nan_arg(a, axis=None, out=None, *, keepdims=False):
+        reject(name, out)
+        a = _as_array(a)
+        mask = _nan_mask(a)
+        if mask is None:
+            return arg(a, axis=axis, keepdims=keepdims)
+        if np.any(physical_value(all(mask, axis=axis))):
+            raise ArgumentError(f"{name}: All-NaN slice encountered")
+        return arg(_elementwise.where(mask, fill, const(a)), axis=axis, keepdims=keepdims)
+
+    nan_arg.__name__ = nan_arg.__qualname__ = name
+    return nan_arg
+
+
+nanargmax = _nan_arg("nanargmax", argmax, -np.inf)
+nanargmin = _nan_arg("nanargmin", argmin, np.inf)
 
 wrap_public(globals(), __all__)

@@ -46,15 +46,15 @@ def _sigmoid(x):
 sin     = unary("sin",     np.sin,     lambda x: cos(x),                     saves=(X,),   formula="cos({0})")
 cos     = unary("cos",     np.cos,     lambda x: -sin(x),                    saves=(X,),   formula="-sin({0})")
 tan     = unary("tan",     np.tan,     lambda out: 1.0 + out * out,          saves=(OUT,), formula="1 + {out}^2")
-arcsin  = unary("arcsin",  np.arcsin,  lambda x: 1.0 / sqrt(1.0 - x * x),    saves=(X,),   formula="1/sqrt(1 - {0}^2)", singular=True)
-arccos  = unary("arccos",  np.arccos,  lambda x: -1.0 / sqrt(1.0 - x * x),   saves=(X,),   formula="-1/sqrt(1 - {0}^2)", singular=True)
-arctan  = unary("arctan",  np.arctan,  lambda x: 1.0 / (1.0 + x * x),        saves=(X,),   formula="1/(1 + {0}^2)")
+arcsin  = unary("arcsin",  np.arcsin,  lambda x: 1.0 / sqrt(1.0 - x * x),    saves=(X,),   formula="1/sqrt(1 - {0}^2)", singular=True, aliases=("asin",))
+arccos  = unary("arccos",  np.arccos,  lambda x: -1.0 / sqrt(1.0 - x * x),   saves=(X,),   formula="-1/sqrt(1 - {0}^2)", singular=True, aliases=("acos",))
+arctan  = unary("arctan",  np.arctan,  lambda x: 1.0 / (1.0 + x * x),        saves=(X,),   formula="1/(1 + {0}^2)", aliases=("atan",))
 sinh    = unary("sinh",    np.sinh,    lambda x: cosh(x),                    saves=(X,),   formula="cosh({0})")
 cosh    = unary("cosh",    np.cosh,    lambda x: sinh(x),                    saves=(X,),   formula="sinh({0})")
 tanh    = unary("tanh",    np.tanh,    lambda out: 1.0 - out * out,          saves=(OUT,), formula="1 - {out}^2")
-arcsinh = unary("arcsinh", np.arcsinh, lambda x: 1.0 / sqrt(x * x + 1.0),    saves=(X,),   formula="1/sqrt({0}^2 + 1)")
-arccosh = unary("arccosh", np.arccosh, lambda x: _arccosh_derivative(x),     saves=(X,),   formula="1/sqrt({0}^2 - 1)", singular=True)
-arctanh = unary("arctanh", np.arctanh, lambda x: 1.0 / (1.0 - x * x),        saves=(X,),   formula="1/(1 - {0}^2)", singular=True)
+arcsinh = unary("arcsinh", np.arcsinh, lambda x: 1.0 / sqrt(x * x + 1.0),    saves=(X,),   formula="1/sqrt({0}^2 + 1)", aliases=("asinh",))
+arccosh = unary("arccosh", np.arccosh, lambda x: _arccosh_derivative(x),     saves=(X,),   formula="1/sqrt({0}^2 - 1)", singular=True, aliases=("acosh",))
+arctanh = unary("arctanh", np.arctanh, lambda x: 1.0 / (1.0 - x * x),        saves=(X,),   formula="1/(1 - {0}^2)", singular=True, aliases=("atanh",))
 exp     = unary("exp",     np.exp,     lambda out: out,                      saves=(OUT,), formula="{out}")
 exp2    = unary("exp2",    np.exp2,    lambda out: out * _LN2,               saves=(OUT,), formula="{out}·ln 2")
 expm1   = unary("expm1",   np.expm1,   lambda out: out + 1.0,                saves=(OUT,), formula="{out} + 1")
@@ -114,7 +114,7 @@ divide   = binary("divide", via_operator(np.divide, operator.truediv), lambda y,
 # d(x^y) = y x^(y-1) dx + log(x) x^y dy; both terms taken as 0 where they are 0 * infinity.
 power    = binary("power", via_operator(np.power, operator.pow), lambda x, y, out: _power_dx(x, y),
                   lambda x, y, out: _power_dy(x, out), saves=(X, Y, OUT), singular=True,
-                  formula=("{1}·{0}^({1}-1)", "{out}·log({0})"))
+                  formula=("{1}·{0}^({1}-1)", "{out}·log({0})"), aliases=("pow",))
 float_power = binary("float_power", np.float_power, lambda x, y, out: _power_dx(x, y),
                      lambda x, y, out: _power_dy(x, out), saves=(X, Y, OUT), singular=True)
 # max/min: the input that wins takes the cotangent; ties split it evenly (as JAX and PyTorch).
@@ -128,7 +128,8 @@ fmin     = binary("fmin", real_only(np.fmin, "fmin"), lambda x, y, out: _winner(
                   lambda x, y, out: _winner(y, x, out), saves=(X, Y, OUT))
 # atan2(y, x): d/dy = x / (x^2 + y^2), d/dx = -y / (x^2 + y^2)
 arctan2  = binary("arctan2", np.arctan2, lambda y, x: x / (x * x + y * y),
-                  lambda y, x: -y / (x * x + y * y), saves=(X, Y), singular=True, expression=True)
+                  lambda y, x: -y / (x * x + y * y), saves=(X, Y), singular=True, expression=True,
+                  aliases=("atan2",))
 hypot    = binary("hypot", np.hypot, lambda x, y, out: _ratio(x, out),
                   lambda x, y, out: _ratio(y, out), saves=(X, Y, OUT), expression=True)
 # logaddexp: d/dx = e^x / (e^x + e^y) = sigmoid(x - y), the softmax weight of x. Not exp(x - out):
