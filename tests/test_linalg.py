@@ -1024,3 +1024,19 @@ def test_the_namespace_has_every_name_of_numpy_linalg():
     public = {name for name in dir(np.linalg) if not name.startswith("_")} - {"test"}
     assert public <= set(cnp.linalg.__all__)
     assert cnp.linalg.LinAlgError is np.linalg.LinAlgError
+
+
+def test_hermitian_svd_is_numpys_for_real_matrices_and_differentiable():
+    matrix = symmetric(3) - 3.5 * np.eye(3) + np.triu(RNG.uniform(size=(3, 3)), 1)
+    for ours, numpys in zip(cnp.linalg.svd(matrix, hermitian=True),
+                            np.linalg.svd(matrix, hermitian=True), strict=True):
+        np.testing.assert_allclose(ours, numpys, rtol=1e-12, atol=1e-14)
+    u, s, vh = cnp.linalg.svd(cr.tensor(matrix + 0j), hermitian=True)
+    lower = np.tril(matrix) + np.tril(matrix, -1).T
+    np.testing.assert_allclose(raw_value((u * s[None, :]) @ vh), lower, atol=1e-12)
+    # S = |w|: d sum(S) = sum sign(w_i) v_i v_i^T, landing on the lower triangle.
+    values, vectors = np.linalg.eigh(lower)
+    projector = (vectors * np.sign(values)) @ vectors.T
+    expected = np.tril(projector) + np.tril(projector.T, -1)
+    gradient = cr.grad(lambda m: cnp.sum(cnp.linalg.svd(m, hermitian=True, compute_uv=False)))
+    np.testing.assert_allclose(gradient(matrix), expected, rtol=1e-10, atol=1e-12)

@@ -46,6 +46,8 @@ COLLINEAR = _uniform(6, 3)
 COLLINEAR[:, 2] = COLLINEAR[:, 0] + 0.02 * _uniform(6)  # full rank, condition ~100
 SYMMETRIC = _with_singular_values(3, 3, [3.0, 2.0, 1.0])
 SYMMETRIC = SYMMETRIC @ SYMMETRIC.T + np.triu(_uniform(3, 3), 1)  # noise eigh never reads
+_Q, _ = np.linalg.qr(_uniform(3, 3))
+INDEFINITE = (_Q * [3.0, -2.0, 0.5]) @ _Q.T + np.triu(_uniform(3, 3), 1)  # mixed signs
 
 
 def _picking(function, index):
@@ -215,6 +217,13 @@ _OTHERS = [
          lambda a: np.linalg.pinv(a, hermitian=True), label="hermitian, complex"),
     Case("numpy.linalg.pinv", lambda a: cnp.linalg.pinv(a, rtol=None), (TALL,),
          lambda a: np.linalg.pinv(a, rtol=None), label="rtol=None (array API default)"),
+    *[Case("numpy.linalg.svd", _picking(lambda a: cnp.linalg.svd(a, hermitian=True), index),
+           (INDEFINITE,), _picking(lambda a: np.linalg.svd(a, hermitian=True), index),
+           label=f"hermitian, {part}")
+      for index, part in enumerate(["U", "S", "Vh"])],
+    Case("numpy.linalg.svd", lambda a: cnp.linalg.svd(a, hermitian=True)[2],
+         (_complex(3, 3) + 3 * np.diag([1.0, -2.0, 3.0]),), None,
+         label="hermitian, complex Vh (eigh's phases)"),
     Case("numpy.linalg.eigvalsh", lambda a: cnp.linalg.eigvalsh(a, UPLO="U"), (SYMMETRIC.T,),
          lambda a: np.linalg.eigvalsh(a, UPLO="U"), label="UPLO='U'"),
 ]

@@ -2,7 +2,10 @@
 
 Each function checks shapes (a `ShapeError` naming the function and the shapes), then calls the
 primitives of `chainrule.ops.linalg` or composes them. `chainrule.numpy` registers them for
-NumPy dispatch, so `np.linalg.inv(tensor)` records.
+NumPy dispatch, so `np.linalg.inv(tensor)` records. A few (eig, cond, lstsq, the modes of svd
+and qr that have no derivative) answer plain arrays with NumPy's own function, so that values,
+dtypes and conventions (cond's inf at a singular matrix) are NumPy's to the bit; on Tensors they
+are composed from the rows, with the same values where the derivative exists.
 """
 
 import builtins
@@ -287,18 +290,37 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
 
     For a complex matrix the phases are fixed as in eigh: each column of U has its
     largest-modulus entry real and positive, and Vh's rows carry the matching phases (NumPy's
-    U and Vh differ from these by a phase per singular triple; U S Vh is the same)."""
-    rows, cols = _require_matrix(a, "svd")[-2:]
+    U and Vh differ from these by a phase per singular triple; U S Vh is the same).
+
+    hermitian=True is NumPy's eigh-based path, built on eigh (whose derivatives it has): the
+    matrix is read from a's lower triangle, S = |w| in descending order, U the eigenvectors in
+    that order, Vh = (U sign(w))^H. Real matrices get NumPy's U and Vh exactly; complex ones
+    eigh's phase convention."""
+    rows, cols = _require_matrix(a, "svd", square=hermitian)[-2:]
+    if hermitian:
+        return _hermitian_svd(a, compute_uv)
     if not compute_uv:
         return _ops.svd_s(a)
-    if (hermitian or (full_matrices and rows != cols)) and not _traced(a):
-        return _np.linalg.svd(a, full_matrices=full_matrices, hermitian=hermitian)
-    if hermitian or (full_matrices and rows != cols):
+    if full_matrices and rows != cols:
+        if not _traced(a):
+            return _np.linalg.svd(a, full_matrices=True)
         raise NotImplementedError(
-            f"svd of a {rows}x{cols} matrix with full_matrices=True (or hermitian=True) has no "
-            "unique derivative; call svd(a, full_matrices=False)"
+            f"svd of a {rows}x{cols} matrix with full_matrices=True has no unique derivative "
+            "(the extra columns are any orthonormal completion); call "
+            "svd(a, full_matrices=False)"
         )
     return SVDResult(_ops.svd_u(a), _ops.svd_s(a), _ops.svd_vt(a))
+
+
+def _hermitian_svd(a, compute_uv):
+    values, vectors = eigh(a)
+    order = _shapes.flip(_selection.argsort(_elementwise.abs(const(values)), axis=-1), axis=-1)
+    singular_values = _selection.take_along_axis(_elementwise.abs(values), order, axis=-1)
+    if not compute_uv:
+        return singular_values
+    u = _selection.take_along_axis(vectors, order[..., None, :], axis=-1)
+    signs = _selection.take_along_axis(_elementwise.sign(const(values)), order, axis=-1)
+    return SVDResult(u, singular_values, _ops.mH(u * signs[..., None, :]))
 
 
 def svdvals(x, /):
@@ -600,8 +622,8 @@ def lstsq(a, b, rcond=None):
         result_dtype = _np.dtype(_np.float64)
     work = _np.result_type(result_dtype, _np.float64)
     real_dtype = _np.finfo(result_dtype).dtype
-    if rcond is None:
-        rcond = _np.finfo(_np.float64).eps * builtins.max(rows, columns)
+    if rcond is None or rcond < 0:  # gelsd reads a negative rcond as machine precision
+        rcond = _np.finfo(_np.float64).eps * (builtins.max(rows, columns) if rcond is None else 1)
     a, b = _creation.astype(a, work), _creation.astype(b, work)
     x = _ops.matmul(_ops.pinv(a, rcond=float(rcond)), b)
     values = svdvals(a)
