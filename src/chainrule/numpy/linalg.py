@@ -597,10 +597,11 @@ def lstsq(a, b, rcond=None):
     """NumPy's (x, residuals, rank, s) for min ||b - a x|| (b one vector, or columns).
 
     x is pinv(a, rcond) @ b, the minimum-norm solution LAPACK's gelsd also returns, and is
-    differentiated as that: wherever the rank is locally constant (a of full rank, or below
-    it by an exact, stable rank deficiency). The residuals (the squared norm of each column of
-    b - a x, present where a has full column rank and more rows than columns, as NumPy) and the
-    singular values s are differentiable too; rank is an integer. As in NumPy (and JAX), a must
+    differentiated as that: exactly where a has full rank (the rank is then locally constant);
+    at a rank-deficient a, along the perturbations that keep its rank, as pinv. The residuals
+    (the squared norm of each column of b - a x, present where a has full column rank and more
+    rows than columns, as NumPy) and the singular values s are differentiable too; rank is an
+    integer. As in NumPy (and JAX), a must
     be one matrix: batch with cr.vmap. On plain arrays this is NumPy's own lstsq."""
     if not _traced(a, b):
         return _np.linalg.lstsq(a, b, rcond=rcond)
