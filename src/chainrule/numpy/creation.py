@@ -53,7 +53,8 @@ def asanyarray(a, dtype=None):
 
 
 def ascontiguousarray(a, dtype=None):
-    return asarray(a, dtype)
+    result = asarray(a, dtype)
+    return reshape(result, (1,)) if ndim_of(result) == 0 else result  # NumPy's: ndim >= 1
 
 
 def array(a, dtype=None, copy=True):
@@ -200,7 +201,7 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
     )
     start, stop = cast(start, inexact), cast(stop, inexact)
     # Rotate start onto the positive reals (negative and complex endpoints), rotate back after.
-    sign = const(_elementwise.sign(start))
+    sign = const(start) / abs(const(start))  # NumPy's sign, z/|z| for complex z
     start, stop = start / sign, stop / sign
     samples = logspace(
         _elementwise.log10(start), _elementwise.log10(stop), num=num, endpoint=endpoint,

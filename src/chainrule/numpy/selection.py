@@ -15,7 +15,13 @@ import numpy as np
 from chainrule.core.dtypes import dtype_of, shape_of
 from chainrule.core.tensor import cast, raw_value
 from chainrule.core.trace import physical_value
-from chainrule.errors import ArgumentError, InputTypeError, ShapeError, UnsupportedFunctionError
+from chainrule.errors import (
+    ArgumentError,
+    IndexOutOfRangeError,
+    InputTypeError,
+    ShapeError,
+    UnsupportedFunctionError,
+)
 from chainrule.numpy._common import (
     condition_of,
     ndim_of,
@@ -206,9 +212,9 @@ def take(a, indices, axis=None, out=None, mode="raise"):
     if axis is None:
         a, axis = ravel(a), 0
     axis = normalize_axis(axis, ndim_of(a), "take")
-    indices = const(indices)
-    if not traced(indices):
-        indices = np.asarray(indices)
+    indices = _index_array(indices)
+    if dtype_of(indices).kind != "i":  # NumPy casts them (booleans are 0 and 1, not a mask)
+        indices = cast(indices, np.intp)
     indices = _by_mode(indices, shape_of(a)[axis], mode, "take")
     return _shape_ops.getitem(a, index=(slice(None),) * axis + (indices,))
 
@@ -231,8 +237,9 @@ def _along_axis(arr, indices, axis, what):
     along every other axis each position itself."""
     n = ndim_of(arr)
     if dtype_of(indices).kind not in "iu":
-        raise InputTypeError(f"{what}: `indices` must be an integer array, got dtype "
-                             f"{dtype_of(indices)}")
+        raise IndexOutOfRangeError(  # an IndexError, as NumPy's
+            f"{what}: `indices` must be an integer array, got dtype {dtype_of(indices)}"
+        )
     if ndim_of(indices) != n:
         raise ShapeError(
             f"{what}: `indices` and `arr` must have the same number of dimensions, got "
@@ -277,8 +284,10 @@ def put_along_axis(arr, indices, values, axis, inplace=True):
 def put(a, ind, v, mode="raise", *, inplace=True):
     if inplace:
         return _in_place("put", np.put, a, ind, v, mode)
-    a = as_array(a)
+    a, v = as_array(a), as_array(v)
     flat_positions = np.asarray(raw_value(plain_for_shape(ind, "put")), dtype=np.intp).ravel()
+    if size(v) == 0:
+        return a[...]  # NumPy's put writes nothing
     return _written(a, _by_mode(flat_positions, size(a), mode, "put"), v, "put")
 
 
