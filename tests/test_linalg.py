@@ -1009,7 +1009,6 @@ def test_eigenvalues_of_an_integer_matrix_are_complex128():
     (lambda t: np.linalg.tensorinv(t, ind=1), "reshape"),
     (lambda t: np.linalg.cross(t, t), "transpose"),
     (lambda t: np.cross(t, t[::-1]), "transpose"),
-    (lambda t: np.kron(t, t), "reshape"),
     (lambda t: np.linalg.multi_dot([t, t, t]), "matmul"),
 ])
 def test_the_new_linalg_functions_record_through_numpy_dispatch(call, primitive):

@@ -1,6 +1,6 @@
 """Composite cases: chainrule.numpy.linalg's functions built from the linalg rows (lstsq through
 pinv, cond through svdvals or inv and the matrix norms, tensorsolve through solve...) and the
-products of chainrule.numpy (cross, kron, vecdot, matvec, vecmat).
+products of chainrule.numpy (cross, vecdot, matvec, vecmat).
 
 Functions returning a tuple are checked through the part that carries a derivative (a lambda
 picking it). Edge points: ill-conditioned but invertible matrices, nearly collinear columns for
@@ -235,9 +235,6 @@ _PRODUCTS = [
     Case("numpy.cross", lambda a, b: cnp.cross(a, b, axisa=0, axisb=1, axisc=0),
          (_complex(3, 2), _uniform(2, 3)), lambda a, b: np.cross(a, b, axisa=0, axisb=1, axisc=0),
          label="axisa, axisb, axisc"),
-    Case("numpy.kron", cnp.kron, (_uniform(2, 3), _uniform(3, 1, 2)), np.kron,
-         label="different ranks"),
-    Case("numpy.kron", cnp.kron, (_complex(2, 2), _uniform(2, 3)), np.kron, label="complex"),
     Case("numpy.vecdot", cnp.vecdot, (_complex(2, 3), _complex(2, 3)), np.vecdot,
          label="complex"),
     Case("numpy.matvec", cnp.matvec, (_uniform(2, 3, 4), _complex(4)), np.matvec),

@@ -1,6 +1,6 @@
 """Products of arrays: tensordot (a transpose, a reshape and one matmul), dot, vdot, inner,
-outer, einsum, vecdot, matvec, vecmat, kron and cross, all recorded through the matmul and
-einsum primitives of `chainrule.ops.linalg` or elementwise products."""
+outer, einsum, vecdot, matvec, vecmat and cross, all recorded through the matmul and einsum
+primitives of `chainrule.ops.linalg` or elementwise products (kron is in shapes)."""
 
 import warnings
 
@@ -18,7 +18,7 @@ from chainrule.ops import linalg as _linalg_ops
 
 __all__ = [
     "tensordot", "dot", "vdot", "inner", "outer", "einsum", "einsum_path", "vecdot", "matvec",
-    "vecmat", "kron", "cross",
+    "vecmat", "cross",
 ]
 
 
@@ -143,21 +143,7 @@ def _at_least_1d(x, what):
     return x
 
 
-# ----- kron and cross ----------------------------------------------------------------------------
-def kron(a, b):
-    """The Kronecker product: block (i, j, ...) of the result is a[i, j, ...] * b. The operand
-    with fewer axes gets leading ones, as in NumPy."""
-    a_shape, b_shape = shape_of(a), shape_of(b)
-    ndim = max(len(a_shape), len(b_shape))
-    a_shape = (1,) * (ndim - len(a_shape)) + tuple(a_shape)
-    b_shape = (1,) * (ndim - len(b_shape)) + tuple(b_shape)
-    # a's axes interleaved with b's: (a0, 1, a1, 1, ...) * (1, b0, 1, b1, ...) = (a0, b0, a1, ...)
-    spread_a = reshape(a, tuple(n for size in a_shape for n in (size, 1)))
-    spread_b = reshape(b, tuple(n for size in b_shape for n in (1, size)))
-    blocks = _elementwise.multiply(spread_a, spread_b)
-    return reshape(blocks, tuple(m * n for m, n in zip(a_shape, b_shape, strict=True)))
-
-
+# ----- cross -------------------------------------------------------------------------------------
 def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     """The cross product of (arrays of) 3-vectors, as np.cross: bilinear, so each derivative
     is a cross product again. 2-vectors count as 3-vectors with a zero z entry (a pair of them
