@@ -3,33 +3,30 @@
 `nan_to_num`, which replaces entries with `where`; then functions composed from rows so that
 NumPy's values come out bit for bit and the derivatives follow from the rows: `sinc` and `i0`
 (right to every order at 0), `fmod`, `copysign`, `heaviside`, `ldexp`, `frexp`, `modf` and
-`divmod`, and `cross`, componentwise along an axis. `nextafter` and `spacing` answer on plain
-values: they are a step of one unit in the last place, whose derivative nobody means to take.
+`divmod`. `nextafter` and `spacing` answer on plain values: they are a step of one unit in the
+last place, whose derivative nobody means to take.
 
 Masks, signs and exponents are computed by NumPy on constant values (`_on_constant`): a
 pointwise NumPy function of a value batched by vmap is computed for all examples at once.
 """
 
-import warnings
-
 import numpy as np
 
-from chainrule.core.dtypes import dtype_of, shape_of
+from chainrule.core.dtypes import dtype_of
 from chainrule.core.primitive import TRACED_TYPES
 from chainrule.core.tensor import raw_value
 from chainrule.core.trace import batched_like, physical_value
-from chainrule.errors import DTypeError, ShapeError
-from chainrule.numpy._common import array_dtype, ndim_of, normalize_axis, plain
+from chainrule.errors import DTypeError
+from chainrule.numpy._common import array_dtype, plain
 from chainrule.numpy._explain import wrap_public
 from chainrule.numpy.creation import astype
 from chainrule.numpy.creation import copy as _copy
-from chainrule.numpy.shapes import moveaxis, stack
 from chainrule.ops import elementwise as _elementwise
 from chainrule.ops._rules import const
 
 __all__ = [
     "round", "around", "positive", "angle", "nan_to_num", "sinc", "i0", "fmod", "copysign",
-    "heaviside", "ldexp", "frexp", "modf", "divmod", "nextafter", "spacing", "cross",
+    "heaviside", "ldexp", "frexp", "modf", "divmod", "nextafter", "spacing",
 ]
 
 
@@ -222,9 +219,9 @@ def copysign(x1, x2):
 
 def heaviside(x1, x2):
     """0 where x1 < 0, x2 where x1 == 0, 1 where x1 > 0, as np.heaviside: the derivative in x1
-    is 0 (a step), in x2 1 where x1 == 0."""
+    is 0 (a step: (sign(x1) + 1) / 2, sign's zero derivative), in x2 1 where x1 == 0."""
     dtype = _numpy_dtype(np.heaviside, x1, x2)
-    step = _on_constant(lambda v: np.heaviside(v, 0.0).astype(dtype), x1)
+    step = (_elementwise.sign(_as_dtype(x1, dtype)) + 1) * 0.5
     at_zero = _on_constant(lambda v: v == 0, x1)
     return _elementwise.where(at_zero, _as_dtype(x2, dtype), step)
 
@@ -281,40 +278,6 @@ def divmod(x1, x2):  # noqa: A001
 
 nextafter = plain(np.nextafter)
 spacing = plain(np.spacing)
-
-
-# ----- cross -------------------------------------------------------------------------------------
-def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
-    """The cross product of 3-vectors (or 2-vectors, as NumPy, deprecated there) along the given
-    axes, broadcasting the others, as np.cross: products and differences of components."""
-    if axis is not None:
-        axisa = axisb = axisc = axis
-    a = moveaxis(a, normalize_axis(axisa, ndim_of(a), "cross"), -1)
-    b = moveaxis(b, normalize_axis(axisb, ndim_of(b), "cross"), -1)
-    sizes = (shape_of(a)[-1], shape_of(b)[-1])
-    if not set(sizes) <= {2, 3}:
-        raise ShapeError(
-            f"cross: incompatible dimensions for cross product, got vectors of {sizes[0]} and "
-            f"{sizes[1]} components (each must have 2 or 3)"
-        )
-    if 2 in sizes:
-        warnings.warn(
-            "Arrays of 2-dimensional vectors are deprecated. Use arrays of 3-dimensional "
-            "vectors instead. (deprecated in NumPy 2.0)", DeprecationWarning, stacklevel=3,
-        )
-    a0, a1, b0, b1 = a[..., 0], a[..., 1], b[..., 0], b[..., 1]
-    z = a0 * b1 - a1 * b0
-    if sizes == (2, 2):
-        return z
-    if sizes == (2, 3):
-        x, y = a1 * b[..., 2], -(a0 * b[..., 2])
-    elif sizes == (3, 2):
-        x, y = -(a[..., 2] * b1), a[..., 2] * b0
-    else:
-        a2, b2 = a[..., 2], b[..., 2]
-        x, y = a1 * b2 - a2 * b1, a2 * b0 - a0 * b2
-    product = stack([x, y, z], axis=-1)
-    return moveaxis(product, -1, normalize_axis(axisc, ndim_of(product), "cross"))
 
 
 wrap_public(globals(), __all__)

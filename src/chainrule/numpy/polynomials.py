@@ -3,17 +3,25 @@
 division), `polyder`, `polyint`, `poly` (from roots) and `polyfit` (least squares) are composed
 from chainrule's rows, so they are differentiable in every coefficient, point and sample;
 `roots` takes the eigenvalues of the companion matrix, differentiable where the roots are
-simple (a repeated root has an infinite derivative: NonDifferentiableError).
+simple (a repeated root has an infinite derivative: NonDifferentiableError when derivatives
+are asked for).
 """
 
 import warnings
 
 import numpy as np
 
+from chainrule.core.batching import is_differentiated
 from chainrule.core.dtypes import shape_of
 from chainrule.core.tensor import Tensor
 from chainrule.core.trace import physical_value
-from chainrule.errors import ArgumentError, BatchingError, DTypeError, ShapeError
+from chainrule.errors import (
+    ArgumentError,
+    BatchingError,
+    DTypeError,
+    NonDifferentiableError,
+    ShapeError,
+)
 from chainrule.numpy._common import array_dtype, ndim_of
 from chainrule.numpy._explain import wrap_public
 from chainrule.numpy.creation import astype
@@ -188,6 +196,8 @@ def roots(p):
             np.eye(count - 2, count - 1, dtype=array_dtype(p)),
         ])
         found = eigvals(companion)
+        if is_differentiated(found):
+            _refuse_repeated_roots(const(p), const(found))
         if not _any(_elementwise.imag(const(found)) != 0):
             found = _elementwise.real(found)
     else:
@@ -195,6 +205,25 @@ def roots(p):
     if trailing:
         found = concatenate([found, np.zeros(trailing, array_dtype(found))])
     return found
+
+
+def _refuse_repeated_roots(p, found):
+    """NonDifferentiableError at a repeated root. dr = -dp(r) / p'(r), so a root's derivative
+    is infinite where p'(r) = 0; computed multiple roots split apart by rounding, so the test is
+    the root's condition number: |p'(r)| within sqrt(eps) of sum |p_k| |r|^(n-k)."""
+    coefficients = np.asarray(physical_value(p))
+    values = np.asarray(physical_value(found))
+    n = coefficients.shape[-1] - 1
+    powers = values[..., None] ** np.arange(n, -1, -1)
+    slopes = np.sum(coefficients[..., None, :-1] * np.arange(n, 0, -1) * powers[..., 1:], axis=-1)
+    sizes = np.sum(np.abs(coefficients[..., None, :] * powers), axis=-1)
+    if np.any(np.abs(slopes) <= np.sqrt(np.finfo(values.real.dtype).eps) * sizes):
+        raise NonDifferentiableError(
+            "roots: the polynomial has a repeated root (to within rounding), whose derivative "
+            "with respect to the coefficients is infinite (a double root moves like the square "
+            "root of a change in them). Differentiate a symmetric function of the roots instead "
+            "(their sum is -p[1]/p[0], their product (-1)^n p[-1]/p[0]), or keep them apart."
+        )
 
 
 # ----- polyfit ------------------------------------------------------------------------------------
