@@ -274,15 +274,11 @@ def test_python_probes_of_dunder_names_get_a_plain_attribute_error():
 
 @pytest.mark.parametrize("name", sorted(_refused.REFUSED))
 def test_refused_names_say_why(name):
-    assert not hasattr(np, name) or not hasattr(cnp, name) or name not in cnp.__all__
-    with pytest.raises(AttributeError, match=rf"refuses numpy\.{name}: "):
-        getattr(cnp, name)
+    assert _refused._numpy_object(name) is not None, "the table names NumPy's functions"
     assert _refused.REFUSED[name] in _refused.status_of(name)
-
-
-def test_refused_names_are_numpys_and_none_is_present():
-    assert all(_refused._numpy_object(name) is not None for name in _refused.REFUSED)
-    assert not set(_refused.REFUSED) & set(cnp.__all__)
+    if name not in cnp.__all__:  # else chainrule.numpy has the form that returns a new array
+        with pytest.raises(AttributeError, match=rf"refuses numpy\.{name}: "):
+            getattr(cnp, name)
 
 
 def test_a_numpy_name_not_written_yet_is_planned(monkeypatch):
@@ -302,10 +298,11 @@ def test_a_name_at_home_in_chainrule_scipy_points_there(monkeypatch):
 # ----- NumPy dispatch's message ------------------------------------------------------------------
 def test_dispatch_of_an_in_place_function_says_it_is_refused_and_why():
     x = cr.tensor(X, requires_grad=True)
-    with pytest.raises(UnsupportedFunctionError, match=r"refuses numpy\.put: it writes .*place"):
+    with pytest.raises(UnsupportedFunctionError, match=r"put.* in place"):
         np.put(x, [0], [1.0])
-    with pytest.raises(UnsupportedFunctionError, match=r"refuses numpy\.copyto.*\.detach\(\)"):
+    with pytest.raises(UnsupportedFunctionError, match=r"copyto.* in place"):
         np.copyto(np.zeros(4), x)
+    assert "refuses numpy.put: it writes" in _refused.dispatch_status("put")
 
 
 def test_dispatch_of_a_ufunc_method_names_the_chainrule_spelling():

@@ -15,13 +15,16 @@ __all__ = ["REFUSED", "SCIPY_MODULES", "status_of", "dispatch_status", "scipy_ho
 
 _IN_PLACE = "it writes into its argument in place, behind the graph's back; "
 
-# name (as NumPy spells it, "linalg.x" for numpy.linalg.x) -> why, and what to do instead
+# name (as NumPy spells it, "linalg.x" for numpy.linalg.x) -> why, and what to do instead. A
+# name may also be chainrule.numpy's own, in the form that returns the new array (as in
+# jax.numpy: cnp.put(a, ind, v, inplace=False)): NumPy's in-place form is what is refused.
 REFUSED = {
     "copyto": _IN_PLACE + "use the new value itself, e.g. cnp.where(mask, src, dst)",
-    "place": _IN_PLACE + "build the new array with cnp.where (or t[mask] = values on a Tensor)",
-    "put": _IN_PLACE + "use t[indices] = values on a Tensor (recorded) or cnp.put_along_axis",
+    "place": _IN_PLACE + "use cnp.place(arr, mask, vals, inplace=False), as in jax.numpy",
+    "put": _IN_PLACE + "use cnp.put(a, ind, v, inplace=False), as in jax.numpy, or "
+           "t[ind] = v on a Tensor (recorded)",
     "putmask": _IN_PLACE + "use cnp.where(mask, values, a)",
-    "fill_diagonal": _IN_PLACE + "use cnp.where(cnp.eye(n, dtype=bool), value, a)",
+    "fill_diagonal": _IN_PLACE + "use cnp.fill_diagonal(a, val, inplace=False), as in jax.numpy",
     "busday_count": "it counts calendar days; dates carry no derivative (use NumPy directly)",
     "busday_offset": "it shifts calendar dates; dates carry no derivative (use NumPy directly)",
     "is_busday": "it reads calendar dates; dates carry no derivative (use NumPy directly)",
