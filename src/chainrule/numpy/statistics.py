@@ -79,16 +79,29 @@ def _pick(ordered, positions, q_ndim):
     index = reshape(broadcast_to(positions, target), target + (1,))
     picked = take_along_axis(expanded, index, axis=-1)[..., 0]
     values = const(expanded)
+    if not _tied(values, index, const(picked)):
+        return picked
     ties = _elementwise.equal(values, const(picked)[..., None])
     counts = sum(astype(ties, np.intp), axis=-1, keepdims=True)
-    if not _any(counts > 1):
-        return picked
     # picked + sum(w (x - x)) is the picked value exactly, with derivative sum(w dx): the mean of
     # the derivatives of the tied entries. (x - x is taken as 0 where x is not finite.)
     weights = astype(ties, _float_dtype(values)) / _elementwise.maximum(counts, 1)
     finite = _elementwise.isfinite(values)
     zeros = _elementwise.where(finite, expanded - values, 0.0)
     return const(picked) + sum(weights * zeros, axis=-1)
+
+
+def _tied(values, index, picked):
+    """Whether a sorted neighbour of any picked entry equals it (ties sit next to each other
+    once sorted): a cheap look before comparing the picked entries with every value."""
+    last = shape_of(values)[-1] - 1
+    for step in (-1, 1):
+        neighbour = _elementwise.clip(index + step, lo=0, hi=last)
+        moved = _elementwise.not_equal(neighbour, index)
+        same = _elementwise.equal(take_along_axis(values, neighbour, axis=-1)[..., 0], picked)
+        if _any(_elementwise.logical_and(moved[..., 0], same)):
+            return True
+    return False
 
 
 def _float_dtype(values):
