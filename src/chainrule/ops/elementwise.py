@@ -46,13 +46,13 @@ def _sigmoid(x):
 sin     = unary("sin",     np.sin,     lambda x: cos(x),                     saves=(X,),   formula="cos({0})")
 cos     = unary("cos",     np.cos,     lambda x: -sin(x),                    saves=(X,),   formula="-sin({0})")
 tan     = unary("tan",     np.tan,     lambda out: 1.0 + out * out,          saves=(OUT,), formula="1 + {out}^2")
-arcsin  = unary("arcsin",  np.arcsin,  lambda x: 1.0 / sqrt(1.0 - x * x),    saves=(X,),   formula="1/sqrt(1 - {0}^2)", singular=True, aliases=("asin",))
-arccos  = unary("arccos",  np.arccos,  lambda x: -1.0 / sqrt(1.0 - x * x),   saves=(X,),   formula="-1/sqrt(1 - {0}^2)", singular=True, aliases=("acos",))
+arcsin  = unary("arcsin",  np.arcsin,  lambda x: _inverse_derivative(x, arcsin, cos, lambda: 1.0 / sqrt(1.0 - x * x)),    saves=(X,),   formula="1/sqrt(1 - {0}^2)", singular=True, aliases=("asin",))
+arccos  = unary("arccos",  np.arccos,  lambda x: _inverse_derivative(x, arccos, sin, lambda: -1.0 / sqrt(1.0 - x * x), -1.0),   saves=(X,),   formula="-1/sqrt(1 - {0}^2)", singular=True, aliases=("acos",))
 arctan  = unary("arctan",  np.arctan,  lambda x: 1.0 / (1.0 + x * x),        saves=(X,),   formula="1/(1 + {0}^2)", aliases=("atan",))
 sinh    = unary("sinh",    np.sinh,    lambda x: cosh(x),                    saves=(X,),   formula="cosh({0})")
 cosh    = unary("cosh",    np.cosh,    lambda x: sinh(x),                    saves=(X,),   formula="sinh({0})")
 tanh    = unary("tanh",    np.tanh,    lambda out: 1.0 - out * out,          saves=(OUT,), formula="1 - {out}^2")
-arcsinh = unary("arcsinh", np.arcsinh, lambda x: 1.0 / sqrt(x * x + 1.0),    saves=(X,),   formula="1/sqrt({0}^2 + 1)", aliases=("asinh",))
+arcsinh = unary("arcsinh", np.arcsinh, lambda x: _inverse_derivative(x, arcsinh, cosh, lambda: 1.0 / sqrt(x * x + 1.0)),    saves=(X,),   formula="1/sqrt({0}^2 + 1)", aliases=("asinh",))
 arccosh = unary("arccosh", np.arccosh, lambda x: _arccosh_derivative(x),     saves=(X,),   formula="1/sqrt({0}^2 - 1)", singular=True, aliases=("acosh",))
 arctanh = unary("arctanh", np.arctanh, lambda x: 1.0 / (1.0 - x * x),        saves=(X,),   formula="1/(1 - {0}^2)", singular=True, aliases=("atanh",))
 exp     = unary("exp",     np.exp,     lambda out: out,                      saves=(OUT,), formula="{out}")
@@ -166,12 +166,21 @@ def _cast_tangent(t, dtype):
 
 
 def _arccosh_derivative(x):
-    # 1/sqrt(x^2 - 1). For complex x the principal sqrt(x^2 - 1) changes sign across the
-    # imaginary axis, where arccosh is smooth (its cut is the real axis left of 1); the product
-    # sqrt(x - 1) sqrt(x + 1) has arccosh's cut only.
+    # 1/sqrt(x^2 - 1) for real x; for complex x, 1/sinh(arccosh(x)) (see below).
     if dtype_of(x).kind == "c":
-        return 1.0 / (sqrt(x - 1.0) * sqrt(x + 1.0))
+        return 1.0 / sinh(arccosh(x))
     return 1.0 / sqrt(x * x - 1.0)
+
+
+def _inverse_derivative(x, inverse, derivative_of_forward, real_form, sign=1.0):
+    # (real_form: a function, so that complex x computes only the form it uses)
+    """The derivative of an inverse function, f^-1(x)' = 1 / f'(f^-1(x)) (arcsin' = 1/cos(out)).
+    For real x the rows' algebraic forms (1/sqrt(1 - x^2)) serve; for complex x those take the
+    principal sqrt, whose side of a branch cut can differ from the side NumPy's value is on (a
+    real x > 1 given as x+0j), so the derivative is computed from the value itself."""
+    if dtype_of(x).kind == "c":
+        return sign / derivative_of_forward(inverse(x))
+    return real_form()
 
 
 def _power_dx(x, y):
