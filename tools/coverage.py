@@ -88,7 +88,7 @@ def _jax_differentiates(name, jax_function):
     probe = _probe_call(name, _reference_function(name))
     if probe is None:
         return None
-    args, kwargs, wrt = probe.call(REAL)
+    args, kwargs, wrt = probe(REAL)
     if not wrt:  # nothing to differentiate: zeros(shape), tri(n)
         return None
     try:
@@ -193,17 +193,10 @@ def _lookup(root, name):
 
 
 # ----- probes -------------------------------------------------------------------------------------
-@dataclass
-class _ProbeCall:
-    build: object  # constants -> (args, kwargs, wrt)
-
-    def call(self, constants):
-        return self.build(constants)
-
-
 def _probe_call(name, reference):
-    """The probe of `name`: a builder of (args, kwargs, wrt) from constants (wrt: the positions
-    differentiated, floating ones by default), or None when no input fits."""
+    """The probe of `name`: constants (REAL or COMPLEX) -> (args, kwargs, wrt), wrt being the
+    positions differentiated (the floating ones unless the probe names them); None when no
+    input fits."""
     if name.split(".")[-1] in _NOT_PROBED or reference is None:
         return None
     build = probe_builder(name, reference)
@@ -216,7 +209,7 @@ def _probe_call(name, reference):
         wrt = found[2] if len(found) > 2 else _floating_positions(build(REAL)[0])
         return list(args), kwargs, tuple(wrt)
 
-    return _ProbeCall(call)
+    return call
 
 
 def _floating_positions(args):
@@ -413,7 +406,7 @@ def _classify_swept(entry, value, cases):
         entry.batching = "composite (sweep)"
     else:
         probe = _probe_call(entry.name, _reference_function(entry.name) or value)
-        entry.batching = "—" if probe is None else _batched(value, *probe.call(REAL))
+        entry.batching = "—" if probe is None else _batched(value, *probe(REAL))
     if any(np.iscomplexobj(a) for case in cases for a in case.args):
         entry.complex = "✓ sweep"
     else:
@@ -450,7 +443,7 @@ def _probe(name, function):
     probe = _probe_call(name, reference if reference is not None else function)
     if probe is None:
         return _Probed(reverse="no probe", forward="no probe")
-    args, kwargs, wrt = probe.call(REAL)
+    args, kwargs, wrt = probe(REAL)
     try:
         output = function(*_copies(args), **kwargs)
     except Exception as exc:
@@ -523,7 +516,7 @@ def _complex(function, probe, reference):
     import chainrule as cr
     from chainrule.transforms.check import GradcheckError
 
-    args, kwargs, wrt = probe.call(COMPLEX)
+    args, kwargs, wrt = probe(COMPLEX)
     if reference is not None:  # NumPy's own, without jax.numpy's inplace=False
         try:
             reference(*_copies(args), **{k: v for k, v in kwargs.items() if k != "inplace"})
