@@ -116,6 +116,15 @@ for _name, _domain in (("betainc", (0.05, 0.95)), ("betaincinv", (0.1, 0.9))):
                prepare=_fixed_first(np.array([1, 3]), np.array([[2], [5]])),
                label="integer a, b, broadcast"),
     ]
+# Student's t: df fixed.
+SAMPLES["special.stdtr"] = [
+    _with_constant(np.array([1.0, 2.5, 30.0]), (-4.0, 4.0), label="df = 1, 2.5, 30"),
+    _with_constant(np.array([[3], [7]]), (-2.0, 2.0), (3,), seed=23, label="integer df, broadcast"),
+]
+SAMPLES["special.stdtrit"] = [
+    _with_constant(np.array([1.0, 2.5, 30.0]), (0.05, 0.95), label="df = 1, 2.5, 30"),
+    _with_constant(4, (0.1, 0.9), (2, 2), seed=24, label="df = 4"),
+]
 # Bessel functions of any order: v fixed (x > 0 for the non-integer ones), or integer orders.
 for _name in ("iv", "ive"):
     SAMPLES[f"special.{_name}"] = [

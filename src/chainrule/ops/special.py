@@ -28,16 +28,17 @@ from chainrule.ops.elementwise import exp, log, log1p, power, sign
 __all__ = [
     "erf", "erfc", "erfinv", "erfcinv", "erfcx", "ndtr", "ndtri", "log_ndtr", "gamma", "gammaln",
     "digamma", "polygamma", "beta", "betaln", "gammainc", "gammaincc", "gammaincinv",
-    "gammainccinv", "betainc", "betaincinv", "xlogy", "xlog1py", "entr", "rel_entr", "kl_div",
+    "gammainccinv", "betainc", "betaincinv", "stdtr", "stdtrit", "xlogy", "xlog1py", "entr", "rel_entr", "kl_div",
     "i0", "i0e", "i1", "i1e", "iv", "ive", "j0", "j1", "jv", "y0", "y1", "yv", "yn", "rgamma",
     "gammasgn", "zeta",
 ]
 
-_TWO_OVER_SQRT_PI = 2.0 / np.sqrt(np.pi)
-_HALF_SQRT_PI = np.sqrt(np.pi) / 2.0
-_SQRT_2PI = np.sqrt(2.0 * np.pi)
-_SQRT_2_OVER_PI = np.sqrt(2.0 / np.pi)
-_SQRT_2 = np.sqrt(2.0)
+# Python floats, which keep a float32 operand float32 (a NumPy float64 would promote it).
+_TWO_OVER_SQRT_PI = float(2.0 / np.sqrt(np.pi))
+_HALF_SQRT_PI = float(np.sqrt(np.pi) / 2.0)
+_SQRT_2PI = float(np.sqrt(2.0 * np.pi))
+_SQRT_2_OVER_PI = float(np.sqrt(2.0 / np.pi))
+_SQRT_2 = float(np.sqrt(2.0))
 
 
 # ----- the implementations: SciPy's, imported on first use ---------------------------------------
@@ -210,6 +211,14 @@ betaincinv = _row("betaincinv", _from_scipy("betaincinv", False),
                   (X, Y, OUT), formula=("none in closed form", "none in closed form",
                                         "B({0}, {1})/({out}^({0}-1)·(1-{out})^({1}-1))"), singular=True)
 
+# Student's t distribution function and its inverse in p: d stdtr / dt is t's density.
+stdtr    = _row("stdtr", _from_scipy("stdtr", False),
+                (_Refused("stdtr", "df", _NO_CLOSED_FORM), lambda df, t: _t_density(df, t)),
+                (X, Y), formula=("none in closed form", "Student's t density at {1}"))
+stdtrit  = _row("stdtrit", _from_scipy("stdtrit", False),
+                (_Refused("stdtrit", "df", _NO_CLOSED_FORM), lambda df, out: 1.0 / _t_density(df, out)),
+                (X, OUT), formula=("none in closed form", "1 / Student's t density at {out}"), singular=True)
+
 # x log y and the entropies; 0 log 0 = 0.
 xlogy    = _row("xlogy", _from_scipy("xlogy"),
                 (lambda x, y: log(y), lambda x, y: x / _unless_both_zero(x, y, y)),
@@ -298,6 +307,11 @@ def _beta_density(a, b, x):
     as_powers = power(x_at_end, a - 1.0) * power(1.0 - x_at_end, b - 1.0) * exp(-betaln(a, b))
     return select(inside, as_logs, as_powers)
 
+
+def _t_density(df, t):
+    """Student's t density: Γ((df+1)/2) / (Γ(df/2) sqrt(df π)) (1 + t²/df)^-(df+1)/2, with the
+    ratio of gammas as sqrt(π) / B(df/2, 1/2) (betaln keeps it accurate for large df)."""
+    return exp(-betaln(0.5 * df, 0.5) - 0.5 * log(df) - 0.5 * (df + 1.0) * log1p(t * t / df))
 
 def _zeta_dq(x, q, riemann):
     if riemann:

@@ -7,9 +7,10 @@ are written with chainrule's own functions (the rows are in chainrule/ops/specia
 have no closed form in SciPy's functions, or which are integers; differentiating one raises
 NonDifferentiableError naming it:
 
-    polygamma(n, x): n          gammainc(a, x), gammaincc, gammaincinv, gammainccinv: a
-    betainc(a, b, x), betaincinv: a and b      iv, ive, jv (jn), yv(v, x): v     yn(n, x): n
-    zeta(x, q): x (q is differentiable)        multigammaln(a, d): d (an integer)
+    polygamma(n, x): n                          gammainc, gammaincc, gammaincinv, gammainccinv: a
+    betainc(a, b, x), betaincinv(a, b, y): a, b  stdtr(df, t), stdtrit(df, p): df
+    iv, ive, jv (jn), yv (v, x): v              yn(n, x): n
+    zeta(x, q): x (q is differentiable)         multigammaln(a, d): d (an integer)
 
 gammasgn is piecewise constant: its derivative is 0 wherever it exists (as cnp.sign's).
 Complex numbers: erf, erfc, erfcx, ndtr, log_ndtr, xlogy, xlog1py, iv, jv and yv take them
@@ -30,10 +31,11 @@ from chainrule.ops._rules import const
 
 __all__ = [
     "erf", "erfc", "erfinv", "erfcinv", "erfcx", "ndtr", "ndtri", "log_ndtr", "gamma", "gammaln",
-    "digamma", "psi", "polygamma", "multigammaln", "beta", "betaln", "gammainc", "gammaincc",
-    "gammaincinv", "gammainccinv", "betainc", "betaincinv", "expit", "logit", "xlogy", "xlog1py",
-    "entr", "rel_entr", "kl_div", "logsumexp", "softmax", "log_softmax", "i0", "i0e", "i1", "i1e",
-    "iv", "ive", "j0", "j1", "jn", "jv", "y0", "y1", "yn", "yv", "rgamma", "gammasgn", "zeta",
+    "digamma", "psi", "polygamma", "multigammaln", "rgamma", "gammasgn", "beta", "betaln",
+    "gammainc", "gammaincc", "gammaincinv", "gammainccinv", "betainc", "betaincinv", "stdtr",
+    "stdtrit", "expit", "logit", "xlogy", "xlog1py", "entr", "rel_entr", "kl_div", "logsumexp",
+    "softmax", "log_softmax", "i0", "i0e", "i1", "i1e", "iv", "ive", "j0", "j1", "jn", "jv", "y0",
+    "y1", "yn", "yv", "zeta",
 ]
 
 # The rows themselves: a call binds the primitive (its signature is SciPy's).
@@ -46,6 +48,7 @@ gammainc, gammaincc, gammaincinv, gammainccinv = (
     _rows.gammainc, _rows.gammaincc, _rows.gammaincinv, _rows.gammainccinv
 )
 betainc, betaincinv = _rows.betainc, _rows.betaincinv
+stdtr, stdtrit = _rows.stdtr, _rows.stdtrit
 xlogy, xlog1py, entr, rel_entr, kl_div = (
     _rows.xlogy, _rows.xlog1py, _rows.entr, _rows.rel_entr, _rows.kl_div
 )
