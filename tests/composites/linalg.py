@@ -229,6 +229,52 @@ _OTHERS = [
 ]
 
 
+# ----- the functions over single rows, through their public shape handling ---------------------
+_SPD = A @ A.T + np.tril(_uniform(3, 3), -1)  # noise cholesky(upper=True) never reads
+_ROTATING = np.array([[1.0, -2.0, 0.3], [2.0, 0.5, -0.4], [0.1, 0.2, 3.0]])  # 0.75 +- 2i, 3ish
+_ROWS = [
+    Case("numpy.linalg.inv", cnp.linalg.inv, (BATCH,), np.linalg.inv, label="batched"),
+    Case("numpy.linalg.inv", cnp.linalg.inv, (CA,), np.linalg.inv, label="complex"),
+    Case("numpy.linalg.det", cnp.linalg.det, (BATCH,), np.linalg.det, label="batched"),
+    Case("numpy.linalg.det", cnp.linalg.det, (CA,), np.linalg.det, label="complex"),
+    Case("numpy.linalg.det", cnp.linalg.det, (np.array([[1.0, 2.0], [2.0, 4.0]]),),
+         np.linalg.det, label="singular (gradient: the cofactor matrix)", edge=True),
+    Case("numpy.linalg.solve", cnp.linalg.solve, (A, _uniform(3)), np.linalg.solve,
+         label="1-d b"),
+    Case("numpy.linalg.solve", cnp.linalg.solve, (BATCH, _complex(3, 2)), np.linalg.solve,
+         label="batched a, complex b"),
+    Case("numpy.linalg.cholesky", lambda a: cnp.linalg.cholesky(a, upper=True), (_SPD,),
+         lambda a: np.linalg.cholesky(a, upper=True), label="upper"),
+    Case("numpy.linalg.cholesky", cnp.linalg.cholesky, (CA @ CA.conj().T,), np.linalg.cholesky,
+         label="complex"),
+    Case("numpy.linalg.qr", _picking(cnp.linalg.qr, 0), (WIDE,), _picking(np.linalg.qr, 0),
+         label="Q, wide"),
+    Case("numpy.linalg.qr", _picking(cnp.linalg.qr, 1), (WIDE,), _picking(np.linalg.qr, 1),
+         label="R, wide"),
+    Case("numpy.linalg.qr", _picking(cnp.linalg.qr, 1), (CTALL,), None, label="R, complex"),
+    Case("numpy.linalg.eigh", _picking(lambda a: cnp.linalg.eigh(a, UPLO="U"), 1),
+         (SYMMETRIC.T,), _picking(lambda a: np.linalg.eigh(a, UPLO="U"), 1),
+         label="vectors, UPLO='U'"),
+    Case("numpy.linalg.eigh", _picking(cnp.linalg.eigh, 0), (CA @ CA.conj().T,),
+         _picking(np.linalg.eigh, 0), label="values, complex"),
+    Case("numpy.linalg.eigvals", cnp.linalg.eigvals, (_ROTATING,), np.linalg.eigvals,
+         label="a complex pair"),
+    Case("numpy.linalg.eig", _picking(cnp.linalg.eig, 1), (_ROTATING,),
+         _picking(np.linalg.eig, 1), label="vectors (LAPACK's normalisation)"),
+    Case("numpy.linalg.eigvalsh", lambda a: cnp.linalg.eigvalsh(a, UPLO="U"),
+         (CA @ CA.conj().T,), lambda a: np.linalg.eigvalsh(a, UPLO="U"), label="complex"),
+    Case("numpy.linalg.diagonal", cnp.linalg.diagonal, (_complex(2, 3, 3),),
+         np.linalg.diagonal, label="complex"),
+    Case("numpy.linalg.matrix_transpose", cnp.linalg.matrix_transpose, (_complex(3, 2),),
+         np.linalg.matrix_transpose, label="complex"),
+    Case("numpy.linalg.tensorsolve", cnp.linalg.tensorsolve,
+         (_well_conditioned(4, 4, complex_=True).reshape(4, 2, 2), _complex(4)),
+         np.linalg.tensorsolve, label="complex"),
+    Case("numpy.linalg.norm", cnp.linalg.norm, (_complex(2, 3),), np.linalg.norm,
+         label="complex"),
+]
+
+
 # ----- chainrule.numpy's products ----------------------------------------------------------------
 _PRODUCTS = [
     Case("numpy.cross", cnp.cross, (_uniform(4, 3), _uniform(4, 3)), np.cross),
@@ -243,5 +289,5 @@ _PRODUCTS = [
 
 
 CASES = (
-    _lstsq_cases() + _POWERS + _cond_cases() + _norm_cases() + _OTHERS + _PRODUCTS
+    _lstsq_cases() + _POWERS + _cond_cases() + _norm_cases() + _OTHERS + _ROWS + _PRODUCTS
 )
