@@ -51,14 +51,26 @@ def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=
 
 
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
+    """The mean along the axes, accumulated as NumPy does: integers in float64, float16 in
+    float32 (the result back in float16)."""
     reject("mean", out, where)
     axes = normalize_axes(axis, ndim_of(a), "mean")
-    count = int(np.prod([shape_of(a)[i] for i in axes], dtype=np.int64))
-    total = sum(a, axis=axes, dtype=dtype, keepdims=keepdims)
-    return total / count if count else total * np.nan
+    count = _count(a, axes)
+    kind = array_dtype(a)
+    accumulator = dtype if dtype is not None else _accumulator(kind, half=np.float32)
+    total = sum(a, axis=axes, dtype=accumulator, keepdims=keepdims)
+    result = total / count if count else total * np.nan
+    if dtype is None and kind == np.float16:
+        return astype(result, np.float16)
+    return result
 
 
-_mean = mean  # for var, whose argument `mean` hides this function
+def _accumulator(dtype, half=None):
+    """The dtype NumPy's mean and var sum in when none is given: float64 for integers and
+    booleans, `half` for float16 (mean's float32), else the array's own (None)."""
+    if dtype.kind in "iub":
+        return np.float64
+    return half if dtype == np.float16 else None
 
 
 def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None, mean=None,
@@ -66,9 +78,11 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
     reject("var", out, where)
     ddof = _degrees(ddof, correction, "var")
     axes = normalize_axes(axis, ndim_of(a), "var")
-    centre = _mean(a, axis=axes, dtype=dtype, keepdims=True) if mean is None else mean
-    count = int(np.prod([shape_of(a)[i] for i in axes], dtype=np.int64))
-    total = sum(_squares(a - centre), axis=axes, keepdims=keepdims)
+    count = _count(a, axes)
+    accumulator = dtype if dtype is not None else _accumulator(array_dtype(a))
+    if mean is None:
+        mean = sum(a, axis=axes, dtype=accumulator, keepdims=True) / builtins.max(count, 1)
+    total = sum(_squares(a - mean), axis=axes, dtype=accumulator, keepdims=keepdims)
     if count - ddof > 0:
         return total / (count - ddof)
     warnings.warn("Degrees of freedom <= 0 for slice", RuntimeWarning, stacklevel=3)
