@@ -155,6 +155,16 @@ def test_var_warns_and_divides_by_zero_as_numpy_without_degrees_of_freedom():
         cnp.var(x, ddof=1, correction=1)
 
 
+@pytest.mark.parametrize("a", [
+    np.array([2**62, 2**62, 1]), RNG.uniform(0, 100, 5000).astype(np.float16),
+    np.array([True, False, True]), RNG.normal(size=(3, 4)).astype(np.float32),
+], ids=["large ints", "float16", "bool", "float32"])
+def test_mean_var_std_accumulate_as_numpy(a):
+    for name in ("mean", "var", "std"):
+        with np.errstate(over="ignore"):
+            _same(getattr(cnp, name)(a), getattr(np, name)(a))
+
+
 @pytest.mark.parametrize("q", [0.3, np.array([0.0, 0.5, 1.0])])
 def test_weighted_inverted_cdf_quantile(q):
     a = RNG.normal(size=(3, 4, 5))
