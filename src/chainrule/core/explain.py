@@ -135,6 +135,8 @@ def _explanation(name, inputs, exc):
         if _plainly_not_numeric(value):
             return not_numeric(what, value)
     message = str(exc).rstrip(".")
+    if isinstance(exc, np.linalg.LinAlgError):
+        return None  # NumPy's own class, which users catch (`except LinAlgError`), as it is
     if _says(message, _RAGGED_WORDS):
         return not_an_array(what, inputs, exc)
     described = _described(inputs)
