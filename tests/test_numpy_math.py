@@ -64,7 +64,8 @@ def test_ldexp_is_exact_over_the_whole_exponent_range():
     exponents = np.array([-3000, -1100, -1074, -5, 0, 7, 1023, 1100, 3000])
     with np.errstate(all="ignore"):
         _same(cnp.ldexp(SPECIALS[:, None], exponents), np.ldexp(SPECIALS[:, None], exponents))
-    _same(cnp.ldexp(np.float32([1.5, -0.25]), 130), np.ldexp(np.float32([1.5, -0.25]), 130))
+    with np.errstate(over="ignore"):
+        _same(cnp.ldexp(np.float32([1.5, -0.25]), 130), np.ldexp(np.float32([1.5, -0.25]), 130))
     _same(cnp.ldexp(np.arange(3), 2), np.ldexp(np.arange(3), 2))
 
 
