@@ -436,3 +436,73 @@ def test_lists_holding_tensors_are_joined_as_arrays():
     cnp.sum(out).backward()
     assert float(x.grad) == pytest.approx(4.0)
     np.testing.assert_allclose(plain(cnp.diff([x, 2.0 * x, 5.0])), [2.0, 1.0])
+
+
+# ----- vectorize, apply_along_axis, sets ----------------------------------------------------------
+def test_vectorize_follows_numpys_rules_on_tensors():
+    x = tensor(np.array([1.0, -1.0, 2.0]))
+    # The first call's result decides the dtype, as in NumPy (here an int).
+    step = cnp.vectorize(lambda v: 1 if v > 0 else 0.5)
+    np.testing.assert_array_equal(plain(step(x)), [1, 0, 1])
+    assert plain(step(x)).dtype == np.vectorize(lambda v: 1)(np.ones(1)).dtype
+    as_float = cnp.vectorize(lambda v: 1 if v > 0 else 0.5, otypes=[float])
+    np.testing.assert_array_equal(plain(as_float(x)), [1.0, 0.5, 1.0])
+    power = cnp.vectorize(lambda v, p: v**p, excluded={1})
+    np.testing.assert_allclose(plain(power(x, 2)), [1.0, 1.0, 4.0])
+    pair = cnp.vectorize(lambda v: (v, 2.0 * v))(x)
+    assert isinstance(pair, tuple) and len(pair) == 2
+    matvec = cnp.vectorize(lambda a, b: a @ b, signature="(m,n),(n)->(m)")
+    assert matvec(tensor(T), V[:4]).shape == (2, 3)
+    with pytest.raises(ValueError, match="core dimension 'n'"):
+        matvec(tensor(T), V)
+    with pytest.raises(ValueError, match="not a valid gufunc signature"):
+        cnp.vectorize(lambda a: a, signature="(n->()")(x)
+    with pytest.raises(ValueError, match="size 0"):
+        cnp.vectorize(lambda a: a)(tensor(np.zeros(0)))
+
+
+def test_vectorize_records_each_call_so_branches_are_differentiable():
+    @cnp.vectorize
+    def ramp(v):
+        return v * v if v > 0 else 0.1 * v
+
+    x = tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+    cnp.sum(ramp(x)).backward()
+    np.testing.assert_allclose(x.grad, [1.0, 0.1, 4.0])
+    np.testing.assert_allclose(ramp(np.array([0.5, -1.0])), [0.25, -0.1])  # NumPy's own
+
+
+def test_apply_functions_check_their_shapes():
+    with pytest.raises(ValueError, match="iteration dimension is 0"):
+        cnp.apply_along_axis(cnp.sum, 0, tensor(np.zeros((3, 0))))
+    with pytest.raises(ValueError, match="number of dimensions"):
+        cnp.apply_over_axes(lambda a, axis: cnp.sum(a), tensor(T), [0])
+    gradient = cr.grad(lambda a: cnp.sum(cnp.apply_over_axes(cnp.sum, a, [0, 2]) ** 2))(T)
+    np.testing.assert_allclose(gradient, np.broadcast_to(2 * T.sum(axis=(0, 2))[None, :, None],
+                                                         T.shape))
+
+
+def test_set_functions_pick_their_values_from_the_inputs():
+    a, b = np.array([3.0, 1.0, 2.0, 3.0, 5.0]), np.array([2.0, 7.0, 1.0])
+    common, in_a, in_b = cnp.intersect1d(tensor(a), b, return_indices=True)
+    expected = np.intersect1d(a, b, return_indices=True)
+    for got, want in zip((plain(common), in_a, in_b), expected, strict=True):
+        np.testing.assert_array_equal(got, want)
+    for name in ("intersect1d", "setdiff1d", "setxor1d"):
+        unique_a, unique_b = np.array([3.0, 1.0, 2.0]), b
+        np.testing.assert_array_equal(
+            plain(getattr(cnp, name)(tensor(unique_a), unique_b, assume_unique=True)),
+            getattr(np, name)(unique_a, unique_b, assume_unique=True),
+        )
+    # union1d keeps each value's first occurrence: its derivative goes there.
+    gradient = cr.grad(lambda x: cnp.sum(cnp.union1d(x, b) * np.arange(5.0)))(a)
+    np.testing.assert_array_equal(gradient, [2.0, 0.0, 1.0, 0.0, 3.0])
+
+
+def test_sort_complex_orders_by_real_then_imaginary_part():
+    z = np.array([1 + 2j, 1 + 1j, 0.5 + 9j, -1j, 3 + 0j])
+    np.testing.assert_array_equal(plain(cnp.sort_complex(tensor(z))), np.sort_complex(z))
+    with pytest.raises(TypeError, match="complex"):
+        cnp.sort(tensor(z))  # sort itself refuses an order of complex numbers
+    batched = cr.vmap(cnp.sort_complex)(np.stack([z, z[::-1].conj()]))
+    np.testing.assert_array_equal(plain(batched), [np.sort_complex(z), np.sort_complex(z.conj())])

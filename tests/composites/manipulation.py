@@ -275,4 +275,33 @@ CASES = [
     Case("numpy.fill_diagonal", lambda x, v: cnp.fill_diagonal(x, v, wrap=True, inplace=False),
          (np.vstack([M, M]).T, ZERO_D), label="tall, wrap",
          reference=lambda x, v: _written(np.fill_diagonal, x, v, True)),
+    # ----- sorting and sets ------------------------------------------------------------------
+    _same("numpy.sort_complex", lambda m, f, z: f(z), Z),
+    _same("numpy.sort_complex", lambda m, f, x: f(x), M, label="real"),
+    _same("numpy.sort_complex", lambda m, f, z: f(z), np.stack([Z, Z[::-1]]), label="2-d"),
+    # Repeated values are made inside, so finite differences keep them equal; the results'
+    # lengths depend on the values (refused under vmap).
+    _same("numpy.union1d", lambda m, f, a, b: f(m.concatenate([a, a[:2]]), b), V, W,
+          batch=False),
+    _same("numpy.intersect1d", lambda m, f, a, b: f(a, m.concatenate([b, a[[1, 3]]])), V, W,
+          batch=False),
+    _same("numpy.setdiff1d", lambda m, f, a, b: f(m.concatenate([a, a[:2]]), a[[0, 4]]), V, W,
+          batch=False),
+    _same("numpy.setxor1d", lambda m, f, a, b: f(a, m.concatenate([b, a[:2]])), V, W,
+          batch=False),
+    # ----- applying functions ------------------------------------------------------------------
+    _same("numpy.apply_along_axis", lambda m, f, x: f(lambda v: m.cumsum(v) * v[0], 1, x), T),
+    _same("numpy.apply_along_axis", lambda m, f, x: f(lambda v: m.outer(v, v[:2]), 0, x), M,
+          label="2-d results"),
+    _same("numpy.apply_over_axes", lambda m, f, x: f(m.sum, x, [0, 2]), T),
+    # A Python branch on each entry, as NumPy's vectorize allows (under vmap it would need one
+    # number per example: refused, as for any Python branch).
+    _same("numpy.vectorize", lambda m, f, x, y: f(lambda a, b: a * b if a > 0 else a - b)(x, y),
+          M, V[:4], batch=False),
+    _same("numpy.vectorize", lambda m, f, x: f(lambda a: m.exp(a) * a)(x), W, label="vmapped"),
+    _same("numpy.vectorize",
+          lambda m, f, x, y: f(lambda a, b: a @ b, signature="(m,n),(n)->(m)")(x, y), T, V[:4],
+          label="signature"),
+    _same("numpy.vectorize", lambda m, f, x: m.stack(f(lambda a: (a, m.sin(a)))(x)), W,
+          label="two outputs"),
 ]

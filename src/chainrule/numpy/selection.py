@@ -34,6 +34,7 @@ from chainrule.numpy.reductions import sum
 from chainrule.numpy.shapes import (
     as_array,
     broadcast_to,
+    concatenate,
     gather,
     moveaxis,
     plain_for_shape,
@@ -51,7 +52,8 @@ from chainrule.ops._rules import const
 __all__ = [
     "where", "select", "choose", "piecewise", "clip", "take", "take_along_axis", "compress",
     "extract", "put_along_axis", "put", "place", "fill_diagonal", "copyto", "putmask", "sort",
-    "argsort", "diagonal", "diag", "diagflat", "trace", "nonzero", "unique",
+    "argsort", "sort_complex", "diagonal", "diag", "diagflat", "trace", "nonzero", "unique",
+    "union1d", "intersect1d", "setdiff1d", "setxor1d",
 ]
 
 
@@ -379,6 +381,22 @@ def sort(a, axis=-1, kind=None, order=None, stable=None):
     return take_along_axis(a, order, axis)
 
 
+def sort_complex(a):
+    """Sorted along the last axis, as complex numbers: by real part, then imaginary (sort
+    itself refuses to order complex numbers; this function asks for that order by name).
+    Real input becomes complex as NumPy's: complex64 for small integers, else complex128."""
+    a = as_array(a)
+    dtype = dtype_of(a)
+    if dtype.kind != "c":
+        return cast(sort(a, axis=-1), np.complex64 if dtype.char in "bhBH" else np.complex128)
+    # Two stable sorts: by the imaginary parts, then by the real parts.
+    parts = const(a)
+    by_imag = _reduce.argsort(_elementwise.imag(parts), axis=-1, stable=True)
+    real = take_along_axis(_elementwise.real(parts), by_imag, -1)
+    order = take_along_axis(by_imag, _reduce.argsort(real, axis=-1, stable=True), -1)
+    return take_along_axis(a, order, -1)
+
+
 def argsort(a, axis=-1, kind=None, order=None, stable=None):
     return _reduce.argsort(a, axis=axis, stable=bool(stable or kind in ("stable", "mergesort")))
 
@@ -423,6 +441,57 @@ def unique(ar, return_index=False, return_inverse=False, return_counts=False, ax
     values = take(ar, first, axis=axis) if axis is not None else ravel(ar)[first]
     extras = ((first,) if return_index else ()) + tuple(results[2:])
     return (values, *extras) if extras else values
+
+
+# ----- sets: NumPy finds the entries on the values; they are picked, recorded ----------------
+def union1d(ar1, ar2):
+    pool = concatenate([ravel(as_array(ar1)), ravel(as_array(ar2))])
+    _, first = np.unique(_set_values(pool, "union1d"), return_index=True)
+    return gather(pool, first)
+
+
+def intersect1d(ar1, ar2, assume_unique=False, return_indices=False):
+    ar1, ar2 = as_array(ar1), as_array(ar2)
+    _, in1, in2 = np.intersect1d(
+        _set_values(ar1, "intersect1d"), _set_values(ar2, "intersect1d"),
+        assume_unique=assume_unique, return_indices=True,
+    )
+    common = gather(ar1, in1)  # the common values, differentiable through ar1
+    return (common, in1, in2) if return_indices else common
+
+
+def setdiff1d(ar1, ar2, assume_unique=False):
+    ar1 = as_array(ar1)
+    values = _set_values(ar1, "setdiff1d")
+    kept = _unique_positions(values, assume_unique)
+    kept = kept[~np.isin(values[kept], _set_values(ar2, "setdiff1d"))]
+    return gather(ar1, kept)
+
+
+def setxor1d(ar1, ar2, assume_unique=False):
+    pool = concatenate([ravel(as_array(ar1)), ravel(as_array(ar2))])
+    values = _set_values(pool, "setxor1d")
+    split = size(ar1)
+    candidates = np.concatenate([
+        _unique_positions(values[:split], assume_unique),
+        split + _unique_positions(values[split:], assume_unique),
+    ])
+    candidates = candidates[np.argsort(values[candidates], kind="stable")]
+    ordered = values[candidates]
+    alone = np.concatenate([[True], ordered[1:] != ordered[:-1], [True]])
+    return gather(pool, candidates[alone[1:] & alone[:-1]])
+
+
+def _set_values(a, what):
+    """The flat plain values a set function reads (they decide the result's length)."""
+    return np.asarray(raw_value(plain_for_shape(a, what))).reshape(-1)
+
+
+def _unique_positions(values, assume_unique):
+    """Flat positions of the sorted unique values (NumPy's unique), or all if assumed unique."""
+    if assume_unique:
+        return np.arange(values.size)
+    return np.unique(values, return_index=True)[1]
 
 
 nonzero = plain(np.nonzero)

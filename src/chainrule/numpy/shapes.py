@@ -11,6 +11,7 @@ recorded getitem whose derivative scatters the cotangent back.
 """
 
 import operator
+import re
 
 import numpy as np
 
@@ -42,7 +43,8 @@ __all__ = [
     "concat", "stack", "hstack", "vstack", "row_stack", "dstack", "column_stack", "block",
     "append", "array_split", "split", "hsplit", "vsplit", "dsplit", "unstack", "flip", "fliplr",
     "flipud", "rot90", "roll", "tile", "repeat", "resize", "pad", "insert", "delete",
-    "trim_zeros", "triu", "tril", "diff", "ediff1d", "gradient", "kron",
+    "trim_zeros", "triu", "tril", "diff", "ediff1d", "gradient", "kron", "apply_along_axis",
+    "apply_over_axes", "vectorize",
 ]
 
 _NO_VALUE = np._NoValue  # NumPy's marker for "not given" (diff's prepend= and append=)
@@ -870,11 +872,149 @@ def kron(a, b):
     return reshape(spread_a * spread_b, product_shape)
 
 
+# ----- applying Python functions along axes and entries -------------------------------------------
+def apply_along_axis(func1d, axis, arr, *args, **kwargs):
+    arr = as_array(arr)
+    axis = normalize_axis(axis, ndim_of(arr), "apply_along_axis")
+    moved = moveaxis(arr, axis, -1)
+    outer = tuple(shape_of(moved)[:-1])
+    if 0 in outer:
+        raise ShapeError(
+            f"apply_along_axis: cannot apply along axis {axis} of an array of shape "
+            f"{shape_of(arr)}: an iteration dimension is 0"
+        )
+    results = [as_array(func1d(moved[index], *args, **kwargs)) for index in np.ndindex(*outer)]
+    result_shape = tuple(shape_of(results[0]))
+    # NumPy fills a buffer of the first result's dtype; the result's axes go where `axis` was.
+    joined = reshape(cast(stack(results), dtype_of(results[0])), outer + result_shape)
+    count, kept = len(result_shape), len(outer)
+    order = [*range(axis), *range(kept, kept + count), *range(axis, kept)]
+    return _shape_ops.transpose(joined, axes=tuple(order))
+
+
+def apply_over_axes(func, a, axes):
+    value = as_array(a)
+    n = ndim_of(value)
+    for axis in np.atleast_1d(np.asarray(axes)).tolist():
+        axis = axis + n if axis < 0 else axis
+        result = as_array(func(value, axis))
+        if ndim_of(result) != ndim_of(value):
+            result = expand_dims(result, axis)
+            if ndim_of(result) != ndim_of(value):
+                raise ShapeError(
+                    "apply_over_axes: the function must return an array of the input's number "
+                    f"of dimensions or one fewer, got shape {shape_of(result)} for an input of "
+                    f"shape {shape_of(value)}"
+                )
+        value = result
+    return value
+
+
+class vectorize:  # noqa: N801 - NumPy's name
+    """NumPy's vectorize: `pyfunc` called once per entry (or per core block, with
+    `signature`) of the broadcast inputs, in a Python loop as NumPy's (so it may branch on its
+    numbers), the results stacked. On Tensors each call records, so the result is
+    differentiable wherever `pyfunc` is; on plain arrays it is NumPy's own vectorize."""
+
+    def __init__(self, pyfunc=_NO_VALUE, otypes=None, doc=None, excluded=None, cache=False,
+                 signature=None):
+        self.pyfunc, self.signature, self.cache = pyfunc, signature, cache
+        self.otypes = otypes if otypes is None or isinstance(otypes, str) else [
+            np.dtype(t).char for t in otypes
+        ]
+        self.excluded = set(excluded or ())
+        self.__doc__ = doc if doc is not None else getattr(pyfunc, "__doc__", None)
+        self._core = None if signature is None else _parse_signature(signature)
+
+    def __call__(self, *args, **kwargs):
+        if self.pyfunc is _NO_VALUE:  # @cnp.vectorize(otypes=...) used as a decorator
+            return type(self)(args[0], self.otypes, None, self.excluded, self.cache,
+                              self.signature)
+        varying = [i for i in range(len(args)) if i not in self.excluded]
+        varying_kw = [k for k in kwargs if k not in self.excluded]
+        if not any(traced(args[i]) or holds_tensor([args[i]]) for i in varying) and not any(
+            traced(kwargs[k]) for k in varying_kw
+        ):
+            return np.vectorize(self.pyfunc, self.otypes, None, self.excluded, self.cache,
+                                self.signature)(*args, **kwargs)
+        return self._loop(args, kwargs, varying, varying_kw)
+
+    def _loop(self, args, kwargs, varying, varying_kw):
+        names = [*varying, *varying_kw]
+        values = [as_array(args[i] if isinstance(i, int) else kwargs[i]) for i in names]
+        core = self._core[0] if self._core else [()] * len(values)
+        if len(core) != len(values):
+            raise ArgumentError(
+                f"vectorize: the signature {self.signature!r} names {len(core)} inputs, got "
+                f"{len(values)}"
+            )
+        sizes = _core_sizes(values, core)
+        loop = np.broadcast_shapes(*(
+            tuple(shape_of(v))[:ndim_of(v) - len(c)] for v, c in zip(values, core, strict=True)
+        ))
+        if 0 in loop:
+            raise ShapeError("vectorize: cannot call `vectorize` on size 0 inputs (with "
+                             "Tensors); call it on NumPy arrays, or skip the empty case")
+        values = [
+            broadcast_to(v, loop + tuple(sizes[d] for d in c))
+            for v, c in zip(values, core, strict=True)
+        ]
+        outputs = []
+        for index in np.ndindex(*loop):
+            call_args, call_kwargs = list(args), dict(kwargs)
+            for name, value in zip(names, values, strict=True):
+                if isinstance(name, int):
+                    call_args[name] = value[index]
+                else:
+                    call_kwargs[name] = value[index]
+            result = self.pyfunc(*call_args, **call_kwargs)
+            outputs.append(result if isinstance(result, tuple) else (result,))
+        joined = [self._joined([o[k] for o in outputs], loop, k) for k in range(len(outputs[0]))]
+        return tuple(joined) if isinstance(result, tuple) else joined[0]
+
+    def _joined(self, results, loop, k):
+        """Output k of every call, stacked into the loop's shape, in NumPy's dtype: otypes, or
+        the first call's."""
+        results = [as_array(r) for r in results]
+        dtype = np.dtype(self.otypes[k]) if self.otypes else dtype_of(results[0])
+        joined = cast(stack(results), dtype)
+        return reshape(joined, loop + tuple(shape_of(results[0])))
+
+
+def _parse_signature(signature):
+    """A generalized-ufunc signature '(m,n),(n)->(m)' as (input core dims, output core dims),
+    each a list of tuples of dimension names."""
+    argument = r"\((?:\w+(?:,\w+)*)?\)"
+    arguments = rf"{argument}(?:,{argument})*"
+    compact = re.sub(r"\s+", "", signature)
+    if not re.fullmatch(rf"{arguments}->{arguments}", compact):
+        raise ArgumentError(f"vectorize: not a valid gufunc signature: {signature!r}")
+    return [
+        [tuple(re.findall(r"\w+", part)) for part in re.findall(argument, side)]
+        for side in compact.split("->")
+    ]
+
+
+def _core_sizes(values, core):
+    """The size of each named core dimension, the same wherever the name appears."""
+    sizes = {}
+    for value, dims in zip(values, core, strict=True):
+        shape = tuple(shape_of(value))
+        if len(dims) > len(shape):
+            raise ShapeError(f"vectorize: an input of shape {shape} has fewer dimensions than "
+                             f"its core dimensions {dims}")
+        for name, length in zip(dims, shape[len(shape) - len(dims):], strict=True):
+            if sizes.setdefault(name, length) != length:
+                raise ShapeError(f"vectorize: inconsistent size for core dimension {name!r}: "
+                                 f"{length} and {sizes[name]}")
+    return sizes
+
+
 wrap_public(
     globals(), __all__,
     not_array_first={
         "shape", "ndim", "size", "concatenate", "concat", "stack", "hstack",
         "vstack", "row_stack", "dstack", "column_stack", "block", "broadcast_arrays",
-        "atleast_1d", "atleast_2d", "atleast_3d",
+        "atleast_1d", "atleast_2d", "atleast_3d", "apply_along_axis", "apply_over_axes",
     },
 )
