@@ -37,7 +37,7 @@ def _plain(f, *a):
 
 
 CASES = [
-    # ----- logsumexp, softmax, log_softmax (SciPy's default: every axis) ----------------------
+    # ----- logsumexp, softmax, log_softmax (SciPy's default: every axis) --------------------------
     _same("scipy.special.logsumexp", _plain, A, label="all axes"),
     _same("scipy.special.logsumexp", lambda f, a: f(a, axis=1, keepdims=True), A,
           label="axis=1, keepdims"),
@@ -57,20 +57,20 @@ CASES = [
     _same("scipy.special.log_softmax", _plain, A, label="all axes"),
     _same("scipy.special.log_softmax", lambda f, a: f(a, axis=-1), DOMINANT,
           label="one entry dominates", edge=True),
-    # ----- expit, logit -----------------------------------------------------------------------
+    # ----- expit, logit ---------------------------------------------------------------------------
     _same("scipy.special.expit", _plain, A),
     _same("scipy.special.expit", _plain, np.array([-40.0, -12.0, 0.0, 12.0, 40.0]),
           label="tails", edge=True),
     _same("scipy.special.logit", _plain, RNG.uniform(0.05, 0.95, (2, 3))),
     _same("scipy.special.logit", _plain, np.array([3e-3, 0.5, 1.0 - 3e-3]),
           label="near 0 and 1", edge=True),
-    # ----- multigammaln -----------------------------------------------------------------------
+    # ----- multigammaln ---------------------------------------------------------------------------
     _same("scipy.special.multigammaln", lambda f, a: f(a, 3), np.array([1.7, 2.5, 6.0]),
           label="d = 3"),
     _same("scipy.special.multigammaln", lambda f, a: f(a, 1), np.array(0.8), label="d = 1, 0-d"),
     _same("scipy.special.multigammaln", lambda f, a: f(a, 4), np.array([1.55, 1.6]),
           label="close to the pole at 1.5", edge=True, batch=False),  # (vmap's examples cross it)
-    # ----- zeta: Hurwitz's in q, Riemann's values ---------------------------------------------
+    # ----- zeta: Hurwitz's in q, Riemann's values -------------------------------------------------
     _same("scipy.special.zeta", lambda f, q: f(3.0, q), np.array([0.3, 1.0, 2.5]),
           label="Hurwitz, in q"),
     _same("scipy.special.zeta", lambda f, q: f(np.array([[1.5], [4.0]]), q),

@@ -70,7 +70,7 @@ CASES = [
           label="a, b broadcast"),
     _case("t", "cdf", X, np.array([[1.0], [7.0]]), LOC, SCALE, wrt=(0, 2, 3),
           label="df broadcast"),
-    # ----- edge points ------------------------------------------------------------------------
+    # ----- edge points ----------------------------------------------------------------------------
     _case("norm", "logcdf", np.array([-30.0, -8.0, 0.0, 8.0]), label="far tails", edge=True),
     _case("norm", "logsf", np.array([-8.0, 0.0, 8.0, 30.0]), label="far tails", edge=True),
     _case("logistic", "logpdf", np.array([-800.0, -40.0, 0.0, 40.0, 800.0]),
@@ -80,7 +80,7 @@ CASES = [
           wrt=(0, 2, 3), label="z = 0", edge=True),
     _case("gamma", "logpdf", POSITIVE, np.array(1.0), label="a = 1", edge=True),
     _case("beta", "logpdf", UNIT, np.array(1.0), np.array(1.0), label="uniform", edge=True),
-    # ----- discrete: in mu and p; k (and n) are counts, integers here --------------------------
+    # ----- discrete: in mu and p; k (and n) are counts, integers here -----------------------------
     *[_case("poisson", m, np.array([0, 1, 3, 7]), np.array(2.5))
       for m in ("pmf", "logpmf", *DISTRIBUTION_FUNCTIONS)],
     _case("poisson", "logpmf", np.array([[0], [4]]), np.array([0.5, 3.0, 9.0]),
@@ -93,7 +93,7 @@ CASES = [
           label="p broadcast"),
     _case("binom", "cdf", np.array([-1, 3, 10, 12]), np.array(10), np.array(0.6),
           label="k outside 0..n-1", edge=True),
-    # ----- dirichlet: components along the first axis -----------------------------------------
+    # ----- dirichlet: components along the first axis ---------------------------------------------
     _case("dirichlet", "logpdf", np.array([0.2, 0.5, 0.3]), np.array([1.5, 2.0, 3.0])),
     _case("dirichlet", "pdf", np.array([0.2, 0.5, 0.3]), np.array([1.5, 2.0, 3.0])),
     _case("dirichlet", "logpdf", np.array([[0.2, 0.3], [0.5, 0.1], [0.3, 0.6]]),
@@ -102,7 +102,7 @@ CASES = [
           label="the last component implied"),
     _case("dirichlet", "logpdf", np.array([0.2, 0.5, 0.3]), np.array([1.0, 1.0, 4.0]),
           label="alpha = 1", edge=True),
-    # ----- multivariate_normal ----------------------------------------------------------------
+    # ----- multivariate_normal --------------------------------------------------------------------
 ]
 
 _COV = np.array([[2.0, 0.3, 0.1], [0.3, 1.0, 0.2], [0.1, 0.2, 1.5]])

@@ -147,7 +147,7 @@ SAMPLES["special.zeta"] = [
     _with_constant(np.array([[2], [4]]), (0.5, 2.0), (3,), seed=12, label="integer x, broadcast"),
 ]
 
-# ----- edge points (see samples/__init__.py) -----------------------------------------------------
+# ----- edge points (see samples/__init__.py) ------------------------------------------------------
 SAMPLES["special.xlogy"].append(
     edge((np.array([0.0, 1.5, 0.0]), np.array([0.5, 2.0, 1.3])), label="x = 0")
 )
@@ -169,7 +169,7 @@ SAMPLES["special.log_ndtr"].append(edge((np.array([-40.0, -12.0, 8.0]),), label=
 SAMPLES["special.erfcx"].append(edge((np.array([30.0, 1e3, -2.0]),), label="large x"))
 SAMPLES["special.ndtri"].append(Sample((np.array([1e-3, 0.5, 0.999]),), label="tails"))
 
-# ----- complex numbers: the rows SciPy computes for them whose derivatives it does too ---------
+# ----- complex numbers: the rows SciPy computes for them whose derivatives it does too ------------
 for _name in ("erf", "erfc", "erfcx", "ndtr"):
     SAMPLES[f"special.{_name}"].append(
         Sample((complex_uniform((2, 3), -1.5, 1.5, seed=13),), label="complex")

@@ -41,7 +41,7 @@ _SQRT_2_OVER_PI = float(np.sqrt(2.0 / np.pi))
 _SQRT_2 = float(np.sqrt(2.0))
 
 
-# ----- the implementations: SciPy's, imported on first use ---------------------------------------
+# ----- the implementations: SciPy's, imported on first use ----------------------------------------
 def _scipy_special():
     return require_extra("scipy.special", "scipy")
 
@@ -84,7 +84,7 @@ def _zeta(x, q, riemann=False):
     return _from_scipy("zeta", False)(x, q)
 
 
-# ----- the rows ----------------------------------------------------------------------------------
+# ----- the rows -----------------------------------------------------------------------------------
 class _Refused:
     """A derivative with no closed form: its rules raise, naming the argument."""
 

@@ -23,7 +23,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.batching import is_differentiated
-from chainrule.core.dtypes import shape_of
+from chainrule.core.dtypes import dtype_of, shape_of
 from chainrule.core.tensor import Tensor
 from chainrule.core.trace import physical_value
 from chainrule.errors import ArgumentError, NonDifferentiableError
@@ -89,7 +89,7 @@ class _Frozen:
 _WITHOUT_DATA = {"entropy"}
 
 
-# ----- arguments and refusals ------------------------------------------------------------------
+# ----- arguments and refusals ---------------------------------------------------------------------
 def _arguments(where, names, defaults, args, kwargs):
     """The parameters in SciPy's calling convention: shapes, then loc and scale, by position or
     by name."""
@@ -133,6 +133,19 @@ def _both(first, second):
     return cnp.logical_and(first, second)
 
 
+def _float_dtype(*values):
+    """The dtype of the result, as NumPy 2 promotes: arrays, Tensors and NumPy scalars count,
+    Python numbers do not (float32 data with loc=0.0 stays float32); at least a float."""
+    strong = [dtype_of(v) if isinstance(v, Tensor) else np.asarray(v).dtype
+              for v in values if not isinstance(v, (int, float, bool))]
+    return np.result_type(*strong, np.float16) if strong else np.dtype(np.float64)
+
+
+def _in_dtype(out, dtype):
+    """`out` cast (recorded) to `dtype` where intermediate NumPy scalars made it wider."""
+    return out if dtype_of(out) == dtype else cnp.astype(out, dtype)
+
+
 def _guarded(out, valid):
     """NaN where the parameters are invalid, as SciPy gives."""
     return out if valid is None else cnp.where(valid, out, np.nan)
@@ -146,7 +159,7 @@ def _logcdf_from(cdf, sf):
                      cnp.log1p(-cnp.where(lower, 0.5, sf)))
 
 
-# ----- continuous distributions with loc and scale -----------------------------------------------
+# ----- continuous distributions with loc and scale ------------------------------------------------
 class _Standard:
     """A continuous family in standard form (loc 0, scale 1): its functions of z = (x - loc) /
     scale and the shape parameters, its support, a point inside it (where the entries outside
@@ -186,7 +199,8 @@ def _continuous_method(family, method, compute):
         if family.valid is not None:
             valid = _both(valid, family.valid(*(const(s) for s in shapes)))
         with np.errstate(**_QUIET):
-            return _guarded(compute(family, x, shapes, loc, scale), valid)
+            out = _guarded(compute(family, x, shapes, loc, scale), valid)
+        return _in_dtype(out, _float_dtype(x, *shapes, loc, scale))
 
     function.__name__ = method
     function.__qualname__ = f"{family.name}.{method}"
@@ -374,7 +388,7 @@ norm, t, cauchy, laplace, logistic = (_CONTINUOUS[name] for name in
 expon, gamma, chi2, beta = (_CONTINUOUS[name] for name in ("expon", "gamma", "chi2", "beta"))
 
 
-# ----- discrete distributions: differentiable in their continuous parameters ------------------
+# ----- discrete distributions: differentiable in their continuous parameters ----------------------
 def _discrete_method(name, method, parameters, compute, valid):
     names = (*parameters, "loc")
     where = f"scipy.stats.{name}.{method}"
@@ -384,9 +398,11 @@ def _discrete_method(name, method, parameters, compute, valid):
         *values, loc = _arguments(where, names, {"loc": 0}, args, kwargs)
         _refuse(where, {"k": k, "loc": loc, **{c: values[parameters.index(c)] for c in counts}},
                 _COUNT)
+        dtype = _float_dtype(k, *values, loc)
         k = const(k) - const(loc)
         with np.errstate(**_QUIET):
-            return _guarded(compute(k, *values), valid(*(const(v) for v in values)))
+            out = _guarded(compute(k, *values), valid(*(const(v) for v in values)))
+        return _in_dtype(out, dtype)
 
     function.__name__ = method
     function.__qualname__ = f"{name}.{method}"
@@ -475,7 +491,7 @@ def _array(value):
         np.asarray(value).dtype, np.float16))
 
 
-# ----- dirichlet ---------------------------------------------------------------------------------
+# ----- dirichlet ----------------------------------------------------------------------------------
 def _dirichlet_logpdf(x, alpha):
     """log Dirichlet(x; alpha), the components of x along its first axis (as SciPy; x may omit
     the last component, 1 minus the others). x is not checked to sum to 1, so that derivatives
@@ -510,7 +526,7 @@ dirichlet = Distribution(
 )
 
 
-# ----- multivariate_normal -----------------------------------------------------------------------
+# ----- multivariate_normal ------------------------------------------------------------------------
 def _mvn_parameters(mean, cov):
     """(dimension, mean, covariance matrix) as SciPy reads them: a scalar cov is cov * I, a
     vector a diagonal; mean defaults to zeros."""
