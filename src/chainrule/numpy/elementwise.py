@@ -58,6 +58,10 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
             return x  # integers are finite: nothing to replace
         value = np.asarray(raw_value(x))
         return np.nan_to_num(value, copy=copy, nan=raw_value(nan), posinf=posinf, neginf=neginf)
+    if dtype.kind == "c":  # NumPy replaces in the real and the imaginary part separately
+        parts = [nan_to_num(part(x), copy, nan, posinf, neginf)
+                 for part in (_elementwise.real, _elementwise.imag)]
+        return parts[0] + 1j * parts[1]
     info = np.finfo(dtype)
     value = const(x)  # under vmap each example has its own masks
     infinite = _elementwise.isinf(value)
