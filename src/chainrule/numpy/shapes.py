@@ -327,7 +327,15 @@ def concatenate(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
                 "except along the joining axis"
             )
     result = _shape_ops.concatenate(*arrays, axis=axis, sizes=tuple(s[axis] for s in shapes))
-    return result if dtype is None else cast(result, dtype)
+    if dtype is None:
+        return result
+    for array in arrays:
+        if not np.can_cast(dtype_of(array), dtype, casting=casting):
+            raise InputTypeError(
+                f"concatenate: cannot cast array data from {dtype_of(array)} to "
+                f"{np.dtype(dtype)} according to the rule {casting!r}"
+            )
+    return cast(result, dtype)
 
 
 def concat(arrays, /, axis=0, out=None, *, dtype=None, casting="same_kind"):
@@ -346,17 +354,18 @@ def stack(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
     if len(shapes) != 1:
         raise ShapeError(f"stack: all inputs must have the same shape, got {sorted(shapes)}")
     axis = normalize_axis(axis, ndim_of(arrays[0]) + 1, "stack")
-    return concatenate([expand_dims(a, axis) for a in arrays], axis=axis, dtype=dtype)
+    return concatenate([expand_dims(a, axis) for a in arrays], axis, dtype=dtype, casting=casting)
 
 
 def hstack(tup, *, dtype=None, casting="same_kind"):
     arrays = [_at_least(a, 1) for a in _array_list(tup, "hstack")]
     axis = 0 if ndim_of(arrays[0]) == 1 else 1
-    return concatenate(arrays, axis=axis, dtype=dtype)
+    return concatenate(arrays, axis=axis, dtype=dtype, casting=casting)
 
 
 def vstack(tup, *, dtype=None, casting="same_kind"):
-    return concatenate([_at_least(a, 2) for a in _array_list(tup, "vstack")], 0, dtype=dtype)
+    arrays = [_at_least(a, 2) for a in _array_list(tup, "vstack")]
+    return concatenate(arrays, 0, dtype=dtype, casting=casting)
 
 
 def row_stack(tup, *, dtype=None, casting="same_kind"):
@@ -591,6 +600,13 @@ def pad(array, pad_width, mode="constant", **kwargs):
         s + before + after for s, (before, after) in zip(shape_of(array), widths, strict=True)
     )
     allocation_shape(padded, array_dtype(array), "pad")
+    _check_pad_options(mode, kwargs)
+    if mode in _STATISTICS:
+        return _pad_by_statistic(array, widths, mode, kwargs.get("stat_length"))
+    if mode == "linear_ramp":
+        return _pad_by_ramp(array, widths, kwargs.get("end_values", 0))
+    if mode == "empty":  # NumPy leaves the border unset: any value will do, zero is one
+        return _shape_ops.pad(array, pad_width=widths, constant_values=0.0)
     if mode in _LABEL_PAD_MODES:
         if kwargs.get("reflect_type", "even") != "even" or set(kwargs) - {"reflect_type"}:
             raise ArgumentError(
@@ -598,18 +614,109 @@ def pad(array, pad_width, mode="constant", **kwargs):
             )
         # Each padded entry copies an entry of `array`: NumPy finds which, on the positions.
         return gather(array, np.pad(positions(array), widths, mode=mode))
-    if mode != "constant":
-        raise ArgumentError(
-            f"pad: mode={mode!r} is not supported; use 'constant' or one of {_LABEL_PAD_MODES}"
-        )
-    constant_values = kwargs.pop("constant_values", 0)
-    if kwargs:
-        raise ArgumentError(f"pad: mode='constant' takes only constant_values=, got {kwargs}")
+    constant_values = kwargs.get("constant_values", 0)
     if differentiable(constant_values):
         return _pad_with_differentiable_constant(array, widths, constant_values)
     return _shape_ops.pad(
         array, pad_width=widths, constant_values=float(raw_value(constant_values))
     )
+
+
+_STATISTICS = {"maximum": "max", "minimum": "min", "mean": "mean", "median": "median"}
+_PAD_OPTIONS = {
+    "constant": {"constant_values"}, "edge": set(), "wrap": set(), "empty": set(),
+    "reflect": {"reflect_type"}, "symmetric": {"reflect_type"}, "linear_ramp": {"end_values"},
+    **{mode: {"stat_length"} for mode in _STATISTICS},
+}
+
+
+def _check_pad_options(mode, kwargs):
+    if mode not in _PAD_OPTIONS:
+        raise ArgumentError(
+            f"pad: mode={mode!r} is not supported (a function as mode neither); use one of "
+            f"{sorted(_PAD_OPTIONS)}"
+        )
+    unknown = set(kwargs) - _PAD_OPTIONS[mode]
+    if unknown:
+        raise ArgumentError(f"pad: unsupported keyword arguments for mode {mode!r}: {unknown}")
+    if kwargs.get("reflect_type", "even") != "even":
+        raise ArgumentError(
+            f"pad: reflect_type={kwargs['reflect_type']!r} is not supported, only 'even'"
+        )
+
+
+def _per_axis(values, n):
+    """pad's per-axis (before, after) pairs of an option (stat_length, end_values), as NumPy
+    broadcasts them; None stays None."""
+    if values is None:
+        return [(None, None)] * n
+    if traced(values) or holds_tensor([values]):  # differentiable end values: pairs recorded
+        pairs = broadcast_to(as_array(values), (n, 2))
+        return [(pairs[axis, 0], pairs[axis, 1]) for axis in range(n)]
+    pairs = np.broadcast_to(np.asarray(values, dtype=object), (n, 2))
+    return [tuple(pair) for pair in pairs.tolist()]
+
+
+def _pad_by_statistic(array, widths, mode, stat_length):
+    """Each axis in turn (as NumPy: the earlier axes already padded) gets the statistic of
+    its first and last `stat_length` entries (all by default) on each side."""
+    from chainrule.numpy import reductions, statistics  # they import this module
+
+    statistic = getattr(statistics if mode == "median" else reductions, _STATISTICS[mode])
+    dtype = array_dtype(array)
+    for axis, (before, after), lengths in zip(
+        range(ndim_of(array)), widths, _per_axis(stat_length, ndim_of(array)),
+        strict=True,
+    ):
+        if before == after == 0:
+            continue
+        length = shape_of(array)[axis]
+        first, last = (length if n is None else min(operator.index(n), length) for n in lengths)
+        if 0 in (first, last) and mode in ("maximum", "minimum"):
+            raise ArgumentError("pad: stat_length of 0 yields no value for padding")
+        lead = (slice(None),) * axis
+        sides = [
+            _spread(_stat_of(statistic, array[lead + (part,)], axis, dtype), axis, width)
+            for part, width in ((slice(0, first), before), (slice(length - last, length), after))
+        ]
+        array = concatenate([sides[0], array, sides[1]], axis)
+    return array
+
+
+def _stat_of(statistic, part, axis, dtype):
+    value = statistic(part, axis=axis, keepdims=True)
+    if dtype.kind in "iub" and array_dtype(value).kind not in "iub":  # NumPy rounds the mean
+        from chainrule.numpy.elementwise import around
+
+        value = cast(around(value), dtype)
+    return value
+
+
+def _spread(value, axis, width):
+    """`value` (length 1 along `axis`) repeated `width` times along it."""
+    target = list(shape_of(value))
+    target[axis] = width
+    return broadcast_to(value, tuple(target))
+
+
+def _pad_by_ramp(array, widths, end_values):
+    """Each axis in turn gets a linear ramp from its end value to the edge entry (the edge
+    itself excluded), on each side: NumPy's linear_ramp."""
+    from chainrule.numpy.creation import linspace  # it imports this module
+
+    dtype = array_dtype(array)
+    for axis, (before, after), ends in zip(
+        range(ndim_of(array)), widths, _per_axis(end_values, ndim_of(array)),
+        strict=True,
+    ):
+        lead = (slice(None),) * axis
+        edges = (array[lead + (0,)], array[lead + (-1,)])
+        ramps = [
+            linspace(end, edge, num=width, endpoint=False, dtype=dtype, axis=axis)
+            for end, edge, width in zip(ends, edges, (before, after), strict=True)
+        ]
+        array = concatenate([ramps[0], array, flip(ramps[1], axis)], axis)
+    return array
 
 
 def _pad_with_differentiable_constant(array, widths, constant_values):
