@@ -109,11 +109,14 @@ def _row(name, implementation, derivatives, saves, *, formula, singular=False):
     Jacobian is diagonal); `singular` marks derivatives that can be infinite, where a zero
     cotangent must still contribute zero (see ops/_rules.safe_times)."""
     rules = []
-    for derivative in derivatives:
+    for position, derivative in enumerate(derivatives):
         if isinstance(derivative, _Refused):
-            rules.append(derivative.rule)
+            rule = derivative.rule
         else:
-            rules.append(_scaled_by(derivative, f"special.{name}", singular))
+            rule = _scaled_by(derivative, f"special.{name}", singular)
+            # a name for tracebacks and profiles: derivative_1_of_gammainc, not <lambda>
+            rule.__name__ = rule.__qualname__ = f"derivative_{position}_of_{name}"
+        rules.append(rule)
     return defprimitive(
         f"special.{name}", implementation, saves=saves, vjp=tuple(rules), jvp=tuple(rules),
         family="special", names=(), formula=formula, pointwise=True, batch=POINTWISE,

@@ -513,7 +513,8 @@ def _dirichlet_logpdf(x, alpha):
         raise ValueError("Each entry in 'x' must lie between 0 and 1.")
     log_beta = cnp.sum(_special.gammaln(alpha)) - _special.gammaln(cnp.sum(alpha))
     components_last = cnp.moveaxis(x, 0, -1)
-    return cnp.sum(_special.xlogy(alpha - 1.0, components_last), axis=-1) - log_beta
+    out = cnp.sum(_special.xlogy(alpha - 1.0, components_last), axis=-1) - log_beta
+    return cnp.squeeze(out)  # as SciPy squeezes its result
 
 
 dirichlet = Distribution(
