@@ -305,12 +305,21 @@ def _chainrule_names():
         for name in getattr(module, "__all__", ()):
             value = getattr(module, name)
             prefix = f"scipy.{module_name}.{name}"
-            if _is_function(module, name):
+            methods = [
+                method for method in dir(value)
+                if method in _DISTRIBUTION_METHODS and callable(getattr(value, method))
+            ]
+            if methods and not isinstance(value, type):  # a distribution (callable: frozen)
+                names.update(f"{prefix}.{method}" for method in methods)
+            elif _is_function(module, name):
                 names.add(prefix)
-            elif not isinstance(value, type):  # a distribution: its methods
-                names.update(f"{prefix}.{method}" for method in dir(value)
-                             if not method.startswith("_") and callable(getattr(value, method)))
     return names
+
+
+# What a chainrule.scipy.stats distribution offers, as SciPy spells it.
+_DISTRIBUTION_METHODS = {
+    "pdf", "logpdf", "cdf", "logcdf", "sf", "logsf", "ppf", "pmf", "logpmf", "entropy",
+}
 
 
 def _is_function(module, name):
