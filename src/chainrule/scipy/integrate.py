@@ -156,8 +156,9 @@ def _basic_simpson(y, stop, x, dx, axis):
 def odeint(func, y0, t, *args, rtol=1.4e-8, atol=1.4e-8, mxstep=10_000, hmax=_np.inf):
     """Solve dy/dt = func(y, t, *args) from y(t[0]) = y0; return y at every time in t, each
     leaf of shape (len(t), *leaf.shape). The signature of HIPS autograd's and JAX's odeint:
-    y0 an array or a pytree of arrays, t monotonic (increasing or decreasing), func written with
-    chainrule.numpy, parameters passed as *args (not closed over, so they are differentiated).
+    y0 an array (a list of numbers is one) or a pytree of arrays, t monotonic (increasing or
+    decreasing), func written with chainrule.numpy, parameters passed as *args (not closed over,
+    so they are differentiated).
 
     The forward solution is SciPy's LSODA (scipy.integrate.odeint) with relative and absolute
     tolerances rtol and atol, at most mxstep steps between two times, steps at most hmax long.
@@ -169,10 +170,19 @@ def odeint(func, y0, t, *args, rtol=1.4e-8, atol=1.4e-8, mxstep=10_000, hmax=_np
     """
     options = {"rtol": float(rtol), "atol": float(atol), "mxstep": int(mxstep),
                "hmax": float(hmax)}
-    y0 = _tree_map(_as_array, y0)
+    y0 = _np.asarray(y0) if _numbers_only(y0) else _tree_map(_as_array, y0)
     t = _as_array(t)
     _check_odeint(func, y0, t, args)
     return _solution(func, options)(y0, t, *args)
+
+
+def _numbers_only(tree):
+    """Whether a list or tuple holds numbers only ([1.0, 0.0]): one array, as NumPy reads it,
+    rather than a pytree of scalars."""
+    if not isinstance(tree, (list, tuple)):
+        return False
+    leaves = _tree_flatten(tree)[0]
+    return bool(leaves) and all(isinstance(leaf, (int, float, _np.number)) for leaf in leaves)
 
 
 def _check_odeint(func, y0, t, args):

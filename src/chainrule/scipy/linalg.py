@@ -13,6 +13,7 @@ import numpy as _np
 import chainrule.numpy as _cnp
 from chainrule.core.dtypes import dtype_of as _dtype_of
 from chainrule.core.dtypes import shape_of as _shape_of
+from chainrule.core.tensor import Tensor as _Tensor
 from chainrule.errors import ArgumentError, ShapeError
 from chainrule.errors import require_extra as _require_extra
 from chainrule.numpy import linalg as _cnp_linalg
@@ -49,10 +50,12 @@ def _is_complex(a):
 
 
 def _as_float(a):
-    """An integer or boolean array as float64 (SciPy's own promotion); others unchanged."""
-    if _dtype_of(a).kind in "fc":
+    """An integer or boolean array (or a list) as float64, SciPy's own promotion; floating
+    arrays and Tensors as they are."""
+    if isinstance(a, _Tensor):
         return a
-    return _np.asarray(a, dtype=_np.float64) if not hasattr(a, "_trace") else a + 0.0
+    a = _np.asarray(a)
+    return a if a.dtype.kind in "fc" else a.astype(_np.float64)
 
 
 # ----- matrix functions --------------------------------------------------------------------------
@@ -242,9 +245,9 @@ def lu_solve(lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True):
 
 
 def lu(a, permute_l=False, overwrite_a=False, check_finite=True, p_indices=False):
-    """(p, l, u) with a = p @ l @ u, or (p @ l, u) with permute_l=True; with p_indices=True,
-    p is the row index array (a = l[p] @ u... as SciPy's: a[p] ... see scipy.linalg.lu).
-    Square matrices; l and u are differentiable in a."""
+    """(p, l, u) with a = p @ l @ u (square a), as SciPy's; with permute_l=True, (p @ l, u);
+    with p_indices=True, p is an index array and a = l[p] @ u. l and u are differentiable in
+    a (through lu_factor's factor); p is piecewise constant."""
     _square(a, "lu")
     packed, piv = lu_factor(a)
     lower = _linalg_ops._tril(packed, -1) + _linalg_ops._eye_like(packed)
