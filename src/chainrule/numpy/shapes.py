@@ -93,7 +93,7 @@ def plain_for_shape(value, what):
 def _sequence(arrays, what):
     """`arrays` (a sequence of arrays) as a list, or an error saying what to pass."""
     if not hasattr(arrays, "__getitem__") or isinstance(arrays, (str, bytes)) or (
-        not isinstance(arrays, (list, tuple)) and np.ndim(raw_value(arrays)) == 0
+        not isinstance(arrays, (list, tuple)) and ndim_of(arrays) == 0
     ):
         raise InputTypeError(
             f"{what}: expected a sequence of arrays (a list or tuple), got "
