@@ -4,9 +4,10 @@ Functions here take NumPy arrays, Python numbers or chainrule Tensors. On plain 
 return plain arrays (NumPy's own result); on Tensors, or inside a transform, they record.
 This module only assembles the namespace: the registry's rows under their NumPy names, the
 composites of the topic modules (creation, elementwise, shapes, reductions, selection, products,
-ml, linalg, fft), NumPy's non-differentiable surface (dtypes, printing, integer and bitwise
-operations, index helpers, ...) passed through; then it builds NumPy's dispatch tables from the
-same names. A missing name's AttributeError says why it is missing (numpy/_refused.py).
+ml, statistics, polynomials, signal, sets, histograms, functional, linalg, fft), NumPy's
+non-differentiable surface (dtypes, printing, integer and bitwise operations, index helpers,
+...) passed through; then it builds NumPy's dispatch tables from the same names. A missing
+name's AttributeError says why it is missing (numpy/_refused.py).
 """
 
 import numpy as _np
@@ -20,12 +21,15 @@ from chainrule.numpy import (
     creation,
     elementwise,
     fft,
+    functional,
+    histograms,
     linalg,
     ml,
     polynomials,
     products,
     reductions,
     selection,
+    sets,
     shapes,
     signal,
     statistics,
@@ -43,7 +47,7 @@ globals().update(_ROW_NAMES)
 # ----- the composites, by topic (a composite takes its name over a row's: round, sum...) -------
 _TOPICS = (
     creation, elementwise, shapes, reductions, selection, products, ml, statistics, polynomials,
-    signal,
+    signal, sets, histograms, functional,
 )
 _COMPOSITES = {name: getattr(topic, name) for topic in _TOPICS for name in topic.__all__}
 globals().update(_COMPOSITES)
@@ -72,10 +76,8 @@ _ON_VALUES = (  # NumPy on the plain values; under vmap, once per example (integ
     "bitwise_count", "left_shift", "right_shift", "bitwise_left_shift", "bitwise_right_shift",
     "gcd", "lcm", "packbits", "unpackbits",
     "searchsorted", "digitize", "argwhere", "flatnonzero", "argpartition", "lexsort",
-    "nanargmax", "nanargmin", "bincount", "histogram", "histogram_bin_edges", "histogram2d",
-    "histogramdd", "unique_values", "unique_counts", "unique_inverse", "unique_all",
-    "tril_indices_from", "triu_indices_from", "diag_indices_from", "ix_", "unravel_index",
-    "ravel_multi_index",
+    "nanargmax", "nanargmin", "tril_indices_from", "triu_indices_from", "diag_indices_from",
+    "unravel_index", "ravel_multi_index",
 )
 _BY_AVAL = (  # questions about shapes and dtypes: a Tensor answers as its (example's) array
     "can_cast", "min_scalar_type", "iscomplexobj", "isrealobj", "einsum_path",
@@ -151,13 +153,10 @@ for _name in fft.__all__:  # fftfreq and rfftfreq take no array: NumPy does not 
         _HANDLED_FUNCTIONS[getattr(_np.fft, _name)] = getattr(fft, _name)
 
 # The pass-through functions answer NumPy's own (np.searchsorted(t, v), np.gcd(i, j)); so do a
-# few functions whose results carry no derivative, over the composites of their names. Not the
-# histograms: their bin edges and densities move with the data (JAX differentiates them), so
-# np.histogram(t) raises rather than drop that derivative unasked; cnp.histogram opts in.
-_NOT_DISPATCHED = {"histogram", "histogram_bin_edges", "histogram2d", "histogramdd"}
+# few functions whose results carry no derivative, over the composites of their names.
 for _name, _group in _PASSED_THROUGH.items():
     _numpy_function = getattr(_np, _name)
-    if _group == "as is" or _name in _NOT_DISPATCHED:
+    if _group == "as is":
         continue
     if isinstance(_numpy_function, _np.ufunc):
         _HANDLED_UFUNCS[_numpy_function] = globals()[_name]

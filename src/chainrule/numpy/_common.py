@@ -152,20 +152,30 @@ def _per_example(function, trace, args, kwargs, name):
     count = len(args)
 
     def one_example(row, *example):
-        return function(*example[:count], **dict(zip(kwargs, example[count:], strict=True)))
+        try:
+            return function(*example[:count], **dict(zip(kwargs, example[count:], strict=True)))
+        except Exception as exc:  # NumPy's own error for one example: raised as it is, below
+            raise _ExampleFailed from exc
 
     try:
         stacked = map_examples(one_example, lowered, batched, trace.size)
-    except ValueError as exc:
+    except _ExampleFailed as failed:
+        raise failed.__cause__ from None
+    except ValueError as exc:  # the examples' results have different shapes
         raise BatchingError(
-            f"{name} under cr.{trace.name} gives each example a result of a different shape "
-            "(e.g. a different number of entries), so the results do not stack. Call it "
-            "outside the vmapped function, or use cnp.where with a fixed-size result."
+            f"{name} under cr.{trace.name}: the size of its result depends on the values, "
+            "and here the examples give results of different shapes (e.g. different numbers of "
+            "entries), so they do not stack. Call it outside the vmapped function, or use "
+            "cnp.where for a result of fixed size."
         ) from exc
     if isinstance(stacked, tuple):
         boxed = [trace.box(part) for part in stacked]
         return type(stacked)(*boxed) if hasattr(type(stacked), "_fields") else tuple(boxed)
     return trace.box(stacked)
+
+
+class _ExampleFailed(Exception):
+    """Carries the error `function` raised on one example past the stacking's own check."""
 
 
 def condition_of(condition):

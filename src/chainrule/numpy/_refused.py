@@ -25,6 +25,8 @@ REFUSED = {
            "t[ind] = v on a Tensor (recorded)",
     "putmask": _IN_PLACE + "use cnp.where(mask, values, a)",
     "fill_diagonal": _IN_PLACE + "use cnp.fill_diagonal(a, val, inplace=False), as in jax.numpy",
+    "frompyfunc": "its ufuncs compute on object arrays of Python objects, which carry no "
+                  "derivative; use cnp.vectorize(pyfunc), which records each call",
     "busday_count": "it counts calendar days; dates carry no derivative (use NumPy directly)",
     "busday_offset": "it shifts calendar dates; dates carry no derivative (use NumPy directly)",
     "is_busday": "it reads calendar dates; dates carry no derivative (use NumPy directly)",
@@ -64,6 +66,8 @@ def status_of(name):
     chainrule.scipy has a function of that name."""
     if name in REFUSED:
         return f"chainrule refuses numpy.{name}: {REFUSED[name]}."
+    if name.endswith(" (vectorized)"):  # a ufunc made by np.frompyfunc, named after pyfunc
+        return f"It is a ufunc made by numpy.frompyfunc: {status_of('frompyfunc')}"
     if _is_ufunc_method(name):
         return (
             "NumPy's ufunc methods (accumulate, reduce, reduceat, outer, at) have no derivative "
@@ -106,11 +110,7 @@ def dispatch_status(name):
     if found is None or name in REFUSED:
         return status_of(name)
     if name in cnp._PASSED_THROUGH:
-        return (
-            f"chainrule.numpy.{name} computes it on the plain values, as constants; NumPy's "
-            "own is not routed there, so that no derivative is dropped silently: call "
-            f"chainrule.numpy.{name} to opt in."
-        )
+        return f"Call chainrule.numpy.{name}, which computes it on the plain values."
     return f"Call chainrule.numpy.{name}, which records it."
 
 
