@@ -66,13 +66,14 @@ def histogram(a, bins=10, range=None, density=None, weights=None):  # noqa: A002
     edges = _edges(a, bins, range, found)
     if traced(weights):  # NumPy's counts are in the weights' dtype
         samples = reshape(ravel(a), (-1, 1))
-        counts = cast(_weighted(samples, ravel(weights), [found]), dtype_of(counts))
+        counts = cast(_weighted(samples, ravel(weights), [found], "histogram"), dtype_of(counts))
     return (_density(counts, [edges]) if density else counts), edges
 
 
 def histogram2d(x, y, bins=10, range=None, density=None, weights=None):  # noqa: A002
     if not _holds_traced((x, y, bins, range, weights)):
         return np.histogram2d(x, y, bins, range, density, weights)
+    x, y = _real_data(x, "histogram2d"), _real_data(y, "histogram2d")
     try:
         count = len(bins)
     except TypeError:
@@ -98,7 +99,7 @@ def histogramdd(sample, bins=10, range=None, density=None, weights=None):  # noq
         for axis in np.arange(axes)
     ]
     if traced(weights):
-        counts = _weighted(samples, weights, found)
+        counts = _weighted(samples, weights, found, "histogramdd")
     return (_density(counts, edges) if density else counts), edges
 
 
@@ -158,11 +159,11 @@ def _edges(a, bins, range, found):  # noqa: A002 - NumPy's name
     return linspace(first - shift, last + shift, count, dtype=dtype_of(found))
 
 
-def _weighted(samples, weights, edges):
+def _weighted(samples, weights, edges, what):
     """The sums of `weights` over the bins of `edges` (one array of edges per column of
     `samples`, N x D), in float64 (complex128 for complex weights) as NumPy's bincount adds
     them: recorded, so differentiable in the weights."""
-    index = _on_values(_bin_index, "histogram", samples, *edges)
+    index = _on_values(_bin_index, what, samples, *edges)
     padded = tuple(shape_of(e)[0] + 1 for e in edges)  # an outlier bin at each end
     dtype = np.complex128 if dtype_of(weights).kind == "c" else np.float64
     sums = _shape_ops.scatter_add(
