@@ -182,6 +182,8 @@ def test_argument_errors_say_what_is_accepted():
         csl.solve_sylvester(A, np.eye(2), np.ones((3, 3)))
     with pytest.raises(ShapeError, match="E must have A's shape"):
         csl.expm_frechet(A, np.ones((2, 2)))
+    with pytest.raises(ShapeError, match=r"ab must have l \+ u \+ 1 = 3 rows"):
+        csl.solve_banded((1, 1), np.ones((2, 4)), np.ones(4))
 
 
 def test_signal_argument_errors():

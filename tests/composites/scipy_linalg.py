@@ -32,6 +32,17 @@ COMPLEX = A + 1j * RNG.uniform(-0.5, 0.5, (3, 3))
 HERMITIAN = COMPLEX @ COMPLEX.conj().T + 3 * np.eye(3)
 
 
+# LAPACK's band storage of 4x4 matrices (unused corners hold junk, as they may).
+BAND_1_1 = RNG.uniform(-1.0, 1.0, (3, 4)) + np.array([[0.0], [4.0], [0.0]])
+BAND_2_0 = RNG.uniform(-1.0, 1.0, (3, 4)) + np.array([[4.0], [0.0], [0.0]])
+V4 = RNG.uniform(-1.0, 1.0, 4)
+
+
+def _banded_case(l_and_u, ab, b, label, edge=False):
+    return Case("scipy.linalg.solve_banded", lambda ab, b: csl.solve_banded(l_and_u, ab, b),
+                (ab, b), lambda ab, b: sl.solve_banded(l_and_u, ab, b), label=label, edge=edge)
+
+
 def _lu_solve(a, b, trans, linalg=csl):
     return linalg.lu_solve(linalg.lu_factor(a), b, trans=trans)
 
@@ -71,6 +82,10 @@ CASES = [
          label="complex, trans='C', vector"),
     Case("scipy.linalg.solve_triangular", lambda a, b: csl.solve_triangular(a, b, trans="T"),
          (A, V), lambda a, b: sl.solve_triangular(a, b, trans="T"), label="upper, 'T', vector"),
+    _banded_case((1, 1), BAND_1_1, V4, label="tridiagonal"),
+    _banded_case((2, 0), BAND_2_0, RNG.uniform(-1.0, 1.0, (4, 2)), label="lower, matrix b"),
+    _banded_case((0, 1), BAND_1_1[:2] + 0.5j, V4, label="complex, upper"),
+    _banded_case((0, 0), BAND_1_1[1:2], V4, label="diagonal", edge=True),
     Case("scipy.linalg.cholesky", csl.cholesky, (S,), sl.cholesky),
     Case("scipy.linalg.cholesky", lambda a: csl.cholesky(a, lower=True), (HERMITIAN,),
          lambda a: sl.cholesky(a, lower=True), label="complex, lower"),

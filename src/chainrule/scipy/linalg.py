@@ -25,7 +25,8 @@ from chainrule.ops import scipy_linalg as _ops
 from chainrule.ops._rules import prim as _prim
 
 __all__ = [
-    "expm", "expm_frechet", "logm", "sqrtm", "solve_sylvester", "solve_triangular", "cholesky",
+    "expm", "expm_frechet", "logm", "sqrtm", "solve_sylvester", "solve_triangular", "solve_banded",
+    "cholesky",
     "cho_factor", "cho_solve", "lu_factor", "lu_solve", "lu", "eigh", "eigvalsh", "inv", "det",
     "solve",
 ]
@@ -147,6 +148,31 @@ def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_
     x = _ops.solve_triangular(a, b, trans=trans, lower=bool(lower),
                               unit_diagonal=bool(unit_diagonal))
     return x[..., 0] if vector else x
+
+
+def solve_banded(l_and_u, ab, b, overwrite_ab=False, overwrite_b=False, check_finite=True):
+    """x with a x = b for a banded a given in LAPACK's band storage, as SciPy's: `ab` has
+    l + u + 1 rows, ab[u + i - j, j] = a[i, j] (l subdiagonals, u superdiagonals). The band is
+    unpacked into a dense matrix (one gather) and solved: differentiable in ab (its entries
+    that hold the band; the unused corners get zero) and b."""
+    lower, upper = (int(k) for k in l_and_u)
+    shape = tuple(_shape_of(ab))
+    if len(shape) != 2 or shape[0] != lower + upper + 1:
+        raise ShapeError(
+            f"solve_banded: ab must have l + u + 1 = {lower + upper + 1} rows, one per "
+            f"diagonal (LAPACK's band storage); got shape {shape}"
+        )
+    return _cnp_linalg.solve(_dense_from_band(_as_float(ab), lower, upper, shape[1]),
+                             _as_float(b))
+
+
+def _dense_from_band(ab, lower, upper, n):
+    """The n x n matrix whose a[i, j] is ab[upper + i - j, j] inside the band, 0 outside."""
+    i, j = _np.indices((n, n))
+    band_row = upper + i - j
+    inside = (band_row >= 0) & (band_row <= lower + upper)
+    gathered = ab[_np.clip(band_row, 0, lower + upper), j]
+    return _cnp.where(inside, gathered, 0.0)
 
 
 # ----- Cholesky ----------------------------------------------------------------------------------
