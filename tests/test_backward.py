@@ -330,3 +330,24 @@ def test_a_very_long_chain_does_not_hit_the_recursion_limit():
         y = y + 0.0
     y.backward()
     assert x.grad.item() == 1.0
+
+
+def test_a_root_that_is_an_ancestor_of_another_root_waits_for_it():
+    # Regression: the backward pass counted children only below the roots, so a second root
+    # computed from the first failed (custom_vjp's forward mode hit it: bwd's cotangents where
+    # one is computed from the other). d/dx of [x*y, x*y*x] against (1, 1) at x=2, y=3.
+    import chainrule as cr
+
+    @cr.custom_vjp
+    def f(x, y):
+        return x * y
+
+    def f_bwd(residuals, g):
+        x, y = residuals
+        gx = g * y
+        return gx, gx * x
+
+    f.defvjp(lambda x, y: (x * y, (x, y)), f_bwd)
+    value, tangent = cr.jvp(f, (2.0, 3.0), (1.0, 1.0))
+    # the JVP derived from bwd by transposition: t_x * y + t_y * (y * x) = 3 + 6
+    assert value == 6.0 and tangent == 9.0

@@ -89,10 +89,10 @@ def _count_children(roots):
         node = stack.pop()
         for parent in node.parents:
             if type(parent) is Node:
-                if parent in seen:
-                    pending[parent] += 1
-                else:
-                    pending[parent] = 1
+                # (A root may be the parent of another root's node: it is counted too, and
+                # waits for that node like any other.)
+                pending[parent] = pending.get(parent, 0) + 1
+                if parent not in seen:
                     seen.add(parent)
                     stack.append(parent)
     return pending
