@@ -239,3 +239,15 @@ def test_quadrature_edge_counts_and_arguments():
         cumulative_trapezoid(y, initial=1.0)
     with pytest.raises(ShapeError, match="axis 2 is out of range"):
         trapezoid(y, axis=2)
+
+
+def test_a_scalar_state_differentiates_in_y0_and_args():
+    # Regression: the adjoint's state (y, a, (a_k,)) of a 0-d y was read as one ragged array.
+    import chainrule as cr
+    from chainrule.scipy import integrate
+
+    t = np.array([0.0, 1.0, 2.0])
+    final = lambda y0, k: integrate.odeint(lambda y, s, k: -k * y, y0, t, k)[-1]  # noqa: E731
+    dy0, dk = cr.grad(final, argnums=(0, 1))(np.array(2.0), 0.5)
+    # y(2) = y0 exp(-2k): d/dy0 = exp(-1), d/dk = -2 y0 exp(-1) at y0 = 2, k = 0.5
+    np.testing.assert_allclose([dy0, dk], [np.exp(-1.0), -4.0 * np.exp(-1.0)], rtol=1e-6)

@@ -182,7 +182,12 @@ def _numbers_only(tree):
     if not isinstance(tree, (list, tuple)):
         return False
     leaves = _tree_flatten(tree)[0]
-    return bool(leaves) and all(isinstance(leaf, (int, float, _np.number)) for leaf in leaves)
+    if not leaves or not all(isinstance(leaf, (int, float, _np.number)) for leaf in leaves):
+        return False
+    try:  # a rectangular nesting is one array; a ragged one ((y, a, (g,))) stays a pytree
+        return _np.asarray(tree).dtype != object
+    except ValueError:
+        return False
 
 
 def _check_odeint(func, y0, t, args):
