@@ -124,3 +124,7 @@ CASES = [
     _same("numpy.real_if_close", lambda m, f, x: f(x + 0j), V, label="imaginary parts 0"),
     _same("numpy.real_if_close", lambda m, f, z: f(z), Z, label="complex stays"),
 ]
+
+# fabs: abs for real numbers, refusing complex ones as np.fabs does (away from the kink at 0).
+CASES.append(Case("numpy.fabs", cnp.fabs, (np.array([[-1.5, 0.3, 2.0], [0.7, -0.2, -3.0]]),),
+                  reference=np.fabs))

@@ -22,10 +22,10 @@ from chainrule.numpy._explain import wrap_public
 from chainrule.numpy.creation import astype
 from chainrule.numpy.creation import copy as _copy
 from chainrule.ops import elementwise as _elementwise
-from chainrule.ops._rules import const
+from chainrule.ops._rules import const, real_only
 
 __all__ = [
-    "round", "around", "positive", "angle", "nan_to_num", "sinc", "i0", "fmod", "copysign",
+    "round", "around", "positive", "angle", "fabs", "nan_to_num", "sinc", "i0", "fmod", "copysign",
     "heaviside", "ldexp", "frexp", "modf", "divmod", "nextafter", "spacing",
 ]
 
@@ -42,6 +42,12 @@ def angle(z, deg=False):
     np.angle; differentiable wherever z != 0 (real z: 0 or pi, derivative 0)."""
     radians = _elementwise.arctan2(_elementwise.imag(z), _elementwise.real(z))
     return radians * (180.0 / np.pi) if deg else radians
+
+
+def fabs(x):
+    """|x| for real x, as np.fabs, which (unlike abs) refuses complex numbers."""
+    checked = real_only(lambda value: value, "fabs", "is for real numbers (as np.fabs)")
+    return _elementwise.abs(checked(x))
 
 
 def positive(x):

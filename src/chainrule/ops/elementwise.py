@@ -72,7 +72,7 @@ square  = unary("square",  np.square,  lambda x: 2.0 * x,                    sav
 reciprocal = unary("reciprocal", np.reciprocal, lambda out: -out * out,     saves=(OUT,), formula="-{out}^2", singular=True)
 # |x|' = sign(x): the subgradient 0 at 0.
 abs     = defprimitive("abs", np.abs, saves=(X,), vjp=(lambda g, x: _abs_vjp(g, x),), jvp=(lambda t, x: _abs_jvp(t, x),),  # noqa: A001
-                       family="elementwise", names=("abs", "absolute", "fabs"), formula=("sign({0})",), expression=True,
+                       family="elementwise", names=("abs", "absolute"), formula=("sign({0})",), expression=True,
                        pointwise=True, batch=POINTWISE)
 deg2rad = unary("deg2rad", np.deg2rad, lambda: np.pi / 180.0,               saves=(),     formula="π/180", aliases=("radians",))
 rad2deg = unary("rad2deg", np.rad2deg, lambda: 180.0 / np.pi,               saves=(),     formula="180/π", aliases=("degrees",))
