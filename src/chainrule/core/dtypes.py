@@ -11,7 +11,7 @@ to pass instead.
 import numpy as np
 
 from chainrule.core.explain import is_numeric, is_numeric_dtype, not_an_array, not_numeric
-from chainrule.core.primitive import TRACED_TYPES
+from chainrule.core.primitive import TRACED_TYPES, dtype_of, shape_of
 from chainrule.errors import DTypeError, GraphEscapeError
 
 __all__ = [
@@ -46,27 +46,6 @@ def check_differentiable(dtype, what="tensor()"):
             "Cast first, e.g. cr.tensor(x, dtype=np.float64, requires_grad=True) "
             "or x.astype(float)."
         )
-
-
-def shape_of(value) -> tuple:
-    """The shape of a value at any level (of a Python number: ()): one example's shape under
-    `cr.vmap`, whose levels keep their batch axes in front of it."""
-    batch_axes = 0
-    while type(value) in TRACED_TYPES:
-        batch_axes += value._trace.batched
-        value = value._value
-    shape = getattr(value, "shape", None)
-    if shape is None:
-        shape = np.shape(value)
-    return shape[batch_axes:] if batch_axes else shape
-
-
-def dtype_of(value) -> np.dtype:
-    """The dtype of a value at any level (of a Python number: NumPy's, e.g. float64)."""
-    while type(value) in TRACED_TYPES:
-        value = value._value
-    dtype = getattr(value, "dtype", None)
-    return dtype if dtype is not None else np.result_type(value)
 
 
 def aval(value) -> tuple:

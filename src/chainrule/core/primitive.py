@@ -231,7 +231,7 @@ def stack_values(items):
     ]
     if not entries:
         return np.asarray(items, dtype=float)
-    shapes = {_shape(entry) for entry in entries}
+    shapes = {shape_of(entry) for entry in entries}
     if len(shapes) != 1:
         raise InputTypeError(
             f"a list of arrays and tensors with different shapes {sorted(shapes)} cannot become "
@@ -265,10 +265,10 @@ def _residual_picker(saves):
             if spec is OUT:
                 picked.append(out)
             elif type(spec) is InputShape:
-                picked.append(_shape(values[spec.index]))
+                picked.append(shape_of(values[spec.index]))
             elif type(spec) is InputAval:
                 value = values[spec.index]
-                picked.append((_shape(value), _dtype(value)))
+                picked.append((shape_of(value), dtype_of(value)))
             else:
                 picked.append(values[spec])
         return tuple(picked)
@@ -276,20 +276,23 @@ def _residual_picker(saves):
     return pick
 
 
-def _dtype(value):
+def dtype_of(value) -> np.dtype:
+    """The dtype of a value at any level (of a Python number: NumPy's, e.g. float64).
+    (Defined here, below core/dtypes.py which publishes it, because residuals need it.)"""
     while type(value) in TRACED_TYPES:
         value = value._value
     dtype = getattr(value, "dtype", None)
     return dtype if dtype is not None else np.result_type(value)
 
 
-def _shape(value):
-    """One example's shape (core/dtypes.shape_of; that module builds on this one)."""
+def shape_of(value) -> tuple:
+    """The shape of a value at any level (of a Python number: ()): one example's shape under
+    `cr.vmap`, whose levels keep their batch axes in front of it."""
     batch_axes = 0
     while type(value) in TRACED_TYPES:
         batch_axes += value._trace.batched
         value = value._value
     shape = getattr(value, "shape", None)
     if shape is None:
-        return ()
+        shape = np.shape(value)
     return shape[batch_axes:] if batch_axes else shape
