@@ -1,19 +1,13 @@
 """examples/ode_fit.py runs in its quick form, recovers the Lotka-Volterra rates, and the
 gradient it optimises with (odeint's adjoint) matches central differences of the loss."""
 
-import importlib.util
-import pathlib
-
 import numpy as np
 
-EXAMPLE = pathlib.Path(__file__).resolve().parent.parent / "examples" / "ode_fit.py"
+from example_loader import load_example
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location("example_ode_fit", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_example("ode_fit")
 
 
 def test_ode_fit_recovers_the_rates_with_exact_gradients(capsys):

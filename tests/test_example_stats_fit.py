@@ -2,22 +2,15 @@
 SciPy's own `t.fit` finds, with exact derivatives: its `jac=` against central differences, its
 `hessp=` against differences of the gradient, and the truth within the standard errors."""
 
-import importlib.util
-import pathlib
-
 import numpy as np
 import scipy.stats as scipy_stats
 
 import chainrule as cr
-
-EXAMPLE = pathlib.Path(__file__).resolve().parent.parent / "examples" / "stats_fit.py"
+from example_loader import load_example
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location("example_stats_fit", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_example("stats_fit")
 
 
 def test_the_fit_converges_to_scipys_maximum_likelihood_estimate(capsys):

@@ -1,19 +1,9 @@
 """Each script in examples/ runs (in its quick form) and reaches what it claims."""
 
-import importlib.util
-import pathlib
-
 import numpy as np
 from sklearn.linear_model import LogisticRegression  # the `train` extra
 
-EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from example_loader import load_example as _load
 
 
 def test_scipy_minimize_finds_the_rosenbrock_minimum_in_100_dimensions(capsys):
