@@ -26,6 +26,7 @@ from chainrule.transforms import (
     hvp,
     jacfwd,
     jacrev,
+    jit,
     jvp,
     linearize,
     stop_gradient,
@@ -54,5 +55,5 @@ __all__ = [
     "REGISTRY", "errors", "numpy", "config", "detect_anomaly",
     "linearize", "jacfwd", "jacrev", "hessian", "hvp", "stop_gradient", "custom_vjp",
     "custom_jvp", "checkpoint", "tree", "register_pytree_node", "tree_flatten", "tree_unflatten",
-    "tree_map", "trace", "draw", "vmap",
+    "tree_map", "trace", "draw", "vmap", "jit",
 ]

@@ -11,6 +11,8 @@ __all__ = [
     "InputTypeError",
     "GraphFreedError",
     "InplaceError",
+    "StagingError",
+    "RetraceWarning",
     "UnsupportedFunctionError",
     "NonScalarOutputError",
     "AnomalyError",
@@ -111,6 +113,19 @@ class BatchingError(ConcretizationError):
     own: Python control flow on a batched value (`if x > 0:`), a batched value used as a shape,
     or a NumPy function applied to its plain value. Use the chainrule.numpy spelling
     (`cnp.where` for a branch) or move the operation out of the vmapped function."""
+
+
+class StagingError(ConcretizationError):
+    """Inside `cr.jit`, something that a staged program cannot repeat: turning a staged value
+    into a NumPy array for a NumPy function without a rule, printing or writing it (that would
+    happen once, at trace time), mutating an input in place, or a staged value used after its
+    function returned. The message names the line and the fix (chainrule.numpy, static_argnums,
+    returning the value)."""
+
+
+class RetraceWarning(UserWarning):
+    """`cr.jit` traced one function many times: an argument keeps changing shape, dtype or
+    static value, or Python control flow on a staged value keeps taking a new branch."""
 
 
 class GraphBreakWarning(UserWarning):

@@ -251,6 +251,11 @@ def _input_cotangents(node, cotangent, record_on):
     return results
 
 
+# Functions called with each node as a backward pass reaches it, and with None when the pass
+# ends: how cr.jit's generated source says which VJP a line comes from. Empty unless staging.
+pass_hooks: list = []
+
+
 def backward_pass(roots, *, retain_graph=False, record_on=None, node_vjp=None):
     """Run reverse mode from `roots`, a list of (node or leaf tensor, cotangent) pairs.
 
@@ -281,6 +286,9 @@ def backward_pass(roots, *, retain_graph=False, record_on=None, node_vjp=None):
             if cotangent is None:  # a symbolic zero passes to the inputs as it is
                 input_cotangents = [(parent, None) for parent in node.parents if parent is not None]
             else:
+                if pass_hooks:
+                    for hook in pass_hooks:
+                        hook(node)
                 input_cotangents = node_vjp(node, cotangent, record_on)
                 if _anomaly.enabled:
                     anomaly_check(node, input_cotangents)
@@ -301,6 +309,9 @@ def backward_pass(roots, *, retain_graph=False, record_on=None, node_vjp=None):
                 pending[parent] = remaining
                 if remaining == 0:
                     ready.append(parent)
+    if pass_hooks:
+        for hook in pass_hooks:
+            hook(None)
     return leaves
 
 

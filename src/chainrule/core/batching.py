@@ -42,6 +42,7 @@ class BatchTrace(Trace):
     __slots__ = ("size", "name")
 
     batched = True
+    intercepts = True
 
     def __init__(self, level, size, name="vmap"):
         super().__init__(level)
@@ -82,6 +83,10 @@ class BatchTrace(Trace):
             for p in parts
         )
         return marked if type(index) is tuple else marked[0]
+
+    def read(self, value):
+        """`raw_value` of a batched value: refused (each example has its own)."""
+        raise self.refuse(value, "reading the plain value")
 
     def refuse(self, value, what):
         """The error for an operation that needs one value where each example has its own."""

@@ -243,6 +243,8 @@ class Tensor:
         """The plain value for an explicit conversion: refused inside a transform; under the
         Tensor API `float()`/`int()` warn (their result silently leaves the graph)."""
         if not self._trace.concrete:
+            if self._trace.staged:  # cr.jit: the number read becomes a guard of the program
+                return np.asarray(self._trace.read(self, what))
             raise _concretization_error(self, what, into)
         if warn and self.requires_grad and is_grad_enabled():
             warnings.warn(
@@ -259,6 +261,8 @@ class Tensor:
         # f"{loss:.4f}" formats the number of a one-element tensor; other specs need a number.
         # Printing is not a conversion: it works inside transforms too (under vmap, where each
         # example has its own number, it prints them all, as repr does).
+        if self._trace.staged:
+            raise self._trace.refuse(self, "formatting (f-string, print)")
         if spec and _batch_trace_in(self) is not None:
             return repr(self)
         if spec and self.size == 1:
@@ -280,7 +284,15 @@ class Tensor:
 
     def detach(self) -> "Tensor":
         """The same value, cut from the graph (shares memory, never requires grad)."""
-        return Tensor(raw_value(self), self._trace if self._trace.concrete else _tape())
+        if self._trace.concrete:
+            return Tensor(raw_value(self), self._trace)
+        value = strip_derivatives(self)  # inside vmap or jit it stays batched or staged
+        return value if type(value) in TRACED_TYPES else Tensor(value, _tape())
+
+    def __str__(self):
+        if self._trace.staged:
+            raise self._trace.refuse(self, "printing")
+        return self.__repr__()
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         if requires_grad:
@@ -293,6 +305,9 @@ class Tensor:
         return self
 
     def __repr__(self):
+        if type(physical_value(self)) in TRACED_TYPES:  # inside cr.jit: no number to show
+            var = physical_value(self)._node
+            return f"tensor(<staged by cr.jit: {var.name}, shape {self.shape}, {self.dtype}>)"
         value = physical_value(self)  # under vmap: every example, along the leading axes
         text = np.array_repr(np.asarray(value)).replace("\n", "\n ")
         text = "tensor" + text[len("array") :]
@@ -512,6 +527,8 @@ def _concretization_error(value, what, into):
     batching = _batch_trace_in(value)
     if batching is not None:  # vmap's reason comes first: no single value exists at all
         return batching.refuse(value, what)
+    if value._trace.staged:
+        return value._trace.refuse(value, what)
     return ConcretizationError(
         f"{what} on a value being differentiated (shape {value.shape}, dtype {value.dtype}, "
         f"traced at level {value._trace.level}): inside a functional transform (cr.grad, "
@@ -744,6 +761,8 @@ def _overwrite_leaf(target, new_value, operation):
 
 
 def _rebind(target, result, operation):
+    if target._trace.staged:
+        target._trace.check_inplace(target, operation)
     if not isinstance(result, Tensor) or result._trace.level < target._trace.level:
         result = Tensor(result, target._trace)
     if result._trace is not target._trace and result._trace.batched:

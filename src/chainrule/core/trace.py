@@ -33,11 +33,13 @@ def raw_value(value):
 
     Raises BatchingError for a value batched by `cr.vmap`: its plain value holds every example
     along extra leading axes, so whatever used it as one example's value would be silently
-    wrong (shapes, axes, masks). Code that knows about the batch axes reads `physical_value`."""
+    wrong (shapes, axes, masks). Code that knows about the batch axes reads `physical_value`.
+    At `cr.jit`'s staging level the value read is recorded as a guard of the staged program
+    (core/staging.py): a replay whose value differs traces the function again."""
     while type(value) in TRACED_TYPES:
         trace = value._trace
-        if trace.batched:
-            raise trace.refuse(value, "reading the plain value")
+        if trace.intercepts:  # vmap refuses; jit's staging level records a guard
+            return trace.read(value)
         value = value._value
     return value
 
@@ -74,8 +76,10 @@ def batched_like(value, array):
 
 def physical_value(value):
     """The stored array under every level, batch axes of `cr.vmap` levels included (leading,
-    outermost vmap first). For the engine's own use: users' code sees one example's shape."""
-    while type(value) in TRACED_TYPES:
+    outermost vmap first). For the engine's own use: users' code sees one example's shape.
+    Inside `cr.jit` the walk stops at the staging level, whose values stand for the arrays of
+    every later call: a value read below it would be baked into the program."""
+    while type(value) in TRACED_TYPES and not value._trace.staged:
         value = value._value
     return value
 
@@ -99,6 +103,11 @@ class Trace:
     # Whether this level's values carry an extra leading batch axis (a `cr.vmap` level): their
     # shape, as every rule and user sees it, leaves that axis out (core/dtypes.shape_of).
     batched = False
+    # Whether this is `cr.jit`'s staging level (core/staging.py): the floor of every walk down
+    # the levels, since what lies below a staged value is one call's array.
+    staged = False
+    # Whether `raw_value` must ask this level (`read`) rather than look below it.
+    intercepts = False
 
     def __init__(self, level: int):
         self.level = level

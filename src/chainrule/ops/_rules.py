@@ -38,8 +38,13 @@ def safe_times(cotangent, derivative, what="an operation"):
         return cotangent  # exactly 1 (power's for x ** 1): no product, no copy
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         product = cotangent * derivative
+    floor = physical_value(product)
+    if type(floor) in TRACED_TYPES:
+        # Staged by cr.jit: no values to look at, and a replay must be right for any, so the
+        # general form. (strict_nan needs values; it applies outside jit.)
+        return select(const(cotangent) == 0, 0.0, product)
     # All examples of a vmap at once: if every entry is finite, every example's is.
-    if np.all(np.isfinite(physical_value(product))):
+    if np.all(np.isfinite(floor)):
         return product
     zero_cotangent = const(cotangent) == 0
     if _settings.strict_nan and np.any(
@@ -202,4 +207,6 @@ def via_operator(ufunc, operator):
 
     implementation.__name__ = ufunc.__name__
     implementation.__doc__ = f"numpy.{ufunc.__name__}"
+    # What `cr.jit`'s generated code calls instead: the operator (a + b) on NumPy values.
+    implementation.ufunc, implementation.operator = ufunc, operator
     return implementation

@@ -13,11 +13,12 @@ from chainrule.transforms.check import gradcheck, gradgradcheck
 from chainrule.transforms.custom import checkpoint, custom_jvp, custom_vjp
 from chainrule.transforms.forward import hvp, jvp, linearize, stop_gradient
 from chainrule.transforms.jacobians import hessian, jacfwd, jacrev
+from chainrule.transforms.jit import jit
 from chainrule.transforms.reverse import grad, value_and_grad, vjp
 from chainrule.transforms.vmap import vmap
 
 __all__ = [
     "grad", "value_and_grad", "vjp", "jvp", "linearize", "jacfwd", "jacrev", "hessian", "hvp",
     "stop_gradient", "custom_vjp", "custom_jvp", "checkpoint", "gradcheck", "gradgradcheck",
-    "vmap",
+    "vmap", "jit",
 ]

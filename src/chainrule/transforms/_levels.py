@@ -21,6 +21,17 @@ from chainrule.errors import (
 from chainrule.transforms.tree import tree_flatten, tree_unflatten
 
 
+def transformed(wrapper, function, transform):
+    """Name a transform's wrapper after what it computes (grad_f, vmap_f) and point
+    `__wrapped__` at f, so signatures, tracebacks and cr.jit's generated source read well."""
+    base = getattr(function, "__name__", "f")
+    wrapper.__name__ = wrapper.__qualname__ = \
+        f"{transform}_{base if base.isidentifier() else 'f'}"
+    wrapper.__doc__ = getattr(function, "__doc__", None)
+    wrapper.__wrapped__ = function
+    return wrapper
+
+
 # ----- inputs ------------------------------------------------------------------------------------
 def _where(position, index, count):
     return f"argument {position}" + (f" (leaf {index})" if count > 1 else "")

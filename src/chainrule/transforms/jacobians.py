@@ -17,6 +17,7 @@ from chainrule.core.tape import release_level
 from chainrule.core.trace import new_level
 from chainrule.transforms._levels import (
     _argnums,
+    transformed,
     _enter_level,
     _flatten_inputs,
     _partial,
@@ -128,7 +129,7 @@ def _jacfwd(function, argnums, has_aux, chunk_size, holomorphic, name):
         ])
         return (jacobian, aux) if has_aux else jacobian
 
-    return jacobian_function
+    return transformed(jacobian_function, function, name)
 
 
 def _push_basis(partial, layout, start, stop, has_aux):
@@ -207,7 +208,7 @@ def _jacrev(function, argnums, has_aux, chunk_size, holomorphic, name):
         jacobian = tree_unflatten(recording.out_def, blocks)
         return (jacobian, recording.aux) if has_aux else jacobian
 
-    return jacobian_function
+    return transformed(jacobian_function, function, name)
 
 
 def _pull_rows(recording, leaf, chunk_size):
@@ -280,4 +281,5 @@ def hessian(function, argnums=0, holomorphic=False):
     pass pushes all basis tangents at once through the reverse pass. `holomorphic` as in
     jacfwd and jacrev."""
     inner = _jacrev(function, argnums, False, None, holomorphic, "hessian")
-    return _jacfwd(inner, argnums, False, None, holomorphic, "hessian")
+    outer = _jacfwd(inner, argnums, False, None, holomorphic, "hessian")
+    return transformed(outer, function, "hessian")

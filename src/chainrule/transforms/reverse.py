@@ -16,6 +16,7 @@ from chainrule.errors import (
 )
 from chainrule.transforms._levels import (
     _argnums,
+    transformed,
     _enter_level,
     _flatten_inputs,
     _partial,
@@ -113,7 +114,7 @@ def _value_and_grad(function, argnums, has_aux, transform, holomorphic=False):
         value = recording.output()
         return ((value, recording.aux) if has_aux else value), grads
 
-    return value_and_grad_function
+    return transformed(value_and_grad_function, function, "value_and_grad")
 
 
 def _check_scalar(recording, transform, holomorphic=False):
@@ -169,4 +170,4 @@ def grad(function, argnums=0, has_aux=False, holomorphic=False):
         value, grads = value_and_grad_function(*args, **kwargs)
         return (grads, value[1]) if has_aux else grads
 
-    return grad_function
+    return transformed(grad_function, function, "grad")

@@ -17,7 +17,7 @@ from chainrule.core.dtypes import is_numeric, shape_of
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, bind
 from chainrule.core.trace import new_level
 from chainrule.errors import BatchingError, InputTypeError, ShapeError
-from chainrule.transforms._levels import _run_at_level, chunks, to_user
+from chainrule.transforms._levels import _run_at_level, chunks, to_user, transformed
 from chainrule.transforms.tree import tree_flatten, tree_node_handler, tree_unflatten
 
 __all__ = ["vmap"]
@@ -89,9 +89,7 @@ def vmap(function, in_axes=0, out_axes=0, axis_size=None, chunk_size=None):
         ]
         return _join_chunks(pieces, out_axes)
 
-    vectorised.__name__ = f"vmap({getattr(function, '__name__', 'f')})"
-    vectorised.__doc__ = function.__doc__
-    return vectorised
+    return transformed(vectorised, function, "vmap")
 
 
 # ----- in_axes ------------------------------------------------------------------------------

@@ -1,0 +1,436 @@
+"""`cr.jit`'s staged programs: the passes that simplify them and the NumPy source they become.
+
+A program (core/staging.py) is a flat list of primitive applications on `Var`s, with guards
+and comments in execution order. Each pass below is small and keeps the program's meaning:
+
+- `fold_constants`: an equation whose inputs are all literals is computed once, now.
+- `cancel_shapes`: reshape of a reshape is one reshape; a transpose of a transpose is one
+  transpose; either is dropped when it leaves its input as it was.
+- `eliminate_common`: the same primitive on the same inputs with the same params is computed
+  once (a forward value that the backward pass needs again, say).
+- `eliminate_dead`: equations no output and no guard depends on are dropped.
+
+`generate` then writes the program as one Python function over NumPy, one line per equation,
+and marks where an elementwise ufunc may write into a dead input's buffer (`out=`).
+"""
+
+import builtins
+import keyword
+import operator
+
+import numpy as np
+
+from chainrule.core.staging import Captured, Equation, Guard, Note, Var, is_literal
+
+__all__ = [
+    "simplify", "fold_constants", "cancel_shapes", "eliminate_common", "eliminate_dead",
+    "generate", "GuardFailed", "Generated",
+]
+
+
+class GuardFailed(Exception):  # noqa: N818 - a signal between a replay and cr.jit
+    """A replay reached a guard whose value differs from the one recorded: this call takes
+    another branch, and the function must be traced again for it."""
+
+    def __init__(self, index):
+        super().__init__(index)
+        self.index = index
+
+
+# ----- helpers: rewriting references ------------------------------------------------------------
+def _resolve(ref, replaced):
+    while type(ref) is Var and ref in replaced:
+        ref = replaced[ref]
+    return ref
+
+
+def _index_refs(equation):
+    """The Vars inside an indexed primitive's `index` param."""
+    if not equation.primitive.indexed:
+        return []
+    index = equation.params.get("index")
+    parts = index if type(index) is tuple else (index,)
+    return [part for part in parts if type(part) is Var]
+
+
+def _rewrite(program, replaced):
+    """Point every use of a replaced Var at its replacement."""
+    if not replaced:
+        return
+    for item in program.body:
+        if type(item) is Equation:
+            item.inputs = [_resolve(ref, replaced) for ref in item.inputs]
+            if item.primitive.indexed:
+                index = item.params["index"]
+                if type(index) is tuple:
+                    index = tuple(_resolve(part, replaced) for part in index)
+                else:
+                    index = _resolve(index, replaced)
+                item.params = {**item.params, "index": index}
+        elif type(item) is Guard:
+            item.var = _resolve(item.var, replaced)
+    program.outputs = [_resolve(ref, replaced) for ref in program.outputs]
+
+
+# ----- passes ------------------------------------------------------------------------------------
+def fold_constants(program) -> int:
+    """Compute now every equation whose inputs are literals (numbers, dtypes, tuples), and use
+    its value in their place. Captured arrays are never folded: a replay reads them again.
+    Returns the number of equations folded."""
+    replaced = {}
+    body = []
+    folded = 0
+    for item in program.body:
+        if type(item) is Equation:
+            item.inputs = [_resolve(ref, replaced) for ref in item.inputs]
+            if not _index_refs(item) and all(
+                type(ref) is not Var and is_literal(ref) for ref in item.inputs
+            ):
+                value = item.primitive.impl(*item.inputs, **item.params)
+                if isinstance(value, np.ndarray) and value.ndim == 0:
+                    value = value[()]
+                if is_literal(value):
+                    replaced[item.out] = value
+                    folded += 1
+                    continue
+        body.append(item)
+    program.body = body
+    _rewrite(program, replaced)
+    return folded
+
+
+def cancel_shapes(program) -> int:
+    """reshape(reshape(x)) -> reshape(x); transpose(transpose(x)) -> one transpose; a reshape to
+    x's own shape or an identity transpose -> x. Returns the number of equations removed or
+    merged (the inner ones die when nothing else reads them: see eliminate_dead)."""
+    producers = {}
+    replaced = {}
+    changed = 0
+    for item in program.body:
+        if type(item) is not Equation:
+            continue
+        item.inputs = [_resolve(ref, replaced) for ref in item.inputs]
+        name = item.primitive.name
+        source = item.inputs[0] if item.inputs else None
+        if name in ("reshape", "transpose") and type(source) is Var:
+            inner = producers.get(source)
+            if inner is not None and inner.primitive is item.primitive:
+                if name == "transpose":
+                    outer_axes = _axes(item.params["axes"], len(item.out.shape))
+                    inner_axes = _axes(inner.params["axes"], len(source.shape))
+                    item.params = {**item.params,
+                                   "axes": tuple(inner_axes[a] for a in outer_axes)}
+                item.inputs = [inner.inputs[0]] + item.inputs[1:]
+                source = item.inputs[0]
+                changed += 1
+            same = (
+                type(source) is Var and source.shape == item.out.shape
+                and source.dtype == item.out.dtype
+                and (name == "reshape" or _axes(item.params["axes"], len(source.shape))
+                     == tuple(range(len(source.shape))))
+            )
+            if same:
+                replaced[item.out] = source
+                changed += 1
+                continue
+        producers[item.out] = item
+    _rewrite(program, replaced)
+    return changed
+
+
+def _axes(axes, ndim):
+    return tuple(range(ndim))[::-1] if axes is None else tuple(int(a) % ndim for a in axes)
+
+
+def _frozen(value):
+    """A hashable key for a param or a literal, or raise TypeError."""
+    if type(value) is Var:
+        return ("var", value.id)
+    if type(value) in (tuple, list):
+        return (type(value).__name__, tuple(_frozen(item) for item in value))
+    if type(value) is dict:
+        return ("dict", tuple(sorted((k, _frozen(v)) for k, v in value.items())))
+    if isinstance(value, np.ndarray):
+        raise TypeError("arrays are not compared by value")
+    if isinstance(value, (float, np.floating)) and value != value:
+        return ("nan", type(value).__name__)
+    hash(value)
+    return (type(value).__name__, value)
+
+
+def eliminate_common(program) -> int:
+    """The same primitive applied to the same inputs with the same params again: reuse the first
+    result. Returns the number of equations removed."""
+    seen = {}
+    replaced = {}
+    body = []
+    removed = 0
+    for item in program.body:
+        if type(item) is Equation:
+            item.inputs = [_resolve(ref, replaced) for ref in item.inputs]
+            try:
+                key = (item.primitive.name, _frozen(item.inputs), _frozen(item.params))
+            except TypeError:
+                key = None
+            if key is not None:
+                first = seen.get(key)
+                if first is not None:
+                    replaced[item.out] = first
+                    removed += 1
+                    continue
+                seen[key] = item.out
+        elif type(item) is Guard:
+            item.var = _resolve(item.var, replaced)
+        body.append(item)
+    program.body = body
+    _rewrite(program, replaced)
+    return removed
+
+
+def eliminate_dead(program) -> int:
+    """Drop the equations that no output and no guard reads. Returns how many."""
+    live = {ref for ref in program.outputs if type(ref) is Var}
+    kept = []
+    removed = 0
+    for item in reversed(program.body):
+        if type(item) is Equation:
+            if item.out not in live:
+                removed += 1
+                continue
+            live.update(ref for ref in item.inputs if type(ref) is Var)
+            live.update(_index_refs(item))
+        elif type(item) is Guard:
+            live.add(item.var)
+        kept.append(item)
+    kept.reverse()
+    # A comment with no equation after it (before the next comment) says nothing.
+    body = []
+    for position, item in enumerate(kept):
+        if type(item) is Note:
+            following = kept[position + 1] if position + 1 < len(kept) else None
+            if following is None or type(following) is Note:
+                continue
+        body.append(item)
+    program.body = body
+    used = {ref for ref in _all_refs(program)}
+    program.captured = [c for c in program.captured if c.var in used]
+    return removed
+
+
+def _all_refs(program):
+    for item in program.body:
+        if type(item) is Equation:
+            yield from (ref for ref in item.inputs if type(ref) is Var)
+            yield from _index_refs(item)
+        elif type(item) is Guard:
+            yield item.var
+    yield from (ref for ref in program.outputs if type(ref) is Var)
+
+
+def simplify(program) -> dict:
+    """Run every pass; returns {pass name: what it changed}."""
+    return {
+        "fold_constants": fold_constants(program),
+        "cancel_shapes": cancel_shapes(program),
+        "eliminate_common": eliminate_common(program),
+        "eliminate_dead": eliminate_dead(program),
+    }
+
+
+# ----- source generation --------------------------------------------------------------------------
+_BINARY_SYMBOLS = {
+    operator.add: "+", operator.sub: "-", operator.mul: "*", operator.truediv: "/",
+    operator.pow: "**", operator.matmul: "@",
+}
+_UNARY_SYMBOLS = {np.negative: "-"}
+_RESERVED = set(dir(builtins)) | set(keyword.kwlist) | {"np", "GuardFailed", "same"}
+
+
+class Generated:
+    """A program as Python source and the function it defines: `function(*inputs, *captured)`
+    returns the tuple of outputs or raises GuardFailed."""
+
+    __slots__ = ("source", "function", "namespace", "reused")
+
+    def __init__(self, source, function, namespace, reused):
+        self.source = source
+        self.function = function
+        self.namespace = namespace
+        self.reused = reused
+
+
+def _same(value, expected):
+    """A guard's test: the value this call reads equals the one recorded (NaN equals NaN)."""
+    value = np.asarray(value)
+    if value.shape != expected.shape or value.dtype != expected.dtype:
+        return False
+    return bool(np.array_equal(value, expected, equal_nan=value.dtype.kind in "fc"))
+
+
+class _Writer:
+    def __init__(self):
+        self.namespace = {"np": np, "GuardFailed": GuardFailed, "same": _same}
+        self.constants = 0
+
+    def constant(self, value, stem="k"):
+        self.constants += 1
+        name = f"{stem}{self.constants}"
+        self.namespace[name] = value
+        return name
+
+    def literal(self, value) -> str:
+        """Source text for a literal param or operand (a name in the namespace otherwise)."""
+        if type(value) is Var:
+            return value.name
+        if value is None or value is Ellipsis or type(value) in (bool, int, str):
+            return repr(value)
+        if type(value) is float and np.isfinite(value):
+            return repr(value)
+        if type(value) is slice:
+            return f"slice({self.literal(value.start)}, {self.literal(value.stop)}, " \
+                   f"{self.literal(value.step)})"
+        if type(value) is tuple:
+            parts = [self.literal(item) for item in value]
+            return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+        if isinstance(value, np.generic) and np.isfinite(value).all() and \
+                getattr(np, type(value).__name__, None) is type(value):
+            return f"np.{type(value).__name__}({value.item()!r})"
+        if isinstance(value, np.dtype) and value.isbuiltin and value.names is None:
+            return f"np.dtype({value.str!r})"
+        if isinstance(value, type) and getattr(np, value.__name__, None) is value:
+            return f"np.{value.__name__}"
+        return self.constant(value)
+
+    def callable(self, primitive) -> str:
+        impl = primitive.impl
+        name = getattr(impl, "__name__", "")
+        if name and getattr(np, name, None) is impl:
+            return f"np.{name}"
+        name = primitive.name
+        if name in _RESERVED or not name.isidentifier():
+            name = name + "_"
+        self.namespace[name] = impl
+        return name
+
+
+def _elementwise_ufunc(equation):
+    """The ufunc an equation computes when its implementation is exactly one (so the result is
+    a fresh array that may be written with out=), else None."""
+    impl = equation.primitive.impl
+    ufunc = getattr(impl, "ufunc", impl)
+    if isinstance(ufunc, np.ufunc) and not equation.params and ufunc.nout == 1:
+        return ufunc
+    return None
+
+
+def _reusable_buffers(program):
+    """{equation index: input position} where an elementwise ufunc may write its result into
+    an input's array: a computed array (not an input, a captured array or an output), of the
+    result's shape and dtype, made by a ufunc (so no other value is a view of it), read by
+    ufuncs only, and read for the last time here."""
+    last_use = {}
+    readers_ok = {}
+    fresh = set()
+    equations = [item for item in program.body if type(item) is Equation]
+    for position, equation in enumerate(equations):
+        elementwise = _elementwise_ufunc(equation) is not None
+        for ref in equation.inputs:
+            if type(ref) is Var:
+                last_use[ref] = position
+                readers_ok[ref] = readers_ok.get(ref, True) and elementwise
+        for ref in _index_refs(equation):
+            last_use[ref] = position
+            readers_ok[ref] = False
+        if elementwise and equation.out.shape != ():
+            fresh.add(equation.out)
+    for item in program.body:
+        if type(item) is Guard:
+            readers_ok[item.var] = False
+    outputs = {ref for ref in program.outputs if type(ref) is Var}
+    reuse = {}
+    for position, equation in enumerate(equations):
+        if _elementwise_ufunc(equation) is None or equation.out.shape == ():
+            continue
+        for slot, ref in enumerate(equation.inputs):
+            if (
+                type(ref) is Var and ref in fresh and ref not in outputs
+                and last_use.get(ref) == position and readers_ok.get(ref)
+                and ref.shape == equation.out.shape and ref.dtype == equation.out.dtype
+                and equation.inputs.count(ref) == 1
+            ):
+                reuse[position] = slot
+                fresh.add(equation.out)
+                break
+    return reuse
+
+
+def generate(program, name="f", *, reuse_buffers=True) -> Generated:
+    """The program as a Python function over NumPy: its source and the compiled function."""
+    writer = _Writer()
+    counter = 0
+    for item in program.body:  # computed values are numbered in execution order
+        if type(item) is Equation:
+            counter += 1
+            item.out.name = f"v{counter}"
+    for index, captured in enumerate(program.captured, 1):
+        captured.var.name = f"c{index}"
+    arguments = [var.name for var in program.inputs] + [c.var.name for c in program.captured]
+    reuse = _reusable_buffers(program) if reuse_buffers else {}
+    lines = [f"def {name}({', '.join(arguments)}):"]
+    note = None
+    position = -1
+    for index, item in enumerate(program.body):
+        if type(item) is Note:
+            lines.append(f"    # {item.text}")
+            continue
+        if type(item) is Guard:
+            expected = item.expected
+            if expected.shape == () and expected.dtype == np.bool_:
+                test = f"{item.var.name}" if expected else f"not {item.var.name}"
+                lines.append(f"    if not ({test}):  # {item.what}, as when traced")
+            else:
+                lines.append(f"    if not same({item.var.name}, "
+                             f"{writer.constant(expected, 'seen')}):  # {item.what}")
+            lines.append(f"        raise GuardFailed({index})")
+            continue
+        position += 1
+        if item.note != note or position == 0:
+            note = item.note
+            lines.append(f"    # {note or 'forward'}")
+        lines.append(f"    {item.out.name} = {_expression(item, writer, reuse.get(position))}")
+    outputs = [
+        writer.literal(ref) if type(ref) is not Var
+        # an array the function made without its inputs: a fresh copy each call, as in Python
+        else f"{ref.name}.copy()" if ref.id == -1 else ref.name
+        for ref in program.outputs
+    ]
+    lines.append(f"    return ({', '.join(outputs)}{',' if len(outputs) == 1 else ''})")
+    source = "\n".join(lines) + "\n"
+    namespace = dict(writer.namespace)
+    exec(compile(source, f"<cr.jit {name}>", "exec"), namespace)  # our own generated text
+    return Generated(source, namespace[name], writer.namespace, len(reuse))
+
+
+def _expression(equation, writer, reuse_slot):
+    primitive = equation.primitive
+    arguments = [writer.literal(ref) for ref in equation.inputs]
+    impl = primitive.impl
+    if reuse_slot is not None:
+        ufunc = _elementwise_ufunc(equation)
+        return f"np.{ufunc.__name__}({', '.join(arguments)}, out={arguments[reuse_slot]})"
+    symbol = _BINARY_SYMBOLS.get(getattr(impl, "operator", None))
+    if symbol is not None and len(arguments) == 2 and not equation.params and all(
+        type(ref) is Var or is_literal(ref) for ref in equation.inputs
+    ):
+        return f"{arguments[0]} {symbol} {arguments[1]}"
+    if impl in _UNARY_SYMBOLS and len(arguments) == 1 and not equation.params:
+        return f"{_UNARY_SYMBOLS[impl]}{arguments[0]}"
+    params = [f"{key}={writer.literal(value)}" for key, value in equation.params.items()]
+    return f"{writer.callable(primitive)}({', '.join(arguments + params)})"
+
+
+def captured_values(program):
+    return [captured.current() for captured in program.captured]
+
+
+_ = Captured  # re-exported for readers of this module's types
