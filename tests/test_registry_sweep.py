@@ -724,3 +724,103 @@ def test_batching_rules_and_fallbacks(record_property):
     record_property("fallback_calls", dict(sorted(fallbacks.items())))
     assert without_rule == sorted(ALLOWED_WITHOUT_RULE)
     assert sorted(fallbacks) == sorted(ALLOWED_FALLBACKS)
+
+
+# ----- cr.jit: every primitive staged, replayed, and its program checked -------------------------
+def _jitted_twice(function, *args):
+    """The result of a jitted call when it traces and when it replays (the same arguments,
+    fresh copies, so a replay cannot hand back the trace's own arrays)."""
+    fast = cr.jit(function)
+    first = fast(*args)
+    second = fast(*[np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args])
+    info = fast.cache_info()
+    assert info.traces == 1 and info.hits == 1, f"the second call did not replay: {info}"
+    return fast, first, second
+
+
+def _numpy_only(fast, args):
+    """The held program calls NumPy and the rows' NumPy implementations only: no Tensor, no
+    bind, no chainrule.numpy function in its namespace, and none created while it runs."""
+    from chainrule.core.primitive import REGISTRY as registry
+    from chainrule.core.tensor import Tensor
+
+    implementations = {id(row.impl) for row in registry.values()}
+    (compiled,) = [c for programs in fast._cache.values() for c in programs]
+    for name, value in compiled.generated.namespace.items():
+        if name in ("np", "GuardFailed", "same") or isinstance(value, (np.ndarray, np.generic)):
+            continue
+        assert not isinstance(value, Tensor), f"the program holds a Tensor ({name})"
+        if callable(value) and not isinstance(value, type):
+            assert id(value) in implementations or getattr(value, "__module__", "") in (
+                "numpy", None
+            ) or isinstance(value, np.ufunc), f"the program calls {value!r} ({name})"
+    created = []
+    original = Tensor.__init__
+
+    def counting(self, *a, **k):
+        created.append(1)
+        original(self, *a, **k)
+
+    Tensor.__init__ = counting
+    try:
+        fast(*args)
+    finally:
+        Tensor.__init__ = original
+    assert not created, f"the replay created {len(created)} Tensors"
+
+
+@pytest.mark.parametrize("name, index", CASES)
+def test_primitive_through_jit(name, index):
+    """cr.jit of the primitive, of the gradient of a weighted sum of it (reverse mode) and of
+    its JVP (forward mode): when it traces and when it replays, against the eager result and
+    against NumPy's value and central differences."""
+    primitive = REGISTRY[name]
+    sample = SAMPLES[name][index]
+    function = sample.function(primitive)
+    args = [np.asarray(a) if isinstance(a, (list, float, int)) else a for a in sample.args]
+    expected = primitive.impl(*(sample.prepare(*args) if sample.prepare else args),
+                              **sample.params)
+    fast, first, second = _jitted_twice(function, *args)
+    for found in (first, second):
+        _close(found, raw_value(function(*args)), f"jit({name}) against eager")
+        np.testing.assert_allclose(np.asarray(found), np.asarray(expected), rtol=1e-12,
+                                   err_msg=f"jit({name}) against NumPy")
+    _numpy_only(fast, args)
+    diff = _differentiated(sample)
+    if primitive.nondiff or not diff or sample.convention is not None:
+        return
+    args = [_promoted(a) if k in diff else a for k, a in enumerate(args)]
+    out = np.asarray(raw_value(function(*args)))
+    weights = _normal(np.random.default_rng(index), out.shape, out.dtype.kind == "c")
+
+    def loss(*operands):
+        return cnp.sum(cnp.real(function(*operands) * weights))
+
+    eager = cr.grad(loss, argnums=diff)(*args)
+    _, *staged = _jitted_twice(cr.grad(loss, argnums=diff), *args)
+    for gradients in staged:
+        for k, found, reference in zip(diff, gradients, eager):
+            _close(found, reference, f"jit(grad({name})) operand {k} against eager")
+    k = diff[0]
+    by_differences = _gradient_by_differences(loss, args, k)
+    scale = max(1.0, float(np.abs(by_differences).max()))
+    np.testing.assert_allclose(staged[1][0], by_differences, rtol=1e-5, atol=1e-7 * scale,
+                               err_msg=f"jit(grad({name})) against differences")
+
+    tangents = tuple(_normal(np.random.default_rng(index + 1), np.shape(args[j]),
+                             np.asarray(args[j]).dtype.kind == "c") for j in diff)
+
+    def pushed(*operands):
+        def of_differentiated(*d):
+            full = list(operands)
+            for j, value in zip(diff, d):
+                full[j] = value
+            return function(*full)
+
+        return cr.jvp(of_differentiated, tuple(operands[j] for j in diff), tangents)
+
+    eager_out, eager_tangent = pushed(*args)
+    _, *staged = _jitted_twice(pushed, *args)
+    for value, tangent in staged:
+        _close(value, eager_out, f"jit(jvp({name})) value against eager")
+        _close(tangent, eager_tangent, f"jit(jvp({name})) tangent against eager")

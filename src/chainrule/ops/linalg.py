@@ -23,7 +23,7 @@ import numpy as np
 from chainrule.core.batching import is_differentiated as _differentiated
 from chainrule.core.batching import pad_rank
 from chainrule.core.dtypes import dtype_of, shape_of
-from chainrule.core.primitive import OUT, PerInput, defprimitive
+from chainrule.core.primitive import OUT, TRACED_TYPES, PerInput, defprimitive
 from chainrule.core.trace import physical_value
 from chainrule.errors import NonDifferentiableError, ShapeError
 from chainrule.ops._batching import ALONG_AXIS, POINTWISE, STACKED
@@ -525,7 +525,9 @@ def _by_inverse(x):
     """Whether the cofactor rules go through A^{-1}: for a batch of matrices larger than 4x4
     whose 2-norm condition numbers are all below 1e4."""
     # One decision for all examples of a vmap: both ways are right, this one is the faster.
-    x = np.asarray(physical_value(x))
+    x = physical_value(x)
+    if type(x) in TRACED_TYPES:  # staged by cr.jit: no values to decide by; minors serve all
+        return False
     if x.shape[-1] <= _MINORS_UP_TO:
         return False
     with np.errstate(all="ignore"):

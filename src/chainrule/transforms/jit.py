@@ -270,10 +270,13 @@ class Jitted:
             with trace:
                 out = self.fun(*call_args, **call_kwargs)
         except MustInline as reason:
-            _staging.depth -= 1
-            return self._inline(args, kwargs, str(reason))
+            inline = str(reason)
         else:
+            inline = None
+        finally:
             _staging.depth -= 1
+        if inline is not None:
+            return self._inline(args, kwargs, inline)
         out_leaves, out_def = tree_flatten(out)
         program = trace.program
         results = []

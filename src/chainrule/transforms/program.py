@@ -306,7 +306,7 @@ class _Writer:
         name = getattr(impl, "__name__", "")
         if name and getattr(np, name, None) is impl:
             return f"np.{name}"
-        name = primitive.name
+        name = "".join(c if c.isalnum() or c == "_" else "_" for c in primitive.name)
         if name in _RESERVED or not name.isidentifier():
             name = name + "_"
         self.namespace[name] = impl
