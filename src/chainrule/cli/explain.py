@@ -60,6 +60,9 @@ def add_explain_arguments(parser):
     parser.add_argument("--dot", metavar="FILE", help="write the graph in Graphviz's DOT language")
     parser.add_argument("--expand", action="store_true",
                         help="draw every operation of a large graph (default: group them)")
+    parser.add_argument("--code", action="store_true",
+                        help="print the gradient program that cr.jit generates for the "
+                        "expression (NumPy source: the forward pass, then each VJP)")
 
 
 def _error(message) -> int:
@@ -146,7 +149,52 @@ def explain_graph(source, assignments):
     return graph
 
 
+def generated_code(source, assignments) -> str:
+    """The NumPy source of cr.jit(cr.grad(f, argnums=every variable)) at the point: the
+    program `chainrule explain --code` prints."""
+    import inspect
+
+    import chainrule as cr
+
+    expression = parse_expression(source)
+    names = list(expression.variables)
+    if not names:
+        raise ExpressionError(f"'{source}' has no variables, so there is nothing to differentiate")
+    values = parse_assignments(assignments, names)
+    if any(np.iscomplexobj(value) for value in values.values()):
+        raise ExpressionError("--code shows the gradient of real variables; give real values")
+
+    def f(*args):
+        return cnp_sum(expression.function(**dict(zip(names, args, strict=True))))
+
+    f.__signature__ = inspect.Signature(
+        [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name in names]
+    )
+    program = cr.jit(cr.grad(f, argnums=tuple(range(len(names)))))
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        text = program.source(*(values[name] for name in names))
+    header = (f"# d/d({', '.join(names)}) of {' '.join(source.split())}, as cr.jit stages it: "
+              "one NumPy call per primitive,\n# the forward pass first, then the backward "
+              "pass, each line under the VJP it applies.\n")
+    return header + text
+
+
+def cnp_sum(value):
+    """sum() of the expression's value (a list value gives an array; the gradient needs a
+    scalar), or the value itself when it is one."""
+    import chainrule.numpy as cnp
+
+    return cnp.sum(value)
+
+
 def run(args) -> int:
+    if getattr(args, "code", False):
+        try:
+            print(generated_code(args.expression, args.at), end="")
+        except ChainruleError as exc:
+            return _error(exc)
+        return 0
     try:
         graph = explain_graph(args.expression, args.at)
         direction = None

@@ -21,6 +21,7 @@ import numbers
 import numpy as np
 
 from chainrule.core import backward as _backward
+from chainrule.core import tape as _tape
 from chainrule.core.anomaly import describe_source, user_source
 from chainrule.core.explain import NUMPY_ERRORS, explain_failure
 from chainrule.core.primitive import TRACED_TYPES
@@ -117,9 +118,10 @@ class Program:
     """inputs (Vars), a body of Equations, Guards and Notes in execution order, outputs (Vars
     or literals), and the arrays captured from outside."""
 
-    __slots__ = ("inputs", "body", "outputs", "captured", "name")
+    __slots__ = ("inputs", "body", "outputs", "captured", "name", "tensors_read")
 
     def __init__(self, name="f"):
+        self.tensors_read = {}  # Tensor-API tensors read: {id: (tensor, version, id(array))}
         self.inputs = []
         self.body = []
         self.outputs = []
@@ -204,8 +206,13 @@ class StagingTrace(Trace):
                 raise MustInline("a value traced by an enclosing transform")
             if arg.requires_grad and is_grad_enabled():
                 raise MustInline("a tensor that requires grad")
+            _tape.watch_tensor(arg)
             return arg._value, self._capture(arg._value, arg)
         if type(arg) is np.ndarray:
+            if arg.ndim == 0 and not arg.flags.writeable:
+                # A read-only number (the engine's broadcast of a seed): a literal that passes
+                # may fold. A writable array may change before the next call: read it then.
+                return arg, arg[()]
             return arg, self._capture(arg, None)
         if is_literal(arg):
             return arg, arg
@@ -249,7 +256,12 @@ class StagingTrace(Trace):
         parts = index if type(index) is tuple else (index,)
         values, refs = [], []
         for part in parts:
-            if type(part) in TRACED_TYPES:
+            if type(part) in TRACED_TYPES and part._trace is self and part.dtype == np.bool_:
+                # x[mask]: the result's shape is the mask's count, and later code may read
+                # that shape as a number. So the mask is read (a guard), and held as is.
+                value = self.read(part, "a boolean mask used as an index")
+                ref = self._capture(value, None)
+            elif type(part) in TRACED_TYPES:
                 value, ref = self._operand(part)
             else:
                 value = ref = part
@@ -307,10 +319,12 @@ class StagingTrace(Trace):
     # ----- where the backward pass begins (for the source) -------------------------------------
     def __enter__(self):
         _backward.pass_hooks.append(self._vjp_hook)
+        _tape.tape_watchers.append(self.program.tensors_read)
         return self
 
     def __exit__(self, *exc_info):
         _backward.pass_hooks.remove(self._vjp_hook)
+        _tape.tape_watchers.remove(self.program.tensors_read)
         self.closed = True
         return False
 

@@ -24,6 +24,18 @@ __all__ = [
 
 _NO_PARAMS: dict = {}
 
+# While cr.jit stages a function, the dicts its staging levels keep of the Tensor-API tensors
+# the function reads ({id: (tensor, version, id of its array)}): a replay checks that none of
+# them changed since (an optimiser's step, load_state_dict), and traces again if one did,
+# since whatever was computed from them at trace time is part of the program. Empty otherwise.
+tape_watchers: list = []
+
+
+def watch_tensor(tensor):
+    for seen in tape_watchers:
+        if id(tensor) not in seen:
+            seen[id(tensor)] = (tensor, tensor._version, id(tensor._value))
+
 
 class ReverseTrace(Trace):
     """A reverse-mode level: records nodes. Level 0 (`TAPE`) is the Tensor API's tape."""
@@ -64,6 +76,10 @@ class ReverseTrace(Trace):
             parents.append(None)
             avals.append(None)
         if on_tape:  # its results stay Tensors, and under no_grad() it records nothing
+            if tape_watchers:
+                for arg in args:
+                    if type(arg) in TRACED_TYPES:
+                        watch_tensor(arg)
             try:
                 out = primitive.impl(*values, **params)
             except NUMPY_ERRORS as exc:
@@ -91,6 +107,8 @@ def _as_operand(value):
     # (A lower level's own inputs keep their identity: their gradients are found by it.)
     if type(value) in TRACED_TYPES:
         if value._trace.concrete and not value.requires_grad:
+            if tape_watchers:
+                watch_tensor(value)
             return value._value
         if value._node is not None or value._tangent is not None:
             return Tensor(value._value, value._trace, value._node, value.requires_grad,

@@ -358,7 +358,8 @@ class _CustomRule:
             raise CustomRuleError(problem)
         flat_args = [tree_flatten(arg) for arg in args]
         top = _innermost(flat_args)
-        if top is None or _reentry.inside(id(self), top):
+        if top is None or top.staged or _reentry.inside(id(self), top):
+            # (cr.jit's staging level differentiates nothing: the function itself is staged)
             return self.function(*args, **kwargs)
         if top.batched:
             return _batched_call(self, flat_args, top, kwargs)

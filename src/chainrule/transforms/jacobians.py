@@ -17,7 +17,6 @@ from chainrule.core.tape import release_level
 from chainrule.core.trace import new_level
 from chainrule.transforms._levels import (
     _argnums,
-    transformed,
     _enter_level,
     _flatten_inputs,
     _partial,
@@ -26,6 +25,7 @@ from chainrule.transforms._levels import (
     check_complex,
     chunks,
     to_user,
+    transformed,
     unbox,
 )
 from chainrule.transforms.reverse import (

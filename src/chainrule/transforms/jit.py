@@ -98,27 +98,23 @@ def jit(fun=None, *, static_argnums=(), static_argnames=(), backend="numpy"):
 
 
 class _Compiled:
-    __slots__ = ("program", "generated", "captured", "out_def", "outputs_plain", "passes")
+    __slots__ = ("program", "generated", "captured", "out_def", "tensors_read", "passes")
 
     def __init__(self, program, generated, out_def, passes):
         self.program = program
         self.generated = generated
         self.captured = program.captured
+        self.tensors_read = list(program.tensors_read.values())
         self.out_def = out_def
         self.passes = passes
 
     def run(self, plain):
-        extra = [c.value if c.tensor is None else _captured_tensor(c) for c in self.captured]
+        for tensor, version, array in self.tensors_read:
+            if tensor._version != version or id(tensor._value) != array:
+                raise GuardFailed(-1)  # changed since the trace (an optimiser's step, say)
+        extra = [c.value if c.tensor is None else c.tensor._value for c in self.captured]
         outputs = self.generated.function(*plain, *extra)
         return [_to_user(value) for value in outputs]
-
-
-def _captured_tensor(captured):
-    value = captured.tensor._value
-    var = captured.var
-    if np.shape(value) != var.shape or value.dtype != var.dtype:
-        raise GuardFailed(-1)  # the tensor was replaced by one of another shape or dtype
-    return value
 
 
 def _to_user(value):
@@ -206,9 +202,9 @@ class Jitted:
                 plain.append(leaf)
                 signature.append((leaf.shape, leaf.dtype))
             elif kind is float or kind is int or kind is bool or kind is complex:
-                value = _PYTHON_SCALARS[kind](leaf)
+                value = _PYTHON_SCALARS[kind](leaf)  # as NumPy reads it: float -> float64
                 plain.append(value)
-                signature.append(kind)
+                signature.append(((), value.dtype))
             elif isinstance(leaf, np.generic):
                 plain.append(leaf)
                 signature.append(((), leaf.dtype))
@@ -345,7 +341,8 @@ class Jitted:
             if index >= 0:
                 reason = f"{compiled.program.body[index].describe()} read another value"
             else:
-                reason = "a tensor it reads from outside changed shape or dtype"
+                reason = ("a tensor it reads from outside (a model's parameter, say) changed "
+                          "since; pass such tensors as arguments")
         elif previous is None:
             return
         else:

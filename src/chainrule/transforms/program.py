@@ -3,7 +3,8 @@
 A program (core/staging.py) is a flat list of primitive applications on `Var`s, with guards
 and comments in execution order. Each pass below is small and keeps the program's meaning:
 
-- `fold_constants`: an equation whose inputs are all literals is computed once, now.
+- `fold_constants`: an equation whose inputs are all literals is computed once, now; x * 1
+  and x + 0 (the backward pass's seed) are x.
 - `cancel_shapes`: reshape of a reshape is one reshape; a transpose of a transpose is one
   transpose; either is dropped when it leaves its input as it was.
 - `eliminate_common`: the same primitive on the same inputs with the same params is computed
@@ -93,10 +94,38 @@ def fold_constants(program) -> int:
                     replaced[item.out] = value
                     folded += 1
                     continue
+            same = _identity_operand(item)
+            if same is not None:
+                replaced[item.out] = same
+                folded += 1
+                continue
         body.append(item)
     program.body = body
     _rewrite(program, replaced)
     return folded
+
+
+_IDENTITIES = {"multiply": 1, "add": 0, "subtract": None, "divide": None}
+
+
+def _identity_operand(equation):
+    """x for x * 1, 1 * x, x + 0, 0 + x, x - 0 and x / 1 when x already has the result's shape
+    and dtype (so dropping the operation changes nothing), else None."""
+    name = equation.primitive.name
+    if name not in ("multiply", "add", "subtract", "divide") or len(equation.inputs) != 2:
+        return None
+    unit = 1 if name in ("multiply", "divide") else 0
+    positions = (0, 1) if name in ("multiply", "add") else (1,)
+    for position in positions:
+        literal, other = equation.inputs[position], equation.inputs[1 - position]
+        if (
+            type(other) is Var and type(literal) is not Var and type(literal) is not bool
+            and isinstance(literal, (int, float, np.integer, np.floating))
+            and literal == unit and other.shape == equation.out.shape
+            and other.dtype == equation.out.dtype
+        ):
+            return other
+    return None
 
 
 def cancel_shapes(program) -> int:

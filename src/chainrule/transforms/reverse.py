@@ -16,7 +16,6 @@ from chainrule.errors import (
 )
 from chainrule.transforms._levels import (
     _argnums,
-    transformed,
     _enter_level,
     _flatten_inputs,
     _partial,
@@ -25,6 +24,7 @@ from chainrule.transforms._levels import (
     _zeros_like,
     check_complex,
     to_user,
+    transformed,
     unbox,
 )
 from chainrule.transforms.tree import tree_flatten, tree_unflatten
@@ -108,7 +108,10 @@ def _value_and_grad(function, argnums, has_aux, transform, holomorphic=False):
             check_complex(recording.inputs, transform, holomorphic, "input")
         _check_scalar(recording, transform, holomorphic)
         out_leaf = recording.out_leaves[0]
-        seed = np.ones(shape_of(out_leaf), tangent_dtype(out_leaf))
+        shape, dtype = shape_of(out_leaf), tangent_dtype(out_leaf)
+        # A scalar output's seed is a NumPy number: immutable, so cr.jit's staged program may
+        # hold it as a literal (and drop the products by 1 it starts the backward pass with).
+        seed = dtype.type(1) if shape == () else np.ones(shape, dtype)
         grads = recording.pullback([seed], retain_graph=False)
         grads = grads[0] if isinstance(argnums, (int, np.integer)) else tuple(grads)
         value = recording.output()
