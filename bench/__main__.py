@@ -12,9 +12,9 @@ import sys
 
 
 def _all_cases():
-    from bench import core_ops, per_example, training, transforms
+    from bench import core_ops, jit, per_example, training, transforms
 
-    return core_ops.CASES + transforms.CASES + per_example.CASES + training.CASES
+    return core_ops.CASES + transforms.CASES + per_example.CASES + training.CASES + jit.CASES
 
 
 SYSTEM_KEYS = ("import", "memory")

@@ -19,13 +19,15 @@ from bench import peers
 
 __all__ = ["Case", "Settings", "Unavailable", "run_case", "format_case", "markdown_summary"]
 
-# chainrule's own second column: the same work done the plain way (a Python loop of grad
-# against vmap(grad)), timed in the same interleaved rounds; chainrule/it is the speed-up.
-OWN = ("chainrule", "chainrule-loop")
+# chainrule's own second columns: the same work done the plain way (a Python loop of grad
+# against vmap(grad); the eager transforms against cr.jit), timed in the same interleaved
+# rounds; chainrule/it is the speed-up.
+OWN = ("chainrule", "chainrule-loop", "chainrule-eager")
 LIBRARIES = OWN + peers.PEERS
 LABELS = {
     "chainrule": "chainrule",
     "chainrule-loop": "chainrule loop",
+    "chainrule-eager": "chainrule eager",
     "torch": "PyTorch",
     "autograd": "HIPS autograd",
     "jax": "JAX eager",

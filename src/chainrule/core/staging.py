@@ -39,12 +39,13 @@ class Var:
     """One value of a staged program: its shape and dtype (an abstract value) and its name in
     the generated source. `role` is "input", "captured" or None (computed)."""
 
-    __slots__ = ("id", "shape", "dtype", "role", "name", "inplace", "epoch")
+    __slots__ = ("id", "shape", "dtype", "role", "name", "inplace", "epoch", "array0d")
 
-    def __init__(self, ident, shape, dtype, role=None):
+    def __init__(self, ident, shape, dtype, role=None, array0d=False):
         self.id = ident
         self.shape = tuple(shape)
         self.dtype = dtype
+        self.array0d = array0d  # a 0-d ndarray when traced (not a NumPy scalar)
         self.role = role
         self.name = f"v{ident}"
         self.inplace = None  # in-place bookkeeping reads these slots (core/inplace.py)
@@ -184,7 +185,8 @@ class StagingTrace(Trace):
         dtype = getattr(value, "dtype", None)
         if dtype is None:
             dtype = np.result_type(value)
-        return Var(self._count, np.shape(value), dtype, role)
+        array0d = type(value) is np.ndarray and value.ndim == 0
+        return Var(self._count, np.shape(value), dtype, role, array0d)
 
     def box(self, value):
         """An input of the jitted function (a NumPy array or number)."""

@@ -98,23 +98,21 @@ def jit(fun=None, *, static_argnums=(), static_argnames=(), backend="numpy"):
 
 
 class _Compiled:
-    __slots__ = ("program", "generated", "captured", "out_def", "tensors_read", "passes")
+    """A traced program and its generated function: `run(plain)` returns the outputs in their
+    structure (or raises GuardFailed)."""
+
+    __slots__ = ("program", "generated", "out_def", "passes", "run")
 
     def __init__(self, program, generated, out_def, passes):
         self.program = program
         self.generated = generated
-        self.captured = program.captured
-        self.tensors_read = list(program.tensors_read.values())
         self.out_def = out_def
         self.passes = passes
-
-    def run(self, plain):
-        for tensor, version, array in self.tensors_read:
-            if tensor._version != version or id(tensor._value) != array:
-                raise GuardFailed(-1)  # changed since the trace (an optimiser's step, say)
-        extra = [c.value if c.tensor is None else c.tensor._value for c in self.captured]
-        outputs = self.generated.function(*plain, *extra)
-        return [_to_user(value) for value in outputs]
+        function = generated.function
+        if generated.structured:
+            self.run = lambda plain: function(*plain)
+        else:
+            self.run = lambda plain: tree_unflatten(out_def, function(*plain))
 
 
 def _to_user(value):
@@ -143,6 +141,10 @@ class Jitted:
         self.static_argnums = tuple(int(i) for i in static_argnums)
         self.static_argnames = tuple(static_argnames)
         self._cache = {}
+        # The same program lists, keyed by the signature alone, for calls with positional
+        # float and array arguments only (no pytrees, no static arguments): see __call__.
+        self._flat = {}
+        self._simple = not self.static_argnums and not self.static_argnames
         self._hits = 0
         self._traces = 0
         self._guard_retraces = 0
@@ -165,6 +167,30 @@ class Jitted:
 
     # ----- calling ---------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
+        if not kwargs and self._simple:
+            # The common call, kept short: positional floats and arrays, a program for them.
+            plain = []
+            signature = []
+            for arg in args:
+                kind = type(arg)
+                if kind is float:
+                    plain.append(_float64(arg))
+                    signature.append(_FLOAT64)
+                elif kind is np.ndarray:
+                    plain.append(arg)
+                    signature.append((arg.shape, arg.dtype))
+                else:
+                    break
+            else:
+                programs = self._flat.get(tuple(signature))
+                if programs is not None and not _staging.depth:
+                    for compiled in programs:
+                        try:
+                            outputs = compiled.run(plain)
+                        except GuardFailed:
+                            break
+                        self._hits += 1
+                        return outputs
         if _staging.depth:  # inside another jitted function: its staging records everything
             return self.fun(*args, **kwargs)
         prepared = self._prepare(args, kwargs)
@@ -181,7 +207,7 @@ class Jitted:
                     failed = (compiled, exc.index)
                     continue
                 self._hits += 1
-                return tree_unflatten(compiled.out_def, outputs)
+                return outputs
         return self._trace(key, plain, dynamic_def, statics, args, kwargs, failed)
 
     def _prepare(self, args, kwargs):
@@ -281,9 +307,13 @@ class Jitted:
             program.outputs.append(ref)
             results.append(_to_user(value))
         passes = simplify(program)
-        generated = generate(program, name)
+        generated = generate(program, name, out_def=out_def)
         compiled = _Compiled(program, generated, out_def, passes)
         programs = self._cache.setdefault(key, [])
+        if not statics and dynamic_def.kind is tuple and dynamic_def.num_leaves == len(
+            dynamic_def.children
+        ) and all(child.kind is None for child in dynamic_def.children):
+            self._flat[key[2]] = programs
         programs.insert(0, compiled)
         del programs[_PROGRAMS_PER_SIGNATURE:]
         self._traces += 1
@@ -402,9 +432,12 @@ class Jitted:
 
     def clear_cache(self) -> None:
         self._cache.clear()
+        self._flat.clear()
 
 
 _PYTHON_SCALARS = {float: np.float64, int: np.int64, bool: np.bool_, complex: np.complex128}
+_float64 = np.float64
+_FLOAT64 = ((), np.dtype(np.float64))
 
 
 def _hashable(value, where, name):

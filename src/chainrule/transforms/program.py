@@ -276,16 +276,17 @@ _RESERVED = set(dir(builtins)) | set(keyword.kwlist) | {"np", "GuardFailed", "sa
 
 
 class Generated:
-    """A program as Python source and the function it defines: `function(*inputs, *captured)`
-    returns the tuple of outputs or raises GuardFailed."""
+    """A program as Python source and the function it defines: `function(*inputs)` returns the
+    outputs or raises GuardFailed."""
 
-    __slots__ = ("source", "function", "namespace", "reused")
+    __slots__ = ("source", "function", "namespace", "reused", "structured")
 
-    def __init__(self, source, function, namespace, reused):
+    def __init__(self, source, function, namespace, reused, structured):
         self.source = source
         self.function = function
         self.namespace = namespace
         self.reused = reused
+        self.structured = structured  # returns the output pytree itself (else a tuple)
 
 
 def _same(value, expected):
@@ -393,19 +394,38 @@ def _reusable_buffers(program):
     return reuse
 
 
-def generate(program, name="f", *, reuse_buffers=True) -> Generated:
-    """The program as a Python function over NumPy: its source and the compiled function."""
+def generate(program, name="f", *, out_def=None, reuse_buffers=True) -> Generated:
+    """The program as a Python function over NumPy: its source and the compiled function.
+
+    The function takes the program's inputs and returns its outputs in the structure `out_def`
+    (a TreeDef of tuples, lists, dicts and leaves; any other structure: a tuple of the leaves),
+    0-d results as NumPy scalars. Captured arrays are names in its namespace; a tensor read
+    from outside is read again at each call, after a check that it has not changed since the
+    trace (GuardFailed(-1) if it has)."""
     writer = _Writer()
     counter = 0
     for item in program.body:  # computed values are numbered in execution order
         if type(item) is Equation:
             counter += 1
             item.out.name = f"v{counter}"
-    for index, captured in enumerate(program.captured, 1):
-        captured.var.name = f"c{index}"
-    arguments = [var.name for var in program.inputs] + [c.var.name for c in program.captured]
+    arguments = [var.name for var in program.inputs]
     reuse = _reusable_buffers(program) if reuse_buffers else {}
     lines = [f"def {name}({', '.join(arguments)}):"]
+    checks = []
+    for index, (tensor, version, array) in enumerate(program.tensors_read.values(), 1):
+        checks.append(f"t{index}._version != {version} or id(t{index}._value) != {array}")
+        writer.namespace[f"t{index}"] = tensor
+    if checks:
+        lines.append("    # tensors read from outside: unchanged since the trace?")
+        lines.append(f"    if {' or '.join(checks)}:")
+        lines.append("        raise GuardFailed(-1)")
+    for index, captured in enumerate(program.captured, 1):
+        captured.var.name = f"c{index}"
+        if captured.tensor is None:
+            writer.namespace[captured.var.name] = captured.value
+        else:
+            writer.namespace[f"{captured.var.name}_tensor"] = captured.tensor
+            lines.append(f"    {captured.var.name} = {captured.var.name}_tensor._value")
     note = None
     position = -1
     for index, item in enumerate(program.body):
@@ -427,17 +447,67 @@ def generate(program, name="f", *, reuse_buffers=True) -> Generated:
             note = item.note
             lines.append(f"    # {note or 'forward'}")
         lines.append(f"    {item.out.name} = {_expression(item, writer, reuse.get(position))}")
-    outputs = [
-        writer.literal(ref) if type(ref) is not Var
-        # an array the function made without its inputs: a fresh copy each call, as in Python
-        else f"{ref.name}.copy()" if ref.id == -1 else ref.name
-        for ref in program.outputs
-    ]
-    lines.append(f"    return ({', '.join(outputs)}{',' if len(outputs) == 1 else ''})")
+    outputs = [_output_text(ref, writer) for ref in program.outputs]
+    try:
+        returned = _structure(out_def, outputs)
+        structured = out_def is not None
+    except _Unstructured:  # a named tuple, a Module...: the caller rebuilds it
+        returned, structured = _structure(None, outputs), False
+    lines.append(f"    return {returned}")
     source = "\n".join(lines) + "\n"
+    if "\n    return " not in source:  # pragma: no cover - defensive
+        raise AssertionError(source)
     namespace = dict(writer.namespace)
     exec(compile(source, f"<cr.jit {name}>", "exec"), namespace)  # our own generated text
-    return Generated(source, namespace[name], writer.namespace, len(reuse))
+    return Generated(source, namespace[name], writer.namespace, len(reuse), structured)
+
+
+def _output_text(ref, writer):
+    if type(ref) is not Var:
+        return writer.literal(ref)
+    if ref.id == -1:  # an array the function made without its inputs: a fresh copy each call
+        return f"{ref.name}.copy()"
+    return f"{ref.name}[()]" if ref.array0d else ref.name  # a 0-d array: as a NumPy scalar
+
+
+def _structure(treedef, outputs):
+    """Source text rebuilding `treedef` from the output texts (in flattening order)."""
+    if treedef is None:
+        return "(" + ", ".join(outputs) + ("," if len(outputs) == 1 else "") + ")"
+    texts = iter(outputs)
+    pending = [(treedef, False)]
+    built = []
+    while pending:  # iterative post-order, as every tree walk here
+        node, expanded = pending.pop()
+        if node.kind is None:
+            built.append(next(texts))
+        elif not expanded:
+            pending.append((node, True))
+            pending.extend((child, False) for child in reversed(node.children))
+            continue
+        else:
+            count = len(node.children)
+            children = built[len(built) - count:] if count else []
+            del built[len(built) - count:]
+            if node.kind is tuple and node.aux is None:
+                built.append("(" + ", ".join(children) + ("," if count == 1 else "") + ")")
+            elif node.kind is list:
+                built.append("[" + ", ".join(children) + "]")
+            elif node.kind is dict and all(type(key) in (str, int) for key in node.aux):
+                built.append("{" + ", ".join(
+                    f"{key!r}: {child}" for key, child in zip(node.aux, children, strict=True)
+                ) + "}")
+            elif node.kind is type(None):
+                built.append("None")
+            else:
+                raise _Unstructured
+        if node.kind is None:
+            continue
+    return built[0]
+
+
+class _Unstructured(Exception):  # noqa: N818 - an output structure source cannot spell
+    pass
 
 
 def _expression(equation, writer, reuse_slot):
@@ -456,10 +526,6 @@ def _expression(equation, writer, reuse_slot):
         return f"{_UNARY_SYMBOLS[impl]}{arguments[0]}"
     params = [f"{key}={writer.literal(value)}" for key, value in equation.params.items()]
     return f"{writer.callable(primitive)}({', '.join(arguments + params)})"
-
-
-def captured_values(program):
-    return [captured.current() for captured in program.captured]
 
 
 _ = Captured  # re-exported for readers of this module's types
