@@ -10,7 +10,7 @@ BENCH_VENV := .venv-bench
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[viz,train,scipy,dev]'
+	$(PY) -m pip install -q -e '.[viz,train,scipy,numexpr,numba,dev]'
 	touch $(STAMP)
 
 # Graphviz's `dot` program renders graph pictures; install it from Debian's packages when missing and allowed.
@@ -36,7 +36,7 @@ lint: $(STAMP)
 $(BENCH_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/pip install -q --upgrade pip
-	$(BENCH_VENV)/bin/pip install -q -e '.[train]' torch==2.13.0 autograd jax jaxlib threadpoolctl
+	$(BENCH_VENV)/bin/pip install -q -e '.[train,scipy,numexpr,numba]' torch==2.13.0 autograd jax jaxlib threadpoolctl
 	touch $@
 
 bench: $(BENCH_VENV)/.installed

@@ -508,3 +508,63 @@ def test_an_eval_step_under_no_grad_sees_the_optimiser_updates():
         expected = float(cnp.sum(model(x) ** 2))
     assert second == pytest.approx(expected) and second != pytest.approx(first)
     assert evaluate.cache_info().guard_retraces == 1
+
+
+# ----- backends -----------------------------------------------------------------------------------
+def _elementwise_loss(x):
+    return cnp.sum(cnp.exp(cnp.sin(x) * 2.0 + 1.0) - cnp.tanh(x) ** 2)
+
+
+@pytest.mark.parametrize("backend", ["numexpr", "numba"])
+def test_backends_match_the_numpy_backend(backend):
+    x = np.linspace(-1, 1, 5000)
+    expected = 2 * np.cos(x) * np.exp(2 * np.sin(x) + 1) - 2 * np.tanh(x) / np.cosh(x) ** 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no fallback: the backend takes this program
+        fast = cr.jit(cr.grad(_elementwise_loss), backend=backend)
+        np.testing.assert_allclose(fast(x), expected, rtol=1e-12)
+        np.testing.assert_allclose(fast(x / 2), cr.grad(_elementwise_loss)(x / 2), rtol=1e-12)
+    marker = "ne_evaluate" if backend == "numexpr" else "numba.njit"
+    assert marker in fast.source(x)
+
+
+def test_numba_compiles_scalar_programs():
+    chain = cr.jit(cr.value_and_grad(lambda x: cnp.tanh(cnp.exp(cnp.sin(x) * x) + x)),
+                   backend="numba")
+    for x in (0.5, -1.25):
+        value, derivative = chain(x)
+        s = np.sin(x) * x
+        assert value == pytest.approx(np.tanh(np.exp(s) + x), rel=1e-14)
+        inner = np.exp(s) * (np.cos(x) * x + np.sin(x)) + 1
+        assert derivative == pytest.approx((1 - np.tanh(np.exp(s) + x) ** 2) * inner, rel=1e-13)
+        assert isinstance(value, np.float64)
+
+
+@pytest.mark.parametrize("backend", ["numexpr", "numba"])
+def test_a_backend_that_cannot_take_a_program_falls_back_with_a_warning(backend):
+    def branchy(x):
+        if cnp.sum(x) > 0:  # a guard: numba declines; a tiny array: numexpr declines
+            return cnp.linalg.inv(cnp.reshape(x, (2, 2)))
+        return x
+
+    fast = cr.jit(branchy, backend=backend)
+    x = np.array([2.0, 1.0, 1.0, 3.0])
+    with pytest.warns(cr.errors.BackendWarning, match="NumPy backend"):
+        found = fast(x)
+    np.testing.assert_allclose(found, np.linalg.inv(x.reshape(2, 2)))
+    np.testing.assert_allclose(fast(x + 1), np.linalg.inv((x + 1).reshape(2, 2)))
+
+
+def test_a_missing_backend_names_the_pip_install(monkeypatch):
+    import importlib
+
+    real = importlib.import_module
+
+    def without_numba(name, *args):
+        if name == "numba":
+            raise ImportError("No module named 'numba'")
+        return real(name, *args)
+
+    monkeypatch.setattr(importlib, "import_module", without_numba)
+    with pytest.raises(cr.errors.MissingExtraError, match="pip install numba"):
+        cr.jit(lambda x: x * 2, backend="numba")(np.ones(3))

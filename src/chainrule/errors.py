@@ -13,6 +13,7 @@ __all__ = [
     "InplaceError",
     "StagingError",
     "RetraceWarning",
+    "BackendWarning",
     "UnsupportedFunctionError",
     "NonScalarOutputError",
     "AnomalyError",
@@ -126,6 +127,12 @@ class StagingError(ConcretizationError):
 class RetraceWarning(UserWarning):
     """`cr.jit` traced one function many times: an argument keeps changing shape, dtype or
     static value, or Python control flow on a staged value keeps taking a new branch."""
+
+
+class BackendWarning(UserWarning):
+    """`cr.jit(..., backend="numexpr" or "numba")` could not use that backend for a program (an
+    operation it lacks, a compile error, a result that differs from NumPy's): the program runs on
+    the NumPy backend instead, with the same results."""
 
 
 class GraphBreakWarning(UserWarning):

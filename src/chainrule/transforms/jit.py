@@ -26,7 +26,8 @@ from chainrule.core.primitive import TRACED_TYPES
 from chainrule.core.staging import Captured, MustInline, StagingTrace, Var, is_literal
 from chainrule.core.trace import is_grad_enabled, new_level
 from chainrule.errors import ArgnumsError, InputTypeError, RetraceWarning
-from chainrule.transforms.program import GuardFailed, generate, simplify
+from chainrule.transforms.backends import BACKENDS, compile_program
+from chainrule.transforms.program import GuardFailed, simplify
 from chainrule.transforms.tree import tree_flatten, tree_unflatten
 
 __all__ = ["jit", "Jitted", "JitCacheInfo"]
@@ -35,8 +36,6 @@ __all__ = ["jit", "Jitted", "JitCacheInfo"]
 # function pass before a RetraceWarning says why it keeps tracing.
 _PROGRAMS_PER_SIGNATURE = 8
 _WARN_AFTER_TRACES = 10
-
-_BACKENDS = ("numpy",)
 
 
 class JitCacheInfo(NamedTuple):
@@ -126,10 +125,11 @@ class Jitted:
     signature, tracing first when there is none."""
 
     def __init__(self, fun, static_argnums, static_argnames, backend):
-        if backend not in _BACKENDS:
+        if backend not in BACKENDS:
             raise ValueError(
-                f"cr.jit: backend={backend!r} is not one of {_BACKENDS}; 'numpy' needs nothing "
-                "beyond NumPy."
+                f"cr.jit: backend={backend!r} is not one of {BACKENDS}; 'numpy' needs nothing "
+                "beyond NumPy, 'numexpr' and 'numba' their packages (pip install numexpr / "
+                "numba, or the chainrule[numexpr] / chainrule[numba] extras)."
             )
         functools.update_wrapper(self, fun)
         self.fun = fun
@@ -302,12 +302,15 @@ class Jitted:
         out_leaves, out_def = tree_flatten(out)
         program = trace.program
         results = []
+        values = []
         for leaf in out_leaves:
             ref, value = _output(trace, leaf)
             program.outputs.append(ref)
+            values.append(value)
             results.append(_to_user(value))
         passes = simplify(program)
-        generated = generate(program, name, out_def=out_def)
+        generated = compile_program(program, name, out_def, self.backend,
+                                    check=(plain, [_to_user(v) for v in values]))
         compiled = _Compiled(program, generated, out_def, passes)
         programs = self._cache.setdefault(key, [])
         if not statics and dynamic_def.kind is tuple and dynamic_def.num_leaves == len(

@@ -105,16 +105,14 @@ def fold_constants(program) -> int:
     return folded
 
 
-_IDENTITIES = {"multiply": 1, "add": 0, "subtract": None, "divide": None}
-
-
 def _identity_operand(equation):
-    """x for x * 1, 1 * x, x + 0, 0 + x, x - 0 and x / 1 when x already has the result's shape
-    and dtype (so dropping the operation changes nothing), else None."""
+    """x for x * 1, 1 * x, x + 0, 0 + x, x - 0, x / 1 and x ** 1 when x already has the
+    result's shape and dtype (so dropping the operation changes nothing), else None."""
     name = equation.primitive.name
-    if name not in ("multiply", "add", "subtract", "divide") or len(equation.inputs) != 2:
+    if name not in ("multiply", "add", "subtract", "divide", "power") or \
+            len(equation.inputs) != 2:
         return None
-    unit = 1 if name in ("multiply", "divide") else 0
+    unit = 1 if name in ("multiply", "divide", "power") else 0
     positions = (0, 1) if name in ("multiply", "add") else (1,)
     for position in positions:
         literal, other = equation.inputs[position], equation.inputs[1 - position]
@@ -394,7 +392,18 @@ def _reusable_buffers(program):
     return reuse
 
 
-def generate(program, name="f", *, out_def=None, reuse_buffers=True) -> Generated:
+def number_values(program):
+    """Name the computed values v1, v2, ... in execution order and the captured ones c1, ..."""
+    counter = 0
+    for item in program.body:
+        if type(item) is Equation:
+            counter += 1
+            item.out.name = f"v{counter}"
+    for index, captured in enumerate(program.captured, 1):
+        captured.var.name = f"c{index}"
+
+
+def generate(program, name="f", *, out_def=None, reuse_buffers=True, fuse=None) -> Generated:
     """The program as a Python function over NumPy: its source and the compiled function.
 
     The function takes the program's inputs and returns its outputs in the structure `out_def`
@@ -403,11 +412,10 @@ def generate(program, name="f", *, out_def=None, reuse_buffers=True) -> Generate
     from outside is read again at each call, after a check that it has not changed since the
     trace (GuardFailed(-1) if it has)."""
     writer = _Writer()
-    counter = 0
-    for item in program.body:  # computed values are numbered in execution order
-        if type(item) is Equation:
-            counter += 1
-            item.out.name = f"v{counter}"
+    number_values(program)
+    replaced, inlined, evaluate = fuse if fuse is not None else ({}, (), None)
+    if evaluate is not None:
+        writer.namespace["ne_evaluate"] = evaluate
     arguments = [var.name for var in program.inputs]
     reuse = _reusable_buffers(program) if reuse_buffers else {}
     lines = [f"def {name}({', '.join(arguments)}):"]
@@ -419,8 +427,7 @@ def generate(program, name="f", *, out_def=None, reuse_buffers=True) -> Generate
         lines.append("    # tensors read from outside: unchanged since the trace?")
         lines.append(f"    if {' or '.join(checks)}:")
         lines.append("        raise GuardFailed(-1)")
-    for index, captured in enumerate(program.captured, 1):
-        captured.var.name = f"c{index}"
+    for captured in program.captured:
         if captured.tensor is None:
             writer.namespace[captured.var.name] = captured.value
         else:
@@ -443,9 +450,16 @@ def generate(program, name="f", *, out_def=None, reuse_buffers=True) -> Generate
             lines.append(f"        raise GuardFailed({index})")
             continue
         position += 1
+        if item.out in inlined:
+            continue  # computed inside the numexpr expression that reads it
         if item.note != note or position == 0:
             note = item.note
             lines.append(f"    # {note or 'forward'}")
+        if item in replaced:
+            text, reads = replaced[item]
+            local = ", ".join(f"{var.name!r}: {var.name}" for var in reads)
+            lines.append(f"    {item.out.name} = ne_evaluate({text!r}, local_dict={{{local}}})")
+            continue
         lines.append(f"    {item.out.name} = {_expression(item, writer, reuse.get(position))}")
     outputs = [_output_text(ref, writer) for ref in program.outputs]
     try:
@@ -460,6 +474,30 @@ def generate(program, name="f", *, out_def=None, reuse_buffers=True) -> Generate
     namespace = dict(writer.namespace)
     exec(compile(source, f"<cr.jit {name}>", "exec"), namespace)  # our own generated text
     return Generated(source, namespace[name], writer.namespace, len(reuse), structured)
+
+
+def _basic_index(index):
+    """Whether an index is NumPy's basic indexing only (ints, slices, None, ...): x[index]."""
+    parts = index if type(index) is tuple else (index,)
+    return all(
+        part is None or part is Ellipsis or type(part) is int
+        or (type(part) is slice and all(type(v) in (int, type(None))
+                                        for v in (part.start, part.stop, part.step)))
+        for part in parts
+    )
+
+
+def _index_text(index, writer):
+    def one(part):
+        if type(part) is slice:
+            text = ("" if part.start is None else str(part.start)) + ":" + \
+                   ("" if part.stop is None else str(part.stop))
+            return text + ("" if part.step is None else f":{part.step}")
+        return "..." if part is Ellipsis else writer.literal(part)
+
+    if type(index) is tuple:
+        return ", ".join(one(part) for part in index) + ("," if len(index) == 1 else "")
+    return one(index)
 
 
 def _output_text(ref, writer):
@@ -524,6 +562,8 @@ def _expression(equation, writer, reuse_slot):
         return f"{arguments[0]} {symbol} {arguments[1]}"
     if impl in _UNARY_SYMBOLS and len(arguments) == 1 and not equation.params:
         return f"{_UNARY_SYMBOLS[impl]}{arguments[0]}"
+    if primitive.name == "getitem" and _basic_index(equation.params["index"]):
+        return f"{arguments[0]}[{_index_text(equation.params['index'], writer)}]"
     params = [f"{key}={writer.literal(value)}" for key, value in equation.params.items()]
     return f"{writer.callable(primitive)}({', '.join(arguments + params)})"
 
