@@ -28,7 +28,8 @@ def _warmed(step, what):
     """`step` with its first call (trace + compile) done and timed as a note."""
     start = time.perf_counter()
     step()
-    step.note = f"chainrule: first call ({what}: trace + compile) {time.perf_counter() - start:.3g} s"
+    seconds = time.perf_counter() - start
+    step.note = f"chainrule: first call ({what}: trace + compile) {seconds:.3g} s"
     return step
 
 

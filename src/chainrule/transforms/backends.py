@@ -103,7 +103,7 @@ def _numexpr(program, name, out_def):
         groups[equation.out] = (equation, single)
     # An equation is emitted (as one numexpr call) unless its only reader inlines it.
     inlined = set()
-    for var, (equation, _) in groups.items():
+    for equation, _ in groups.values():
         for ref in equation.inputs:
             if type(ref) is Var and ref in groups and groups[ref][1]:
                 inlined.add(ref)
@@ -237,7 +237,8 @@ def _numba_expression(equation):
         elif isinstance(ref, (bool, np.bool_)):
             args.append(repr(bool(ref)))
         elif isinstance(ref, (int, float, np.integer, np.floating)):
-            args.append(repr(float(ref)) if isinstance(ref, (float, np.floating)) else repr(int(ref)))
+            number = float(ref) if isinstance(ref, (float, np.floating)) else int(ref)
+            args.append(repr(number))
         else:
             raise _Unsupported(f"{primitive.name} has a {type(ref).__name__} operand")
     params = equation.params
