@@ -69,19 +69,19 @@ def _hessian_case(n):
 
 
 # ----- (a) 2,000 scalar ops, forward + backward ---------------------------------------------------
-def _chain_jit():
+def _chain_jit(backend="numpy"):
     cr = _jit()
     import chainrule.numpy as cnp
 
     value_and_grad = cr.jit(cr.value_and_grad(
         lambda x: core_ops._chain(x, cnp.tanh, cnp.exp, cnp.sin, core_ops.CHAIN_CYCLES)
-    ))
+    ), backend=backend)
 
     def step():
         value, derivative = value_and_grad(core_ops.CHAIN_START)
         return float(value), float(derivative)
 
-    return _warmed(step, "cr.jit(cr.value_and_grad(chain))")
+    return _warmed(step, f"cr.jit(cr.value_and_grad(chain), backend={backend!r})")
 
 
 def _chain_jax_jit():
@@ -171,22 +171,22 @@ def _scipy_problem():
     return (lambda x: transforms.rosenbrock(x, cnp)), start
 
 
-def _scipy_run(jitted):
+def _scipy_run(jitted, backend="numpy"):
     cr = _jit()
     try:
         from scipy.optimize import minimize
     except ImportError as exc:  # pragma: no cover - the bench venv has SciPy
         raise Unavailable("SciPy is not installed") from exc
     f, start = _scipy_problem()
-    value = cr.jit(f) if jitted else f
-    gradient = cr.jit(cr.grad(f)) if jitted else cr.grad(f)
+    value = cr.jit(f, backend=backend) if jitted else f
+    gradient = cr.jit(cr.grad(f), backend=backend) if jitted else cr.grad(f)
 
     def step():
         result = minimize(value, start, jac=gradient, method="L-BFGS-B",
                           options={"maxiter": 200})
         return result.x
 
-    return _warmed(step, "minimize with cr.jit") if jitted else step
+    return _warmed(step, f"minimize with cr.jit, backend={backend!r}") if jitted else step
 
 
 CASES = [
@@ -206,6 +206,20 @@ CASES = [
         per=5 * core_ops.CHAIN_CYCLES,
         unit="op",
         note="target: at most 0.2x PyTorch with the NumPy backend",
+    ),
+    Case(
+        key="jit-a-numba",
+        title="chain of 2,000 scalar ops, forward + backward, cr.jit(..., backend='numba')",
+        builders={
+            "chainrule": lambda: _chain_jit("numba"),
+            "chainrule-eager": core_ops.chain_step_chainrule,
+            "torch": core_ops._chain_torch,
+            "jax-jit": _chain_jax_jit,
+        },
+        target=0.02,
+        per=5 * core_ops.CHAIN_CYCLES,
+        unit="op",
+        note="target: at most 0.02x PyTorch with numba (compile time in the notes)",
     ),
     _mlp_case((64, 32, 10), 32),
     Case(
@@ -227,6 +241,19 @@ CASES = [
         "fun and jac through cr.jit",
         builders={
             "chainrule": lambda: _scipy_run(True),
+            "chainrule-eager": lambda: _scipy_run(False),
+        },
+        targets={"chainrule-eager": 0.2},
+        unit="solve",
+        rounds=7,
+        note="target: at least 5x faster end to end than with cr.grad(f) (ratio <= 0.2)",
+    ),
+    Case(
+        key="jit-scipy-numba",
+        title=f"scipy.optimize.minimize (L-BFGS-B), extended Rosenbrock n = {SCIPY_N}, "
+        "fun and jac through cr.jit(..., backend='numba')",
+        builders={
+            "chainrule": lambda: _scipy_run(True, "numba"),
             "chainrule-eager": lambda: _scipy_run(False),
         },
         targets={"chainrule-eager": 0.2},

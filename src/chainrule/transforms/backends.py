@@ -194,6 +194,15 @@ def _numba(program, name, out_def):
             raise _Unsupported(f"it captures a {type(captured.value).__name__}")
     lines = [f"def {name}_compiled({', '.join(names + [c.var.name for c in program.captured])}):"]
     for equation in program.equations:
+        if equation.primitive.name == "scatter_add" and _program._basic_index(
+            equation.params["index"]
+        ) and type(equation.inputs[0]) is Var:
+            # basic indices never repeat: the scatter is an assignment into zeros
+            out = equation.out
+            lines.append(f"    {out.name} = np.zeros({tuple(out.shape)!r}, np.{out.dtype.name})")
+            index = _program._index_text(equation.params["index"], _program._Writer())
+            lines.append(f"    {out.name}[{index}] = {equation.inputs[0].name}")
+            continue
         lines.append(f"    {equation.out.name} = {_numba_expression(equation)}")
     outputs = []
     for ref in program.outputs:
