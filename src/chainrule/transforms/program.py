@@ -393,8 +393,10 @@ def _reusable_buffers(program):
 
 
 def number_values(program):
-    """Name the computed values v1, v2, ... in execution order and the captured ones c1, ..."""
-    counter = 0
+    """Name the computed values in execution order and the captured ones c1, c2, ... As in the
+    trace tables (`chainrule explain`), the inputs count first: with inputs x, y (v1, v2 there)
+    the first computed value is v3."""
+    counter = len(program.inputs)
     for item in program.body:
         if type(item) is Equation:
             counter += 1
