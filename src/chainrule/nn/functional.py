@@ -18,16 +18,22 @@ from chainrule.errors import DTypeError, ShapeError
 from chainrule.nn.losses import (  # noqa: F401 - the losses live in chainrule.nn.losses
     _check_range,
     _integer_indices,
+    binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
+    huber_loss,
+    kl_div,
+    l1_loss,
     mse_loss,
     nll_loss,
     one_hot,
+    smooth_l1_loss,
 )
 
 __all__ = [
     "linear", "relu", "tanh", "sigmoid", "gelu", "softmax", "log_softmax", "dropout",
     "cross_entropy", "nll_loss", "mse_loss", "binary_cross_entropy_with_logits",
+    "binary_cross_entropy", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div",
     "conv2d", "max_pool2d", "avg_pool2d", "batch_norm", "layer_norm", "embedding", "one_hot",
 ]
 
