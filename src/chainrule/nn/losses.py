@@ -58,7 +58,7 @@ def _reduce(losses, reduction, what):
 
 
 def _float_dtype(value):
-    dtype = np.dtype(dtype_of(value))
+    dtype = np.dtype(dtype_of(_as_value(value)))
     return dtype if dtype.kind in "fc" else np.dtype(np.float64)
 
 
@@ -75,6 +75,18 @@ def _constant(value, dtype, shape, what):
 def _as_value(value):
     """A Tensor (or traced value) as it is; anything else (lists, numbers) as a NumPy array."""
     return value if type(value) in TRACED_TYPES else np.asarray(value)
+
+
+def _plain_target(target, input):  # noqa: A002 - PyTorch's name
+    """A target given as plain data (a NumPy array, a list) in the input's real floating dtype,
+    so that float32 scores keep a float32 loss; a Tensor target is left as it is."""
+    if type(target) in TRACED_TYPES:
+        return target
+    target = np.asarray(target)
+    dtype = np.dtype(dtype_of(_as_value(input)))
+    if target.dtype.kind in "fiub" and dtype.kind == "f" and target.dtype != dtype:
+        target = target.astype(dtype)
+    return target
 
 
 def _check_same_shape(prediction, target, what, first="input"):
@@ -175,9 +187,10 @@ def _selection(labels, n_classes, dtype, ignore_index):
 
 def _weighted_mean(total, weights_sum):
     """`total / weights_sum`, NaN (no warning) when nothing was counted, as PyTorch."""
-    if batch_levels(weights_sum) == 0 and float(weights_sum) == 0.0:
-        return total * np.nan
-    return total / weights_sum
+    if batch_levels(weights_sum) == 0:
+        return total * np.nan if float(weights_sum) == 0.0 else total / weights_sum
+    # Per example under vmap: a NaN divisor where nothing was counted (0 / 0 would warn).
+    return total / cnp.where(weights_sum == 0, np.nan, weights_sum)
 
 
 def _nll_rows(log_probs, labels, n_classes, weight, ignore_index, reduction, outer_shape):
@@ -242,8 +255,8 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100,  # noqa:
         weight = _constant(weight, dtype, (n_classes,), "cross_entropy: weight")
     log_probs = cnp.log_softmax(rows, axis=1)
     if dtype_of(target).kind in "fc" and tuple(cnp.shape(target)) == scores_shape:
-        return _soft_cross_entropy(log_probs, target, weight, reduction, label_smoothing,
-                                   outer_shape, n_classes)
+        return _soft_cross_entropy(log_probs, _plain_target(target, input), weight, reduction,
+                                   label_smoothing, outer_shape, n_classes)
     labels = _class_targets(target, scores_shape, outer_shape, n_classes, "cross_entropy",
                             ignore_index)
     nll, selection, weighted = _nll_rows(log_probs, labels, n_classes, weight,
@@ -292,6 +305,7 @@ def binary_cross_entropy(input, target, weight=None,  # noqa: A002 - PyTorch's n
     >= -100 (so x = 0 or 1 gives a finite loss), as PyTorch's `F.binary_cross_entropy`.
     Prefer `binary_cross_entropy_with_logits` on scores: it is stable for any score."""
     _check_reduction(reduction, "binary_cross_entropy")
+    target = _plain_target(target, input)
     _check_same_shape(input, target, "binary_cross_entropy")
     values = np.asarray(physical_value(input))
     if values.size and not ((values >= 0) & (values <= 1)).all():
@@ -313,6 +327,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None,  # noqa: A002
     stable for any score x (p: `pos_weight`, broadcast along the last axis, the classes; w:
     `weight`, broadcast against the loss). Without pos_weight: softplus(x) - t x."""
     _check_reduction(reduction, "binary_cross_entropy_with_logits")
+    target = _plain_target(target, input)
     _check_same_shape(input, target, "binary_cross_entropy_with_logits", first="logits")
     dtype = _float_dtype(input)
     if pos_weight is None:
@@ -332,6 +347,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None,  # noqa: A002
 def mse_loss(input, target, reduction: str = "mean"):  # noqa: A002 - PyTorch's name
     """Mean squared error; input and target must have the same shape. For complex values
     it is the mean of |input - target|^2 (PyTorch's complex MSE), a real loss."""
+    target = _plain_target(target, input)
     _check_same_shape(input, target, "mse_loss", first="prediction")
     difference = input - target
     if np.iscomplexobj(difference):
@@ -344,6 +360,7 @@ def mse_loss(input, target, reduction: str = "mean"):  # noqa: A002 - PyTorch's 
 def l1_loss(input, target, reduction: str = "mean"):  # noqa: A002 - PyTorch's name
     """|input - target| (its gradient at 0 is 0, as PyTorch's)."""
     _check_reduction(reduction, "l1_loss")
+    target = _plain_target(target, input)
     _check_same_shape(input, target, "l1_loss")
     return _reduce(cnp.abs(input - target), reduction, "l1_loss")
 
@@ -353,6 +370,7 @@ def smooth_l1_loss(input, target, reduction: str = "mean",  # noqa: A002 - PyTor
     """0.5 d^2 / beta where |d| < beta, |d| - 0.5 beta elsewhere (d = input - target); beta = 0
     is the L1 loss."""
     _check_reduction(reduction, "smooth_l1_loss")
+    target = _plain_target(target, input)
     _check_same_shape(input, target, "smooth_l1_loss")
     beta = float(beta)
     if beta < 0:
@@ -370,6 +388,7 @@ def huber_loss(input, target, reduction: str = "mean",  # noqa: A002 - PyTorch's
     """0.5 d^2 where |d| < delta, delta (|d| - 0.5 delta) elsewhere (d = input - target):
     smooth_l1_loss(beta=delta) times delta."""
     _check_reduction(reduction, "huber_loss")
+    target = _plain_target(target, input)
     _check_same_shape(input, target, "huber_loss")
     delta = float(delta)
     if not delta > 0:
@@ -394,6 +413,7 @@ def kl_div(input, target, reduction: str = "mean",  # noqa: A002 - PyTorch's nam
     "batchmean" divides the sum by the batch size input.shape[0] (the true KL divergence per
     example); "mean" divides by the number of entries, as PyTorch's does."""
     _check_reduction(reduction, "kl_div", _REDUCTIONS + ("batchmean",))
+    target = _plain_target(target, input)
     _check_same_shape(input, target, "kl_div")
     if log_target:
         losses = cnp.exp(target) * (target - input)
