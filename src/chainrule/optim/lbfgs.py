@@ -126,7 +126,7 @@ class LBFGS(Optimizer):
         return loss, self._flat_grad()
 
     # ----- the iteration -------------------------------------------------------------------------
-    def step(self, closure):  # noqa: C901 - one algorithm, kept in one piece
+    def step(self, closure=None):  # noqa: C901 - one algorithm, kept in one piece
         """Run up to max_iter L-BFGS iterations; returns the loss the closure gave first."""
         if closure is None:
             raise TypeError("LBFGS.step needs a closure that re-evaluates the model: "
