@@ -184,7 +184,7 @@ def test_state_dict_of_a_complex_parameter_is_complex_and_resumes_exactly(case):
     first, first_optimizer = run_complex(lambda ps: make(ps, **hyperparameters), steps=2)
     state = first_optimizer.state_dict()
     for key, buffer in state.items():
-        if key.startswith("state."):
+        if key.startswith("state.") and not key.endswith(".step"):  # step: Adam's count
             assert buffer.dtype == np.complex128 and buffer.shape == Z0.shape, key
     if "state.0.exp_avg_sq" in state:  # PyTorch's layout: per part second moments, both >= 0
         squares = state["state.0.exp_avg_sq"]

@@ -20,6 +20,7 @@ from chainrule.core import (
 from chainrule.core.anomaly import detect_anomaly
 from chainrule.core.config import config
 from chainrule.core.primitive import REGISTRY
+from chainrule.io import load, save
 from chainrule.transforms import (
     grad,
     hessian,
@@ -56,4 +57,5 @@ __all__ = [
     "linearize", "jacfwd", "jacrev", "hessian", "hvp", "stop_gradient", "custom_vjp",
     "custom_jvp", "checkpoint", "tree", "register_pytree_node", "tree_flatten", "tree_unflatten",
     "tree_map", "trace", "draw", "vmap", "jit",
+    "save", "load",
 ]

@@ -22,6 +22,17 @@ from chainrule.nn.layers import (
     Softmax,
     Tanh,
 )
+from chainrule.nn.losses import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from chainrule.nn.module import Module, Sequential, StateDictError
 from chainrule.nn.norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from chainrule.nn.parameter import Parameter
@@ -32,4 +43,6 @@ __all__ = [
     "AvgPool2d", "Flatten", "Dropout", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Embedding",
     "Identity", "ReLU", "Tanh", "Sigmoid", "GELU", "Softmax", "LogSoftmax", "functional", "init",
     "functional_call",
+    "MSELoss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "L1Loss",
+    "SmoothL1Loss", "HuberLoss", "KLDivLoss",
 ]

@@ -1,7 +1,9 @@
-"""SGD (momentum, Nesterov, weight decay), Adam, AdamW and RMSprop.
+"""SGD (momentum, Nesterov, weight decay), Adam (AMSGrad), AdamW and RMSprop (centred).
 
 Each `_update` returns the step to subtract, following the published equations written in its
-docstring (g: gradient, t: step count starting at 1).
+docstring (g: gradient, t: the parameter's own step count starting at 1, as PyTorch's). Every
+option is per parameter group (`optimizer.param_groups[i]`); the constructor's arguments are
+the defaults.
 """
 
 import numpy as np
@@ -11,65 +13,88 @@ from chainrule.optim.optimizer import Optimizer
 __all__ = ["SGD", "Adam", "AdamW", "RMSprop"]
 
 
+def _check_non_negative(optimizer, group, *names):
+    for name in names:
+        if not group[name] >= 0:
+            raise ValueError(f"{type(optimizer).__name__}: {name} must be >= 0, got {group[name]}")
+
+
 class SGD(Optimizer):
     """g <- g + wd p;  b <- mu b + (1 - dampening) g (b = g at the first step);
     d = g + mu b (Nesterov) or b;  p <- p - lr d.  With momentum 0: p <- p - lr g."""
 
-    defaults = ("momentum", "dampening", "weight_decay", "nesterov")
-
     def __init__(self, params, lr: float = 0.01, momentum: float = 0.0, dampening: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False):
-        super().__init__(params, lr)
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("SGD: Nesterov momentum needs momentum > 0 and dampening = 0")
-        self.momentum, self.dampening = float(momentum), float(dampening)
-        self.weight_decay, self.nesterov = float(weight_decay), bool(nesterov)
+        defaults = dict(lr=float(lr), momentum=float(momentum), dampening=float(dampening),
+                        weight_decay=float(weight_decay), nesterov=bool(nesterov))
+        super().__init__(params, defaults)
 
-    def _update(self, index, value, grad):
-        if self.weight_decay:
-            grad = grad + self.weight_decay * value
-        if self.momentum:
-            state = self.state[index]
+    def _check_group(self, group):
+        super()._check_group(group)
+        _check_non_negative(self, group, "momentum", "weight_decay")
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError("SGD: Nesterov momentum needs momentum > 0 and dampening = 0")
+
+    def _update(self, state, value, grad, group):
+        if group["weight_decay"]:
+            grad = grad + group["weight_decay"] * value
+        momentum = group["momentum"]
+        if momentum:
             if "momentum_buffer" not in state:
                 state["momentum_buffer"] = grad.copy()
             else:
-                buffer = state["momentum_buffer"]
-                state["momentum_buffer"] = self.momentum * buffer + (1 - self.dampening) * grad
+                state["momentum_buffer"] = momentum * state["momentum_buffer"] \
+                    + (1 - group["dampening"]) * grad
             buffer = state["momentum_buffer"]
-            grad = grad + self.momentum * buffer if self.nesterov else buffer
-        return self.lr * grad
+            grad = grad + momentum * buffer if group["nesterov"] else buffer
+        return group["lr"] * grad
 
 
 class Adam(Optimizer):
     """g <- g + wd p;  m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;
-    p <- p - lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)  (Kingma and Ba, 2015)."""
-
-    defaults = ("beta1", "beta2", "eps", "weight_decay")
+    p <- p - lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)  (Kingma and Ba, 2015).
+    With amsgrad=True v is replaced by the running maximum of v (Reddi et al., 2018)."""
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0):
-        super().__init__(params, lr)
-        self.beta1, self.beta2 = float(betas[0]), float(betas[1])
-        if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
-            raise ValueError(f"{type(self).__name__}: betas must lie in [0, 1), got {betas}")
-        self.eps, self.weight_decay = float(eps), float(weight_decay)
+                 weight_decay: float = 0.0, amsgrad: bool = False):
+        defaults = dict(lr=float(lr), betas=(float(betas[0]), float(betas[1])), eps=float(eps),
+                        weight_decay=float(weight_decay), amsgrad=bool(amsgrad))
+        super().__init__(params, defaults)
 
-    def _decayed_gradient(self, value, grad):
-        return grad + self.weight_decay * value if self.weight_decay else grad
+    def _check_group(self, group):
+        super()._check_group(group)
+        beta1, beta2 = group["betas"]
+        if not (0 <= beta1 < 1 and 0 <= beta2 < 1):
+            raise ValueError(f"{type(self).__name__}: betas must lie in [0, 1), got "
+                             f"{group['betas']}")
+        _check_non_negative(self, group, "eps", "weight_decay")
 
-    def _adam_step(self, index, grad):
-        m = self._buffer(index, "exp_avg", grad)
-        v = self._buffer(index, "exp_avg_sq", grad)
-        m = self.beta1 * m + (1 - self.beta1) * grad
-        v = self.beta2 * v + (1 - self.beta2) * grad * grad
-        self.state[index]["exp_avg"], self.state[index]["exp_avg_sq"] = m, v
-        t = self.step_count
-        m_hat = m / (1 - self.beta1**t)
-        v_hat = v / (1 - self.beta2**t)
-        return self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+    def _adam_step(self, state, grad, group):
+        beta1, beta2 = group["betas"]
+        m = self._buffer(state, "exp_avg", grad)
+        v = self._buffer(state, "exp_avg_sq", grad)
+        m = beta1 * m + (1 - beta1) * grad
+        v = beta2 * v + (1 - beta2) * grad * grad
+        state["exp_avg"], state["exp_avg_sq"] = m, v
+        t = state.get("step", 0) + 1
+        state["step"] = t
+        if group["amsgrad"]:
+            v = np.maximum(self._buffer(state, "max_exp_avg_sq", grad), v)
+            state["max_exp_avg_sq"] = v
+        m_hat = m / (1 - beta1**t)
+        v_hat = v / (1 - beta2**t)
+        return group["lr"] * m_hat / (np.sqrt(v_hat) + group["eps"])
 
-    def _update(self, index, value, grad):
-        return self._adam_step(index, self._decayed_gradient(value, grad))
+    def _update(self, state, value, grad, group):
+        if group["weight_decay"]:
+            grad = grad + group["weight_decay"] * value
+        return self._adam_step(state, grad, group)
+
+    def _after_load(self, state):
+        # Earlier versions counted Adam's steps once for all parameters (step_count).
+        for buffers in self.state.values():
+            if "exp_avg" in buffers and "step" not in buffers:
+                buffers["step"] = self.step_count
 
 
 class AdamW(Adam):
@@ -77,33 +102,43 @@ class AdamW(Adam):
     p <- p - lr wd p - lr m_hat / (sqrt(v_hat) + eps); the gradient itself is not decayed."""
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.01):
-        super().__init__(params, lr, betas, eps, weight_decay)
+                 weight_decay: float = 0.01, amsgrad: bool = False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
 
-    def _update(self, index, value, grad):
-        return self.lr * self.weight_decay * value + self._adam_step(index, grad)
+    def _update(self, state, value, grad, group):
+        return group["lr"] * group["weight_decay"] * value + self._adam_step(state, grad, group)
 
 
 class RMSprop(Optimizer):
     """g <- g + wd p;  v <- alpha v + (1 - alpha) g^2;  b <- mu b + g / (sqrt(v) + eps);
-    p <- p - lr b  (with momentum 0: p <- p - lr g / (sqrt(v) + eps))  (Hinton's lecture 6e)."""
-
-    defaults = ("alpha", "eps", "weight_decay", "momentum")
+    p <- p - lr b  (with momentum 0: p <- p - lr g / (sqrt(v) + eps))  (Hinton's lecture 6e).
+    centered=True divides by sqrt(v - a^2) + eps instead, a <- alpha a + (1 - alpha) g the
+    running mean of g (Graves, 2013)."""
 
     def __init__(self, params, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0.0, momentum: float = 0.0):
-        super().__init__(params, lr)
-        self.alpha, self.eps = float(alpha), float(eps)
-        self.weight_decay, self.momentum = float(weight_decay), float(momentum)
+                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False):
+        defaults = dict(lr=float(lr), alpha=float(alpha), eps=float(eps),
+                        weight_decay=float(weight_decay), momentum=float(momentum),
+                        centered=bool(centered))
+        super().__init__(params, defaults)
 
-    def _update(self, index, value, grad):
-        if self.weight_decay:
-            grad = grad + self.weight_decay * value
-        square_avg = self.alpha * self._buffer(index, "square_avg", grad) \
-            + (1 - self.alpha) * grad * grad
-        self.state[index]["square_avg"] = square_avg
-        step = grad / (np.sqrt(square_avg) + self.eps)
-        if self.momentum:
-            step = self.momentum * self._buffer(index, "momentum_buffer", grad) + step
-            self.state[index]["momentum_buffer"] = step
-        return self.lr * step
+    def _check_group(self, group):
+        super()._check_group(group)
+        _check_non_negative(self, group, "alpha", "eps", "weight_decay", "momentum")
+
+    def _update(self, state, value, grad, group):
+        alpha = group["alpha"]
+        if group["weight_decay"]:
+            grad = grad + group["weight_decay"] * value
+        square_avg = alpha * self._buffer(state, "square_avg", grad) + (1 - alpha) * grad * grad
+        state["square_avg"] = square_avg
+        if group["centered"]:
+            grad_avg = alpha * self._buffer(state, "grad_avg", grad) + (1 - alpha) * grad
+            state["grad_avg"] = grad_avg
+            step = grad / (np.sqrt(square_avg - grad_avg * grad_avg) + group["eps"])
+        else:
+            step = grad / (np.sqrt(square_avg) + group["eps"])
+        if group["momentum"]:
+            step = group["momentum"] * self._buffer(state, "momentum_buffer", grad) + step
+            state["momentum_buffer"] = step
+        return group["lr"] * step
