@@ -30,12 +30,25 @@ def const(value):
     return strip_derivatives(value)
 
 
+class finite:  # noqa: N801 - used like a function in rules: finite(y * x ** (y - 1))
+    """A local derivative known to be finite wherever its inputs are (y x^(y-1) for a constant
+    y >= 1): `safe_times` multiplies it as it is, with no zero-cotangent check to make (under
+    cr.jit, where values are not known, that check costs two array operations)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
 def safe_times(cotangent, derivative, what="an operation"):
     """cotangent * derivative, where a zero cotangent contributes zero even if the local
     derivative is infinite or NaN (sqrt'(0), log'(0)...): the untaken branch of `where`
     must not poison a gradient. Under `cr.config(strict_nan=True)` that case raises instead."""
     if type(derivative) is float and derivative == 1.0:
         return cotangent  # exactly 1 (power's for x ** 1): no product, no copy
+    if type(derivative) is finite:
+        return cotangent * derivative.value
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         product = cotangent * derivative
     floor = physical_value(product)

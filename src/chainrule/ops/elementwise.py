@@ -16,6 +16,7 @@ from chainrule.errors import DTypeError
 from chainrule.ops._batching import POINTWISE
 from chainrule.ops._rules import (
     binary,
+    finite,
     const,
     prim,
     real_only,
@@ -190,6 +191,8 @@ def _power_dx(x, y):
             # (hessian): its derivative is the number 1, so the rules pass the tangent
             # through (no batch-sized product by ones).
             return 1.0
+        if np.isrealobj(y) and y >= 1:
+            return finite(y * power(x, y - 1.0))  # x ** (y - 1) with y - 1 >= 0: finite
         if y != 0:
             return y * power(x, y - 1.0)
     derivative = y * power(x, y - 1.0)

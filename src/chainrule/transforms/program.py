@@ -352,14 +352,46 @@ def _elementwise_ufunc(equation):
 
 
 def _reusable_buffers(program):
-    """{equation index: input position} where an elementwise ufunc may write its result into
-    an input's array: a computed array (not an input, a captured array or an output), of the
-    result's shape and dtype, made by a ufunc (so no other value is a view of it), read by
-    ufuncs only, and read for the last time here."""
+    """Where the generated code may write into an array it no longer needs, as
+    {equation position: what}: an input slot (an elementwise ufunc computes into that input's
+    array with out=), or ("scatter", slot, scatter) for `add(p, scatter_add(b, index))` with a
+    basic index, written `p[index] += b` (no zeros array the size of p, no second addition);
+    the scatter's own line is then skipped (its position maps to "skip").
+
+    The array written must be computed here (not an input, a captured array or an output), of
+    the result's shape and dtype, made by a ufunc or a basic scatter (so no other value is a
+    view of it), read by ufuncs only, and read for the last time at that equation."""
+    equations = [item for item in program.body if type(item) is Equation]
+    uses = {}
+    for item in program.body:
+        refs = item.inputs + _index_refs(item) if type(item) is Equation else (
+            [item.var] if type(item) is Guard else [])
+        for ref in refs:
+            if type(ref) is Var:
+                uses[ref] = uses.get(ref, 0) + 1
+    outputs = {ref for ref in program.outputs if type(ref) is Var}
+    producer = {equation.out: (position, equation) for position, equation in enumerate(equations)}
+    fusions = {}
+    for position, equation in enumerate(equations):
+        if equation.primitive.name != "add" or _elementwise_ufunc(equation) is None:
+            continue
+        for slot in (0, 1):
+            q = equation.inputs[1 - slot]
+            scatter = producer.get(q) if type(q) is Var else None
+            if scatter is None or scatter[1].primitive.name != "scatter_add":
+                continue
+            source = scatter[1].inputs[0]
+            if (
+                _basic_index(scatter[1].params["index"]) and uses.get(q) == 1
+                and q not in outputs and q.shape == equation.out.shape
+                and type(source) is Var and source.dtype == q.dtype == equation.out.dtype
+                and source is not equation.inputs[slot]
+            ):
+                fusions[position] = (slot, scatter)
+                break
     last_use = {}
     readers_ok = {}
     fresh = set()
-    equations = [item for item in program.body if type(item) is Equation]
     for position, equation in enumerate(equations):
         elementwise = _elementwise_ufunc(equation) is not None
         for ref in equation.inputs:
@@ -369,23 +401,38 @@ def _reusable_buffers(program):
         for ref in _index_refs(equation):
             last_use[ref] = position
             readers_ok[ref] = False
-        if elementwise and equation.out.shape != ():
+        if equation.out.shape != () and (elementwise or (
+            equation.primitive.name == "scatter_add"
+            and _basic_index(equation.params["index"]))):
             fresh.add(equation.out)
+    for position, (_, (_, scatter)) in fusions.items():  # the scatter's operand lives on
+        source = scatter.inputs[0]
+        last_use[source] = max(last_use.get(source, 0), position)
     for item in program.body:
         if type(item) is Guard:
             readers_ok[item.var] = False
-    outputs = {ref for ref in program.outputs if type(ref) is Var}
+
+    def writable(ref, position, out):
+        return (
+            type(ref) is Var and ref in fresh and ref not in outputs
+            and last_use.get(ref) == position and readers_ok.get(ref)
+            and ref.shape == out.shape and ref.dtype == out.dtype
+        )
+
     reuse = {}
     for position, equation in enumerate(equations):
         if _elementwise_ufunc(equation) is None or equation.out.shape == ():
             continue
+        fusion = fusions.get(position)
+        if fusion is not None:
+            slot, (scatter_position, scatter) = fusion
+            if writable(equation.inputs[slot], position, equation.out):
+                reuse[position] = ("scatter", slot, scatter)
+                reuse[scatter_position] = "skip"
+                fresh.add(equation.out)
+                continue
         for slot, ref in enumerate(equation.inputs):
-            if (
-                type(ref) is Var and ref in fresh and ref not in outputs
-                and last_use.get(ref) == position and readers_ok.get(ref)
-                and ref.shape == equation.out.shape and ref.dtype == equation.out.dtype
-                and equation.inputs.count(ref) == 1
-            ):
+            if writable(ref, position, equation.out) and equation.inputs.count(ref) == 1:
                 reuse[position] = slot
                 fresh.add(equation.out)
                 break
@@ -462,7 +509,17 @@ def generate(program, name="f", *, out_def=None, reuse_buffers=True, fuse=None) 
             local = ", ".join(f"{var.name!r}: {var.name}" for var in reads)
             lines.append(f"    {item.out.name} = ne_evaluate({text!r}, local_dict={{{local}}})")
             continue
-        lines.append(f"    {item.out.name} = {_expression(item, writer, reuse.get(position))}")
+        how = reuse.get(position)
+        if how == "skip":
+            continue  # a scatter added into its reader's buffer (below)
+        if type(how) is tuple:
+            _, slot, scatter = how
+            target, source = item.inputs[slot].name, scatter.inputs[0].name
+            index = _index_text(scatter.params["index"], writer)
+            lines.append(f"    {target}[{index}] += {source}  # the scatter, added in place")
+            lines.append(f"    {item.out.name} = {target}")
+            continue
+        lines.append(f"    {item.out.name} = {_expression(item, writer, how)}")
     outputs = [_output_text(ref, writer) for ref in program.outputs]
     try:
         returned = _structure(out_def, outputs)
