@@ -259,6 +259,9 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100,  # noqa:
         weight = _constant(weight, dtype, (n_classes,), "cross_entropy: weight")
     log_probs = cnp.log_softmax(rows, axis=1)
     if dtype_of(target).kind in "fc" and tuple(cnp.shape(target)) == scores_shape:
+        if ignore_index >= 0:
+            raise ValueError("cross_entropy: ignore_index is not supported with class "
+                             "probability targets (as in PyTorch); give a zero row instead")
         return _soft_cross_entropy(log_probs, _plain_target(target, input), weight, reduction,
                                    label_smoothing, outer_shape, n_classes)
     labels = _class_targets(target, scores_shape, outer_shape, n_classes, "cross_entropy",
