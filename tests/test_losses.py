@@ -242,6 +242,8 @@ def test_loss_errors_name_the_problem():
         F.mse_loss(np.ones(2), np.ones(2), reduction="batchmean")
     with pytest.raises(ShapeError, match="huber_loss"):
         F.huber_loss(np.ones(2), np.ones(3))
+    with pytest.raises(ValueError, match="ignore_index is not supported"):
+        F.cross_entropy(logits, np.full((2, 3), 1 / 3), ignore_index=0)
     with pytest.raises(ValueError, match="beta must be >= 0"):
         F.smooth_l1_loss(np.ones(2), np.ones(2), beta=-1)
 

@@ -196,21 +196,25 @@ def _weighted_mean(total, weights_sum):
 def _nll_rows(log_probs, labels, n_classes, weight, ignore_index, reduction, outer_shape):
     """PyTorch's nll_loss of (rows, C) log-probabilities: -w[y] log p[y] per counted row;
     "mean" divides by the sum of w[y] over the counted rows. Also returns the (rows, C)
-    selection of counted targets and a function giving the mean's denominator."""
+    selection of counted targets and its weighted form.
+
+    The sign, the weights and the mean's divisor all go into one constant matrix, so the loss
+    is a single product and a sum (two primitives after the log-softmax; a one-hot product
+    rather than fancy indexing, whose derivative is a multiply, not a scatter)."""
     dtype = _float_dtype(log_probs)
     selection, any_ignored = _selection(labels, n_classes, dtype, ignore_index)
     weighted = selection if weight is None else selection * weight
-    # A one-hot product rather than fancy indexing: its derivative is a multiply, not a scatter.
-    picked = -cnp.sum(log_probs * weighted, axis=1)
     if reduction == "none":
-        loss = _unrows(picked, outer_shape)
-    elif reduction == "sum":
-        loss = cnp.sum(picked)
-    elif weight is None and any_ignored is False:
-        loss = cnp.mean(picked)
-    else:
-        loss = _weighted_mean(cnp.sum(picked), cnp.sum(weighted))
-    return loss, selection, weighted
+        return _unrows(cnp.sum(log_probs * -weighted, axis=1), outer_shape), selection, weighted
+    if reduction == "sum":
+        return cnp.sum(log_probs * -weighted), selection, weighted
+    if any_ignored is None:  # labels batched by vmap: each example has its own divisor
+        return _weighted_mean(cnp.sum(log_probs * -weighted), cnp.sum(weighted)), selection, \
+            weighted
+    divisor = len(selection) if weight is None and not any_ignored else float(weighted.sum())
+    if divisor == 0:  # nothing counted: NaN, as PyTorch (0 / 0 without the warning)
+        return cnp.sum(log_probs * -weighted) * np.nan, selection, weighted
+    return cnp.sum(log_probs * (weighted * dtype.type(-1.0 / divisor))), selection, weighted
 
 
 # ----- classification ----------------------------------------------------------------------------
@@ -255,6 +259,9 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100,  # noqa:
         weight = _constant(weight, dtype, (n_classes,), "cross_entropy: weight")
     log_probs = cnp.log_softmax(rows, axis=1)
     if dtype_of(target).kind in "fc" and tuple(cnp.shape(target)) == scores_shape:
+        if ignore_index >= 0:
+            raise ValueError("cross_entropy: ignore_index is not supported with class "
+                             "probability targets (as in PyTorch); give a zero row instead")
         return _soft_cross_entropy(log_probs, _plain_target(target, input), weight, reduction,
                                    label_smoothing, outer_shape, n_classes)
     labels = _class_targets(target, scores_shape, outer_shape, n_classes, "cross_entropy",

@@ -53,6 +53,8 @@ class Optimizer:
     )
 
     def __init__(self, params, defaults: dict):
+        if not isinstance(defaults, dict):  # earlier versions: Optimizer(params, lr)
+            defaults = {"lr": float(defaults)}
         self.defaults = dict(defaults)
         self.state = defaultdict(dict)
         self.param_groups = []
