@@ -69,7 +69,7 @@ def test_train_and_eval_reach_every_submodule():
 
 def test_zero_grad_clears_every_gradient():
     model = TwoLayer()
-    model(cr.tensor(np.ones((5, 3)))).sum().backward()
+    model(cr.tensor(np.ones((5, 3), np.float32))).sum().backward()
     assert all(p.grad is not None for p in model.parameters())
     model.zero_grad()
     assert all(p.grad is None for p in model.parameters())
@@ -85,7 +85,7 @@ def test_state_dict_round_trip_keeps_parameter_objects():
     loaded = target.state_dict()
     for name, value in source.state_dict().items():
         np.testing.assert_array_equal(loaded[name], value, err_msg=name)
-    x = cr.tensor(np.arange(6.0).reshape(2, 3))
+    x = cr.tensor(np.arange(6.0, dtype=np.float32).reshape(2, 3))
     np.testing.assert_array_equal(_values(source(x)), _values(target(x)))
 
 

@@ -164,7 +164,8 @@ def test_parameters_are_restored_when_the_forward_pass_raises():
     weight, values = model.linear.weight, model.linear.weight.numpy().copy()
     with pytest.raises(RuntimeError, match="boom"):
         nn.functional_call(model, {"linear.weight": np.zeros((2, 2), np.float32),
-                                   "linear.bias": np.zeros(2, np.float32)}, (np.ones((1, 2)),))
+                                   "linear.bias": np.zeros(2, np.float32)},
+                           (np.ones((1, 2), np.float32),))
     assert model.linear.weight is weight and model.linear._parameters["weight"] is weight
     np.testing.assert_array_equal(weight.numpy(), values)
 

@@ -596,7 +596,7 @@ def test_backward_through_vmap_of_grad_and_chunks():
 
 
 def test_vmap_of_a_module():
-    layer = nn.Linear(3, 2, rng=0)
+    layer = nn.Linear(3, 2, rng=0, dtype=np.float64)
     weight, bias = layer.weight.numpy(), layer.bias.numpy()
     close(cr.vmap(layer)(X), X @ weight.T + bias)
 

@@ -8,18 +8,33 @@ transforms (`cr.vmap(cr.grad(...))` for per-example gradients).
 """
 
 from chainrule.nn import functional, init
-from chainrule.nn.conv import AvgPool2d, Conv2d, MaxPool2d
+from chainrule.nn.conv import (
+    AdaptiveAvgPool2d,
+    AvgPool2d,
+    Conv1d,
+    Conv2d,
+    ConvTranspose2d,
+    MaxPool1d,
+    MaxPool2d,
+)
 from chainrule.nn.layers import (
+    ELU,
     GELU,
     Dropout,
+    Dropout2d,
     Embedding,
     Flatten,
+    Hardtanh,
     Identity,
+    LeakyReLU,
     Linear,
     LogSoftmax,
+    Mish,
     ReLU,
     Sigmoid,
+    SiLU,
     Softmax,
+    Softplus,
     Tanh,
 )
 from chainrule.nn.losses import (
@@ -33,8 +48,15 @@ from chainrule.nn.losses import (
     NLLLoss,
     SmoothL1Loss,
 )
-from chainrule.nn.module import Module, Sequential, StateDictError
-from chainrule.nn.norm import BatchNorm1d, BatchNorm2d, LayerNorm
+from chainrule.nn.module import (
+    Module,
+    ModuleDict,
+    ModuleList,
+    RemovableHandle,
+    Sequential,
+    StateDictError,
+)
+from chainrule.nn.norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from chainrule.nn.parameter import Parameter
 from chainrule.nn.stateless import functional_call
 
@@ -43,6 +65,9 @@ __all__ = [
     "AvgPool2d", "Flatten", "Dropout", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Embedding",
     "Identity", "ReLU", "Tanh", "Sigmoid", "GELU", "Softmax", "LogSoftmax", "functional", "init",
     "functional_call",
+    "ModuleList", "ModuleDict", "Conv1d", "ConvTranspose2d", "MaxPool1d", "AdaptiveAvgPool2d",
+    "GroupNorm", "Dropout2d", "LeakyReLU", "ELU", "SiLU", "Softplus", "Mish", "Hardtanh",
+    "RemovableHandle",
     "MSELoss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "L1Loss",
     "SmoothL1Loss", "HuberLoss", "KLDivLoss",
 ]

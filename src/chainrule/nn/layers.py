@@ -1,16 +1,19 @@
-"""Basic layers: Linear, Flatten, Dropout, Embedding and the activation modules."""
+"""Basic layers: Linear, Flatten, Dropout, Dropout2d, Embedding and the activation modules,
+with PyTorch's argument names and defaults (`inplace=` is accepted and ignored: results are
+always new values)."""
 
 import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.nn import functional as F
 from chainrule.nn import init
-from chainrule.nn.module import Module, check_input_shape
+from chainrule.nn.module import Module, _check_device, check_input_dtype, check_input_shape
 from chainrule.nn.parameter import Parameter
 
 __all__ = [
-    "Linear", "Flatten", "Dropout", "Embedding", "Identity",
+    "Linear", "Flatten", "Dropout", "Dropout2d", "Embedding", "Identity",
     "ReLU", "Tanh", "Sigmoid", "GELU", "Softmax", "LogSoftmax",
+    "LeakyReLU", "ELU", "SiLU", "Softplus", "Mish", "Hardtanh",
 ]
 
 
@@ -18,8 +21,10 @@ class Linear(Module):
     """y = x @ weight.T + bias; weight (out_features, in_features) is Kaiming-uniform, bias zero."""
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, rng=None,
-                 dtype=np.float32):
+                 dtype=np.float32, device=None):
         super().__init__()
+        _check_device(device)
+        dtype = np.dtype(np.float32 if dtype is None else dtype)
         self.in_features, self.out_features = int(in_features), int(out_features)
         shape = (self.out_features, self.in_features)
         self.weight = Parameter(init.kaiming_uniform(shape, rng, dtype=dtype))
@@ -29,6 +34,7 @@ class Linear(Module):
         shape = cnp.shape(x)
         check_input_shape(self, x, len(shape) >= 1 and shape[-1] == self.in_features,
                           f"(..., {self.in_features})")
+        check_input_dtype(self, x)
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self):
@@ -59,25 +65,40 @@ class Dropout(Module):
     Generator or an int seed); the identity in eval mode. Under `cr.vmap` each example of a
     batched input gets its own mask (see `functional.dropout`)."""
 
-    def __init__(self, p: float = 0.5, rng=None):
+    def __init__(self, p: float = 0.5, inplace: bool = False, *, rng=None):
         super().__init__()
+        if not isinstance(inplace, bool) and rng is None:  # Dropout(p, rng) of old
+            inplace, rng = False, inplace
         if not 0.0 <= p < 1.0:
-            raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
+            raise ValueError(f"{type(self).__name__}: p must be in [0, 1), got {p}")
         self.p = float(p)
+        self.inplace = bool(inplace)
         self.rng = np.random.default_rng(rng)
 
     def forward(self, x):
         return F.dropout(x, self.p, self.training, self.rng)
 
     def extra_repr(self):
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout2d(Dropout):
+    """Zero whole channels of (N, C, H, W) (or (N, C, ...)) with probability p while
+    training, scaling the rest by 1/(1-p); the identity in eval mode."""
+
+    def forward(self, x):
+        check_input_shape(self, x, len(cnp.shape(x)) >= 2, "(N, C, H, W)")
+        return F.dropout2d(x, self.p, self.training, rng=self.rng)
 
 
 class Embedding(Module):
     """A lookup table: integer indices of any shape -> rows of a (num_embeddings, dim) weight."""
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, rng=None, dtype=np.float32):
+    def __init__(self, num_embeddings: int, embedding_dim: int, rng=None, dtype=np.float32,
+                 device=None):
         super().__init__()
+        _check_device(device)
+        dtype = np.dtype(np.float32 if dtype is None else dtype)
         self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
         weight = np.random.default_rng(rng).standard_normal((num_embeddings, embedding_dim))
         self.weight = Parameter(weight.astype(dtype))
@@ -117,9 +138,11 @@ class GELU(Module):
 
 
 class Softmax(Module):
-    def __init__(self, axis: int = -1):
+    """Softmax along `axis` (PyTorch's `dim=` is accepted too)."""
+
+    def __init__(self, axis: int = -1, *, dim=None):
         super().__init__()
-        self.axis = axis
+        self.axis = axis if dim is None else dim
 
     def forward(self, x):
         return F.softmax(x, axis=self.axis)
@@ -131,3 +154,88 @@ class Softmax(Module):
 class LogSoftmax(Softmax):
     def forward(self, x):
         return F.log_softmax(x, axis=self.axis)
+
+
+class LeakyReLU(Module):
+    """x for x > 0, negative_slope * x elsewhere."""
+
+    def __init__(self, negative_slope: float = 1e-2, inplace: bool = False):
+        super().__init__()
+        self.negative_slope, self.inplace = float(negative_slope), bool(inplace)
+
+    def forward(self, x):
+        return F.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}"
+
+
+class ELU(Module):
+    """x for x > 0, alpha * (exp(x) - 1) elsewhere."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False):
+        super().__init__()
+        self.alpha, self.inplace = float(alpha), bool(inplace)
+
+    def forward(self, x):
+        return F.elu(x, self.alpha)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}"
+
+
+class SiLU(Module):
+    """x * sigmoid(x) (swish)."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = bool(inplace)
+
+    def forward(self, x):
+        return F.silu(x)
+
+
+class Softplus(Module):
+    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0):
+        super().__init__()
+        self.beta, self.threshold = float(beta), float(threshold)
+
+    def forward(self, x):
+        return F.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self):
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class Mish(Module):
+    """x * tanh(softplus(x))."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = bool(inplace)
+
+    def forward(self, x):
+        return F.mish(x)
+
+
+class Hardtanh(Module):
+    """x clipped to [min_val, max_val] (gradient 1 strictly inside, 0 elsewhere)."""
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False,
+                 min_value=None, max_value=None):
+        super().__init__()
+        # min_value / max_value: PyTorch's deprecated spellings.
+        self.min_val = float(min_val if min_value is None else min_value)
+        self.max_val = float(max_val if max_value is None else max_value)
+        if not self.max_val > self.min_val:
+            raise ValueError(f"Hardtanh: max_val ({self.max_val}) must be greater than "
+                             f"min_val ({self.min_val})")
+        self.inplace = bool(inplace)
+
+    def forward(self, x):
+        return F.hardtanh(x, self.min_val, self.max_val)
+
+    def extra_repr(self):
+        return f"min_val={self.min_val}, max_val={self.max_val}"

@@ -1,4 +1,6 @@
-"""Normalisation layers: BatchNorm1d/2d (running statistics, train/eval) and LayerNorm."""
+"""Normalisation layers: BatchNorm1d/2d (running statistics, train/eval), LayerNorm and
+GroupNorm, with PyTorch's arguments, parameter and buffer names (`weight`, `bias`,
+`running_mean`, `running_var`, `num_batches_tracked`)."""
 
 import numpy as np
 
@@ -6,11 +8,11 @@ import chainrule.numpy as cnp
 from chainrule.core.batching import batch_levels
 from chainrule.errors import BatchingError
 from chainrule.nn import functional as F
-from chainrule.nn.module import Module, check_input_shape
+from chainrule.nn.module import Module, _check_device, check_input_dtype, check_input_shape
 from chainrule.nn.parameter import Parameter
 from chainrule.transforms import stop_gradient
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm"]
 
 
 def _constant(value) -> np.ndarray:
@@ -28,18 +30,26 @@ class _BatchNorm(Module):
     _ndims: tuple = ()
     _expected = ""
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
-                 affine: bool = True, dtype=np.float32):
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: "float | None" = 0.1,
+                 affine: bool = True, track_running_stats: bool = True, device=None,
+                 dtype=None, *, bias: bool = True):
         super().__init__()
-        self.num_features, self.eps, self.momentum = int(num_features), float(eps), float(momentum)
+        _check_device(device)
+        dtype = np.dtype(np.float32 if dtype is None else dtype)
+        self.num_features, self.eps = int(num_features), float(eps)
+        self.momentum = None if momentum is None else float(momentum)
+        self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
         self.weight = Parameter(np.ones(num_features, dtype)) if affine else None
-        self.bias = Parameter(np.zeros(num_features, dtype)) if affine else None
-        self.register_buffer("running_mean", np.zeros(num_features, dtype))
-        self.register_buffer("running_var", np.ones(num_features, dtype))
-        self.register_buffer("num_batches_tracked", np.zeros((), np.int64))
+        self.bias = Parameter(np.zeros(num_features, dtype)) if affine and bias else None
+        if self.track_running_stats:
+            self.register_buffer("running_mean", np.zeros(num_features, dtype))
+            self.register_buffer("running_var", np.ones(num_features, dtype))
+            self.register_buffer("num_batches_tracked", np.zeros((), np.int64))
+        else:
+            self.running_mean = self.running_var = self.num_batches_tracked = None
 
     def forward(self, x):
-        if self.training and batch_levels(x):
+        if (self.training or self.running_mean is None) and batch_levels(x):
             raise BatchingError(
                 f"{self!r} in training mode under cr.vmap: it normalises by statistics over "
                 "the batch, but inside vmap each call sees one example, so those would be one "
@@ -51,7 +61,8 @@ class _BatchNorm(Module):
         shape = cnp.shape(x)
         check_input_shape(self, x, len(shape) in self._ndims and shape[1] == self.num_features,
                           self._expected.format(C=self.num_features))
-        if not self.training:
+        check_input_dtype(self, x)
+        if not self.training and self.running_mean is not None:
             return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                                 self.eps)
         axes = (0,) + tuple(range(2, len(shape)))
@@ -61,20 +72,24 @@ class _BatchNorm(Module):
         count = int(np.prod(shape)) // shape[1]
         # The running averages are statistics, not part of the model's function: they take
         # the batch statistics' values, cut from the graph (as in PyTorch).
-        self._update_running_stats(_constant(mean), _constant(var), count)
+        if self.training and self.running_mean is not None:
+            self._update_running_stats(_constant(mean), _constant(var), count)
         return F.batch_norm(x, mean, var, self.weight, self.bias, self.eps)
 
     def _update_running_stats(self, mean, var, count):
         # Running variance uses the unbiased estimate, normalisation the biased one (as PyTorch).
+        # Reassigning keeps them buffers (Module.__setattr__); momentum None is PyTorch's
+        # cumulative average, 1 / (batches seen).
         unbiased = var * (count / max(count - 1, 1))
-        m = self.momentum
+        self.num_batches_tracked = np.asarray(self.num_batches_tracked + 1, np.int64)
+        m = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
         dtype = self.running_mean.dtype
         self.running_mean = ((1 - m) * self.running_mean + m * mean).astype(dtype)
         self.running_var = ((1 - m) * self.running_var + m * unbiased).astype(dtype)
-        self.num_batches_tracked = self.num_batches_tracked + 1
 
     def extra_repr(self):
-        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
@@ -92,25 +107,58 @@ class BatchNorm2d(_BatchNorm):
 
 
 class LayerNorm(Module):
-    """Normalise each sample over its trailing `normalized_shape` dimensions."""
+    """Normalise each sample over its trailing `normalized_shape` dimensions; weight and bias
+    have shape `normalized_shape`."""
 
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
-                 dtype=np.float32):
+                 bias: bool = True, device=None, dtype=None):
         super().__init__()
+        _check_device(device)
+        dtype = np.dtype(np.float32 if dtype is None else dtype)
         if isinstance(normalized_shape, (int, np.integer)):
             normalized_shape = (int(normalized_shape),)
         self.normalized_shape = tuple(normalized_shape)
         self.eps = float(eps)
-        affine = elementwise_affine
+        self.elementwise_affine = affine = bool(elementwise_affine)
         self.weight = Parameter(np.ones(self.normalized_shape, dtype)) if affine else None
-        self.bias = Parameter(np.zeros(self.normalized_shape, dtype)) if affine else None
+        self.bias = Parameter(np.zeros(self.normalized_shape, dtype)) if affine and bias else None
 
     def forward(self, x):
         shape = cnp.shape(x)
         n = len(self.normalized_shape)
         check_input_shape(self, x, tuple(shape[len(shape) - n:]) == self.normalized_shape,
                           f"(..., {', '.join(map(str, self.normalized_shape))})")
+        check_input_dtype(self, x)
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
-        return f"{self.normalized_shape}, eps={self.eps}"
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
+
+
+class GroupNorm(Module):
+    """Normalise each sample of (N, C, ...) over groups of C / num_groups channels (and all
+    positions), then scale and shift per channel: weight and bias have shape (C,)."""
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
+                 affine: bool = True, device=None, dtype=None, *, bias: bool = True):
+        super().__init__()
+        _check_device(device)
+        dtype = np.dtype(np.float32 if dtype is None else dtype)
+        self.num_groups, self.num_channels = int(num_groups), int(num_channels)
+        if self.num_groups < 1 or self.num_channels % self.num_groups:
+            raise ValueError(f"GroupNorm: num_groups={num_groups} must divide num_channels "
+                             f"({num_channels})")
+        self.eps, self.affine = float(eps), bool(affine)
+        self.weight = Parameter(np.ones(self.num_channels, dtype)) if affine else None
+        self.bias = Parameter(np.zeros(self.num_channels, dtype)) if affine and bias else None
+
+    def forward(self, x):
+        shape = cnp.shape(x)
+        check_input_shape(self, x, len(shape) >= 2 and shape[1] == self.num_channels,
+                          f"(N, {self.num_channels}, ...)")
+        check_input_dtype(self, x)
+        return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"

@@ -90,12 +90,12 @@ def _slots(module):
     """(slots, aliases): slots lists, per parameter or buffer, the (owner, attribute) places it
     occupies (a tied parameter has several); aliases maps every dotted name to its slot."""
     slots, aliases, by_identity = [], {}, {}
-    for prefix, owner in module.named_modules():
+    for prefix, owner in module.named_modules(remove_duplicate=False):
         dot = f"{prefix}." if prefix else ""
         entries = [(name, ("parameter", id(value)), value)
                    for name, value in owner._parameters.items()]
-        entries += [(name, ("buffer", id(owner), name), getattr(owner, name))
-                    for name in owner._buffers]
+        entries += [(name, ("buffer", id(owner), name), value)
+                    for name, value in owner._buffer_items()]
         for name, identity, value in entries:
             if identity not in by_identity:
                 by_identity[identity] = len(slots)
