@@ -8,6 +8,11 @@ transforms (`cr.vmap(cr.grad(...))` for per-example gradients).
 """
 
 from chainrule.nn import functional, init
+from chainrule.nn.attention import (
+    MultiheadAttention,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 from chainrule.nn.conv import (
     AdaptiveAvgPool2d,
     AvgPool2d,
@@ -58,6 +63,7 @@ from chainrule.nn.module import (
 )
 from chainrule.nn.norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from chainrule.nn.parameter import Parameter
+from chainrule.nn.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from chainrule.nn.stateless import functional_call
 
 __all__ = [
@@ -70,4 +76,6 @@ __all__ = [
     "RemovableHandle",
     "MSELoss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "L1Loss",
     "SmoothL1Loss", "HuberLoss", "KLDivLoss",
+    "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "MultiheadAttention",
+    "TransformerEncoderLayer", "TransformerEncoder",
 ]

@@ -37,6 +37,7 @@ __all__ = [
     "conv2d", "max_pool2d", "avg_pool2d", "batch_norm", "layer_norm", "embedding", "one_hot",
     "conv1d", "conv_transpose2d", "max_pool1d", "adaptive_avg_pool2d", "group_norm",
     "dropout2d", "leaky_relu", "elu", "silu", "softplus", "mish", "hardtanh",
+    "scaled_dot_product_attention",
 ]
 
 
@@ -531,3 +532,6 @@ def embedding(indices, weight):
     if batch_levels(labels):  # a NumPy weight cannot be indexed by a batched value itself
         return cnp.take(weight, labels, axis=0)
     return weight[labels]
+
+
+from chainrule.nn.attention import scaled_dot_product_attention  # noqa: E402 (attention.py reads F lazily)
