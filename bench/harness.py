@@ -197,7 +197,7 @@ def format_case(result) -> str:
             continue
         row += f"{_ratio_text(result.ratio_summary(library)):<32}"
         if library == "torch" and case.target is not None:
-            target = f"<= {case.target:.1f}x"
+            target = f"<= {case.target:g}x"
             row += f"{target:<10}{'yes' if result.target_met else 'NO'}"
         elif library in case.targets:
             target = f"<= {case.targets[library]:.2f}x"
@@ -231,7 +231,7 @@ def markdown_summary(results) -> str:
                 met = result.other_target_met(library)
                 text += f" target <= {case.targets[library]:.2f}x: {'yes' if met else '**no**'}"
             cells.append(text)
-        cells.append(f"<= {case.target:.1f}x" if case.target is not None else "-")
+        cells.append(f"<= {case.target:g}x" if case.target is not None else "-")
         met = result.target_met
         cells.append("-" if met is None else "yes" if met else "**no**")
         rows.append("| " + " | ".join(cells) + " |")

@@ -106,10 +106,12 @@ class Primitive:
     """
 
     __slots__ = ("name", "impl", "vjps", "jvps", "saves", "family", "nondiff", "linear", "pick",
-                 "ufunc", "names", "formula", "expression", "pointwise", "batch", "indexed")
+                 "ufunc", "names", "formula", "expression", "pointwise", "batch", "indexed",
+                 "code")
 
     def __init__(self, name, impl, vjps, jvps, saves, family, *, ufunc=None, names=(),
-                 formula=None, expression=False, pointwise=False, batch=None, indexed=False):
+                 formula=None, expression=False, pointwise=False, batch=None, indexed=False,
+                 code=None):
         self.name = name
         self.impl = impl
         self.nondiff = vjps is NONDIFF
@@ -127,13 +129,15 @@ class Primitive:
         self.pointwise = pointwise
         self.batch = batch.build(self) if isinstance(batch, PerPrimitive) else batch
         self.indexed = indexed
+        self.code = code
 
     def __repr__(self):
         return f"<primitive {self.name}>"
 
 
 def defprimitive(name, impl, *, vjp, jvp=None, saves=(), family="misc", ufunc=None, names=None,
-                 formula=None, expression=False, pointwise=False, batch=None, indexed=False):
+                 formula=None, expression=False, pointwise=False, batch=None, indexed=False,
+                 code=None):
     """Declare a primitive: its NumPy `impl`, per-input `vjp` rules, per-input `jvp` rules.
 
     `vjp=NONDIFF` declares an output that is never differentiated (comparisons, argmax).
@@ -145,6 +149,9 @@ def defprimitive(name, impl, *, vjp, jvp=None, saves=(), family="misc", ufunc=No
     `batch` is the batching rule (a function, or a `PerPrimitive` builder); without one, `cr.vmap`
     applies the primitive example by example. `indexed=True` says its `index` param may hold
     values batched by `cr.vmap` (x[labels] with a label per example): `bind` counts their level.
+    `code` is how `cr.jit`'s generated source spells the implementation, when the NumPy call
+    it makes is not the impl's own name: "np.reshape({0}, {shape})" ({0}: the operands, {name}:
+    a param as a literal). It must compute exactly what `impl` computes.
     """
     if name in REGISTRY:
         raise ValueError(f"primitive {name!r} is already registered")
@@ -155,7 +162,7 @@ def defprimitive(name, impl, *, vjp, jvp=None, saves=(), family="misc", ufunc=No
     primitive = Primitive(
         name, impl, vjp, jvp if jvp is not None else (), saves, family, ufunc=ufunc, names=names,
         formula=formula, expression=expression, pointwise=pointwise, batch=batch,
-        indexed=indexed,
+        indexed=indexed, code=code,
     )
     REGISTRY[name] = primitive
     return primitive

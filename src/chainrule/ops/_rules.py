@@ -181,6 +181,10 @@ def real_only(impl, name, why="orders numbers"):
         return impl(*args, **params)
 
     real_impl.__name__ = getattr(impl, "__name__", name)
+    if isinstance(impl, np.ufunc):
+        # cr.jit's generated code calls the ufunc itself: a replay's dtypes are the traced ones,
+        # which this check already passed.
+        real_impl.ufunc = impl
     return real_impl
 
 

@@ -266,6 +266,7 @@ def _part(part, t, x):
 where = defprimitive(
     "where",
     lambda condition, x, y: np.where(condition, x, y),
+    code="np.where({0}, {1}, {2})",
     saves=(0,),
     vjp=(ZERO, lambda g, condition: where(condition, g, 0.0), lambda g, condition: where(condition, 0.0, g)),
     jvp=(ZERO, lambda t, condition: where(condition, t, 0.0), lambda t, condition: where(condition, 0.0, t)),

@@ -32,6 +32,7 @@ sum = defprimitive(  # noqa: A001
     "sum",
     # add.reduce is np.sum without its Python wrapper (same results, dtypes included).
     lambda x, axis, keepdims: np.add.reduce(x, axis=axis, keepdims=keepdims),
+    code="np.add.reduce({0}, axis={axis}, keepdims={keepdims})",
     saves=(InputShape(X),),
     vjp=(_sum_vjp,),
     jvp=LINEAR,

@@ -24,19 +24,21 @@ X = 0
 reshape = defprimitive(
     "reshape", lambda x, shape: np.reshape(x, shape), saves=(InputShape(X),),
     vjp=(lambda g, in_shape, shape: reshape(g, shape=in_shape),), jvp=LINEAR, family="shape",
-    formula=(("reshape({g})", "reshape({t})"),), batch=batching.reshape_rule)
+    formula=(("reshape({g})", "reshape({t})"),), batch=batching.reshape_rule,
+    code="np.reshape({0}, {shape})")
 
 transpose = defprimitive(
     "transpose", lambda x, axes: np.transpose(x, axes),
     vjp=(lambda g, axes: transpose(g, axes=tuple(int(i) for i in np.argsort(axes))),),
     jvp=LINEAR, family="shape", formula=(("transposeᵀ({g})", "transpose({t})"),),
-    batch=batching.transpose_rule)
+    batch=batching.transpose_rule, code="np.transpose({0}, {axes})")
 
 # The engine sums a cotangent down to its input's shape, which is exactly broadcast_to's VJP.
 broadcast_to = defprimitive(
     "broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
     vjp=(lambda g, shape: g,), jvp=LINEAR, family="shape",
-    formula=(("sum({g}) over broadcast axes", "broadcast({t})"),), batch=batching.broadcast_to_rule)
+    formula=(("sum({g}) over broadcast axes", "broadcast({t})"),), batch=batching.broadcast_to_rule,
+    code="np.broadcast_to({0}, {shape})")
 
 flip = defprimitive(
     "flip", lambda x, axis: np.flip(x, axis), vjp=(lambda g, axis: flip(g, axis=axis),),

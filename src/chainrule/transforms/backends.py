@@ -261,8 +261,10 @@ def _numba_expression(equation):
         return f"np.where({', '.join(args)})"
     if name == "getitem" and _program._basic_index(params["index"]):
         return f"{args[0]}[{_program._index_text(params['index'], _program._Writer())}]"
-    if name == "sum" and params.get("axis") is None and not params.get("keepdims"):
-        return f"np.sum({args[0]})"
+    if name == "sum" and not params.get("keepdims") and type(equation.inputs[0]) is Var:
+        axis, ndim = params.get("axis"), len(equation.inputs[0].shape)
+        if axis is None or sorted(int(a) % max(ndim, 1) for a in axis) == list(range(ndim)):
+            return f"np.sum({args[0]})"  # every axis
     if name == "reshape":
         return f"np.reshape(np.ascontiguousarray({args[0]}), {tuple(params['shape'])!r})"
     if name == "transpose" and params.get("axes") is not None:

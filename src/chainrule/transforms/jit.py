@@ -16,6 +16,7 @@ printing, in-place changes to inputs) raise StagingError naming the line and the
 
 import functools
 import inspect
+import re
 import threading
 import warnings
 from typing import NamedTuple
@@ -342,11 +343,19 @@ class Jitted:
         names = [p for i, p in enumerate(self._parameters)
                  if i not in {w for k, w, _ in statics if k == "arg"}]
         top = dynamic_def
-        if top.kind is tuple and len(top.children) and len(names) >= len(inputs) and \
-                len(inputs) == len(top.children) and all(c.kind is None for c in top.children):
-            for var, name in zip(inputs, names):
-                if name.isidentifier() and name not in ("np", "same", "GuardFailed"):
-                    var.name = name
+        reserved = ("np", "same", "GuardFailed", "ne_evaluate")
+        if top.kind is tuple and len(names) >= len(top.children) and all(
+            name.isidentifier() and name not in reserved
+            and not re.fullmatch(r"(v|c|t|k|x|seen)\d+(_tensor)?", name)  # generated names
+            for name in names
+        ):
+            # x for an array argument; params_0, params_1, ... for the leaves of a pytree one
+            position = 0
+            for child, name in zip(top.children, names):
+                count = child.num_leaves
+                for k in range(count):
+                    inputs[position + k].name = name if child.kind is None else f"{name}_{k}"
+                position += count
             return
         for index, var in enumerate(inputs):
             var.name = f"x{index}"

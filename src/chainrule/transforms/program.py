@@ -623,6 +623,13 @@ def _expression(equation, writer, reuse_slot):
         return f"{_UNARY_SYMBOLS[impl]}{arguments[0]}"
     if primitive.name == "getitem" and _basic_index(equation.params["index"]):
         return f"{arguments[0]}[{_index_text(equation.params['index'], writer)}]"
+    if primitive.code is not None:  # the row's own spelling of its NumPy call
+        return primitive.code.format(
+            *arguments, **{key: writer.literal(value) for key, value in equation.params.items()}
+        )
+    ufunc = getattr(impl, "ufunc", None)
+    if isinstance(ufunc, np.ufunc) and not equation.params:  # a checked ufunc: the ufunc
+        return f"np.{ufunc.__name__}({', '.join(arguments)})"
     params = [f"{key}={writer.literal(value)}" for key, value in equation.params.items()]
     return f"{writer.callable(primitive)}({', '.join(arguments + params)})"
 
