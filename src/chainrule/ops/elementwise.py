@@ -16,8 +16,8 @@ from chainrule.errors import DTypeError
 from chainrule.ops._batching import POINTWISE
 from chainrule.ops._rules import (
     binary,
-    finite,
     const,
+    finite,
     prim,
     real_only,
     safe_times,
