@@ -11,6 +11,7 @@ to pass instead.
 import numpy as np
 
 from chainrule.core.explain import is_numeric, is_numeric_dtype, not_an_array, not_numeric
+from chainrule.core.namespace import is_foreign, namespace_of, numpy_dtype
 from chainrule.core.primitive import TRACED_TYPES, dtype_of, shape_of
 from chainrule.errors import DTypeError, GraphEscapeError
 
@@ -26,6 +27,12 @@ def as_array(data, dtype=None, *, what="tensor()"):
     """Turn user data into a NumPy array without mutating or needlessly copying it."""
     if data is None or isinstance(data, (str, bytes)):
         raise not_numeric(what, data)
+    if is_foreign(data):  # a Dask or CuPy array is held as it is (lazy, on its device)
+        if dtype is not None and numpy_dtype(data.dtype) != np.dtype(dtype):
+            data = namespace_of(data).astype(data, np.dtype(dtype))
+        if not is_numeric_dtype(numpy_dtype(data.dtype)):
+            raise not_numeric(what, data)
+        return data
     try:
         array = np.asarray(data, dtype=dtype)
     except GraphEscapeError:

@@ -16,6 +16,7 @@ The engine, not the rules, un-broadcasts cotangents, casts dtypes and sums fan-o
 import numpy as np
 
 from chainrule.core.explain import NUMPY_ERRORS, explain_failure
+from chainrule.core.namespace import NATIVE_TYPES, foreign_call, is_foreign
 from chainrule.errors import InputTypeError
 
 __all__ = [
@@ -107,11 +108,11 @@ class Primitive:
 
     __slots__ = ("name", "impl", "vjps", "jvps", "saves", "family", "nondiff", "linear", "pick",
                  "ufunc", "names", "formula", "expression", "pointwise", "batch", "indexed",
-                 "code")
+                 "code", "xp")
 
     def __init__(self, name, impl, vjps, jvps, saves, family, *, ufunc=None, names=(),
                  formula=None, expression=False, pointwise=False, batch=None, indexed=False,
-                 code=None):
+                 code=None, xp=None):
         self.name = name
         self.impl = impl
         self.nondiff = vjps is NONDIFF
@@ -130,6 +131,7 @@ class Primitive:
         self.batch = batch.build(self) if isinstance(batch, PerPrimitive) else batch
         self.indexed = indexed
         self.code = code
+        self.xp = xp
 
     def __repr__(self):
         return f"<primitive {self.name}>"
@@ -137,7 +139,7 @@ class Primitive:
 
 def defprimitive(name, impl, *, vjp, jvp=None, saves=(), family="misc", ufunc=None, names=None,
                  formula=None, expression=False, pointwise=False, batch=None, indexed=False,
-                 code=None):
+                 code=None, xp=None):
     """Declare a primitive: its NumPy `impl`, per-input `vjp` rules, per-input `jvp` rules.
 
     `vjp=NONDIFF` declares an output that is never differentiated (comparisons, argmax).
@@ -152,6 +154,9 @@ def defprimitive(name, impl, *, vjp, jvp=None, saves=(), family="misc", ufunc=No
     `code` is how `cr.jit`'s generated source spells the implementation, when the NumPy call
     it makes is not the impl's own name: "np.reshape({0}, {shape})" ({0}: the operands, {name}:
     a param as a literal). It must compute exactly what `impl` computes.
+    `xp` is the implementation for arrays of other libraries (Dask, CuPy, the array API):
+    `xp(namespace, *operands, **params)`; without it a row answering to a ufunc uses the
+    namespace's function of that name (core/namespace.py), and any other row refuses them.
     """
     if name in REGISTRY:
         raise ValueError(f"primitive {name!r} is already registered")
@@ -162,7 +167,7 @@ def defprimitive(name, impl, *, vjp, jvp=None, saves=(), family="misc", ufunc=No
     primitive = Primitive(
         name, impl, vjp, jvp if jvp is not None else (), saves, family, ufunc=ufunc, names=names,
         formula=formula, expression=expression, pointwise=pointwise, batch=batch,
-        indexed=indexed, code=code,
+        indexed=indexed, code=code, xp=xp,
     )
     REGISTRY[name] = primitive
     return primitive
@@ -183,24 +188,36 @@ def bind(primitive, *args, **params):
     With no traced argument this is just the NumPy implementation.
     """
     top = None
+    foreign = False
     for arg in args:
         if type(arg) in TRACED_TYPES:
             trace = arg._trace
             if top is None or trace.level > top.level:
                 top = trace
-        elif type(arg) in _SEQUENCES and holds_tensor(arg):
-            # cnp.sin([x, y]): NumPy would read the values and drop their derivatives.
-            stacked = [stack_values(a) if type(a) in _SEQUENCES and holds_tensor(a) else a
-                       for a in args]
-            return bind(primitive, *stacked, **params)
+        elif type(arg) in _SEQUENCES:
+            if holds_tensor(arg):
+                # cnp.sin([x, y]): NumPy would read the values and drop their derivatives.
+                stacked = [stack_values(a) if type(a) in _SEQUENCES and holds_tensor(a) else a
+                           for a in args]
+                return bind(primitive, *stacked, **params)
+        elif type(arg) not in NATIVE_TYPES:
+            foreign = foreign or is_foreign(arg)
     if primitive.indexed:
         top = _index_level(params["index"], top)
     if top is None:
-        try:
-            return primitive.impl(*args, **params)
-        except NUMPY_ERRORS as exc:
-            raise explain_failure(primitive.name, args, exc)  # noqa: B904 (it sets the cause)
+        return apply_impl(primitive, args, params, foreign)
     return top.process(primitive, args, params)
+
+
+def apply_impl(primitive, values, params, foreign=False):
+    """The primitive's implementation on plain values (NumPy's, or a foreign array's namespace
+    when `foreign`), NumPy's failures explained."""
+    try:
+        if foreign:
+            return foreign_call(primitive, values, params)
+        return primitive.impl(*values, **params)
+    except NUMPY_ERRORS as exc:
+        raise explain_failure(primitive.name, values, exc)  # noqa: B904 (it sets the cause)
 
 
 Primitive.__call__ = bind  # calling a primitive binds it (no extra frame on the hot path)

@@ -12,8 +12,8 @@ from chainrule.core.anomaly import annotate
 from chainrule.core.anomaly import switch as _anomaly
 from chainrule.core.backward import Node, backward_pass
 from chainrule.core.dtypes import as_array, aval, check_differentiable
-from chainrule.core.explain import NUMPY_ERRORS, explain_failure
-from chainrule.core.primitive import REGISTRY, TRACED_TYPES, bind
+from chainrule.core.namespace import NATIVE_TYPES, is_foreign, namespace_of, numpy_dtype
+from chainrule.core.primitive import REGISTRY, TRACED_TYPES, apply_impl, bind
 from chainrule.core.tensor import Tensor, _take_fields
 from chainrule.core.trace import Trace, _grad_mode, raw_value
 from chainrule.errors import NonScalarOutputError, ShapeError
@@ -61,9 +61,12 @@ class ReverseTrace(Trace):
         parents = []
         avals = []
         record = False
+        foreign = False
         for arg in args:
             if type(arg) in TRACED_TYPES and (on_tape or arg._trace is self):
                 value = arg._value
+                if on_tape and type(value) is not np.ndarray and type(value) not in NATIVE_TYPES:
+                    foreign = foreign or is_foreign(value)  # a Dask or CuPy array on the tape
                 values.append(value)
                 if arg.requires_grad:
                     node = arg._node
@@ -72,7 +75,10 @@ class ReverseTrace(Trace):
                     record = True
                     continue
             else:
-                values.append(_as_operand(arg))
+                operand = _as_operand(arg)
+                if on_tape and type(operand) not in NATIVE_TYPES:
+                    foreign = foreign or is_foreign(operand)
+                values.append(operand)
             parents.append(None)
             avals.append(None)
         if on_tape:  # its results stay Tensors, and under no_grad() it records nothing
@@ -80,10 +86,7 @@ class ReverseTrace(Trace):
                 for arg in args:
                     if type(arg) in TRACED_TYPES:
                         watch_tensor(arg)
-            try:
-                out = primitive.impl(*values, **params)
-            except NUMPY_ERRORS as exc:
-                raise explain_failure(primitive.name, values, exc)  # noqa: B904 (it sets the cause)
+            out = apply_impl(primitive, values, params, foreign)
             if primitive.nondiff or not (record and _grad_mode.enabled):
                 return Tensor(out, self)
         else:
@@ -226,10 +229,13 @@ def _make_tensor(data, requires_grad, dtype, copy):
         # differentiated, a warning for one that requires grad (use .detach() to say so).
         data = data._concrete("cr.tensor(x)", "a new leaf tensor", warn=True, stacklevel=4)
     array = as_array(data, dtype=dtype)
-    if copy:
+    foreign = is_foreign(array)
+    if copy and not foreign:
         array = array.copy()
+    elif copy and type(array).__module__.split(".")[0] != "dask":  # Dask arrays never change
+        array = namespace_of(array).asarray(array, copy=True)
     if requires_grad:
-        check_differentiable(array.dtype)
+        check_differentiable(numpy_dtype(array.dtype) if foreign else array.dtype)
     return Tensor(array, TAPE, None, bool(requires_grad))
 
 

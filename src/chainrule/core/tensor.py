@@ -13,6 +13,7 @@ import numpy as np
 
 from chainrule.core.dtypes import as_array, check_differentiable, dtype_of, shape_of
 from chainrule.core.inplace import note_leaf_overwrite, note_rebind
+from chainrule.core.namespace import is_foreign
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, bind, holds_tensor, stack_values
 from chainrule.core.trace import (
     batch_traces,
@@ -309,8 +310,11 @@ class Tensor:
             var = physical_value(self)._node
             return f"tensor(<staged by cr.jit: {var.name}, shape {self.shape}, {self.dtype}>)"
         value = physical_value(self)  # under vmap: every example, along the leading axes
-        text = np.array_repr(np.asarray(value)).replace("\n", "\n ")
-        text = "tensor" + text[len("array") :]
+        if is_foreign(value):  # a Dask array shows its own repr: printing computes nothing
+            text = f"tensor({value!r})"
+        else:
+            text = np.array_repr(np.asarray(value)).replace("\n", "\n ")
+            text = "tensor" + text[len("array") :]
         extras = []
         if self._trace.batched:
             extras.append(f"batched by vmap at level {self._trace.level}, shape {self.shape}")

@@ -24,6 +24,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.batching import batch_levels
 from chainrule.core.dtypes import dtype_of
+from chainrule.core.namespace import is_foreign, namespace_of
 from chainrule.core.primitive import TRACED_TYPES
 from chainrule.core.trace import physical_value
 from chainrule.errors import DTypeError, ShapeError
@@ -73,8 +74,9 @@ def _constant(value, dtype, shape, what):
 
 
 def _as_value(value):
-    """A Tensor (or traced value) as it is; anything else (lists, numbers) as a NumPy array."""
-    return value if type(value) in TRACED_TYPES else np.asarray(value)
+    """A Tensor (or traced value) or a Dask/CuPy array as it is; anything else (lists,
+    numbers) as a NumPy array."""
+    return value if type(value) in TRACED_TYPES or is_foreign(value) else np.asarray(value)
 
 
 def _plain_target(target, input):  # noqa: A002 - PyTorch's name
@@ -99,10 +101,12 @@ def _check_same_shape(prediction, target, what, first="input"):
 
 def _integer_indices(indices):
     """Labels or indices as a plain array, or as they are when batched by `cr.vmap`."""
-    return indices if batch_levels(indices) else np.asarray(indices)
+    return indices if batch_levels(indices) or is_foreign(indices) else np.asarray(indices)
 
 
 def _check_range(indices, bound, what, ignore_index=None):
+    if is_foreign(indices):
+        return  # a Dask array is not computed to check it: _selection makes bad rows NaN
     every = physical_value(indices)  # every example's entries: each must lie in range
     if ignore_index is not None:
         every = np.asarray(every)[np.asarray(every) != ignore_index]
@@ -171,6 +175,17 @@ def _class_targets(target, scores_shape, outer_shape, n_classes, what, ignore_in
 def _selection(labels, n_classes, dtype, ignore_index):
     """The (rows, C) matrix with a 1 at each counted target's class (rows of ignored targets
     are zero), and whether any target is ignored (None when that is known only per example)."""
+    if is_foreign(labels):
+        # Dask labels, compared lazily (never computed here). A label out of range would
+        # match no class and silently count as zero: its row is NaN instead, so the loss is.
+        xp = namespace_of(labels)
+        column = xp.reshape(labels, (-1, 1))
+        encoded = xp.astype(column == xp.arange(n_classes), dtype)
+        counted = (column != ignore_index) if 0 <= ignore_index < n_classes else None
+        if counted is not None:
+            encoded = encoded * xp.astype(counted, dtype)
+        valid = ((column >= 0) & (column < n_classes)) | (column == ignore_index)
+        return xp.where(valid, encoded, xp.asarray(np.nan, dtype=dtype)), None
     if batch_levels(labels):  # one-hot by comparison, so each example compares its own labels
         column = cnp.reshape(labels, (-1, 1))
         encoded = (column == np.arange(n_classes)).astype(dtype)
@@ -187,7 +202,7 @@ def _selection(labels, n_classes, dtype, ignore_index):
 
 def _weighted_mean(total, weights_sum):
     """`total / weights_sum`, NaN (no warning) when nothing was counted, as PyTorch."""
-    if batch_levels(weights_sum) == 0:
+    if batch_levels(weights_sum) == 0 and not is_foreign(physical_value(weights_sum)):
         return total * np.nan if float(weights_sum) == 0.0 else total / weights_sum
     # Per example under vmap: a NaN divisor where nothing was counted (0 / 0 would warn).
     return total / cnp.where(weights_sum == 0, np.nan, weights_sum)
@@ -208,7 +223,7 @@ def _nll_rows(log_probs, labels, n_classes, weight, ignore_index, reduction, out
         return _unrows(cnp.sum(log_probs * -weighted, axis=1), outer_shape), selection, weighted
     if reduction == "sum":
         return cnp.sum(log_probs * -weighted), selection, weighted
-    if any_ignored is None:  # labels batched by vmap: each example has its own divisor
+    if any_ignored is None:  # labels batched by vmap or lazy: the divisor is computed too
         return _weighted_mean(cnp.sum(log_probs * -weighted), cnp.sum(weighted)), selection, \
             weighted
     divisor = len(selection) if weight is None and not any_ignored else float(weighted.sum())

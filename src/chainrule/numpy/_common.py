@@ -7,6 +7,7 @@ import numpy as np
 
 from chainrule.core.batching import map_examples
 from chainrule.core.dtypes import dtype_of, shape_of
+from chainrule.core.namespace import is_foreign, numpy_dtype
 from chainrule.core.tensor import Tensor, cast, raw_value
 from chainrule.errors import BatchingError, ShapeError, UnsupportedFunctionError
 from chainrule.ops import elementwise as _elementwise
@@ -182,6 +183,8 @@ def condition_of(condition):
     """A `where` condition as a boolean operand: a plain array, or under vmap a batched one
     (never differentiated). Non-boolean conditions mean `!= 0`, as in NumPy."""
     condition = const(condition)
+    if is_foreign(condition):  # a Dask or CuPy array: compared lazily, in its own library
+        return condition if numpy_dtype(condition.dtype).kind == "b" else condition != 0
     if not isinstance(condition, Tensor):
         return np.asarray(condition, dtype=bool)
     if dtype_of(condition).kind != "b":

@@ -5,6 +5,7 @@ import numpy as np
 from chainrule.core.config import settings as _settings
 from chainrule.core.config import strict_nan_error
 from chainrule.core.dtypes import dtype_of, shape_of
+from chainrule.core.namespace import is_foreign
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, ZERO, bind, defprimitive
 from chainrule.core.trace import physical_value, strip_derivatives
 from chainrule.errors import DTypeError
@@ -52,9 +53,10 @@ def safe_times(cotangent, derivative, what="an operation"):
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         product = cotangent * derivative
     floor = physical_value(product)
-    if type(floor) in TRACED_TYPES:
-        # Staged by cr.jit: no values to look at, and a replay must be right for any, so the
-        # general form. (strict_nan needs values; it applies outside jit.)
+    if type(floor) in TRACED_TYPES or is_foreign(floor):
+        # Staged by cr.jit, or a Dask array: no values to look at (a replay must be right for
+        # any; looking would compute the Dask graph), so the general form. (strict_nan needs
+        # values; it applies to NumPy values outside jit.)
         return select(const(cotangent) == 0, 0.0, product)
     # All examples of a vmap at once: if every entry is finite, every example's is.
     if np.all(np.isfinite(floor)):
@@ -74,7 +76,7 @@ def _safe_times_for(name):
 def select(condition, if_true, if_false):
     """NumPy's where(condition, x, y) in rules; the condition is never differentiated."""
     condition = const(condition)
-    if type(condition) not in TRACED_TYPES:
+    if type(condition) not in TRACED_TYPES and not is_foreign(condition):
         condition = np.asarray(condition, dtype=bool)
         # A condition that picks one side everywhere (power's `y == 0` for a constant y) passes
         # that side through: no copy, no recorded `where` (under jacfwd, a batch-sized one).
@@ -101,7 +103,7 @@ def _passes_through(chosen, other, condition):
 
 
 def unary(name, impl, derivative, saves, singular=False, *, formula, aliases=(),
-          expression=True, ufunc=None):
+          expression=True, ufunc=None, xp=None):
     """An elementwise primitive from its local derivative; the VJP and the JVP are the same
     product (the Jacobian is diagonal). `singular` marks derivatives that can be infinite.
 
@@ -123,6 +125,7 @@ def unary(name, impl, derivative, saves, singular=False, *, formula, aliases=(),
         expression=expression,
         pointwise=True,
         batch=POINTWISE,
+        xp=xp,
     )
 
 

@@ -68,7 +68,8 @@ cbrt    = unary("cbrt",    np.cbrt,    lambda out: 1.0 / (3.0 * out * out),  sav
 # A primitive, not 0.5 tanh(x / 2) + 0.5: that loses the small value 1 - 1/(1 + e^-x) for x < 0.
 # sigmoid' = sigmoid(x) sigmoid(-x): both factors keep full relative accuracy, where the
 # 1 - sigmoid(x) of the textbook form cancels to 0 for large x (so would tanh's 1 - out^2).
-sigmoid = unary("sigmoid", real_only(_sigmoid, "sigmoid", "is computed by cases on the sign"),   lambda x: sigmoid(x) * sigmoid(-x),   saves=(X,),   formula="{out}·(1 - {out})")
+sigmoid = unary("sigmoid", real_only(_sigmoid, "sigmoid", "is computed by cases on the sign"),   lambda x: sigmoid(x) * sigmoid(-x),   saves=(X,),   formula="{out}·(1 - {out})",
+                xp=lambda xp, x: 1.0 / (1.0 + xp.exp(-x)))
 square  = unary("square",  np.square,  lambda x: 2.0 * x,                    saves=(X,),   formula="2·{0}")
 reciprocal = unary("reciprocal", np.reciprocal, lambda out: -out * out,     saves=(OUT,), formula="-{out}^2", singular=True)
 # |x|' = sign(x): the subgradient 0 at 0.
@@ -83,6 +84,7 @@ negative = defprimitive("negative", np.negative, vjp=(lambda g: -g,), jvp=LINEAR
 # astype: the engine casts each cotangent back to its input's dtype (a real input's cotangent
 # keeps the real part of a complex one). Complex to real is refused, see `_cast`.
 astype = defprimitive("astype", lambda x, dtype, copy=False: _cast(x, dtype, copy),
+                      xp=lambda xp, x, dtype, copy=False: xp.astype(x, _namespace_dtype(xp, dtype)),
                       vjp=(lambda g, dtype, copy=False: g,), jvp=(lambda t, dtype, copy=False: _cast_tangent(t, dtype),), family="elementwise",
                       formula=(("{g}", "{t}"),), pointwise=True, batch=POINTWISE)
 
@@ -143,6 +145,11 @@ logaddexp2 = binary("logaddexp2", np.logaddexp2, lambda x, y: sigmoid((x - y) * 
 # x mod y = x - floor(x / y) * y
 mod      = binary("mod", np.mod, lambda x, y: 1.0, lambda x, y: -floor(x / y), saves=(X, Y), aliases=("remainder",))
 # fmt: on
+
+
+def _namespace_dtype(xp, dtype):
+    """NumPy's dtype as the namespace spells it (array-api-strict has its own dtype objects)."""
+    return getattr(xp, np.dtype(dtype).name, dtype)
 
 
 def _cast(x, dtype, copy):
@@ -241,10 +248,10 @@ def _abs_jvp(t, x):
 # On real input they are the identity, zero and the identity, so a complex tangent there (jvp,
 # asked for) passes through, or gives zero: J (a + ib) = J a + i J b, like every real rule.
 # They save only their input's dtype (InputAval): their JVPs depend on whether it was complex.
-real = defprimitive("real", np.real, saves=(InputAval(X),), vjp=(lambda g, x: g,),
+real = defprimitive("real", np.real, saves=(InputAval(X),), vjp=(lambda g, x: g,), xp=lambda xp, x: xp.real(x),
                     jvp=(lambda t, x: _part(real, t, x),), family="elementwise", names=("real",),
                     formula=(("{g}", "real({t})"),), pointwise=True, batch=POINTWISE, expression=True)
-imag = defprimitive("imag", np.imag, saves=(InputAval(X),), vjp=(lambda g, x: -1j * g,),
+imag = defprimitive("imag", np.imag, saves=(InputAval(X),), vjp=(lambda g, x: -1j * g,), xp=lambda xp, x: xp.imag(x),
                     jvp=(lambda t, x: imag(t) if _is_complex(x) else None,), family="elementwise",
                     names=("imag",), formula=(("-i·{g}", "imag({t})"),), pointwise=True, batch=POINTWISE,
                     expression=True)
@@ -267,6 +274,7 @@ where = defprimitive(
     "where",
     lambda condition, x, y: np.where(condition, x, y),
     code="np.where({0}, {1}, {2})",
+    xp=lambda xp, condition, x, y: xp.where(condition, x, y),
     saves=(0,),
     vjp=(ZERO, lambda g, condition: where(condition, g, 0.0), lambda g, condition: where(condition, 0.0, g)),
     jvp=(ZERO, lambda t, condition: where(condition, t, 0.0), lambda t, condition: where(condition, 0.0, t)),
@@ -282,6 +290,7 @@ where = defprimitive(
 clip = defprimitive(
     "clip",
     real_only(lambda x, lo, hi: np.clip(x, lo, hi), "clip"),
+    xp=lambda xp, x, lo, hi: xp.clip(x, lo, hi),
     saves=(X,),
     vjp=(lambda g, x, lo, hi: g * _inside(x, lo, hi),),
     jvp=(lambda t, x, lo, hi: t * _inside(x, lo, hi),),

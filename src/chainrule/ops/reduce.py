@@ -7,6 +7,7 @@ The VJP of a reduction re-inserts the reduced axes (size 1) and broadcasts back.
 import numpy as np
 
 from chainrule.core.dtypes import dtype_of, shape_of
+from chainrule.core.namespace import is_foreign
 from chainrule.core.primitive import LINEAR, NONDIFF, OUT, TRACED_TYPES, InputShape, defprimitive
 from chainrule.ops._batching import ALONG_AXIS
 from chainrule.ops._rules import const, prim, real_only, select
@@ -33,6 +34,7 @@ sum = defprimitive(  # noqa: A001
     # add.reduce is np.sum without its Python wrapper (same results, dtypes included).
     lambda x, axis, keepdims: np.add.reduce(x, axis=axis, keepdims=keepdims),
     code="np.add.reduce({0}, axis={axis}, keepdims={keepdims})",
+    xp=lambda xp, x, axis, keepdims: xp.sum(x, axis=axis, keepdims=keepdims),
     saves=(InputShape(X),),
     vjp=(_sum_vjp,),
     jvp=LINEAR,
@@ -64,9 +66,11 @@ def weighted_reduction_rules(weight):
 
 amax = defprimitive("amax", real_only(lambda x, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims), "max"),
                     saves=(X, OUT), family="reduce", batch=ALONG_AXIS,
+                    xp=lambda xp, x, axis, keepdims: xp.max(x, axis=axis, keepdims=keepdims),
                     **weighted_reduction_rules(_extremum_weight))
 amin = defprimitive("amin", real_only(lambda x, axis, keepdims: np.min(x, axis=axis, keepdims=keepdims), "min"),
                     saves=(X, OUT), family="reduce", batch=ALONG_AXIS,
+                    xp=lambda xp, x, axis, keepdims: xp.min(x, axis=axis, keepdims=keepdims),
                     **weighted_reduction_rules(_extremum_weight))
 
 
@@ -212,7 +216,8 @@ def _log_softmax_impl(x, axis):
 def _first_largest(values, axis):
     """1.0 at the first largest entry along the axes (NumPy's argmax order), 0.0 elsewhere."""
     values = const(values)
-    if type(values) in TRACED_TYPES:  # batched by vmap: the same steps as primitives
+    if type(values) in TRACED_TYPES or is_foreign(values):
+        # batched by vmap, or a Dask array (kept lazy): the same steps as primitives
         return _first_largest_bound(values, axis)
     values = np.asarray(values)
     ndim, count = values.ndim, len(axis)
@@ -265,9 +270,22 @@ def _softmax_weights(x, out, axis, keepdims):
     return softmax(x, axis=axis)
 
 
+def _xp_exp_shifted(xp, x, axis):
+    # exp(x - max): the shift keeps exp from overflowing (as the NumPy implementations do)
+    return xp.exp(x - xp.max(x, axis=axis, keepdims=True))
+
+
+def _xp_logsumexp(xp, x, axis, keepdims):
+    """log(sum(exp(x))) along axis in a foreign array's namespace (Dask, CuPy, array API)."""
+    largest = xp.max(x, axis=axis, keepdims=True)
+    total = xp.log(xp.sum(xp.exp(x - largest), axis=axis, keepdims=True)) + largest
+    return total if keepdims else xp.squeeze(total, axis=axis)
+
+
 logsumexp = defprimitive(
     "logsumexp",
     real_only(_logsumexp_impl, "logsumexp", "shifts by the largest entry"),
+    xp=lambda xp, x, axis, keepdims: _xp_logsumexp(xp, x, axis, keepdims),
     saves=(X, OUT),
     **weighted_reduction_rules(_softmax_weights),
     family="reduce",
@@ -283,6 +301,8 @@ def _softmax_rule(v, out, axis):
 softmax = defprimitive(
     "softmax",
     real_only(_softmax_impl, "softmax", "shifts by the largest entry"),
+    xp=lambda xp, x, axis: _xp_exp_shifted(xp, x, axis) / xp.sum(
+        _xp_exp_shifted(xp, x, axis), axis=axis, keepdims=True),
     saves=(OUT,),
     vjp=(_softmax_rule,),
     jvp=(_softmax_rule,),
@@ -293,6 +313,7 @@ softmax = defprimitive(
 log_softmax = defprimitive(
     "log_softmax",
     real_only(_log_softmax_impl, "log_softmax", "shifts by the largest entry"),
+    xp=lambda xp, x, axis: x - _xp_logsumexp(xp, x, axis, True),
     saves=(OUT,),
     vjp=(lambda g, out, axis: _centred_adjoint(g, prim("exp")(out), _first_largest(out, axis), axis),),
     jvp=(lambda t, out, axis: _centred(t, prim("exp")(out), _first_largest(out, axis), axis),),
@@ -303,8 +324,10 @@ log_softmax = defprimitive(
 
 # ----- index-valued reductions: integer outputs, never differentiated ---------------------------
 argmax = defprimitive("argmax", real_only(lambda x, axis, keepdims: np.argmax(x, axis=axis, keepdims=keepdims), "argmax"),
-                      vjp=NONDIFF, family="reduce", batch=ALONG_AXIS)
+                      vjp=NONDIFF, family="reduce", batch=ALONG_AXIS,
+                      xp=lambda xp, x, axis, keepdims: xp.argmax(x, axis=axis, keepdims=keepdims))
 argmin = defprimitive("argmin", real_only(lambda x, axis, keepdims: np.argmin(x, axis=axis, keepdims=keepdims), "argmin"),
-                      vjp=NONDIFF, family="reduce", batch=ALONG_AXIS)
+                      vjp=NONDIFF, family="reduce", batch=ALONG_AXIS,
+                      xp=lambda xp, x, axis, keepdims: xp.argmin(x, axis=axis, keepdims=keepdims))
 argsort = defprimitive("argsort", real_only(lambda x, axis, stable: np.argsort(x, axis=axis, kind="stable" if stable else None), "sort"),
                        vjp=NONDIFF, family="reduce", batch=ALONG_AXIS)

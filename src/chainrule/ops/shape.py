@@ -25,20 +25,21 @@ reshape = defprimitive(
     "reshape", lambda x, shape: np.reshape(x, shape), saves=(InputShape(X),),
     vjp=(lambda g, in_shape, shape: reshape(g, shape=in_shape),), jvp=LINEAR, family="shape",
     formula=(("reshape({g})", "reshape({t})"),), batch=batching.reshape_rule,
-    code="np.reshape({0}, {shape})")
+    code="np.reshape({0}, {shape})", xp=lambda xp, x, shape: xp.reshape(x, shape))
 
 transpose = defprimitive(
     "transpose", lambda x, axes: np.transpose(x, axes),
     vjp=(lambda g, axes: transpose(g, axes=tuple(int(i) for i in np.argsort(axes))),),
     jvp=LINEAR, family="shape", formula=(("transposeᵀ({g})", "transpose({t})"),),
-    batch=batching.transpose_rule, code="np.transpose({0}, {axes})")
+    batch=batching.transpose_rule, code="np.transpose({0}, {axes})",
+    xp=lambda xp, x, axes: xp.permute_dims(x, tuple(reversed(range(x.ndim))) if axes is None else axes))
 
 # The engine sums a cotangent down to its input's shape, which is exactly broadcast_to's VJP.
 broadcast_to = defprimitive(
     "broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
     vjp=(lambda g, shape: g,), jvp=LINEAR, family="shape",
     formula=(("sum({g}) over broadcast axes", "broadcast({t})"),), batch=batching.broadcast_to_rule,
-    code="np.broadcast_to({0}, {shape})")
+    code="np.broadcast_to({0}, {shape})", xp=lambda xp, x, shape: xp.broadcast_to(x, shape))
 
 flip = defprimitive(
     "flip", lambda x, axis: np.flip(x, axis), vjp=(lambda g, axis: flip(g, axis=axis),),
@@ -70,6 +71,7 @@ def _concatenate_vjp(g, input_index, axis, sizes):
 concatenate = defprimitive(
     "concatenate",
     lambda *xs, axis, sizes: np.concatenate(xs, axis=axis),
+    xp=lambda xp, *xs, axis, sizes: xp.concat(xs, axis=axis),
     vjp=PerInput(_concatenate_vjp),
     jvp=LINEAR,
     family="shape",
@@ -115,9 +117,44 @@ def _scatter_add_impl(updates, index, shape):
     return out
 
 
+def _xp_scatter_add(xp, updates, index, shape):
+    """scatter_add in a foreign array's namespace: basic indices only (no index repeats, so an
+    assignment into zeros); repeated advanced indices have no spelling in the array API."""
+    if not _is_basic(index):
+        from chainrule.errors import UnsupportedFunctionError
+
+        raise UnsupportedFunctionError(
+            f"the gradient of x[index] with an integer or boolean array index (scatter_add, "
+            f"shape {shape}) for {type(updates).__module__} arrays: the array API has no "
+            "scatter-add. Index with slices, or use cnp.take_along_axis / a one-hot product."
+        )
+    # None (a new axis) in the index: Dask's item assignment takes none, so drop those axes of
+    # the updates (each of size 1) and the Nones with them.
+    parts = list(index) if type(index) is tuple else [index]
+    if Ellipsis in parts:
+        at = parts.index(Ellipsis)
+        consumed = sum(1 for part in parts if part is not None and part is not Ellipsis)
+        parts[at:at + 1] = [slice(None)] * (len(shape) - consumed)
+    kept, axis, new_axes = [], 0, []
+    for part in parts:
+        if part is None:
+            new_axes.append(axis)
+            axis += 1
+            continue
+        kept.append(part)
+        axis += type(part) is slice
+    if new_axes:
+        updates = xp.reshape(updates, tuple(
+            n for k, n in enumerate(updates.shape) if k not in new_axes))
+    out = xp.zeros(shape, dtype=updates.dtype)
+    out[tuple(kept)] = updates
+    return out
+
+
 getitem = defprimitive(
     "getitem",
     lambda x, index: x[index],
+    xp=lambda xp, x, index: x[index],
     saves=(InputShape(X),),
     vjp=(lambda g, shape, index: scatter_add(g, index=index, shape=shape),),
     jvp=LINEAR,
@@ -131,6 +168,7 @@ getitem = defprimitive(
 scatter_add = defprimitive(
     "scatter_add",
     _scatter_add_impl,
+    xp=lambda xp, updates, index, shape: _xp_scatter_add(xp, updates, index, shape),
     vjp=(lambda g, index, shape: getitem(g, index=index),),
     jvp=LINEAR,
     family="index",

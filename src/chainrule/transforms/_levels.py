@@ -8,6 +8,7 @@ import numbers
 import numpy as np
 
 from chainrule.core.dtypes import complex_pair, dtype_of, is_numeric, shape_of, tangent_dtype
+from chainrule.core.namespace import is_foreign
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, bind
 from chainrule.core.tape import release_level
 from chainrule.errors import (
@@ -43,10 +44,11 @@ def _input_leaf(value, transform, where):
     if not is_numeric(value):
         raise _not_numeric(transform, where, value)
     traced = type(value) in TRACED_TYPES
-    array = value if traced else np.asarray(value)
+    # a Dask or CuPy array stays what it is (np.asarray would compute or copy it all)
+    array = value if traced or is_foreign(value) else np.asarray(value)
     kind = dtype_of(array).kind
     if kind in "iu":
-        if traced:
+        if traced or array is value:
             return bind(REGISTRY["astype"], value, dtype=np.dtype(np.float64))
         return array.astype(np.float64)
     if kind in "fc":
@@ -273,7 +275,7 @@ def _seed(value, like, transform, what, of):
             f"{transform}: {what} has shape {shape_of(value)} but the {of} has shape {shape}; "
             f"pass one of shape {shape}."
         )
-    if type(value) in TRACED_TYPES:
+    if type(value) in TRACED_TYPES or is_foreign(value):
         return value
     array = np.asarray(value)
     kind = array.dtype.kind
