@@ -68,7 +68,9 @@ def foreign_call(primitive, values, params):
     rule = primitive.xp
     if rule is not None:
         return rule(xp, *operands, **params)
-    ufunc = primitive.ufunc if primitive.ufunc is not None else getattr(primitive.impl, "ufunc", None)
+    ufunc = primitive.ufunc
+    if ufunc is None:
+        ufunc = getattr(primitive.impl, "ufunc", None)
     if isinstance(ufunc, np.ufunc) and not params:
         function = getattr(xp, _STANDARD_NAMES.get(ufunc.__name__, ufunc.__name__), None)
         if function is not None:

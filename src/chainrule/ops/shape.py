@@ -32,7 +32,8 @@ transpose = defprimitive(
     vjp=(lambda g, axes: transpose(g, axes=tuple(int(i) for i in np.argsort(axes))),),
     jvp=LINEAR, family="shape", formula=(("transposeᵀ({g})", "transpose({t})"),),
     batch=batching.transpose_rule, code="np.transpose({0}, {axes})",
-    xp=lambda xp, x, axes: xp.permute_dims(x, tuple(reversed(range(x.ndim))) if axes is None else axes))
+    xp=lambda xp, x, axes: xp.permute_dims(
+        x, tuple(reversed(range(x.ndim))) if axes is None else axes))
 
 # The engine sums a cotangent down to its input's shape, which is exactly broadcast_to's VJP.
 broadcast_to = defprimitive(
