@@ -15,9 +15,10 @@ import numpy as np
 
 from chainrule.core.anomaly import check as anomaly_check
 from chainrule.core.anomaly import switch as _anomaly
-from chainrule.core.dtypes import complex_pair, shape_of
+from chainrule.core.dtypes import complex_pair, dtype_of, shape_of
 from chainrule.core.inplace import check_saved_inputs
 from chainrule.core.inplace import state as _inplace
+from chainrule.core.namespace import numpy_dtype
 from chainrule.core.primitive import OUT, REGISTRY, TRACED_TYPES, ZERO, InputShape, bind
 from chainrule.core.tensor import Tensor
 from chainrule.core.trace import physical_value
@@ -126,6 +127,8 @@ def fit(value, aval, rule, *, cotangent=False, index=None):
         value_dtype = getattr(stored, "dtype", None)
         if value_dtype is None:  # a Python number (NumPy compares a dtype equal to None)
             value_dtype = np.result_type(stored)
+        elif not isinstance(value_dtype, np.dtype):
+            value_dtype = numpy_dtype(value_dtype)  # array-api-strict's dtype objects
         if value_dtype != dtype:
             value = _fit_dtype(value, value_dtype, dtype, cotangent)
     return value
@@ -140,7 +143,7 @@ def _fit_dtype(value, value_dtype, dtype, cotangent):
     if value_dtype.kind == "c" and dtype.kind == "f":
         if cotangent:
             value = bind(REGISTRY["real"], value)
-            value_dtype = np.result_type(physical_value(value))
+            value_dtype = dtype_of(value)
         else:
             dtype = complex_pair(dtype)
     if value_dtype != dtype:

@@ -65,6 +65,8 @@ def aval(value) -> tuple:
     dtype = getattr(value, "dtype", None)
     if dtype is None:
         return (np.shape(value)[batch_axes:], np.result_type(value))
+    if not isinstance(dtype, np.dtype):
+        dtype = numpy_dtype(dtype)  # array-api-strict's dtype objects
     return (value.shape[batch_axes:] if batch_axes else value.shape, dtype)
 
 

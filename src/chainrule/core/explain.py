@@ -64,7 +64,12 @@ def is_numeric(value) -> bool:
             raise  # a value on a graph inside a list: that error names the fix
         except (TypeError, ValueError):  # a ragged list, or an object NumPy cannot read
             return False
-    return getattr(dtype, "kind", None) in _NUMBER_KINDS
+    kind = getattr(dtype, "kind", None)
+    if kind is None and hasattr(value, "__array_namespace__"):  # array-api-strict's dtypes
+        from chainrule.core.namespace import numpy_dtype
+
+        kind = numpy_dtype(dtype).kind
+    return kind in _NUMBER_KINDS
 
 
 def _plainly_not_numeric(value) -> bool:

@@ -16,7 +16,7 @@ import numpy as np
 
 from chainrule.errors import UnsupportedFunctionError, require_extra
 
-__all__ = ["NATIVE_TYPES", "is_foreign", "foreign_call", "namespace_of", "numpy_dtype"]
+__all__ = ["NATIVE_TYPES", "is_foreign", "foreign_call", "namespace_of", "numpy_dtype", "like"]
 
 # Types whose values NumPy implementations take as they are (checked by type, not isinstance:
 # the per-op cost is one set lookup).
@@ -84,6 +84,15 @@ def foreign_call(primitive, values, params):
         "by block (dask.array.map_blocks(f, x), with your own derivative via cr.custom_vjp), "
         "or convert explicitly where it fits in memory (x.compute(), cupy.asnumpy(x))."
     )
+
+
+def like(value, reference):
+    """`value` in `reference`'s array library when `reference` is a foreign array and `value` a
+    NumPy one (a gradient of constants only, d sum(x)/dx = ones, is computed in NumPy): results
+    come back as the input's array type. Anything else as it is."""
+    if isinstance(value, (np.ndarray, np.generic)) and is_foreign(reference):
+        return namespace_of(reference).asarray(value)
+    return value
 
 
 def _adopt(value, xp, anchor):

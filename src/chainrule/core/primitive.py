@@ -16,7 +16,7 @@ The engine, not the rules, un-broadcasts cotangents, casts dtypes and sums fan-o
 import numpy as np
 
 from chainrule.core.explain import NUMPY_ERRORS, explain_failure
-from chainrule.core.namespace import NATIVE_TYPES, foreign_call, is_foreign
+from chainrule.core.namespace import NATIVE_TYPES, foreign_call, is_foreign, numpy_dtype
 from chainrule.errors import InputTypeError
 
 __all__ = [
@@ -306,7 +306,9 @@ def dtype_of(value) -> np.dtype:
     while type(value) in TRACED_TYPES:
         value = value._value
     dtype = getattr(value, "dtype", None)
-    return dtype if dtype is not None else np.result_type(value)
+    if dtype is None:
+        return np.result_type(value)
+    return dtype if isinstance(dtype, np.dtype) else numpy_dtype(dtype)
 
 
 def shape_of(value) -> tuple:

@@ -11,8 +11,8 @@ import numpy as np
 from chainrule.core.anomaly import annotate
 from chainrule.core.anomaly import switch as _anomaly
 from chainrule.core.backward import Node, backward_pass
-from chainrule.core.dtypes import as_array, aval, check_differentiable
-from chainrule.core.namespace import NATIVE_TYPES, is_foreign, namespace_of, numpy_dtype
+from chainrule.core.dtypes import as_array, aval, check_differentiable, dtype_of
+from chainrule.core.namespace import NATIVE_TYPES, is_foreign, like, namespace_of, numpy_dtype
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, apply_impl, bind
 from chainrule.core.tensor import Tensor, _take_fields
 from chainrule.core.trace import Trace, _grad_mode, raw_value
@@ -71,7 +71,8 @@ class ReverseTrace(Trace):
                 if arg.requires_grad:
                     node = arg._node
                     parents.append(node if node is not None else arg)
-                    avals.append((value.shape, value.dtype) if on_tape else aval(value))
+                    avals.append((value.shape, value.dtype) if on_tape and not foreign
+                                 else aval(value))
                     record = True
                     continue
             else:
@@ -141,8 +142,7 @@ def _seed_cotangent(output, gradient):
                 "shape (the vector in the vector-Jacobian product); or reduce it to a scalar "
                 "first, e.g. y.sum().backward()."
             )
-        dtype = getattr(value, "dtype", None)
-        one = (dtype if dtype is not None else np.result_type(value)).type(1)
+        one = dtype_of(value).type(1)
         return one if shape == () else np.ones(shape, type(one))  # one element: as PyTorch
     gradient_shape = np.shape(raw_value(gradient))
     if gradient_shape != shape:
@@ -199,7 +199,7 @@ class TapeTrace(ReverseTrace):
                     # the pass's cotangent, so that z -= lr * z.grad descends.
                     cotangent = bind(REGISTRY["conj"], cotangent)
                 if type(cotangent) not in TRACED_TYPES:
-                    cotangent = Tensor(cotangent, self)
+                    cotangent = Tensor(like(cotangent, leaf._value), self)
                 leaf.grad = cotangent if leaf.grad is None else leaf.grad + cotangent
         finally:
             _grad_mode.enabled = previous_mode

@@ -7,8 +7,9 @@ import numpy as np
 
 from chainrule.core.backward import backward_pass
 from chainrule.core.dtypes import dtype_of, shape_of, tangent_dtype
+from chainrule.core.namespace import like
 from chainrule.core.tape import ReverseTrace
-from chainrule.core.trace import new_level
+from chainrule.core.trace import new_level, physical_value
 from chainrule.errors import (
     DTypeError,
     NonScalarOutputError,
@@ -63,7 +64,8 @@ def _cotangent_for_user(found, box):
     """The cotangent the backward pass found for an input box; zeros if it found none or a
     symbolic zero."""
     cotangent = found[id(box)][1] if id(box) in found else None
-    return _zeros_like(box) if cotangent is None else to_user(cotangent)
+    cotangent = _zeros_like(box) if cotangent is None else to_user(cotangent)
+    return like(cotangent, physical_value(box))  # a Dask input gets a Dask gradient
 
 
 def _cotangent_leaves(cotangent, recording):
