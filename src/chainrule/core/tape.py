@@ -135,6 +135,8 @@ def _seed_cotangent(output, gradient):
             )
         if np.shape(raw_value(gradient)) == shape:
             return bind(REGISTRY["conj"], gradient)
+    if gradient is None and is_foreign(value):
+        return like(np.ones(shape, dtype_of(value)), value)  # seeded in the output's library
     if gradient is None:
         if shape != () and int(np.prod(shape, dtype=np.int64)) != 1:
             raise NonScalarOutputError(

@@ -10,6 +10,7 @@ import operator
 import numpy as np
 
 from chainrule.core.dtypes import complex_pair, dtype_of
+from chainrule.core.namespace import numpy_dtype
 from chainrule.core.primitive import LINEAR, NONDIFF, OUT, ZERO, InputAval, defprimitive
 from chainrule.core.tensor import Tensor
 from chainrule.errors import DTypeError
@@ -147,6 +148,15 @@ mod      = binary("mod", np.mod, lambda x, y: 1.0, lambda x, y: -floor(x / y), s
 # fmt: on
 
 
+def _xp_condition(condition):
+    """A where condition as booleans (NumPy reads a 0/1 float mask as one; the standard does
+    not)."""
+    dtype = getattr(condition, "dtype", None)
+    if dtype is None or numpy_dtype(dtype).kind == "b":
+        return condition
+    return condition != 0
+
+
 def _namespace_dtype(xp, dtype):
     """NumPy's dtype as the namespace spells it (array-api-strict has its own dtype objects)."""
     return getattr(xp, np.dtype(dtype).name, dtype)
@@ -274,7 +284,7 @@ where = defprimitive(
     "where",
     lambda condition, x, y: np.where(condition, x, y),
     code="np.where({0}, {1}, {2})",
-    xp=lambda xp, condition, x, y: xp.where(condition, x, y),
+    xp=lambda xp, condition, x, y: xp.where(_xp_condition(condition), x, y),
     saves=(0,),
     vjp=(ZERO, lambda g, condition: where(condition, g, 0.0), lambda g, condition: where(condition, 0.0, g)),
     jvp=(ZERO, lambda t, condition: where(condition, t, 0.0), lambda t, condition: where(condition, 0.0, t)),

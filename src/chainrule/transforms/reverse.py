@@ -7,7 +7,7 @@ import numpy as np
 
 from chainrule.core.backward import backward_pass
 from chainrule.core.dtypes import dtype_of, shape_of, tangent_dtype
-from chainrule.core.namespace import like
+from chainrule.core.namespace import is_foreign, like
 from chainrule.core.tape import ReverseTrace
 from chainrule.core.trace import new_level, physical_value
 from chainrule.errors import (
@@ -114,6 +114,10 @@ def _value_and_grad(function, argnums, has_aux, transform, holomorphic=False):
         # A scalar output's seed is a NumPy number: immutable, so cr.jit's staged program may
         # hold it as a literal (and drop the products by 1 it starts the backward pass with).
         seed = dtype.type(1) if shape == () else np.ones(shape, dtype)
+        # an output in another array library (Dask, the array API) seeds in that library, so
+        # cotangents never mix NumPy arrays into it
+        if is_foreign(physical_value(out_leaf)):
+            seed = like(np.asarray(seed), physical_value(out_leaf))
         grads = recording.pullback([seed], retain_graph=False)
         grads = grads[0] if isinstance(argnums, (int, np.integer)) else tuple(grads)
         value = recording.output()
