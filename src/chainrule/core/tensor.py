@@ -627,7 +627,7 @@ class Tensor:
 
     def clone(self) -> "Tensor":
         """A copy, recorded (gradients flow back to this tensor), as PyTorch's clone()."""
-        return bind(REGISTRY["astype"], self, dtype=self.dtype)
+        return bind(REGISTRY["astype"], self, dtype=self.dtype, copy=True)
 
     def contiguous(self) -> "Tensor":
         return self  # NumPy handles any layout; nothing to do
