@@ -20,6 +20,20 @@ from chainrule.core import (
 from chainrule.core.anomaly import detect_anomaly
 from chainrule.core.config import config
 from chainrule.core.primitive import REGISTRY
+from chainrule.core.tape import (
+    arange,
+    cat,
+    empty,
+    full,
+    full_like,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    stack,
+    zeros,
+    zeros_like,
+)
 from chainrule.io import load, save
 from chainrule.transforms import (
     grad,
@@ -58,4 +72,6 @@ __all__ = [
     "custom_jvp", "checkpoint", "tree", "register_pytree_node", "tree_flatten", "tree_unflatten",
     "tree_map", "trace", "draw", "vmap", "jit",
     "save", "load",
+    "zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "arange", "rand",
+    "randn", "cat", "stack",
 ]

@@ -24,7 +24,15 @@ __all__ = ["save", "load", "save_arrays", "load_arrays", "atomic_write"]
 
 class atomic_write:
     """`with atomic_write(path) as tmp_path:` write to tmp_path; on success it replaces `path`
-    in one rename, so a crash mid-write never leaves a half-written file behind."""
+    in one rename, so a crash mid-write never leaves a half-written file behind.
+
+    Yields:
+        The temporary path to write to, in the same folder as `path`.
+
+    Raises:
+        Exception: whatever the body of the `with` block raises; the temporary file is
+            removed and `path` is left as it was.
+    """
 
     def __init__(self, path, suffix=""):
         self.path = os.fspath(path)
@@ -52,7 +60,11 @@ class atomic_write:
 
 
 def save_arrays(path, arrays: dict) -> None:
-    """Write a dict of arrays to an .npz file atomically."""
+    """Write a dict of arrays to an .npz file atomically.
+
+    Returns:
+        None; the file is replaced in one rename.
+    """
     plain = {name: np.asarray(value) for name, value in arrays.items()}
     with atomic_write(path, suffix=".npz") as tmp_path:
         with open(tmp_path, "wb") as handle:
@@ -61,7 +73,14 @@ def save_arrays(path, arrays: dict) -> None:
 
 def load_arrays(path) -> dict:
     """Read an .npz written by `save_arrays`. Never unpickles; a corrupt, truncated or foreign
-    file gives a FileFormatError (a ValueError) that says so."""
+    file gives a FileFormatError (a ValueError) that says so.
+
+    Returns:
+        A dict of NumPy arrays, by the names they were saved under.
+
+    Raises:
+        FileFormatError: for a corrupt, truncated, pickled or foreign file (a ValueError).
+    """
     try:
         source = path if hasattr(path, "read") else os.fspath(path)
         archive = np.load(source, allow_pickle=False)
@@ -105,6 +124,13 @@ def save(obj, path) -> None:
     an InputTypeError naming where it sits (a Module: save `model.state_dict()`; an optimiser or
     scheduler: its `state_dict()`). Nothing is pickled. `path` may also be a binary file object
     (then written directly, not atomically). As `torch.save(obj, path)`.
+
+    Returns:
+        None.
+
+    Raises:
+        InputTypeError: for a value it cannot store (an object, a function), naming where
+            it sits in `obj`.
     """
     arrays = {}
     structure = {"format": _FORMAT, "version": _VERSION,
@@ -130,6 +156,13 @@ def load(path, map_location=None, weights_only=True):
     Never unpickles: a corrupt, truncated or foreign file raises FileFormatError.
     `map_location` (None or "cpu") and `weights_only` are accepted for PyTorch's spelling; every
     load is weights-only.
+
+    Returns:
+        The saved structure (dicts, lists, tuples, NumPy arrays and scalars, Python
+        numbers); a saved Tensor comes back as a Tensor.
+
+    Raises:
+        FileFormatError: for a corrupt, truncated, pickled or foreign file (a ValueError).
     """
     if map_location not in (None, "cpu"):
         raise ValueError(f"cr.load: map_location must be None or 'cpu' (chainrule runs on the "

@@ -1,4 +1,6 @@
-"""`chainrule train`: fit an MLP or a small CNN to the 8x8 digits, with checkpoints and curves.
+"""`chainrule train`: fit an MLP or a small CNN to the 8x8 digits, or a character-level language
+model to Python's help texts (`--model charlm`, in `chainrule.cli.charlm`), with checkpoints and
+curves.
 
 Everything is seeded (initial weights, batch order), so the same seed gives the same numbers,
 and a run resumed from a checkpoint continues exactly where the interrupted one stopped. The
@@ -25,8 +27,9 @@ from chainrule.nn import functional as F
 
 __all__ = ["add_parser", "run", "train", "build_model", "run_demo_training", "TrainConfig"]
 
-MODELS = {"mlp": "64-128-64-10", "cnn": "conv16-pool-conv32-pool-64-10"}
-DEFAULT_EPOCHS = {"mlp": 20, "cnn": 15}
+MODELS = {"mlp": "64-128-64-10", "cnn": "conv16-pool-conv32-pool-64-10",
+          "charlm": "character-level language model"}
+DEFAULT_EPOCHS = {"mlp": 20, "cnn": 15}  # charlm's defaults live in chainrule.cli.charlm
 DEFAULT_LR = {"sgd": 0.05, "adam": 3e-3, "adamw": 3e-3, "rmsprop": 1e-3}
 OPTIMIZERS = {
     "sgd": lambda params, lr: optim.SGD(params, lr=lr, momentum=0.9, nesterov=True),
@@ -45,15 +48,28 @@ class TrainConfig:
     model: str = "mlp"
     epochs: int = 0  # 0: the model's default
     lr: float = 0.0  # 0: the optimiser's default
-    batch_size: int = 32
+    batch_size: int = 0  # 0: the model's default (32)
     optimizer: str = "adam"
     seed: int = 0
-    out: str = ""  # "": runs/<model>-digits
+    out: str = ""  # "": runs/<model>-digits, runs/charlm-<arch>
     resume: str = None  # a checkpoint path, "" for <out>/model.npz, None to start afresh
     progress: bool = True
+    # charlm only (0 or "": its defaults)
+    arch: str = "gru"
+    hidden_size: int = 0
+    seq_len: int = 0
+    steps_per_epoch: int = 0  # 0: one pass over the training text
+    text: str = ""  # a UTF-8 file to learn instead of the pydoc help topics
 
     def __post_init__(self):
+        if self.model == "charlm":
+            from chainrule.cli.charlm import DEFAULTS
+
+            for name, value in DEFAULTS.items():
+                setattr(self, name, getattr(self, name) or value)
+            self.out = self.out or os.path.join("runs", f"charlm-{self.arch}")
         self.epochs = self.epochs or DEFAULT_EPOCHS[self.model]
+        self.batch_size = self.batch_size or 32
         self.lr = self.lr or DEFAULT_LR[self.optimizer]
         self.out = self.out or os.path.join("runs", f"{self.model}-digits")
 
@@ -86,22 +102,38 @@ def build_model(name: str, seed: int = 0) -> nn.Module:
 
 
 # ----- one epoch ---------------------------------------------------------------------------------
+def progress_bar(tqdm, total: int, desc: str, enabled: bool = True):
+    """A tqdm bar on stderr that the loop advances itself: `bar.set_postfix_str(text,
+    refresh=False)` then `bar.update(1)` after each batch.
+
+    Not `tqdm(iterable)`: that bar counts batches in a local variable and copies it to `bar.n`
+    only when it redraws (every 0.1 s), while `set_postfix_str` redraws at once with the stale
+    `bar.n`, so an epoch shorter than 0.1 s showed 0% throughout while its loss text moved.
+    """
+    return tqdm(total=total, desc=desc, leave=False, disable=not enabled, file=sys.stderr,
+                ncols=90)
+
+
+def check_finite(value: float, epoch: int, batch: int, optimizer) -> float:
+    """`value`, or TrainingDiverged naming where the loss stopped being finite."""
+    if not math.isfinite(value):
+        raise TrainingDiverged(
+            f"the loss became {value} at epoch {epoch}, batch {batch} (learning rate "
+            f"{optimizer.lr:g}): training diverged. Try a lower learning rate, e.g. "
+            f"--lr {optimizer.lr / 10:g}."
+        )
+    return value
+
+
 def _train_one_epoch(model, loader, optimizer, epoch, epochs, progress, tqdm):
     """(mean loss, accuracy) over the training batches of one epoch."""
     model.train()
-    bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", leave=False, disable=not progress,
-               file=sys.stderr, ncols=90)
+    bar = progress_bar(tqdm, len(loader), f"epoch {epoch}/{epochs}", progress)
     total_loss, correct, seen = 0.0, 0, 0
-    for batch, (images, labels) in enumerate(bar, start=1):
+    for batch, (images, labels) in enumerate(loader, start=1):
         logits = model(images)
         loss = F.cross_entropy(logits, labels)
-        value = loss.item()
-        if not math.isfinite(value):
-            raise TrainingDiverged(
-                f"the loss became {value} at epoch {epoch}, batch {batch} (learning rate "
-                f"{optimizer.lr:g}): training diverged. Try a lower learning rate, e.g. "
-                f"--lr {optimizer.lr / 10:g}."
-            )
+        value = check_finite(loss.item(), epoch, batch, optimizer)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -109,7 +141,9 @@ def _train_one_epoch(model, loader, optimizer, epoch, epochs, progress, tqdm):
         total_loss += value * count
         correct += int(np.sum(np.argmax(logits.numpy(), axis=1) == labels.numpy()))
         seen += count
-        bar.set_postfix_str(f"loss {total_loss / seen:.3f}  train acc {correct / seen:.3f}")
+        bar.set_postfix_str(f"loss {total_loss / seen:.3f}  train acc {correct / seen:.3f}",
+                            refresh=False)
+        bar.update(1)
     bar.close()
     return total_loss / seen, correct / seen
 
@@ -143,16 +177,21 @@ def _section(arrays, prefix):
     return {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
 
 
-def _restore(path, config, model, optimizer, scheduler):
-    """Load a checkpoint into the objects; returns (completed epochs, history)."""
+def _restore(path, config, model, optimizer, scheduler, settings=None):
+    """Load a checkpoint into the objects; returns (completed epochs, history). The checkpoint
+    must hold the run's --model, --optimizer and any further `settings` {"meta.key": value}."""
     arrays = load_arrays(path)
-    for key, wanted in (("meta.model", config.model), ("meta.optimizer", config.optimizer)):
+    wanted = {"meta.model": config.model, "meta.optimizer": config.optimizer, **(settings or {})}
+    for key, value in wanted.items():
         saved = str(arrays[key]) if key in arrays else None
-        if saved != wanted:
-            option = key.split(".")[1]
+        if saved != str(value):
+            option = key.split(".")[1].replace("_", "-")
+            if option == "vocab":
+                raise ValueError(f"the checkpoint {path} was trained on another text (its "
+                                 "characters differ); pass the same --text to resume it")
             raise ValueError(
                 f"the checkpoint {path} was saved with --{option} {saved}, this run asks for "
-                f"--{option} {wanted}; pass --{option} {saved} to resume it"
+                f"--{option} {value}; pass --{option} {saved} to resume it"
             )
     model.load_state_dict(_section(arrays, "model."))
     optimizer.load_state_dict(_section(arrays, "optim."))
@@ -205,7 +244,25 @@ def _single_threaded_blas():
     return threadpool_limits(limits=1, user_api="blas")
 
 
+@contextlib.contextmanager
+def save_checkpoint_on_interrupt(checkpoint, snapshot):
+    """On Ctrl-C, write `snapshot()` (the state at the end of the last whole epoch, so resuming
+    reproduces an uninterrupted run exactly), say how to resume, and re-raise."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        arrays = snapshot()
+        save_arrays(checkpoint, arrays)
+        print(f"\ninterrupted: saved the state after epoch {int(arrays['meta.epoch'])} to "
+              f"{checkpoint}; continue with --resume {checkpoint}", file=sys.stderr)
+        raise
+
+
 def _train(config):
+    if config.model == "charlm":
+        from chainrule.cli.charlm import train_charlm
+
+        return train_charlm(config)
     tqdm = require_extra("tqdm", "train").tqdm
     require_extra("matplotlib", "train")
     train_set, test_set = load_digits(seed=0)
@@ -223,7 +280,7 @@ def _train(config):
           f"lr {config.lr:g}" + (f"  resumed at epoch {start}" if start else ""))
     snapshot = _checkpoint_arrays(config, model, optimizer, scheduler, start, history)
     began = time.perf_counter()
-    try:
+    with save_checkpoint_on_interrupt(checkpoint, lambda: snapshot):
         for epoch in range(start + 1, config.epochs + 1):
             epoch_began = time.perf_counter()
             loss, accuracy = _train_one_epoch(model, loader, optimizer, epoch, config.epochs,
@@ -238,13 +295,6 @@ def _train(config):
                   flush=True)
             snapshot = _checkpoint_arrays(config, model, optimizer, scheduler, epoch, history)
             save_arrays(checkpoint, snapshot)
-    except KeyboardInterrupt:
-        # The snapshot is the state at the end of the last whole epoch, so resuming from it
-        # reproduces an uninterrupted run exactly.
-        save_arrays(checkpoint, snapshot)
-        print(f"\ninterrupted: saved the state after epoch {int(snapshot['meta.epoch'])} to "
-              f"{checkpoint}; continue with --resume {checkpoint}", file=sys.stderr)
-        raise
     save_arrays(checkpoint, snapshot)
     seconds = time.perf_counter() - began
     final_accuracy = evaluate(model, test_set)
@@ -256,10 +306,19 @@ def _train(config):
 
 
 def run(args) -> int:
+    charlm_options = [name for name in ("arch", "hidden_size", "seq_len", "steps_per_epoch",
+                                        "text") if getattr(args, name, None) is not None]
+    if charlm_options and args.model != "charlm":
+        flags = ", ".join("--" + name.replace("_", "-") for name in charlm_options)
+        return _usage_error(args, f"{flags}: only for --model charlm")
+    if args.text is not None and not os.path.isfile(args.text):
+        return _usage_error(args, f"--text: no file at {args.text}")
     config = TrainConfig(
         model=args.model, epochs=args.epochs or 0, lr=args.lr or 0.0,
-        batch_size=args.batch_size, optimizer=args.optimizer, seed=args.seed,
+        batch_size=args.batch_size or 0, optimizer=args.optimizer, seed=args.seed,
         out=args.out or "", resume=args.resume, progress=not args.no_progress,
+        arch=args.arch or "gru", hidden_size=args.hidden_size or 0, seq_len=args.seq_len or 0,
+        steps_per_epoch=args.steps_per_epoch or 0, text=args.text or "",
     )
     resume_path = config.resume or os.path.join(config.out, "model.npz")
     if config.resume is not None and not os.path.exists(resume_path):
@@ -311,22 +370,37 @@ def _usage_error(args, message) -> int:
 
 def add_parser(subparsers):
     parser = subparsers.add_parser(
-        "train", help="train an MLP or CNN on the 8x8 digits",
-        description="Train a small network on scikit-learn's 8x8 digits (80/20 split), with a "
-                    "progress bar, a checkpoint and a PNG of the learning curves.",
+        "train", help="train an MLP or CNN on the 8x8 digits, or a character-level language model",
+        description="Train a small network on scikit-learn's 8x8 digits (80/20 split), or "
+                    "(--model charlm) a character-level language model on Python's help texts "
+                    "scored against a 3-gram baseline, with a progress bar, a checkpoint and a "
+                    "PNG of the learning curves.",
     )
     parser.add_argument("--model", choices=sorted(MODELS), default="mlp")
     parser.add_argument("--epochs", type=_positive(int), default=None,
-                        help="total epochs (default: 20 for mlp, 15 for cnn)")
+                        help="total epochs (default: 20 for mlp, 15 for cnn, 6 for charlm)")
     parser.add_argument("--lr", type=_positive(float), default=None,
                         help="learning rate (default: 3e-3 for adam/adamw, 0.05 sgd, 1e-3 rmsprop)")
-    parser.add_argument("--batch-size", type=_positive(int), default=32)
+    parser.add_argument("--batch-size", type=_positive(int), default=None,
+                        help="(default 32)")
     parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam")
     parser.add_argument("--seed", type=int, default=0, help="seeds weights and batch order")
     parser.add_argument("--out", default=None, metavar="DIR",
-                        help="where to write model.npz and curves.png (default runs/MODEL-digits)")
+                        help="where to write model.npz and curves.png (default runs/MODEL-digits, "
+                             "runs/charlm-ARCH)")
     parser.add_argument("--resume", nargs="?", const="", default=None, metavar="CHECKPOINT",
                         help="continue from a checkpoint (default DIR/model.npz) up to --epochs")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    charlm = parser.add_argument_group("--model charlm")
+    charlm.add_argument("--arch", choices=("gru", "lstm", "transformer"), default=None,
+                        help="the network (default gru)")
+    charlm.add_argument("--hidden-size", type=_positive(int), default=None,
+                        help="hidden units, or the Transformer's width (default 256)")
+    charlm.add_argument("--seq-len", type=_positive(int), default=None,
+                        help="characters per training sequence (default 64)")
+    charlm.add_argument("--steps-per-epoch", type=_positive(int), default=None,
+                        help="batches per epoch (default: one pass over the training text)")
+    charlm.add_argument("--text", default=None, metavar="FILE",
+                        help="a UTF-8 text to learn instead of the pydoc help topics")
     parser.set_defaults(handler=run, train_parser=parser)
     return parser

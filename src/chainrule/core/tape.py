@@ -6,20 +6,31 @@ VJP rules need. `TAPE` is the level every Tensor made by `cr.tensor` lives on; `
 one of its tensors runs the backward pass and accumulates `.grad`.
 """
 
+import operator
+
 import numpy as np
 
 from chainrule.core.anomaly import annotate
 from chainrule.core.anomaly import switch as _anomaly
-from chainrule.core.backward import Node, backward_pass
+from chainrule.core.backward import Node, _input_cotangents, backward_pass
 from chainrule.core.dtypes import as_array, aval, check_differentiable, dtype_of
 from chainrule.core.namespace import NATIVE_TYPES, is_foreign, like, namespace_of, numpy_dtype
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, apply_impl, bind
-from chainrule.core.tensor import Tensor, _take_fields
+from chainrule.core.tensor import (
+    HANDLED_FUNCTIONS,
+    RETAINED,
+    Tensor,
+    _check_device,
+    _take_fields,
+    retained_tensor,
+)
 from chainrule.core.trace import Trace, _grad_mode, raw_value
 from chainrule.errors import NonScalarOutputError, ShapeError
 
 __all__ = [
     "ReverseTrace", "TapeTrace", "TAPE", "tensor", "as_tensor", "release_level",
+    "zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "arange", "rand",
+    "randn", "cat", "stack",
 ]
 
 _NO_PARAMS: dict = {}
@@ -190,6 +201,7 @@ class TapeTrace(ReverseTrace):
             leaves = backward_pass(
                 [(vertex, seed)], retain_graph=retain_graph or create_graph,
                 record_on=self if create_graph else None,
+                node_vjp=_retaining_vjp if RETAINED else None,
             )
             for leaf, cotangent in leaves.values():
                 if not leaf.requires_grad:
@@ -208,6 +220,21 @@ class TapeTrace(ReverseTrace):
 
 
 TAPE = TapeTrace(0)
+
+
+def _retaining_vjp(node, cotangent, record_on):
+    """The ordinary VJP call, which first hands the cotangent reaching `node` to the tensor
+    that `retain_grad()` asked for it (accumulated into its `.grad` as a leaf's is)."""
+    retained = retained_tensor(node)
+    if retained is not None:
+        grad = cotangent
+        if np.iscomplexobj(raw_value(grad)):
+            grad = bind(REGISTRY["conj"], grad)  # PyTorch's convention, as for leaves
+        if type(grad) not in TRACED_TYPES:
+            grad = Tensor(np.asarray(grad), TAPE)
+        previous = retained._grad
+        retained._grad = grad if previous is None else previous + grad
+    return _input_cotangents(node, cotangent, record_on)
 
 
 # ----- leaf constructors --------------------------------------------------------------------------
@@ -239,6 +266,109 @@ def _make_tensor(data, requires_grad, dtype, copy):
     if requires_grad:
         check_differentiable(numpy_dtype(array.dtype) if foreign else array.dtype)
     return Tensor(array, TAPE, None, bool(requires_grad))
+
+
+# PyTorch's constructors. Floating point defaults to float64 (PyTorch's default is float32):
+# chainrule follows NumPy, where float64 is every array's default, so a tensor made here mixes
+# with NumPy arrays and Python floats without promotion or loss, and finite-difference checks
+# have the precision they need. Pass dtype=np.float32 for PyTorch's.
+def zeros(*size, dtype=None, requires_grad=False, device=None) -> Tensor:
+    """`cr.zeros(2, 3)` or `cr.zeros((2, 3))`: a leaf of zeros (float64 unless `dtype`)."""
+    return _leaf(np.zeros(_shape(size), dtype or np.float64), requires_grad, device)
+
+
+def ones(*size, dtype=None, requires_grad=False, device=None) -> Tensor:
+    """`cr.ones(2, 3)` or `cr.ones((2, 3))`: a leaf of ones (float64 unless `dtype`)."""
+    return _leaf(np.ones(_shape(size), dtype or np.float64), requires_grad, device)
+
+
+def empty(*size, dtype=None, requires_grad=False, device=None) -> Tensor:
+    """A leaf whose values are whatever memory held (as PyTorch's and NumPy's empty)."""
+    return _leaf(np.empty(_shape(size), dtype or np.float64), requires_grad, device)
+
+
+def full(size, fill_value, *, dtype=None, requires_grad=False, device=None) -> Tensor:
+    """A leaf of `fill_value`; its dtype follows the value (bool, int64, float64) unless given."""
+    return _leaf(np.full(_shape((size,)), fill_value, dtype), requires_grad, device)
+
+
+def zeros_like(input, *, dtype=None, requires_grad=False, device=None) -> Tensor:  # noqa: A002
+    return _leaf(np.zeros(_aval_of(input)[0], dtype or _aval_of(input)[1]), requires_grad, device)
+
+
+def ones_like(input, *, dtype=None, requires_grad=False, device=None) -> Tensor:  # noqa: A002
+    return _leaf(np.ones(_aval_of(input)[0], dtype or _aval_of(input)[1]), requires_grad, device)
+
+
+def full_like(input, fill_value, *, dtype=None, requires_grad=False, device=None) -> Tensor:  # noqa: A002
+    shape, like = _aval_of(input)
+    return _leaf(np.full(shape, fill_value, dtype or like), requires_grad, device)
+
+
+def arange(start, end=None, step=1, *, dtype=None, requires_grad=False, device=None) -> Tensor:
+    """`cr.arange(5)`, `cr.arange(1, 2, 0.25)`: integers for integer arguments (int64, as
+    PyTorch and NumPy), else float64, unless `dtype`."""
+    if end is None:
+        start, end = 0, start
+    return _leaf(np.arange(start, end, step, dtype=dtype), requires_grad, device)
+
+
+def rand(*size, rng=None, dtype=None, requires_grad=False, device=None, generator=None) -> Tensor:
+    """Uniform on [0, 1). `rng`: a seed (int) or a `numpy.random.Generator`; None draws fresh."""
+    values = _random_generator(rng, generator, "rand").random(_shape(size))
+    return _leaf(values.astype(dtype or np.float64, copy=False), requires_grad, device)
+
+
+def randn(*size, rng=None, dtype=None, requires_grad=False, device=None, generator=None) -> Tensor:
+    """Standard normal. `rng`: a seed (int) or a `numpy.random.Generator`; None draws fresh."""
+    values = _random_generator(rng, generator, "randn").standard_normal(_shape(size))
+    return _leaf(values.astype(dtype or np.float64, copy=False), requires_grad, device)
+
+
+def cat(tensors, dim=0, *, axis=None) -> Tensor:
+    """PyTorch's cat: `cnp.concatenate(tensors, axis=dim)`, recorded."""
+    return HANDLED_FUNCTIONS[np.concatenate](list(tensors), axis=_dim_or_axis(dim, axis))
+
+
+def stack(tensors, dim=0, *, axis=None) -> Tensor:
+    """PyTorch's stack: `cnp.stack(tensors, axis=dim)`, recorded."""
+    return HANDLED_FUNCTIONS[np.stack](list(tensors), axis=_dim_or_axis(dim, axis))
+
+
+def _shape(size):
+    if len(size) == 1 and not isinstance(size[0], (int, np.integer)):
+        size = tuple(size[0])  # cr.zeros((2, 3)), cr.zeros([2, 3]), cr.zeros(t.size())
+    return tuple(operator.index(length) for length in size)
+
+
+def _aval_of(value):
+    if isinstance(value, Tensor):
+        return value.shape, value.dtype
+    array = np.asarray(value)
+    return array.shape, array.dtype
+
+
+def _leaf(array, requires_grad, device):
+    if device is not None:
+        _check_device(device, "device=")
+    if requires_grad:
+        check_differentiable(array.dtype)
+    return Tensor(array, TAPE, None, bool(requires_grad))
+
+
+def _random_generator(rng, generator, what):
+    if generator is not None:
+        raise TypeError(
+            f"cr.{what}(..., generator=...): chainrule draws with NumPy; pass rng= (a seed or a "
+            "numpy.random.Generator) instead."
+        )
+    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+
+
+def _dim_or_axis(dim, axis):
+    if axis is not None and dim != 0:
+        raise TypeError("got both dim= and axis=: they are one argument; pass one of them.")
+    return dim if axis is None else axis
 
 
 def release_level(trace, outputs):

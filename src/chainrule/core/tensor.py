@@ -7,7 +7,9 @@ NEP-18 functions) route everything through the primitive registry; what depends 
 (may the value become a number, can backward start here) is asked of the trace it carries.
 """
 
+import collections
 import warnings
+import weakref
 
 import numpy as np
 
@@ -35,7 +37,7 @@ from chainrule.errors import (
 
 __all__ = [
     "Tensor", "HANDLED_FUNCTIONS", "HANDLED_UFUNCS", "raw_value", "holds_tensor", "stack_values",
-    "cast",
+    "cast", "Size", "ValuesIndices", "NonLeafGradWarning", "retained_tensor",
 ]
 
 # Filled by `chainrule.numpy` at import: NumPy function/ufunc -> chainrule implementation.
@@ -91,7 +93,7 @@ class Tensor:
         "_node",
         "_tangent",
         "requires_grad",
-        "grad",
+        "_grad",
         "_version",
         "name",
         "__weakref__",
@@ -104,7 +106,7 @@ class Tensor:
         self._node = node
         self._tangent = tangent
         self.requires_grad = requires_grad
-        self.grad = None
+        self._grad = None
         self._version = 0
         self.name = None
 
@@ -124,8 +126,10 @@ class Tensor:
         return len(self.shape)
 
     @property
-    def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
+    def size(self) -> "Size":
+        """NumPy's element count, which PyTorch's `t.size()` / `t.size(dim)` can call for the
+        shape / one dimension's length (see `Size`). `t.numel()` is the count as a plain int."""
+        return Size(self.shape)
 
     @property
     def dtype(self):
@@ -281,7 +285,7 @@ class Tensor:
                 "cannot pickle or copy a value traced inside a functional transform; "
                 "return it from the transform first."
             )
-        return (_rebuild_tensor, (raw_value(self), self.requires_grad, self.grad, self.name))
+        return (_rebuild_tensor, (raw_value(self), self.requires_grad, self._grad, self.name))
 
     def detach(self) -> "Tensor":
         """The same value, cut from the graph (shares memory, never requires grad)."""
@@ -442,34 +446,57 @@ class Tensor:
         return handler(*args, **kwargs)
 
     # ----- methods mirroring ndarray's (they dispatch like np.<name>) --------------------------
-    def sum(self, axis=None, keepdims=False, dtype=None):
+    # Each reduction also takes PyTorch's spellings `dim=` and `keepdim=`. The `dim=` spelling
+    # brings PyTorch's meaning where it differs from NumPy's: max/min return (values, indices)
+    # and var/std are unbiased (see `_torch_reduction`); positional axes keep NumPy's.
+    def sum(self, axis=None, keepdims=False, dtype=None, *, dim=None, keepdim=None):
+        axis, keepdims = _reduction_axes("sum", axis, keepdims, dim, keepdim)
         return HANDLED_FUNCTIONS[np.sum](self, axis=axis, keepdims=keepdims, dtype=dtype)
 
-    def mean(self, axis=None, keepdims=False):
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        axis, keepdims = _reduction_axes("mean", axis, keepdims, dim, keepdim)
         return HANDLED_FUNCTIONS[np.mean](self, axis=axis, keepdims=keepdims)
 
-    def var(self, axis=None, ddof=0, keepdims=False):
+    def var(self, axis=None, ddof=0, keepdims=False, *, dim=None, keepdim=None, unbiased=None,
+            correction=None):
+        ddof = _ddof("var", ddof, dim, unbiased, correction)
+        axis, keepdims = _reduction_axes("var", axis, keepdims, dim, keepdim)
         return HANDLED_FUNCTIONS[np.var](self, axis=axis, ddof=ddof, keepdims=keepdims)
 
-    def std(self, axis=None, ddof=0, keepdims=False):
+    def std(self, axis=None, ddof=0, keepdims=False, *, dim=None, keepdim=None, unbiased=None,
+            correction=None):
+        ddof = _ddof("std", ddof, dim, unbiased, correction)
+        axis, keepdims = _reduction_axes("std", axis, keepdims, dim, keepdim)
         return HANDLED_FUNCTIONS[np.std](self, axis=axis, ddof=ddof, keepdims=keepdims)
 
-    def prod(self, axis=None, keepdims=False):
+    def prod(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        axis, keepdims = _reduction_axes("prod", axis, keepdims, dim, keepdim)
         return HANDLED_FUNCTIONS[np.prod](self, axis=axis, keepdims=keepdims)
 
-    def max(self, axis=None, keepdims=False):
-        return HANDLED_FUNCTIONS[np.max](self, axis=axis, keepdims=keepdims)
+    def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        if isinstance(axis, Tensor):  # t.max(u): PyTorch's elementwise maximum
+            return bind(REGISTRY["maximum"], self, axis)
+        if dim is not None:
+            return _values_and_indices(self, "max", axis, dim, keepdims, keepdim)
+        return HANDLED_FUNCTIONS[np.max](self, axis=axis, keepdims=keepdims or bool(keepdim))
 
-    def min(self, axis=None, keepdims=False):
-        return HANDLED_FUNCTIONS[np.min](self, axis=axis, keepdims=keepdims)
+    def min(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        if isinstance(axis, Tensor):  # t.min(u): PyTorch's elementwise minimum
+            return bind(REGISTRY["minimum"], self, axis)
+        if dim is not None:
+            return _values_and_indices(self, "min", axis, dim, keepdims, keepdim)
+        return HANDLED_FUNCTIONS[np.min](self, axis=axis, keepdims=keepdims or bool(keepdim))
 
-    def argmax(self, axis=None, keepdims=False):
+    def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        axis, keepdims = _reduction_axes("argmax", axis, keepdims, dim, keepdim)
         return HANDLED_FUNCTIONS[np.argmax](self, axis=axis, keepdims=keepdims)
 
-    def argmin(self, axis=None, keepdims=False):
+    def argmin(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        axis, keepdims = _reduction_axes("argmin", axis, keepdims, dim, keepdim)
         return HANDLED_FUNCTIONS[np.argmin](self, axis=axis, keepdims=keepdims)
 
-    def cumsum(self, axis=None):
+    def cumsum(self, axis=None, *, dim=None):
+        axis, _ = _reduction_axes("cumsum", axis, False, dim, None)
         return HANDLED_FUNCTIONS[np.cumsum](self, axis=axis)
 
     def reshape(self, *shape):
@@ -477,13 +504,21 @@ class Tensor:
             shape = tuple(shape[0])
         return HANDLED_FUNCTIONS[np.reshape](self, shape)
 
-    def flatten(self):
-        return self.reshape(-1)
+    def flatten(self, start_dim=0, end_dim=-1):
+        """All axes from `start_dim` to `end_dim` (PyTorch's arguments) as one; all by default."""
+        if start_dim == 0 and end_dim == -1:
+            return self.reshape(-1)
+        return self.reshape(_flattened_shape(self.shape, start_dim, end_dim))
 
     def ravel(self):
         return self.reshape(-1)
 
-    def squeeze(self, axis=None):
+    def squeeze(self, axis=None, *, dim=None):
+        if dim is not None:  # PyTorch's: a dimension whose length is not 1 stays
+            axes = dim if isinstance(dim, (tuple, list)) else (dim,)
+            axis = tuple(a for a in axes if self.shape[_dim_index(a, self.ndim)] == 1)
+            if not axis:
+                return self
         return HANDLED_FUNCTIONS[np.squeeze](self, axis=axis)
 
     def transpose(self, *axes):
@@ -517,6 +552,266 @@ class Tensor:
 
     def abs(self):
         return bind(REGISTRY["abs"], self)
+
+    # ----- PyTorch's idioms ------------------------------------------------------------------
+    # What PyTorch users type, with PyTorch's meaning; the registry's one-input rows become
+    # methods on first use (`t.sin()`, `t.sigmoid()`, `t.sin_()`: see `__getattr__`).
+    @property
+    def grad(self):
+        """The gradient accumulated by `.backward()` (None before). Read on a non-leaf tensor
+        that does not `retain_grad()`, it warns, as PyTorch does: it is never filled."""
+        grad = self._grad
+        if grad is None and self._node is not None and self._trace.concrete:
+            if not self.retains_grad:
+                warnings.warn(_NON_LEAF_GRAD, NonLeafGradWarning, stacklevel=2)
+        return grad
+
+    @grad.setter
+    def grad(self, value):
+        self._grad = value
+
+    @property
+    def retains_grad(self) -> bool:
+        node = self._node
+        if node is None:
+            return False
+        reference = RETAINED.get(id(node))
+        return reference is not None and reference() is self
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's gradient in `.grad` after backward (a leaf keeps its
+        own anyway), accumulating like a leaf's."""
+        if not self._trace.concrete:
+            raise RuntimeError(
+                "retain_grad() on a value traced inside a functional transform; return the "
+                "value from the transform and differentiate with respect to it instead."
+            )
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self._node is None:
+            return
+        key = id(self._node)
+        RETAINED[key] = weakref.ref(self, lambda reference: _forget_retained(key, reference))
+
+    @property
+    def data(self) -> "Tensor":
+        """The value, detached (shares memory, never requires grad). In-place updates of it
+        (`t.data.zero_()`, `t.data -= lr * g`, `t.data[0] = 1`) reach `t` unrecorded, and
+        `t.data = array` replaces the value (any shape), as in PyTorch."""
+        if not self._trace.concrete:
+            return self.detach()
+        return _DataView(self)
+
+    @data.setter
+    def data(self, value):
+        if not self._trace.concrete:
+            raise InplaceError(
+                "assigning .data of a value traced inside a functional transform; compute a "
+                "new value and return it instead."
+            )
+        if isinstance(value, Tensor):
+            value = value._concrete("x.data = value", "the tensor's stored value")
+        array = as_array(value, what=".data = value")
+        if self.requires_grad:
+            check_differentiable(array.dtype, ".data = value on a tensor that requires grad")
+        self._value = array
+
+    @property
+    def device(self) -> str:
+        """Always "cpu": chainrule computes with NumPy."""
+        return "cpu"
+
+    def numel(self) -> int:
+        """The number of elements (an int; also `t.size` as a number, NumPy's spelling)."""
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def dim(self) -> int:
+        """The number of dimensions (`t.ndim`)."""
+        return len(self.shape)
+
+    def clone(self) -> "Tensor":
+        """A copy, recorded (gradients flow back to this tensor), as PyTorch's clone()."""
+        return bind(REGISTRY["astype"], self, dtype=self.dtype, copy=True)
+
+    def contiguous(self) -> "Tensor":
+        return self  # NumPy handles any layout; nothing to do
+
+    def view(self, *shape):
+        """`reshape` (PyTorch's `view(*shape)` or `view(shape)`, -1 allowed). The result is a new
+        tensor: in-place updates of it do not reach this one (chainrule never writes into a
+        shared buffer), so a view is never needed for that."""
+        if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list)):
+            raise TypeError(
+                f"view({shape[0]!r}): reinterpreting the bytes as another dtype is not "
+                "supported; cast with t.to(dtype) or t.astype(dtype)."
+            )
+        return self.reshape(*shape)
+
+    def unsqueeze(self, dim):
+        """A new axis of length 1 at `dim` (in range [-ndim-1, ndim], as PyTorch's)."""
+        ndim = self.ndim
+        if not -ndim - 1 <= dim <= ndim:
+            raise IndexError(
+                f"Dimension out of range (expected to be in range of [{-ndim - 1}, {ndim}], but "
+                f"got {dim})"
+            )
+        position = dim % (ndim + 1)
+        return self.reshape(self.shape[:position] + (1,) + self.shape[position:])
+
+    def permute(self, *dims):
+        """The axes reordered: `t.permute(2, 0, 1)` or `t.permute((2, 0, 1))`."""
+        if len(dims) == 1 and not isinstance(dims[0], int):
+            dims = tuple(dims[0])
+        if len(dims) != self.ndim:
+            raise ShapeError(
+                f"permute{dims}: the number of dims ({len(dims)}) must equal the tensor's "
+                f"number of dimensions ({self.ndim})"
+            )
+        return self.transpose(dims)
+
+    def t(self):
+        """PyTorch's t(): the transpose of a tensor of at most 2 dimensions."""
+        if self.ndim > 2:
+            raise ShapeError(
+                f"t() expects a tensor with <= 2 dimensions, but got {self.ndim}; use "
+                "t.mT (the last two axes) or t.permute(...)."
+            )
+        return self.transpose()
+
+    # Casts are recorded (to a floating dtype), as PyTorch's; a cast to the tensor's own dtype
+    # returns the tensor itself, as PyTorch's `.to` and `.float()` do.
+    def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
+        """`t.to(dtype)`, `t.to("cpu")`, `t.to(other_tensor)`, `t.to(device, dtype)`."""
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif _is_device(arg):
+                device = arg
+            else:
+                dtype = arg
+        if device is not None:
+            _check_device(device, "t.to(...)")
+        if dtype is None:
+            return self.clone() if copy else self
+        return _cast_method(self, dtype, copy)
+
+    def cpu(self):
+        return self
+
+    def cuda(self, *args, **kwargs):
+        _check_device("cuda", "t.cuda()")
+
+    def float(self):  # noqa: A003 - PyTorch's method name
+        return _cast_method(self, np.float32)
+
+    def double(self):
+        return _cast_method(self, np.float64)
+
+    def half(self):
+        return _cast_method(self, np.float16)
+
+    def long(self):
+        return _cast_method(self, np.int64)
+
+    def int(self):  # noqa: A003 - PyTorch's method name
+        return _cast_method(self, np.int32)
+
+    def bool(self):  # noqa: A003 - PyTorch's method name
+        return _cast_method(self, np.bool_)
+
+    # ----- math methods PyTorch has beside the registry's rows -------------------------------
+    def add(self, other, *, alpha=1):
+        return self + (other if alpha == 1 else other * alpha)
+
+    def sub(self, other, *, alpha=1):
+        return self - (other if alpha == 1 else other * alpha)
+
+    def mul(self, other):
+        return self * other
+
+    def div(self, other):
+        return self / other
+
+    def pow(self, exponent):
+        return self**exponent
+
+    def neg(self):
+        return -self
+
+    def matmul(self, other):
+        return self @ other
+
+    def clamp(self, min=None, max=None):  # noqa: A002 - PyTorch's argument names
+        return self.clip(min, max)
+
+    def relu(self):
+        return _numpy().relu(self)
+
+    def softmax(self, dim=None, *, axis=None):
+        return _numpy().softmax(self, axis=_one_axis("softmax", axis, dim))
+
+    def log_softmax(self, dim=None, *, axis=None):
+        return _numpy().log_softmax(self, axis=_one_axis("log_softmax", axis, dim))
+
+    def logsumexp(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
+        axis, keepdims = _reduction_axes("logsumexp", axis, keepdims, dim, keepdim)
+        return _numpy().logsumexp(self, axis=axis, keepdims=keepdims)
+
+    def norm(self, p="fro", dim=None, keepdim=False, *, axis=None, keepdims=False):
+        """PyTorch's norm: the p-norm of the elements over `dim` (all of them by default, a
+        matrix too: 2 / "fro" is then the Frobenius norm); p="nuc" over two dims."""
+        axis, keepdims = _reduction_axes("norm", axis, keepdims, dim, keepdim)
+        linalg = _numpy().linalg
+        if p == "nuc":
+            return linalg.norm(self, "nuc", axis=axis if axis is not None else (-2, -1),
+                               keepdims=keepdims)
+        order = 2 if p == "fro" or p is None else p
+        return linalg.vector_norm(self, axis=axis, keepdims=keepdims, ord=order)
+
+    def round(self, decimals=0):  # noqa: A003 - NumPy's and PyTorch's method name
+        return bind(REGISTRY["round"], self, decimals=decimals)
+
+    # ----- in-place updates (PyTorch's trailing underscore) ----------------------------------
+    # Under the rules of `t += u`: recorded on a computed tensor; on a leaf that requires grad
+    # only under `cr.no_grad()` (an optimiser step, an initialisation).
+    def zero_(self):
+        return self._update_(lambda tensor: _filled(tensor, 0), "zero_")
+
+    def fill_(self, value):
+        return self._update_(lambda tensor: _filled(tensor, value), "fill_")
+
+    def copy_(self, source):
+        """This tensor's values replaced by `source`'s (broadcast, cast to this dtype); the
+        gradient flows to `source`, as PyTorch's copy_."""
+        return self._update_(lambda tensor: _filled(tensor, source), "copy_")
+
+    def _update_(self, compute, operation):
+        if self._trace.concrete and self._node is None and self.requires_grad:
+            if is_grad_enabled():
+                raise InplaceError(
+                    f"{operation}() on a leaf tensor of shape {self.shape} that requires grad "
+                    "would lose its gradient history (PyTorch: 'a leaf Variable that requires "
+                    "grad is being used in an in-place operation'); wrap it in `with "
+                    "cr.no_grad():` (as optimisers and initialisers do), or call it on .data."
+                )
+            return _overwrite_leaf(self, raw_value(compute(self)), operation)
+        result = compute(self)
+        if dtype_of(result) != self.dtype:
+            result = cast(result, self.dtype)
+        _rebind(self, result, operation)
+        return self
+
+    def __getattr__(self, name):
+        # Only names not found the ordinary way come here: the registry's rows as methods,
+        # installed on the class at first use, and the in-place form of any of them.
+        method = _generated_method(name)
+        if method is None:
+            raise AttributeError(_missing_attribute_message(name))
+        return method.__get__(self, type(self))
+
+    def __dir__(self):
+        _install_row_methods()
+        return super().__dir__()
 
 
 _CONVERSION_FIXES = (
@@ -804,3 +1099,291 @@ def _take_fields(target, source):
     target._node = source._node
     target._tangent = source._tangent
     target.requires_grad = source.requires_grad
+
+
+# ----- PyTorch's idioms: helpers ------------------------------------------------------------------
+class NonLeafGradWarning(UserWarning):
+    """`.grad` read on a tensor computed from others, which backward never fills (PyTorch warns
+    the same way). Usually `w = w - lr * w.grad` outside no_grad made `w` a computed tensor."""
+
+
+_NON_LEAF_GRAD = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+    "attribute won't be populated during backward() (PyTorch's warning). A step written "
+    "`w = w - lr * w.grad` outside no_grad makes w a new tensor computed from the old one; "
+    "update the leaf in place instead: `with cr.no_grad(): w -= lr * w.grad`. If you do want "
+    "this tensor's gradient, call .retain_grad() on it before backward()."
+)
+
+# id(node) -> weak reference to the non-leaf tensor whose `.retain_grad()` asked for the
+# cotangent reaching that node; the tape's backward fills `.grad` from it (core/tape.py).
+RETAINED: dict = {}
+
+
+def _forget_retained(key, reference):
+    if RETAINED.get(key) is reference:
+        del RETAINED[key]
+
+
+def retained_tensor(node):
+    """The tensor that retains the gradient of `node`'s output, or None."""
+    reference = RETAINED.get(id(node))
+    tensor = reference() if reference is not None else None
+    return tensor if tensor is not None and tensor._node is node else None
+
+
+class Size(int):
+    """`t.size`: NumPy's element count (an int: `t.size == 6`, `np.zeros(t.size)`), which PyTorch
+    users can call: `t.size()` is the shape (a tuple), `t.size(dim)` one dimension's length.
+    Both libraries' meanings at once, so neither kind of code breaks."""
+
+    def __new__(cls, shape):
+        count = super().__new__(cls, int(np.prod(shape, dtype=np.int64)))
+        count.shape = shape
+        return count
+
+    def __call__(self, dim=None):
+        if dim is None:
+            return self.shape
+        return self.shape[_dim_index(dim, len(self.shape))]
+
+    def __reduce__(self):  # pickles as the number it is
+        return (int, (int(self),))
+
+
+def _dim_index(dim, ndim):
+    """A PyTorch dimension index (negative counts from the end) as a non-negative int."""
+    if not -max(ndim, 1) <= dim < max(ndim, 1):
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-max(ndim, 1)}, "
+            f"{max(ndim, 1) - 1}], but got {dim})"
+        )
+    return dim % max(ndim, 1)
+
+
+def _reduction_axes(method, axis, keepdims, dim, keepdim):
+    """`axis`/`keepdims` (NumPy's spelling) or `dim`/`keepdim` (PyTorch's): one of each."""
+    if dim is not None:
+        if axis is not None:
+            raise TypeError(
+                f"{method}() got both axis= and dim=: they are one argument (NumPy's and "
+                "PyTorch's spelling); pass one of them."
+            )
+        axis = tuple(dim) if isinstance(dim, list) else dim
+    return axis, bool(keepdims or keepdim)
+
+
+def _one_axis(method, axis, dim):
+    if axis is not None and dim is not None:
+        raise TypeError(f"{method}() got both axis= and dim=; pass one of them.")
+    axis = dim if axis is None else axis
+    return -1 if axis is None else axis
+
+
+def _ddof(method, ddof, dim, unbiased, correction):
+    """The delta degrees of freedom of var/std: NumPy's `ddof` (0 by default), or PyTorch's
+    `correction=` / `unbiased=`; with PyTorch's `dim=` spelling the default is PyTorch's, 1."""
+    given = [name for name, value in (("unbiased", unbiased), ("correction", correction))
+             if value is not None]
+    if len(given) > 1 or (given and ddof != 0):
+        raise TypeError(f"{method}(): pass one of ddof=, correction= and unbiased=")
+    if correction is not None:
+        return correction
+    if unbiased is not None:
+        return int(bool(unbiased))
+    return 1 if dim is not None and ddof == 0 else ddof
+
+
+def _values_and_indices(tensor, method, axis, dim, keepdims, keepdim):
+    """t.max(dim=d) / t.min(dim=d): PyTorch's (values, indices) pair."""
+    if axis is not None:
+        raise TypeError(f"{method}() got both axis= and dim=; pass one of them.")
+    if not isinstance(dim, (int, np.integer)):
+        raise TypeError(
+            f"{method}(dim=...) takes one dimension (PyTorch's); for several axes use "
+            f"{method}(axis=(...)), NumPy's spelling, which returns the values alone."
+        )
+    keep = bool(keepdims or keepdim)
+    reduce, arg = (np.max, np.argmax) if method == "max" else (np.min, np.argmin)
+    values = HANDLED_FUNCTIONS[reduce](tensor, axis=dim, keepdims=keep)
+    indices = HANDLED_FUNCTIONS[arg](tensor, axis=dim, keepdims=keep)
+    return ValuesIndices(values, indices)
+
+
+ValuesIndices = collections.namedtuple("ValuesIndices", ["values", "indices"])
+
+
+def _flattened_shape(shape, start_dim, end_dim):
+    ndim = len(shape)
+    if ndim == 0:
+        return (1,)
+    start, end = _dim_index(start_dim, ndim), _dim_index(end_dim, ndim)
+    if start > end:
+        raise ShapeError(
+            f"flatten(start_dim={start_dim}, end_dim={end_dim}): start_dim cannot come after "
+            "end_dim"
+        )
+    merged = int(np.prod(shape[start : end + 1], dtype=np.int64))
+    return shape[:start] + (merged,) + shape[end + 1 :]
+
+
+_DEVICES = {"cpu", "cuda", "mps", "xpu", "xla", "meta", "hip", "vulkan", "ipu", "hpu", "mtia"}
+
+
+def _is_device(arg) -> bool:
+    return isinstance(arg, str) and arg.split(":")[0] in _DEVICES
+
+
+def _check_device(device, what):
+    if str(device).split(":")[0] != "cpu":
+        raise ValueError(
+            f"{what} asked for device {str(device)!r}: chainrule computes with NumPy on the CPU "
+            "only. Drop the device (or pass 'cpu'); for another dtype pass it alone, "
+            "t.to(np.float32)."
+        )
+
+
+def _cast_method(tensor, dtype, copy=False):
+    dtype = np.dtype(dtype)
+    if dtype == tensor.dtype:
+        return tensor.clone() if copy else tensor
+    return cast(tensor, dtype)
+
+
+def _filled(tensor, value):
+    """`value` broadcast to `tensor`'s shape and cast to its dtype, recorded so that a
+    derivative of a Tensor `value` flows (zero to `tensor` itself, as PyTorch's fill_/copy_)."""
+    everywhere = np.ones(tensor.shape, dtype=bool)
+    if not isinstance(value, Tensor):
+        value = np.asarray(value, dtype=tensor.dtype)
+    return bind(REGISTRY["where"], everywhere, value, tensor)
+
+
+class _DataView(Tensor):
+    """`t.data`: a detached tensor holding `t`'s value, whose in-place updates also replace the
+    value of `t` (unrecorded, as PyTorch's `.data` writes are)."""
+
+    __slots__ = ("_owner",)
+
+    def __init__(self, owner):
+        super().__init__(raw_value(owner), owner._trace)
+        self._owner = owner
+
+    def _write_back(self):
+        owner = self._owner
+        owner._value = np.asarray(raw_value(self)).astype(owner.dtype, copy=False)
+        return self
+
+    def _inplace(self, name, other):
+        super()._inplace(name, other)
+        return self._write_back()
+
+    def _update_(self, compute, operation):
+        super()._update_(compute, operation)
+        return self._write_back()
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        self._write_back()
+
+
+def _numpy():
+    # chainrule.numpy is a layer above core; its composites (relu, softmax, norm) are looked
+    # up when a method needs one, as `_tape` looks up the tape.
+    import chainrule.numpy
+
+    return chainrule.numpy
+
+
+# Registry rows installed as methods so far (a row defined later is installed at its first use).
+_installed_rows: set = set()
+# PyTorch's in-place forms (`t.add_(u)`, `t.clamp_(0, 1)`, `t.sin_()`) of these methods, and of
+# every row method.
+_INPLACE_BASES = {"add", "sub", "mul", "div", "pow", "neg", "clamp", "clip", "relu", "round",
+                  "abs", "exp", "log", "tanh", "sqrt"}
+
+
+def _row_arity(primitive):
+    if primitive.ufunc is not None:
+        return primitive.ufunc.nin
+    vjps = primitive.vjps
+    return len(vjps) if isinstance(vjps, tuple) and vjps else None
+
+
+def _row_method(primitive, name):
+    def method(self):
+        return bind(primitive, self)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"`cnp.{name}(t)` as a method (the registry's row {primitive.name!r})."
+    return method
+
+
+def _install_row_methods():
+    """Every one-input registry row, under each of its `names`, as a method (`t.sin()`,
+    `t.sigmoid()`, `t.isnan()`); a name the class already has keeps its method."""
+    for primitive in list(REGISTRY.values()):
+        if primitive.name in _installed_rows:
+            continue
+        _installed_rows.add(primitive.name)
+        if _row_arity(primitive) != 1:
+            continue
+        for name in primitive.names:
+            if not hasattr(Tensor, name):
+                setattr(Tensor, name, _row_method(primitive, name))
+                _INPLACE_BASES.add(name)
+
+
+def _inplace_method(base):
+    def method(self, *args, **kwargs):
+        return self._update_(lambda tensor: getattr(tensor, base)(*args, **kwargs), base + "_")
+
+    method.__name__ = method.__qualname__ = base + "_"
+    method.__doc__ = f"`t.{base}(...)` written into `t` (PyTorch's in-place form)."
+    return method
+
+
+def _generated_method(name):
+    if name.startswith("_"):
+        return None
+    if len(_installed_rows) != len(REGISTRY):
+        _install_row_methods()
+        if name in vars(Tensor):
+            return vars(Tensor)[name]
+    base = name[:-1]
+    if name.endswith("_") and base in _INPLACE_BASES:
+        method = _inplace_method(base)
+        setattr(Tensor, name, method)
+        return method
+    return None
+
+
+# PyTorch names we spell differently: the AttributeError says ours.
+_OUR_SPELLING = {
+    "expand": "cnp.broadcast_to(t, shape)",
+    "expand_as": "cnp.broadcast_to(t, other.shape)",
+    "repeat": "cnp.tile(t, reps)",
+    "masked_fill": "cnp.where(mask, value, t)",
+    "type_as": "t.astype(other.dtype)",
+    "index_select": "cnp.take(t, indices, axis=dim)",
+    "gather": "cnp.take_along_axis(t, indices, axis=dim)",
+    "new_zeros": "cr.zeros(shape, dtype=t.dtype)",
+    "new_ones": "cr.ones(shape, dtype=t.dtype)",
+    "new_tensor": "cr.tensor(data, dtype=t.dtype)",
+    "chunk": "cnp.array_split(t, chunks, axis=dim)",
+    "split": "cnp.split(t, sections, axis=dim)",
+    "transpose_": "t = t.transpose(...)",
+    "backward_hook": "cr.custom_vjp",
+    "register_hook": "t.retain_grad() (then read .grad), or cr.custom_vjp for a custom rule",
+    "is_cuda": "nothing: chainrule runs on the CPU (t.device == 'cpu')",
+    "normal_": "`with cr.no_grad(): t.copy_(cr.randn(*t.shape, rng=...))`",
+    "uniform_": "`with cr.no_grad(): t.copy_(cr.rand(*t.shape, rng=...))`",
+    "detach_": "t = t.detach()",
+}
+
+
+def _missing_attribute_message(name):
+    message = f"'Tensor' object has no attribute {name!r}"
+    if name in _OUR_SPELLING:
+        message += f"; chainrule's spelling: {_OUR_SPELLING[name]}"
+    return message

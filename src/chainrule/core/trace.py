@@ -193,17 +193,34 @@ class _GradModeSwitch:
         return wrapper
 
 
-class no_grad(_GradModeSwitch):
-    """Record nothing inside: `with cr.no_grad(): ...` or `@cr.no_grad()`. Thread-local."""
+class _BareDecorator(_GradModeSwitch):
+    """A switch that also decorates without parentheses (`@cr.no_grad`, as PyTorch allows):
+    called with a function, the class returns the decorated function itself."""
 
-    def __init__(self):
+    def __new__(cls, function=None):
+        if function is not None:
+            if not callable(function):
+                raise TypeError(
+                    f"cr.{cls.__name__}() takes no arguments; use it as `with cr.{cls.__name__}():`"
+                    f", `@cr.{cls.__name__}` or `@cr.{cls.__name__}()`"
+                )
+            return cls()(function)
+        return super().__new__(cls)
+
+
+class no_grad(_BareDecorator):
+    """Record nothing inside: `with cr.no_grad(): ...`, `@cr.no_grad` or `@cr.no_grad()`.
+    Thread-local."""
+
+    def __init__(self, function=None):
         super().__init__(False)
 
 
-class enable_grad(_GradModeSwitch):
-    """Record again inside a `no_grad` block. Thread-local."""
+class enable_grad(_BareDecorator):
+    """Record again inside a `no_grad` block (`with`, `@cr.enable_grad`, `@cr.enable_grad()`).
+    Thread-local."""
 
-    def __init__(self):
+    def __init__(self, function=None):
         super().__init__(True)
 
 

@@ -10,7 +10,12 @@ __all__ = ["Dataset", "TensorDataset"]
 
 class Dataset:
     """Subclass with `__len__` and `__getitem__(i)` returning a tuple of arrays or numbers.
-    `get_batch(indices)` stacks samples; override it when whole batches can be sliced at once."""
+    `get_batch(indices)` stacks samples; override it when whole batches can be sliced at once.
+
+    Returns:
+        `dataset[i]` gives a tuple of arrays or numbers; `get_batch(indices)` gives a tuple of
+        stacked arrays, one per field.
+    """
 
     def __len__(self):  # pragma: no cover - subclasses define it
         raise NotImplementedError
@@ -27,7 +32,14 @@ class Dataset:
 
 class TensorDataset(Dataset):
     """Samples are the rows of each array: `TensorDataset(images, labels)[i] == (images[i],
-    labels[i])`. Tensors are stored by value (no graph)."""
+    labels[i])`. Tensors are stored by value (no graph).
+
+    Returns:
+        `dataset[i]` gives the tuple (array0[i], array1[i], ...).
+
+    Raises:
+        ShapeError: when the arrays differ in their first dimension.
+    """
 
     def __init__(self, *arrays):
         if not arrays:

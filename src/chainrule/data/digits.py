@@ -15,6 +15,13 @@ def load_digits(test_fraction: float = 0.2, seed: int = 0, dtype=np.float32):
 
     The split is a seeded permutation: ceil(test_fraction * 1797) images are held out
     (360 for the default 20%). Needs scikit-learn (`pip install 'chainrule[train]'`).
+
+    Returns:
+        A pair (train, test) of TensorDatasets of float32 images (N, 1, 8, 8) and int64
+        labels (N,).
+
+    Raises:
+        MissingExtraError: without scikit-learn (`pip install 'chainrule[train]'`).
     """
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"load_digits: test_fraction must lie in (0, 1), got {test_fraction}")

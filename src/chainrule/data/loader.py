@@ -18,6 +18,10 @@ class DataLoader:
 
     `shuffle=True` draws a fresh permutation each epoch from `seed`; `drop_last=True` skips a
     final batch smaller than `batch_size`. Set `loader.epoch` to resume a run's order.
+
+    Returns:
+        Iterating yields one tuple of Tensors per batch, each with the batch as its
+        first axis; `len(loader)` is the number of batches.
     """
 
     def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False,

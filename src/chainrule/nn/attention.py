@@ -148,6 +148,11 @@ class MultiheadAttention(Module):
 
     Initialisation as PyTorch: Xavier-uniform projections, zero in_proj_bias and out_proj.bias,
     out_proj.weight U(-1/sqrt(E), 1/sqrt(E)).
+
+    Returns:
+        `layer(query, key, value)` gives (output, weights), output shaped like query with
+        embed_dim features; weights (N, L, S) averaged over heads, per head with
+        average_attn_weights=False, or None with need_weights=False.
     """
 
     def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False,
@@ -346,6 +351,9 @@ class TransformerEncoderLayer(Module):
     forward(src, src_mask=None, src_key_padding_mask=None, is_causal=False); the masks are
     MultiheadAttention's attn_mask and key_padding_mask. `activation` is "relu", "gelu" (the
     exact, erf form, which needs SciPy) or a callable.
+
+    Returns:
+        `layer(src)` gives a Tensor of src's shape.
     """
 
     def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu",
@@ -409,6 +417,9 @@ class TransformerEncoder(Module):
     forward(src, mask=None, src_key_padding_mask=None, is_causal=None) passes the masks to
     every layer. The copies' dropout layers draw from independent streams spawned from the
     original's generators (deep copies would otherwise repeat the same masks in every layer).
+
+    Returns:
+        `encoder(src)` gives a Tensor of src's shape.
     """
 
     def __init__(self, encoder_layer, num_layers, norm=None, enable_nested_tensor=True,

@@ -97,7 +97,14 @@ class _ConvNd(Module):
 
 class Conv1d(_ConvNd):
     """1-d convolution (cross-correlation) over (N, C_in, L): weight (C_out, C_in / groups, k),
-    bias (C_out,). `padding` is an int, "valid" or "same"."""
+    bias (C_out,). `padding` is an int, "valid" or "same".
+
+    Returns:
+        `layer(x)` for x of shape (N, C_in, L) gives a Tensor of shape (N, C_out, L_out).
+
+    Raises:
+        ShapeError: when x is not 3-d with C_in channels.
+    """
 
     _n = 1
     _layout = "(N, {C}, L)"
@@ -116,7 +123,16 @@ class Conv1d(_ConvNd):
 
 class Conv2d(_ConvNd):
     """2-d convolution (cross-correlation) over (N, C_in, H, W): weight (C_out, C_in / groups,
-    kh, kw), bias (C_out,). `padding` is an int, a pair, "valid" or "same"."""
+    kh, kw), bias (C_out,). `padding` is an int, a pair, "valid" or "same".
+
+    Returns:
+        `layer(x)` for x of shape (N, C_in, H, W) gives a Tensor of shape
+        (N, C_out, H_out, W_out), as PyTorch's Conv2d computes H_out and W_out.
+
+    Raises:
+        ShapeError: when x is not 4-d with C_in channels.
+        DTypeError: when x's floating dtype differs from the parameters'.
+    """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
@@ -134,7 +150,15 @@ class ConvTranspose2d(_ConvNd):
     """The transpose of Conv2d (a "deconvolution", for upsampling) over (N, C_in, H, W):
     weight (C_in, C_out / groups, kh, kw), bias (C_out,). The output has height
     (H - 1) * stride - 2 * padding + dilation * (kh - 1) + output_padding + 1; `forward(x,
-    output_size=(h, w))` picks output_padding to reach that size, as PyTorch."""
+    output_size=(h, w))` picks output_padding to reach that size, as PyTorch.
+
+    Returns:
+        `layer(x)` for x of shape (N, C_in, H, W) gives a Tensor of shape
+        (N, C_out, H_out, W_out), with H_out as above.
+
+    Raises:
+        ShapeError: when x is not 4-d with C_in channels.
+    """
 
     _transposed = True
 
@@ -188,7 +212,11 @@ class _Pool2d(Module):
 
 
 class MaxPool2d(_Pool2d):
-    """Maximum over each (kh, kw) window of (N, C, H, W) (stride defaults to the kernel)."""
+    """Maximum over each (kh, kw) window of (N, C, H, W) (stride defaults to the kernel).
+
+    Returns:
+        `layer(x)` gives a Tensor of shape (N, C, H_out, W_out), as PyTorch's MaxPool2d.
+    """
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1,
                  return_indices: bool = False, ceil_mode: bool = False):
@@ -210,7 +238,11 @@ class MaxPool2d(_Pool2d):
 
 
 class AvgPool2d(_Pool2d):
-    """Mean over each (kh, kw) window of (N, C, H, W) (zero padding counts)."""
+    """Mean over each (kh, kw) window of (N, C, H, W) (zero padding counts).
+
+    Returns:
+        `layer(x)` gives a Tensor of shape (N, C, H_out, W_out), as PyTorch's AvgPool2d.
+    """
 
     def forward(self, x):
         self._check(x)
@@ -218,7 +250,11 @@ class AvgPool2d(_Pool2d):
 
 
 class MaxPool1d(Module):
-    """Maximum over each window of (N, C, L) (stride defaults to the kernel size)."""
+    """Maximum over each window of (N, C, L) (stride defaults to the kernel size).
+
+    Returns:
+        `layer(x)` gives a Tensor of shape (N, C, L_out), as PyTorch's MaxPool1d.
+    """
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1,
                  return_indices: bool = False, ceil_mode: bool = False):
@@ -242,7 +278,11 @@ class MaxPool1d(Module):
 
 class AdaptiveAvgPool2d(Module):
     """Average (N, C, H, W) or (C, H, W) into an `output_size` grid (an int, a pair, None for
-    "as the input") whatever the input's size, with PyTorch's windows."""
+    "as the input") whatever the input's size, with PyTorch's windows.
+
+    Returns:
+        `layer(x)` gives a Tensor of shape (N, C) + output_size (or (C,) + output_size).
+    """
 
     def __init__(self, output_size):
         super().__init__()

@@ -18,7 +18,16 @@ __all__ = [
 
 
 class Linear(Module):
-    """y = x @ weight.T + bias; weight (out_features, in_features) is Kaiming-uniform, bias zero."""
+    """y = x @ weight.T + bias; weight (out_features, in_features) is Kaiming-uniform, bias zero.
+
+    Returns:
+        `layer(x)` for x of shape (..., in_features) gives a Tensor of shape
+        (..., out_features) in the parameters' dtype.
+
+    Raises:
+        ShapeError: when the last axis of x is not in_features.
+        DTypeError: when x's floating dtype differs from the parameters'.
+    """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, rng=None,
                  dtype=np.float32, device=None):
@@ -43,7 +52,11 @@ class Linear(Module):
 
 
 class Flatten(Module):
-    """Merge dimensions start_dim..end_dim into one (by default all but the batch axis)."""
+    """Merge dimensions start_dim..end_dim into one (by default all but the batch axis).
+
+    Returns:
+        `layer(x)` gives x with axes start_dim..end_dim merged into one.
+    """
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1):
         super().__init__()
@@ -63,7 +76,11 @@ class Flatten(Module):
 class Dropout(Module):
     """Zero entries with probability p while training, drawing masks from `rng` (a NumPy
     Generator or an int seed); the identity in eval mode. Under `cr.vmap` each example of a
-    batched input gets its own mask (see `functional.dropout`)."""
+    batched input gets its own mask (see `functional.dropout`).
+
+    Returns:
+        `layer(x)` gives a Tensor of x's shape and dtype (x itself in eval mode).
+    """
 
     def __init__(self, p: float = 0.5, inplace: bool = False, *, rng=None):
         super().__init__()
@@ -84,7 +101,11 @@ class Dropout(Module):
 
 class Dropout2d(Dropout):
     """Zero whole channels of (N, C, H, W) (or (N, C, ...)) with probability p while
-    training, scaling the rest by 1/(1-p); the identity in eval mode."""
+    training, scaling the rest by 1/(1-p); the identity in eval mode.
+
+    Returns:
+        `layer(x)` gives a Tensor of x's shape and dtype (x itself in eval mode).
+    """
 
     def forward(self, x):
         check_input_shape(self, x, len(cnp.shape(x)) >= 2, "(N, C, H, W)")
@@ -92,7 +113,14 @@ class Dropout2d(Dropout):
 
 
 class Embedding(Module):
-    """A lookup table: integer indices of any shape -> rows of a (num_embeddings, dim) weight."""
+    """A lookup table: integer indices of any shape -> rows of a (num_embeddings, dim) weight.
+
+    Returns:
+        `layer(indices)` gives a Tensor of shape indices.shape + (embedding_dim,).
+
+    Raises:
+        ValueError: for an index outside [0, num_embeddings).
+    """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, rng=None, dtype=np.float32,
                  device=None):
@@ -111,34 +139,62 @@ class Embedding(Module):
 
 
 class Identity(Module):
+    """The identity: `Identity()(x)` returns x unchanged (a placeholder layer).
+
+    Returns:
+        `layer(x)` gives x itself.
+    """
     def forward(self, x):
         return x
 
 
 class ReLU(Module):
+    """max(x, 0) elementwise (gradient 0 at 0, as PyTorch).
+
+    Returns:
+        `layer(x)` gives a Tensor of x's shape and dtype.
+    """
     def forward(self, x):
         return F.relu(x)
 
 
 class Tanh(Module):
+    """tanh(x) elementwise.
+
+    Returns:
+        `layer(x)` gives a Tensor of x's shape and dtype.
+    """
     def forward(self, x):
         return F.tanh(x)
 
 
 class Sigmoid(Module):
+    """1 / (1 + exp(-x)) elementwise, computed without overflow.
+
+    Returns:
+        `layer(x)` gives a Tensor of x's shape and dtype.
+    """
     def forward(self, x):
         return F.sigmoid(x)
 
 
 class GELU(Module):
-    """GELU, tanh approximation (see `functional.gelu`)."""
+    """GELU, tanh approximation (see `functional.gelu`).
+
+    Returns:
+        `layer(x)` gives a Tensor of x's shape and dtype.
+    """
 
     def forward(self, x):
         return F.gelu(x)
 
 
 class Softmax(Module):
-    """Softmax along `axis` (PyTorch's `dim=` is accepted too)."""
+    """Softmax along `axis` (PyTorch's `dim=` is accepted too).
+
+    Returns:
+        `layer(x)` gives a Tensor of x's shape and dtype whose entries along `axis` sum to 1.
+    """
 
     def __init__(self, axis: int = -1, *, dim=None):
         super().__init__()
@@ -152,12 +208,21 @@ class Softmax(Module):
 
 
 class LogSoftmax(Softmax):
+    """log(softmax(x)) along `axis` (PyTorch's `dim=` is accepted too), computed stably.
+
+    Returns:
+        `layer(x)` gives a Tensor of x's shape and dtype.
+    """
     def forward(self, x):
         return F.log_softmax(x, axis=self.axis)
 
 
 class LeakyReLU(Module):
-    """x for x > 0, negative_slope * x elsewhere."""
+    """x for x > 0, negative_slope * x elsewhere.
+
+    Returns:
+        `layer(x)` gives a Tensor of x's shape and dtype.
+    """
 
     def __init__(self, negative_slope: float = 1e-2, inplace: bool = False):
         super().__init__()
@@ -171,7 +236,11 @@ class LeakyReLU(Module):
 
 
 class ELU(Module):
-    """x for x > 0, alpha * (exp(x) - 1) elsewhere."""
+    """x for x > 0, alpha * (exp(x) - 1) elsewhere.
+
+    Returns:
+        `layer(x)` gives a Tensor of x's shape and dtype.
+    """
 
     def __init__(self, alpha: float = 1.0, inplace: bool = False):
         super().__init__()
@@ -185,7 +254,11 @@ class ELU(Module):
 
 
 class SiLU(Module):
-    """x * sigmoid(x) (swish)."""
+    """x * sigmoid(x) (swish).
+
+    Returns:
+        `layer(x)` gives a Tensor of x's shape and dtype.
+    """
 
     def __init__(self, inplace: bool = False):
         super().__init__()
@@ -196,7 +269,11 @@ class SiLU(Module):
 
 
 class Softplus(Module):
-    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold."""
+    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold.
+
+    Returns:
+        `layer(x)` gives a Tensor of x's shape and dtype.
+    """
 
     def __init__(self, beta: float = 1.0, threshold: float = 20.0):
         super().__init__()
@@ -210,7 +287,11 @@ class Softplus(Module):
 
 
 class Mish(Module):
-    """x * tanh(softplus(x))."""
+    """x * tanh(softplus(x)).
+
+    Returns:
+        `layer(x)` gives a Tensor of x's shape and dtype.
+    """
 
     def __init__(self, inplace: bool = False):
         super().__init__()
@@ -221,7 +302,11 @@ class Mish(Module):
 
 
 class Hardtanh(Module):
-    """x clipped to [min_val, max_val] (gradient 1 strictly inside, 0 elsewhere)."""
+    """x clipped to [min_val, max_val] (gradient 1 strictly inside, 0 elsewhere).
+
+    Returns:
+        `layer(x)` gives a Tensor of x's shape and dtype.
+    """
 
     def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False,
                  min_value=None, max_value=None):

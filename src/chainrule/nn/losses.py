@@ -483,21 +483,39 @@ class _Loss(Module):
 
 
 class MSELoss(_Loss):
-    """`mse_loss` as a module: MSELoss(reduction="mean")(input, target)."""
+    """`mse_loss` as a module: MSELoss(reduction="mean")(input, target).
+
+    Returns:
+        `loss(input, target)` computes `mse_loss`,
+        giving a scalar Tensor for reduction "mean" or
+        "sum", the elementwise losses for "none".
+    """
 
     def forward(self, input, target):  # noqa: A002 - PyTorch's name
         return mse_loss(input, target, reduction=self.reduction)
 
 
 class L1Loss(_Loss):
-    """`l1_loss` as a module."""
+    """`l1_loss` as a module.
+
+    Returns:
+        `loss(input, target)` computes `l1_loss`,
+        giving a scalar Tensor, or the elementwise
+        losses for reduction "none".
+    """
 
     def forward(self, input, target):  # noqa: A002
         return l1_loss(input, target, reduction=self.reduction)
 
 
 class NLLLoss(_Loss):
-    """`nll_loss` as a module: NLLLoss(weight=None, ignore_index=-100, reduction="mean")."""
+    """`nll_loss` as a module: NLLLoss(weight=None, ignore_index=-100, reduction="mean").
+
+    Returns:
+        `loss(input, target)` computes `nll_loss`,
+        giving a scalar Tensor for reduction "mean" or
+        "sum", one loss per example for "none".
+    """
 
     def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
                  reduction: str = "mean"):
@@ -512,7 +530,13 @@ class NLLLoss(_Loss):
 
 class CrossEntropyLoss(_Loss):
     """`cross_entropy` as a module: CrossEntropyLoss(weight=None, ignore_index=-100,
-    reduction="mean", label_smoothing=0.0), on integer classes or class probabilities."""
+    reduction="mean", label_smoothing=0.0), on integer classes or class probabilities.
+
+    Returns:
+        `loss(input, target)` computes `cross_entropy`,
+        giving a scalar Tensor for reduction
+        "mean" or "sum", one loss per example for "none".
+    """
 
     def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
                  reduction: str = "mean", label_smoothing: float = 0.0):
@@ -537,7 +561,13 @@ class CrossEntropyLoss(_Loss):
 
 class BCELoss(_Loss):
     """`binary_cross_entropy` (on probabilities) as a module: BCELoss(weight=None,
-    reduction="mean")."""
+    reduction="mean").
+
+    Returns:
+        `loss(input, target)` computes `binary_cross_entropy`,
+        giving a scalar Tensor, or the
+        elementwise losses for reduction "none".
+    """
 
     def __init__(self, weight=None, size_average=None, reduce=None, reduction: str = "mean"):
         super().__init__(size_average, reduce, reduction)
@@ -549,7 +579,13 @@ class BCELoss(_Loss):
 
 class BCEWithLogitsLoss(_Loss):
     """`binary_cross_entropy_with_logits` as a module: BCEWithLogitsLoss(weight=None,
-    reduction="mean", pos_weight=None)."""
+    reduction="mean", pos_weight=None).
+
+    Returns:
+        `loss(input, target)` computes `binary_cross_entropy_with_logits`,
+        giving a scalar Tensor,
+        or the elementwise losses for reduction "none".
+    """
 
     def __init__(self, weight=None, size_average=None, reduce=None, reduction: str = "mean",
                  pos_weight=None):
@@ -564,7 +600,13 @@ class BCEWithLogitsLoss(_Loss):
 
 
 class SmoothL1Loss(_Loss):
-    """`smooth_l1_loss` as a module: SmoothL1Loss(reduction="mean", beta=1.0)."""
+    """`smooth_l1_loss` as a module: SmoothL1Loss(reduction="mean", beta=1.0).
+
+    Returns:
+        `loss(input, target)` computes `smooth_l1_loss`,
+        giving a scalar Tensor, or the
+        elementwise losses for reduction "none".
+    """
 
     def __init__(self, size_average=None, reduce=None, reduction: str = "mean",
                  beta: float = 1.0):
@@ -581,7 +623,13 @@ class SmoothL1Loss(_Loss):
 
 
 class HuberLoss(_Loss):
-    """`huber_loss` as a module: HuberLoss(reduction="mean", delta=1.0)."""
+    """`huber_loss` as a module: HuberLoss(reduction="mean", delta=1.0).
+
+    Returns:
+        `loss(input, target)` computes `huber_loss`,
+        giving a scalar Tensor, or the elementwise
+        losses for reduction "none".
+    """
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0):
         super().__init__(None, None, reduction)
@@ -598,7 +646,13 @@ class HuberLoss(_Loss):
 
 class KLDivLoss(_Loss):
     """`kl_div` as a module: KLDivLoss(reduction="mean", log_target=False); input holds
-    log-probabilities. Use reduction="batchmean" for the KL divergence per example."""
+    log-probabilities. Use reduction="batchmean" for the KL divergence per example.
+
+    Returns:
+        `loss(input, target)` computes `kl_div`,
+        giving a scalar Tensor, or the elementwise
+        losses for reduction "none".
+    """
 
     def __init__(self, size_average=None, reduce=None, reduction: str = "mean",
                  log_target: bool = False):

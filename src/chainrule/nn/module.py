@@ -53,7 +53,16 @@ class Module:
     anything but a Parameter or None to a parameter's name is an error), `state_dict()` keys
     are dotted names in PyTorch's order, and `to(dtype)`, `apply`, `requires_grad_`,
     `named_modules`, `named_children`, `add_module`, `get_submodule` and forward hooks behave
-    as there."""
+    as there.
+
+    Returns:
+        Calling a module runs its hooks and `forward(*args, **kwargs)` and returns what
+        `forward` returns.
+
+    Raises:
+        StateDictError: from `load_state_dict` for missing, unexpected or mis-shaped keys
+            (strict mode).
+    """
 
     # No hooks until one is registered (read-only, so registering makes the module its own).
     _forward_hooks = MappingProxyType({})
@@ -521,7 +530,11 @@ IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_k
 
 class RemovableHandle:
     """Returned by `register_forward_hook` and `register_forward_pre_hook`: `remove()` (or
-    leaving a `with` block over it) unregisters the hook."""
+    leaving a `with` block over it) unregisters the hook.
+
+    Returns:
+        `remove()` returns None; removing twice does nothing.
+    """
 
     _next_id = itertools.count()
 
@@ -737,7 +750,11 @@ def _state_mismatch_message(owner, missing, unexpected, misshaped):
 # ----- containers ----------------------------------------------------------------------------
 class Sequential(Module):
     """Layers applied one after the other: `Sequential(Linear(4, 8), ReLU(), Linear(8, 1))`,
-    or named: `Sequential(OrderedDict([("fc", Linear(4, 8)), ("act", ReLU())]))`."""
+    or named: `Sequential(OrderedDict([("fc", Linear(4, 8)), ("act", ReLU())]))`.
+
+    Returns:
+        `model(x)` gives the last layer's output, each layer fed the previous one's.
+    """
 
     def __init__(self, *layers):
         super().__init__()
@@ -800,7 +817,12 @@ class Sequential(Module):
 class ModuleList(Module):
     """A list of modules whose parameters the owner sees (`self.blocks = ModuleList([...])`):
     indexing, slicing, iteration, `append`, `extend`, `insert`, `pop`, `del`, as PyTorch's.
-    State names are the positions: `blocks.0.weight`. It has no forward pass of its own."""
+    State names are the positions: `blocks.0.weight`. It has no forward pass of its own.
+
+    Raises:
+        TypeError: when an item is not a Module. A ModuleList has no `forward`: iterate
+            over it in the owner's `forward`.
+    """
 
     def __init__(self, modules=None):
         super().__init__()
@@ -868,7 +890,11 @@ class ModuleList(Module):
 class ModuleDict(Module):
     """A dict of modules whose parameters the owner sees (`self.heads = ModuleDict({...})`):
     `[key]`, `in`, `keys()`, `items()`, `values()`, `update`, `pop`, `del`, insertion order, as
-    PyTorch's. State names use the keys: `heads.cls.weight`. It has no forward pass."""
+    PyTorch's. State names use the keys: `heads.cls.weight`. It has no forward pass.
+
+    Raises:
+        TypeError: when a value is not a Module.
+    """
 
     def __init__(self, modules=None):
         super().__init__()

@@ -93,14 +93,30 @@ class _BatchNorm(Module):
 
 
 class BatchNorm1d(_BatchNorm):
-    """Batch norm over (N, C) or (N, C, L) inputs."""
+    """Batch norm over (N, C) or (N, C, L) inputs.
+
+    Returns:
+        `layer(x)` gives a Tensor of x's shape, normalised per channel (batch statistics
+        while training, running statistics in eval mode).
+
+    Raises:
+        ShapeError: when x is not (N, C) or (N, C, L) with num_features channels.
+    """
 
     _ndims = (2, 3)
     _expected = "(N, {C}) or (N, {C}, L)"
 
 
 class BatchNorm2d(_BatchNorm):
-    """Batch norm over (N, C, H, W) inputs."""
+    """Batch norm over (N, C, H, W) inputs.
+
+    Returns:
+        `layer(x)` gives a Tensor of x's shape, normalised per channel (batch statistics
+        while training, running statistics in eval mode).
+
+    Raises:
+        ShapeError: when x is not (N, C, H, W) with num_features channels.
+    """
 
     _ndims = (4,)
     _expected = "(N, {C}, H, W)"
@@ -108,7 +124,14 @@ class BatchNorm2d(_BatchNorm):
 
 class LayerNorm(Module):
     """Normalise each sample over its trailing `normalized_shape` dimensions; weight and bias
-    have shape `normalized_shape`."""
+    have shape `normalized_shape`.
+
+    Returns:
+        `layer(x)` gives a Tensor of x's shape.
+
+    Raises:
+        ShapeError: when x's trailing axes are not normalized_shape.
+    """
 
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
                  bias: bool = True, device=None, dtype=None):
@@ -138,7 +161,14 @@ class LayerNorm(Module):
 
 class GroupNorm(Module):
     """Normalise each sample of (N, C, ...) over groups of C / num_groups channels (and all
-    positions), then scale and shift per channel: weight and bias have shape (C,)."""
+    positions), then scale and shift per channel: weight and bias have shape (C,).
+
+    Returns:
+        `layer(x)` gives a Tensor of x's shape.
+
+    Raises:
+        ShapeError: when x's channel axis is not num_channels.
+    """
 
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
                  affine: bool = True, device=None, dtype=None, *, bias: bool = True):

@@ -14,7 +14,12 @@ __all__ = ["Parameter"]
 
 class Parameter(cr.Tensor):
     """A learnable leaf tensor. `Parameter(np.zeros(3))` copies the data (float64 stays float64,
-    float32 stays float32, complex stays complex; integers become float64)."""
+    float32 stays float32, complex stays complex; integers become float64).
+
+    Returns:
+        A leaf Tensor with `requires_grad=True`, registered by the Module it is
+        assigned to.
+    """
 
     __slots__ = ()
 

@@ -651,6 +651,13 @@ class RNN(_RNNBase):
 
     forward(input, hx=None, lengths=None, mask=None) -> (output, h_n); see the module
     docstring for shapes, padding and the parameters' names.
+
+    Returns:
+        `layer(input, hx=None)` gives (output, h_n) with output (L, N, D * hidden_size)
+        ((N, L, ...) if batch_first) and h_n (D * num_layers, N, hidden_size).
+
+    Raises:
+        ShapeError: when input's feature axis is not input_size or hx has the wrong shape.
     """
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
@@ -668,6 +675,13 @@ class LSTM(_RNNBase):
 
     forward(input, hx=None, lengths=None, mask=None) -> (output, (h_n, c_n)), `hx` a pair
     (h_0, c_0); see the module docstring for shapes, padding and the parameters' names.
+
+    Returns:
+        `layer(input, hx=None)` gives (output, (h_n, c_n)), shaped as for RNN (h_n's last
+        axis is proj_size when set).
+
+    Raises:
+        ShapeError: when input's feature axis is not input_size or hx has the wrong shape.
     """
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
@@ -682,6 +696,12 @@ class GRU(_RNNBase):
 
     forward(input, hx=None, lengths=None, mask=None) -> (output, h_n); see the module
     docstring for shapes, padding and the parameters' names.
+
+    Returns:
+        `layer(input, hx=None)` gives (output, h_n), shaped as for RNN.
+
+    Raises:
+        ShapeError: when input's feature axis is not input_size or hx has the wrong shape.
     """
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
@@ -756,7 +776,11 @@ class _CellBase(Module):
 
 
 class RNNCell(_CellBase):
-    """One Elman step, PyTorch's `nn.RNNCell`: forward(input, hx=None) -> h'."""
+    """One Elman step, PyTorch's `nn.RNNCell`: forward(input, hx=None) -> h'.
+
+    Returns:
+        `cell(input, hx=None)` gives h' of shape (N, hidden_size) (or (hidden_size,)).
+    """
 
     def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", *, rng=None,
                  dtype=np.float32, device=None):
@@ -771,7 +795,11 @@ class RNNCell(_CellBase):
 
 class LSTMCell(_CellBase):
     """One LSTM step, PyTorch's `nn.LSTMCell`: forward(input, hx=None) -> (h', c'), `hx` a
-    pair (h, c)."""
+    pair (h, c).
+
+    Returns:
+        `cell(input, hx=None)` gives (h', c'), each of shape (N, hidden_size).
+    """
 
     def __init__(self, input_size, hidden_size, bias=True, *, rng=None, dtype=np.float32,
                  device=None):
@@ -779,7 +807,11 @@ class LSTMCell(_CellBase):
 
 
 class GRUCell(_CellBase):
-    """One GRU step, PyTorch's `nn.GRUCell`: forward(input, hx=None) -> h'."""
+    """One GRU step, PyTorch's `nn.GRUCell`: forward(input, hx=None) -> h'.
+
+    Returns:
+        `cell(input, hx=None)` gives h' of shape (N, hidden_size) (or (hidden_size,)).
+    """
 
     def __init__(self, input_size, hidden_size, bias=True, *, rng=None, dtype=np.float32,
                  device=None):

@@ -21,7 +21,12 @@ def _check_non_negative(optimizer, group, *names):
 
 class SGD(Optimizer):
     """g <- g + wd p;  b <- mu b + (1 - dampening) g (b = g at the first step);
-    d = g + mu b (Nesterov) or b;  p <- p - lr d.  With momentum 0: p <- p - lr g."""
+    d = g + mu b (Nesterov) or b;  p <- p - lr d.  With momentum 0: p <- p - lr g.
+
+    Returns:
+        `step(closure=None)` gives the closure's loss when one is given, else None;
+        parameters are updated in place.
+    """
 
     def __init__(self, params, lr: float = 0.01, momentum: float = 0.0, dampening: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False):
@@ -53,7 +58,12 @@ class SGD(Optimizer):
 class Adam(Optimizer):
     """g <- g + wd p;  m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;
     p <- p - lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)  (Kingma and Ba, 2015).
-    With amsgrad=True v is replaced by the running maximum of v (Reddi et al., 2018)."""
+    With amsgrad=True v is replaced by the running maximum of v (Reddi et al., 2018).
+
+    Returns:
+        `step(closure=None)` gives the closure's loss when one is given, else None;
+        parameters are updated in place.
+    """
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False):
@@ -99,7 +109,12 @@ class Adam(Optimizer):
 
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov and Hutter, 2019):
-    p <- p - lr wd p - lr m_hat / (sqrt(v_hat) + eps); the gradient itself is not decayed."""
+    p <- p - lr wd p - lr m_hat / (sqrt(v_hat) + eps); the gradient itself is not decayed.
+
+    Returns:
+        `step(closure=None)` gives the closure's loss when one is given, else None;
+        parameters are updated in place.
+    """
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.01, amsgrad: bool = False):
@@ -113,7 +128,12 @@ class RMSprop(Optimizer):
     """g <- g + wd p;  v <- alpha v + (1 - alpha) g^2;  b <- mu b + g / (sqrt(v) + eps);
     p <- p - lr b  (with momentum 0: p <- p - lr g / (sqrt(v) + eps))  (Hinton's lecture 6e).
     centered=True divides by sqrt(v - a^2) + eps instead, a <- alpha a + (1 - alpha) g the
-    running mean of g (Graves, 2013)."""
+    running mean of g (Graves, 2013).
+
+    Returns:
+        `step(closure=None)` gives the closure's loss when one is given, else None;
+        parameters are updated in place.
+    """
 
     def __init__(self, params, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False):

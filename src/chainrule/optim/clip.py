@@ -15,6 +15,9 @@ def clip_grad_norm_(parameters, max_norm: float, eps: float = 1e-6) -> float:
     Returns the norm before clipping (useful to log). Parameters without a gradient are skipped.
     A complex gradient counts with its modulus |g| (each entry as the pair of its real and
     imaginary parts, as PyTorch).
+
+    Returns:
+        The total norm before clipping, a float.
     """
     if isinstance(parameters, cr.Tensor):
         parameters = [parameters]

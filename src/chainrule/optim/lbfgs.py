@@ -48,7 +48,14 @@ _LISTS = ("old_dirs", "old_stps", "ro")
 
 class LBFGS(Optimizer):
     """L-BFGS (see the module docstring). `step(closure)` needs a closure that clears the
-    gradients, computes the loss, calls backward and returns the loss."""
+    gradients, computes the loss, calls backward and returns the loss.
+
+    Returns:
+        `step(closure)` gives the loss the closure returned at the start of the step.
+
+    Raises:
+        TypeError: when `step` is called without a closure.
+    """
 
     def __init__(self, params, lr: float = 1.0, max_iter: int = 20, max_eval=None,
                  tolerance_grad: float = 1e-7, tolerance_change: float = 1e-9,

@@ -96,7 +96,11 @@ class LRScheduler:
 
 
 class StepLR(LRScheduler):
-    """lr = base_lr * gamma^(epoch // step_size)."""
+    """lr = base_lr * gamma^(epoch // step_size).
+
+    Returns:
+        `step()` returns None and sets each group's "lr"; `get_last_lr()` lists them.
+    """
 
     def __init__(self, optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1):
         if step_size < 1:
@@ -111,7 +115,11 @@ class StepLR(LRScheduler):
 class CosineAnnealingLR(LRScheduler):
     """lr = eta_min + (base_lr - eta_min) (1 + cos(pi epoch / T_max)) / 2: from base_lr at
     epoch 0 down to eta_min at epoch T_max; past T_max the cosine goes on (back up to base_lr
-    at 2 T_max), as PyTorch's does. (Without restarts: see SGDR for those.)"""
+    at 2 T_max), as PyTorch's does. (Without restarts: see SGDR for those.)
+
+    Returns:
+        `step()` returns None and sets each group's "lr"; `get_last_lr()` lists them.
+    """
 
     def __init__(self, optimizer, T_max: int, eta_min: float = 0.0,  # noqa: N803 - PyTorch's
                  last_epoch: int = -1):
@@ -127,7 +135,11 @@ class CosineAnnealingLR(LRScheduler):
 
 class LinearLR(LRScheduler):
     """lr = base_lr (s + (e - s) min(epoch, total_iters) / total_iters): a linear ramp of the
-    factor from start_factor s to end_factor e over total_iters steps, then constant."""
+    factor from start_factor s to end_factor e over total_iters steps, then constant.
+
+    Returns:
+        `step()` returns None and sets each group's "lr"; `get_last_lr()` lists them.
+    """
 
     def __init__(self, optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
                  total_iters: int = 5, last_epoch: int = -1):
@@ -147,7 +159,11 @@ class LinearLR(LRScheduler):
 
 
 class LambdaLR(LRScheduler):
-    """lr = base_lr * lr_lambda(epoch); `lr_lambda` is one function, or one per group."""
+    """lr = base_lr * lr_lambda(epoch); `lr_lambda` is one function, or one per group.
+
+    Returns:
+        `step()` returns None and sets each group's "lr"; `get_last_lr()` lists them.
+    """
 
     def __init__(self, optimizer, lr_lambda, last_epoch: int = -1):
         groups = len(optimizer.param_groups)
@@ -167,7 +183,11 @@ class LambdaLR(LRScheduler):
 class SequentialLR(LRScheduler):
     """`schedulers[i]` runs from milestone i-1 (0 for the first) to milestone i, each counting
     its own epochs from 0 at its start, as PyTorch's SequentialLR. All of them must be built
-    on `optimizer`."""
+    on `optimizer`.
+
+    Returns:
+        `step()` returns None and sets each group's "lr"; `get_last_lr()` lists them.
+    """
 
     def __init__(self, optimizer, schedulers, milestones, last_epoch: int = -1):
         schedulers, milestones = list(schedulers), [int(m) for m in milestones]
@@ -246,6 +266,10 @@ class ReduceLROnPlateau:
     * a reduction sets lr = max(lr factor, min_lr) (min_lr: a number, or one per group), skipped
       when it would change lr by less than `eps`; then `cooldown` steps pass during which bad
       steps are not counted.
+
+    Returns:
+        `step(metric)` returns None and lowers each group's "lr" after `patience`
+        epochs without improvement.
     """
 
     def __init__(self, optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,

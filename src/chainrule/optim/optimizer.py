@@ -46,7 +46,15 @@ class Optimizer:
     """Subclasses call `super().__init__(params, defaults)` with a dict of their options (`lr`
     among them) and define `_update(state, value, grad, group)`, which returns the step to
     subtract and sees real arrays only (a complex parameter's real pairs). Buffers shaped like
-    the parameter are listed in `param_shaped_state` (their shapes are checked on loading)."""
+    the parameter are listed in `param_shaped_state` (their shapes are checked on loading).
+
+    Returns:
+        `step()` returns None (LBFGS returns the loss), and `state_dict()` a flat
+        {name: array} dict.
+
+    Raises:
+        ValueError: for an empty parameter list or a parameter given twice.
+    """
 
     param_shaped_state: tuple = (
         "momentum_buffer", "exp_avg", "exp_avg_sq", "max_exp_avg_sq", "square_avg", "grad_avg",
