@@ -5,12 +5,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BENCH_VENV := .venv-bench
 
-.PHONY: demo test lint bench stress system-deps clean docs
+.PHONY: demo test test-gpu lint bench stress system-deps clean docs out-of-core
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[viz,train,scipy,numexpr,numba,dev]'
+	$(PY) -m pip install -q -e '.[viz,train,scipy,numexpr,numba,dask,dev]'
 	touch $(STAMP)
 
 # Graphviz's `dot` program renders graph pictures; install it from Debian's packages when missing and allowed.
@@ -24,8 +24,18 @@ system-deps:
 demo: $(STAMP) system-deps
 	$(VENV)/bin/chainrule demo
 
+# The suite starts its own dask.distributed LocalCluster (two worker processes) where it needs one.
 test: $(STAMP) system-deps
-	$(PY) -m pytest -n 2 -m "not stress"
+	$(PY) -m pytest -n 2 -m "not stress and not gpu"
+
+# On a machine with an NVIDIA GPU: CuPy arrays through the same tests of the array-API path.
+test-gpu: $(STAMP)
+	$(PY) -m pip install -q -e '.[cupy]'
+	$(PY) -m pytest -m gpu
+
+# Issue 17's example: a logistic regression on 10^7 x 20 lazily generated rows on a LocalCluster.
+out-of-core: $(STAMP)
+	$(PY) examples/out_of_core_logistic_regression.py
 
 stress: $(STAMP)
 	$(PY) -m pytest -m stress
@@ -36,7 +46,7 @@ lint: $(STAMP)
 $(BENCH_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/pip install -q --upgrade pip
-	$(BENCH_VENV)/bin/pip install -q -e '.[train,scipy,numexpr,numba]' torch==2.13.0 autograd jax jaxlib threadpoolctl
+	$(BENCH_VENV)/bin/pip install -q -e '.[train,scipy,numexpr,numba,dask]' torch==2.13.0 autograd jax jaxlib threadpoolctl
 	touch $@
 
 bench: $(BENCH_VENV)/.installed
