@@ -98,3 +98,12 @@ def test_rlc_impedance_recovers_the_circuit_through_complex_numbers(capsys):
     ])
     assert hessian.dtype == np.float64
     np.testing.assert_allclose(hessian, differences, rtol=1e-6, atol=1e-6 * np.abs(hessian).max())
+
+
+def test_out_of_core_logistic_regression_on_a_local_cluster(capsys):
+    result = _load("out_of_core_logistic_regression").main(
+        ["--rows", "100000", "--chunk-rows", "25000"])
+    assert result["result"].success
+    assert np.abs(result["result"].x[:-1] - result["w_true"]).max() < 0.05
+    assert result["accuracy"] > 0.8
+    assert "4 chunks" in capsys.readouterr().out
