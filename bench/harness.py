@@ -22,12 +22,13 @@ __all__ = ["Case", "Settings", "Unavailable", "run_case", "format_case", "markdo
 # chainrule's own second columns: the same work done the plain way (a Python loop of grad
 # against vmap(grad); the eager transforms against cr.jit), timed in the same interleaved
 # rounds; chainrule/it is the speed-up.
-OWN = ("chainrule", "chainrule-loop", "chainrule-eager")
+OWN = ("chainrule", "chainrule-loop", "chainrule-eager", "dask-by-hand")
 LIBRARIES = OWN + peers.PEERS
 LABELS = {
     "chainrule": "chainrule",
     "chainrule-loop": "chainrule loop",
     "chainrule-eager": "chainrule eager",
+    "dask-by-hand": "Dask by hand",
     "torch": "PyTorch",
     "autograd": "HIPS autograd",
     "jax": "JAX eager",
