@@ -205,7 +205,12 @@ def bind(primitive, *args, **params):
     if primitive.indexed:
         top = _index_level(params["index"], top)
     if top is None:
-        return apply_impl(primitive, args, params, foreign)
+        if foreign:
+            return apply_impl(primitive, args, params, True)
+        try:
+            return primitive.impl(*args, **params)
+        except NUMPY_ERRORS as exc:
+            raise explain_failure(primitive.name, args, exc)  # noqa: B904 (it sets the cause)
     return top.process(primitive, args, params)
 
 

@@ -14,6 +14,7 @@ from chainrule.core.anomaly import annotate
 from chainrule.core.anomaly import switch as _anomaly
 from chainrule.core.backward import Node, _input_cotangents, backward_pass
 from chainrule.core.dtypes import as_array, aval, check_differentiable, dtype_of
+from chainrule.core.explain import NUMPY_ERRORS, explain_failure
 from chainrule.core.namespace import NATIVE_TYPES, is_foreign, like, namespace_of, numpy_dtype
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, apply_impl, bind
 from chainrule.core.tensor import (
@@ -76,7 +77,7 @@ class ReverseTrace(Trace):
         for arg in args:
             if type(arg) in TRACED_TYPES and (on_tape or arg._trace is self):
                 value = arg._value
-                if on_tape and type(value) is not np.ndarray and type(value) not in NATIVE_TYPES:
+                if type(value) not in NATIVE_TYPES and on_tape:
                     foreign = foreign or is_foreign(value)  # a Dask or CuPy array on the tape
                 values.append(value)
                 if arg.requires_grad:
@@ -98,7 +99,13 @@ class ReverseTrace(Trace):
                 for arg in args:
                     if type(arg) in TRACED_TYPES:
                         watch_tensor(arg)
-            out = apply_impl(primitive, values, params, foreign)
+            if foreign:
+                out = apply_impl(primitive, values, params, True)
+            else:  # NumPy's values: the implementation itself, no extra call on the hot path
+                try:
+                    out = primitive.impl(*values, **params)
+                except NUMPY_ERRORS as exc:
+                    raise explain_failure(primitive.name, values, exc)  # noqa: B904 (cause set)
             if primitive.nondiff or not (record and _grad_mode.enabled):
                 return Tensor(out, self)
         else:
