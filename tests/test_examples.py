@@ -98,3 +98,13 @@ def test_rlc_impedance_recovers_the_circuit_through_complex_numbers(capsys):
     ])
     assert hessian.dtype == np.float64
     np.testing.assert_allclose(hessian, differences, rtol=1e-6, atol=1e-6 * np.abs(hessian).max())
+
+
+def test_char_lm_learns_and_samples(capsys):
+    result = _load("char_lm").main(["--quick"])
+    losses = result["losses"]
+    assert np.mean(losses[-20:]) < 0.6 * losses[0]  # from about ln 103 = 4.6 nats per character
+    assert result["model_bpc"] < 4.0 < np.log2(103)  # well below a uniform guess
+    assert 2.0 < result["baseline_bpc"] < 3.0
+    assert result["sample"].startswith("The ") and len(result["sample"]) == 204
+    assert "held-out bits per character: GRU" in capsys.readouterr().out
