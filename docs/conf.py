@@ -79,6 +79,10 @@ nitpick_ignore_regex = [
                r"Tensor|ndarray|array|arrays|Module|Parameter|pytree|Pytree|Optimizer|"
                r"shape|dtype)"),
     (r"py:.*", r"[a-z_]+ of .*|.*\bor\b.*|.*\[.*\]|.*\(.*"),
+    # Prose that napoleon read as a type ("Returns: Always "cpu": ...") is not a reference.
+    (r"py:.*", r".*[\s\"'].*"),
+    # Classes of chainrule's private modules that have no public name (a method's annotation).
+    (r"py:class", r"chainrule\.core\.\w+\.\w+"),
 ]
 
 html_theme = "furo"

@@ -107,3 +107,13 @@ def test_out_of_core_logistic_regression_on_a_local_cluster(capsys):
     assert np.abs(result["result"].x[:-1] - result["w_true"]).max() < 0.05
     assert result["accuracy"] > 0.8
     assert "4 chunks" in capsys.readouterr().out
+
+
+def test_char_lm_learns_and_samples(capsys):
+    result = _load("char_lm").main(["--quick"])
+    losses = result["losses"]
+    assert np.mean(losses[-20:]) < 0.6 * losses[0]  # from about ln 103 = 4.6 nats per character
+    assert result["model_bpc"] < 4.0 < np.log2(103)  # well below a uniform guess
+    assert 2.0 < result["baseline_bpc"] < 3.0
+    assert result["sample"].startswith("The ") and len(result["sample"]) == 204
+    assert "held-out bits per character: GRU" in capsys.readouterr().out

@@ -370,6 +370,15 @@ def test_norm_values_match_pytorch():
     np.testing.assert_allclose(t.norm(axis=0).numpy(), np.linalg.norm(M, axis=0))
 
 
+def test_norm_edge_cases():
+    assert cr.tensor(-3.0).norm().item() == 3.0
+    kept = cr.tensor(A).norm(p=1, dim=(0, 2), keepdim=True)
+    np.testing.assert_allclose(kept.numpy(), np.abs(A).sum((0, 2), keepdims=True))
+    np.testing.assert_array_equal(cr.tensor([-1.0, np.nan, 0.0, 2.0]).relu().numpy(),
+                                  [0.0, np.nan, 0.0, 2.0])
+    np.testing.assert_array_equal(cr.tensor(np.zeros((0, 2))).logsumexp(0).numpy(), [-np.inf] * 2)
+
+
 def test_norm_differentiates():
     assert check(lambda x: x.norm(), A)
     assert check(lambda x: x.norm(p=3, dim=1, keepdim=True), A)

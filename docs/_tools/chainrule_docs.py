@@ -22,6 +22,7 @@ _PUBLIC_MODULES = (
 _LITERAL = re.compile(r"(``.+?``|:[\w:]+:`[^`]+`)")
 _SINGLE_BACKTICKS = re.compile(r"(?<![`\w])`([^`]+)`(?![`\w])")
 _STAR = re.compile(r"(?<![\w*\\])(\*\*?)(?=[A-Za-z_(])")
+_TRAILING_UNDERSCORE = re.compile(r"(?<=\w)_(?=[\s.,;:!?)\]'\"-]|$)")  # `copy_` is a reference
 
 
 def _escape_prose(text):
@@ -29,6 +30,7 @@ def _escape_prose(text):
     pieces = _LITERAL.split(text)
     for index in range(0, len(pieces), 2):  # even pieces are prose, odd ones literals
         prose = _STAR.sub(lambda match: "\\" + "\\".join(match.group(1)), pieces[index])
+        prose = _TRAILING_UNDERSCORE.sub(r"\\_", prose)
         pieces[index] = prose.replace("|", "\\|")
     return "".join(pieces)
 

@@ -95,12 +95,13 @@ class CharLM(nn.Module):
     """
 
     def __init__(self, vocab_size: int, arch: str = "gru", hidden_size: int = 256,
-                 num_layers: int = 1, context: int = 64, heads: int = 4, rng=None):
+                 num_layers: int = 0, context: int = 64, heads: int = 4, rng=None):
         super().__init__()
         if arch not in ARCHS:
             raise ValueError(f"CharLM: arch must be one of {ARCHS}, got {arch!r}")
         rng = np.random.default_rng(rng)
         self.arch, self.context = arch, int(context)
+        num_layers = num_layers or (2 if arch == "transformer" else 1)
         embedding_dim = hidden_size if arch == "transformer" else min(64, hidden_size)
         self.embedding = nn.Embedding(vocab_size, embedding_dim, rng=rng)
         if arch == "transformer":
@@ -188,8 +189,9 @@ class CharLMResult:
 
 
 def describe(config) -> str:
-    layers = "causal transformer encoder, 4 heads" if config.arch == "transformer" else config.arch
-    return f"{layers} {config.hidden_size}"
+    if config.arch == "transformer":
+        return f"causal transformer encoder, 2 layers of width {config.hidden_size}, 4 heads"
+    return f"{config.arch} {config.hidden_size}"
 
 
 def train_charlm(config) -> CharLMResult:
@@ -197,7 +199,7 @@ def train_charlm(config) -> CharLMResult:
     KeyboardInterrupt after saving a checkpoint."""
     tqdm = require_extra("tqdm", "train").tqdm
     require_extra("matplotlib", "train")
-    began_run = time.perf_counter()
+    began_run, began_cpu = time.perf_counter(), time.process_time()
     corpus = _load_corpus(config.text)
     baseline = CharTrigram.tuned(corpus.train, corpus.vocab_size)
     baseline_bpc = baseline.bits_per_char(np.concatenate([corpus.train[-2:], corpus.valid]))
@@ -248,10 +250,10 @@ def train_charlm(config) -> CharLMResult:
         print("  | " + text.replace("\n", "\n  | "))
     curves = save_bpc_curves(history, baseline_bpc, os.path.join(config.out, "curves.png"),
                              f"charlm {describe(config)} on {source}")
-    seconds = time.perf_counter() - began_run
+    seconds, cpu_seconds = time.perf_counter() - began_run, time.process_time() - began_cpu
     verdict = "below" if valid_bpc < baseline_bpc else "NOT below"
     print(f"held-out {valid_bpc:.3f} bits/char, {verdict} the 3-gram's {baseline_bpc:.3f} · "
-          f"checkpoint {checkpoint} · curves {curves}  ({seconds:.1f} s)")
+          f"checkpoint {checkpoint} · curves {curves}  ({seconds:.1f} s, {cpu_seconds:.1f} s CPU)")
     per_step = training_seconds / trained_steps if trained_steps else 0.0
     return CharLMResult(valid_bpc, baseline_bpc, checkpoint, curves, samples, history,
                         seconds, per_step)

@@ -744,29 +744,51 @@ class Tensor:
     def clamp(self, min=None, max=None):  # noqa: A002 - PyTorch's argument names
         return self.clip(min, max)
 
+    # The rows and NumPy functions below are those chainrule.numpy's composites use (core may
+    # not import that layer): cnp.relu, cnp.softmax, cnp.log_softmax, cnp.logsumexp.
     def relu(self):
-        return _numpy().relu(self)
+        # Gradient 0 at 0, as PyTorch's; NaN stays NaN (the condition is "not <= 0").
+        return bind(REGISTRY["where"], ~(self <= 0), self, 0.0)
 
     def softmax(self, dim=None, *, axis=None):
-        return _numpy().softmax(self, axis=_one_axis("softmax", axis, dim))
+        axes = _axes_tuple(_one_axis("softmax", axis, dim), self.ndim)
+        return bind(REGISTRY["softmax"], self, axis=axes)
 
     def log_softmax(self, dim=None, *, axis=None):
-        return _numpy().log_softmax(self, axis=_one_axis("log_softmax", axis, dim))
+        axes = _axes_tuple(_one_axis("log_softmax", axis, dim), self.ndim)
+        return bind(REGISTRY["log_softmax"], self, axis=axes)
 
     def logsumexp(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
         axis, keepdims = _reduction_axes("logsumexp", axis, keepdims, dim, keepdim)
-        return _numpy().logsumexp(self, axis=axis, keepdims=keepdims)
+        if self.numel() == 0:  # log 0 = -inf, as cnp.logsumexp; the fused row needs a max
+            with np.errstate(divide="ignore"):
+                return self.exp().sum(axis=axis, keepdims=keepdims).log()
+        axes = _axes_tuple(axis, self.ndim)
+        return bind(REGISTRY["logsumexp"], self, axis=axes, keepdims=keepdims)
 
     def norm(self, p="fro", dim=None, keepdim=False, *, axis=None, keepdims=False):
         """PyTorch's norm: the p-norm of the elements over `dim` (all of them by default, a
         matrix too: 2 / "fro" is then the Frobenius norm); p="nuc" over two dims."""
         axis, keepdims = _reduction_axes("norm", axis, keepdims, dim, keepdim)
-        linalg = _numpy().linalg
+        norm = HANDLED_FUNCTIONS[np.linalg.norm]
         if p == "nuc":
-            return linalg.norm(self, "nuc", axis=axis if axis is not None else (-2, -1),
-                               keepdims=keepdims)
+            return norm(self, "nuc", axis=axis if axis is not None else (-2, -1),
+                        keepdims=keepdims)
         order = 2 if p == "fro" or p is None else p
-        return linalg.vector_norm(self, axis=axis, keepdims=keepdims, ord=order)
+        if self.ndim == 0:
+            return norm(self.reshape(1), order, axis=0)
+        axes = _axes_tuple(axis, self.ndim)
+        if len(axes) == 1:
+            return norm(self, order, axis=axes[0], keepdims=keepdims)
+        # Several dims: the vector norm of all the elements they hold, as PyTorch's.
+        kept = tuple(a for a in range(self.ndim) if a not in axes)
+        merged = self.transpose(kept + axes).reshape(
+            tuple(self.shape[a] for a in kept) + (-1,)
+        )
+        result = norm(merged, order, axis=-1)
+        if keepdims:
+            result = result.reshape(tuple(1 if a in axes else n for a, n in enumerate(self.shape)))
+        return result
 
     def round(self, decimals=0):  # noqa: A003 - NumPy's and PyTorch's method name
         return bind(REGISTRY["round"], self, decimals=decimals)
@@ -1173,6 +1195,18 @@ def _reduction_axes(method, axis, keepdims, dim, keepdim):
     return axis, bool(keepdims or keepdim)
 
 
+def _axes_tuple(axis, ndim):
+    """`axis` (None, an int, a tuple or list) as the sorted tuple of non-negative axes the
+    reduction rows take (as cnp's normalize_axes); IndexError out of range."""
+    if axis is None:
+        return tuple(range(ndim))
+    given = axis if isinstance(axis, (tuple, list)) else (axis,)
+    axes = tuple(_dim_index(a, ndim) for a in given)
+    if len(set(axes)) != len(axes):
+        raise ShapeError(f"repeated axis in {axis}")
+    return () if ndim == 0 else tuple(sorted(axes))
+
+
 def _one_axis(method, axis, dim):
     if axis is not None and dim is not None:
         raise TypeError(f"{method}() got both axis= and dim=; pass one of them.")
@@ -1285,14 +1319,6 @@ class _DataView(Tensor):
     def __setitem__(self, key, value):
         super().__setitem__(key, value)
         self._write_back()
-
-
-def _numpy():
-    # chainrule.numpy is a layer above core; its composites (relu, softmax, norm) are looked
-    # up when a method needs one, as `_tape` looks up the tape.
-    import chainrule.numpy
-
-    return chainrule.numpy
 
 
 # Registry rows installed as methods so far (a row defined later is installed at its first use).
