@@ -534,4 +534,15 @@ def embedding(indices, weight):
     return weight[labels]
 
 
-from chainrule.nn.attention import scaled_dot_product_attention  # noqa: E402 (attention.py reads F lazily)
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
+                                 is_causal=False, scale=None, *, rng=None):
+    """softmax(q k^T * scale + mask) v, as PyTorch's `F.scaled_dot_product_attention`: the
+    function is defined in chainrule.nn.attention (which builds on this module, so it is
+    imported when called, not at import). See that function for shapes, masks and errors.
+
+    Returns:
+        The attention output, shape (..., L, Ev)."""
+    from chainrule.nn.attention import scaled_dot_product_attention as attention
+
+    return attention(query, key, value, attn_mask=attn_mask, dropout_p=dropout_p,
+                     is_causal=is_causal, scale=scale, rng=rng)
