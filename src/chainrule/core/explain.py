@@ -65,10 +65,13 @@ def is_numeric(value) -> bool:
         except (TypeError, ValueError):  # a ragged list, or an object NumPy cannot read
             return False
     kind = getattr(dtype, "kind", None)
-    if kind is None and hasattr(value, "__array_namespace__"):  # array-api-strict's dtypes
-        from chainrule.core.namespace import numpy_dtype
+    if kind is None and not isinstance(value, type) and hasattr(value, "__array_namespace__"):
+        from chainrule.core.namespace import numpy_dtype  # array-api-strict's dtype objects
 
-        kind = numpy_dtype(dtype).kind
+        try:
+            kind = numpy_dtype(dtype).kind
+        except TypeError:
+            return False
     return kind in _NUMBER_KINDS
 
 
