@@ -35,7 +35,7 @@ templates_path = ["_templates"]
 source_suffix = {".rst": "restructuredtext", ".md": "myst-nb"}
 
 # MyST: $...$ maths, ::: fences, anchors for headings so [links](page.md#a-heading) resolve.
-myst_enable_extensions = ["dollarmath", "colon_fence", "deflist"]
+myst_enable_extensions = ["colon_fence", "deflist", "html_image"]
 myst_heading_anchors = 3
 
 # Tutorials run at every build; a cell that raises fails the build (unless tagged
@@ -46,6 +46,7 @@ nb_execution_raise_on_error = True
 nb_execution_timeout = 180
 nb_execution_show_tb = True
 nb_merge_streams = True
+nb_render_markdown_format = "myst"  # Markdown outputs (the benchmark tables) with tables
 nb_output_stderr = "show"
 
 # API reference: one page per public name, generated from __all__.
