@@ -63,10 +63,11 @@ class TrainConfig:
 
     def __post_init__(self):
         if self.model == "charlm":
-            from chainrule.cli.charlm import DEFAULTS
+            from chainrule.cli.charlm import DEFAULT_HIDDEN, DEFAULTS
 
             for name, value in DEFAULTS.items():
                 setattr(self, name, getattr(self, name) or value)
+            self.hidden_size = self.hidden_size or DEFAULT_HIDDEN[self.arch]
             self.out = self.out or os.path.join("runs", f"charlm-{self.arch}")
         self.epochs = self.epochs or DEFAULT_EPOCHS[self.model]
         self.batch_size = self.batch_size or 32
@@ -395,7 +396,8 @@ def add_parser(subparsers):
     charlm.add_argument("--arch", choices=("gru", "lstm", "transformer"), default=None,
                         help="the network (default gru)")
     charlm.add_argument("--hidden-size", type=_positive(int), default=None,
-                        help="hidden units, or the Transformer's width (default 256)")
+                        help="hidden units, or the Transformer's width (default 256; "
+                             "128 for the Transformer)")
     charlm.add_argument("--seq-len", type=_positive(int), default=None,
                         help="characters per training sequence (default 64)")
     charlm.add_argument("--steps-per-epoch", type=_positive(int), default=None,
