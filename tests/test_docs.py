@@ -13,7 +13,7 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-SECTIONS = ("tutorials", "guides")
+SECTIONS = ("tutorials", "user-guide", "guides")
 CODE_BLOCK = re.compile(r"```(?:python|\{code-cell\} ipython3)\n(.*?)```", re.S)
 DOCSTRING_SECTION = re.compile(r"^\s*(Returns|Raises|Yields):\s*$", re.M)
 
@@ -68,7 +68,7 @@ def test_every_page_is_in_its_toctree(section):
 
 def test_the_front_page_links_every_section():
     listed = _toctree_entries(DOCS / "index.md")
-    assert {"tutorials/index", "guides/index", "api/index", "about"} <= listed
+    assert {"tutorials/index", "user-guide/index", "guides/index", "api/index", "about"} <= listed
 
 
 @pytest.mark.parametrize(
