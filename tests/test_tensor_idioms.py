@@ -11,8 +11,8 @@ import pytest
 import chainrule as cr
 import chainrule.numpy as cnp
 from chainrule.core.primitive import REGISTRY
-from chainrule.core.tensor import NonLeafGradWarning, ValuesIndices
-from chainrule.errors import InplaceError, ShapeError
+from chainrule.core.tensor import ValuesIndices
+from chainrule.errors import InplaceError, NonLeafGradWarning, ShapeError
 
 RNG = np.random.default_rng(0)
 A = RNG.standard_normal((2, 3, 4))

@@ -29,6 +29,7 @@ __all__ = [
     "GraphEscapeError",
     "ConcretizationError",
     "GraphBreakWarning",
+    "NonLeafGradWarning",
     "NonDifferentiableError",
 ]
 
@@ -133,6 +134,11 @@ class BackendWarning(UserWarning):
     """`cr.jit(..., backend="numexpr" or "numba")` could not use that backend for a program (an
     operation it lacks, a compile error, a result that differs from NumPy's): the program runs on
     the NumPy backend instead, with the same results."""
+
+
+class NonLeafGradWarning(UserWarning):
+    """`.grad` read on a tensor computed from others, which backward never fills (PyTorch warns
+    the same way). Usually `w = w - lr * w.grad` outside no_grad made `w` a computed tensor."""
 
 
 class GraphBreakWarning(UserWarning):

@@ -31,6 +31,7 @@ from chainrule.errors import (
     GraphBreakWarning,
     GraphEscapeError,
     InplaceError,
+    NonLeafGradWarning,
     ShapeError,
     UnsupportedFunctionError,
 )
@@ -1124,10 +1125,6 @@ def _take_fields(target, source):
 
 
 # ----- PyTorch's idioms: helpers ------------------------------------------------------------------
-class NonLeafGradWarning(UserWarning):
-    """`.grad` read on a tensor computed from others, which backward never fills (PyTorch warns
-    the same way). Usually `w = w - lr * w.grad` outside no_grad made `w` a computed tensor."""
-
 
 _NON_LEAF_GRAD = (
     "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
