@@ -23,7 +23,8 @@ def _training_defaults():
     try:
         from chainrule.cli import train
 
-        return train.TrainConfig.batch_size, train.DEFAULT_LR["adam"]
+        # (a batch_size of 0 means the model's default, 32)
+        return train.TrainConfig.batch_size or 32, train.DEFAULT_LR["adam"]
     except (ImportError, AttributeError, KeyError):
         return 32, 3e-3
 
