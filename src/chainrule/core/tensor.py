@@ -748,8 +748,8 @@ class Tensor:
     # The rows and NumPy functions below are those chainrule.numpy's composites use (core may
     # not import that layer): cnp.relu, cnp.softmax, cnp.log_softmax, cnp.logsumexp.
     def relu(self):
-        # Gradient 0 at 0, as PyTorch's; NaN stays NaN (the condition is "not <= 0").
-        return bind(REGISTRY["where"], ~(self <= 0), self, 0.0)
+        # Gradient 0 at 0, as PyTorch's; NaN stays NaN (the fused row of ops/nn.py).
+        return bind(REGISTRY["relu"], self)
 
     def softmax(self, dim=None, *, axis=None):
         axes = _axes_tuple(_one_axis("softmax", axis, dim), self.ndim)

@@ -29,6 +29,7 @@ from chainrule.nn.losses import (  # noqa: F401 - the losses live in chainrule.n
     one_hot,
     smooth_l1_loss,
 )
+from chainrule.ops import nn as _nn_ops
 
 __all__ = [
     "linear", "relu", "tanh", "sigmoid", "gelu", "softmax", "log_softmax", "dropout",
@@ -44,6 +45,8 @@ __all__ = [
 # ----- activations -------------------------------------------------------------------------------
 def linear(x, weight, bias=None):
     """x @ weight.T + bias, with weight of shape (out_features, in_features)."""
+    if bias is not None and len(cnp.shape(weight)) == 2 and len(cnp.shape(bias)) <= 1:
+        return _nn_ops.linear(x, weight, bias)  # one fused row: one node, three cotangents
     out = cnp.matmul(x, cnp.transpose(weight))
     return out if bias is None else out + bias
 

@@ -29,6 +29,7 @@ from chainrule.core.primitive import TRACED_TYPES
 from chainrule.core.trace import physical_value
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.nn.module import Module
+from chainrule.ops import nn as _nn_ops
 
 __all__ = [
     "cross_entropy", "nll_loss", "mse_loss", "binary_cross_entropy",
@@ -208,28 +209,36 @@ def _weighted_mean(total, weights_sum):
     return total / cnp.where(weights_sum == 0, np.nan, weights_sum)
 
 
-def _nll_rows(log_probs, labels, n_classes, weight, ignore_index, reduction, outer_shape):
+def _nll_rows(log_probs, labels, n_classes, weight, ignore_index, reduction, outer_shape,
+              scores=None):
     """PyTorch's nll_loss of (rows, C) log-probabilities: -w[y] log p[y] per counted row;
     "mean" divides by the sum of w[y] over the counted rows. Also returns the (rows, C)
     selection of counted targets and its weighted form.
 
     The sign, the weights and the mean's divisor all go into one constant matrix, so the loss
     is a single product and a sum (two primitives after the log-softmax; a one-hot product
-    rather than fancy indexing, whose derivative is a multiply, not a scatter)."""
-    dtype = _float_dtype(log_probs)
+    rather than fancy indexing, whose derivative is a multiply, not a scatter). Given the
+    `scores` instead of `log_probs` (cross_entropy's common case, reduced), the log-softmax,
+    product and sum are one fused row, softmax_cross_entropy (ops/nn.py)."""
+    dtype = _float_dtype(log_probs if scores is None else scores)
     selection, any_ignored = _selection(labels, n_classes, dtype, ignore_index)
     weighted = selection if weight is None else selection * weight
+    if scores is None:
+        def total(matrix):  # sum(-matrix * log_probs)
+            return cnp.sum(log_probs * -matrix)
+    else:
+        def total(matrix):
+            return _nn_ops.softmax_cross_entropy(scores, matrix)
     if reduction == "none":
         return _unrows(cnp.sum(log_probs * -weighted, axis=1), outer_shape), selection, weighted
     if reduction == "sum":
-        return cnp.sum(log_probs * -weighted), selection, weighted
+        return total(weighted), selection, weighted
     if any_ignored is None:  # labels batched by vmap or lazy: the divisor is computed too
-        return _weighted_mean(cnp.sum(log_probs * -weighted), cnp.sum(weighted)), selection, \
-            weighted
+        return _weighted_mean(total(weighted), cnp.sum(weighted)), selection, weighted
     divisor = len(selection) if weight is None and not any_ignored else float(weighted.sum())
     if divisor == 0:  # nothing counted: NaN, as PyTorch (0 / 0 without the warning)
-        return cnp.sum(log_probs * -weighted) * np.nan, selection, weighted
-    return cnp.sum(log_probs * (weighted * dtype.type(-1.0 / divisor))), selection, weighted
+        return total(weighted) * np.nan, selection, weighted
+    return total(weighted * dtype.type(1.0 / divisor)), selection, weighted
 
 
 # ----- classification ----------------------------------------------------------------------------
@@ -272,15 +281,20 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100,  # noqa:
     dtype = _float_dtype(input)
     if weight is not None:
         weight = _constant(weight, dtype, (n_classes,), "cross_entropy: weight")
-    log_probs = cnp.log_softmax(rows, axis=1)
     if dtype_of(target).kind in "fc" and tuple(cnp.shape(target)) == scores_shape:
         if ignore_index >= 0:
             raise ValueError("cross_entropy: ignore_index is not supported with class "
                              "probability targets (as in PyTorch); give a zero row instead")
-        return _soft_cross_entropy(log_probs, _plain_target(target, input), weight, reduction,
-                                   label_smoothing, outer_shape, n_classes)
+        return _soft_cross_entropy(cnp.log_softmax(rows, axis=1), _plain_target(target, input),
+                                   weight, reduction, label_smoothing, outer_shape, n_classes)
     labels = _class_targets(target, scores_shape, outer_shape, n_classes, "cross_entropy",
                             ignore_index)
+    if label_smoothing == 0.0 and reduction != "none" and not is_foreign(rows):
+        # The common case as one fused row: one node where log-softmax, product and sum were
+        # three (and a cheaper backward: d/dscores = softmax * w - w needs no log-softmax rule).
+        return _nll_rows(None, labels, n_classes, weight, int(ignore_index), reduction,
+                         outer_shape, scores=rows)[0]
+    log_probs = cnp.log_softmax(rows, axis=1)
     nll, selection, weighted = _nll_rows(log_probs, labels, n_classes, weight,
                                          int(ignore_index), reduction, outer_shape)
     if label_smoothing == 0.0:

@@ -1,13 +1,13 @@
 """The activations machine learning asks of an array library: softmax and log_softmax (fused
-primitives), softplus and relu (one primitive each). logsumexp is a reduction; sigmoid is a
-row of the registry."""
+primitives), softplus and relu (one primitive each; relu's row is in ops/nn.py). logsumexp is a
+reduction; sigmoid is a row of the registry."""
 
 
 from chainrule.numpy._common import ndim_of, normalize_axes
 from chainrule.numpy._explain import wrap_public
 from chainrule.ops import elementwise as _elementwise
+from chainrule.ops import nn as _nn
 from chainrule.ops import reduce as _reduce
-from chainrule.ops._rules import const
 
 __all__ = ["softmax", "log_softmax", "softplus", "relu"]
 
@@ -28,9 +28,8 @@ def softplus(x):
 
 def relu(x):
     # Gradient 0 at 0, as in PyTorch (maximum would split it 1/2 : 1/2).
-    # NaN stays NaN (the condition is "not <= 0"), as with np.maximum and PyTorch.
-    positive = _elementwise.logical_not(_elementwise.less_equal(const(x), 0))
-    return _elementwise.where(positive, x, 0.0)
+    # NaN stays NaN, as with np.maximum and PyTorch. One fused row (ops/nn.py).
+    return _nn.relu(x)
 
 
 wrap_public(globals(), __all__)
