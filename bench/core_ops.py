@@ -141,6 +141,66 @@ def _mlp_torch(sizes, batch):
     return step
 
 
+def _nn_mlp_chainrule(sizes, batch):
+    """The same network as chainrule.nn users write it: nn.Linear layers in an nn.Sequential,
+    F.cross_entropy on integer labels (the fused linear, relu and cross-entropy rows)."""
+    import chainrule as cr
+    from chainrule import nn
+    from chainrule.nn import functional
+
+    inputs, labels, _, arrays = mlp_data(sizes, batch)
+    inputs = cr.tensor(inputs)
+    model = nn.Sequential(*_layers(nn, sizes))
+    linears = [layer for layer in model if type(layer).__name__ == "Linear"]
+    for layer, weight, bias in zip(linears, arrays[::2], arrays[1::2], strict=True):
+        layer.weight = nn.Parameter(weight.T.copy())
+        layer.bias = nn.Parameter(bias.copy())
+    params = list(model.parameters())
+
+    def step():
+        loss = functional.cross_entropy(model(inputs), labels)
+        loss.backward()
+        with cr.no_grad():
+            for param in params:
+                param -= LEARNING_RATE * param.grad
+                param.grad = None
+        return loss.item()
+
+    return step
+
+
+def _nn_mlp_torch(sizes, batch):
+    torch = load("torch")
+    inputs, labels, _, arrays = mlp_data(sizes, batch)
+    inputs, labels = torch.from_numpy(inputs), torch.from_numpy(labels)
+    model = torch.nn.Sequential(*_layers(torch.nn, sizes))
+    linears = [layer for layer in model if isinstance(layer, torch.nn.Linear)]
+    with torch.no_grad():
+        for layer, weight, bias in zip(linears, arrays[::2], arrays[1::2], strict=True):
+            layer.weight.copy_(torch.from_numpy(weight.T.copy()))
+            layer.bias.copy_(torch.from_numpy(bias))
+    params = list(model.parameters())
+
+    def step():
+        loss = torch.nn.functional.cross_entropy(model(inputs), labels)
+        loss.backward()
+        with torch.no_grad():
+            for param in params:
+                param -= LEARNING_RATE * param.grad
+                param.grad = None
+        return loss.item()
+
+    return step
+
+
+def _layers(nn, sizes):
+    """Linear, ReLU, ..., Linear for `sizes` (either library's nn module)."""
+    layers = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
+        layers += [nn.Linear(fan_in, fan_out), nn.ReLU()]
+    return layers[:-1]
+
+
 def _mlp_loss(params, inputs, one_hot, relu, log_softmax, total):
     logits = _forward_layers(inputs, params, relu)
     return -total(log_softmax(logits) * one_hot) / inputs.shape[0]
@@ -279,6 +339,23 @@ def _mlp_case(key, sizes, batch, target):
     )
 
 
+def _nn_mlp_case(key, sizes, batch, target):
+    name = "-".join(map(str, sizes))
+    return Case(
+        key=key,
+        title=f"MLP {name}, batch {batch}, float32, as nn users write it: forward + backward + SGD",
+        builders={
+            "chainrule": lambda: _nn_mlp_chainrule(sizes, batch),
+            "torch": lambda: _nn_mlp_torch(sizes, batch),
+        },
+        target=target,
+        rtol=1e-4,
+        atol=1e-5,
+        note="nn.Sequential of nn.Linear and nn.ReLU, F.cross_entropy on integer labels, on "
+        "both sides (chainrule's fused linear, relu and cross-entropy rows); SGD by hand",
+    )
+
+
 CASES = [
     Case(
         key="a",
@@ -296,6 +373,8 @@ CASES = [
     ),
     _mlp_case("b", (784, 512, 512, 10), 128, 1.0),
     _mlp_case("c", (64, 32, 10), 32, 0.5),
+    _nn_mlp_case("b-nn", (784, 512, 512, 10), 128, 1.0),
+    _nn_mlp_case("c-nn", (64, 32, 10), 32, 1.0),
     Case(
         key="d",
         title="seed example (x + y)(x - y) from fresh tensors: value and both partials",

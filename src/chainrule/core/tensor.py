@@ -8,6 +8,7 @@ NEP-18 functions) route everything through the primitive registry; what depends 
 """
 
 import collections
+import sys
 import warnings
 import weakref
 
@@ -1077,8 +1078,12 @@ def _overwrite_leaf(target, new_value, operation):
     old_value, old_version = target._value, target._version
     target._value = new_value
     target._version += 1
-    # Lets backward refuse nodes that saved the old buffer (version-counter check).
-    note_leaf_overwrite(target, old_value, old_version, operation)
+    # Lets backward refuse nodes that saved the old buffer (version-counter check). When
+    # nothing but this frame holds the old buffer (2: `old_value` and getrefcount's argument),
+    # no node saved it and there is nothing to note: an optimiser step after backward() has
+    # released the graph skips the bookkeeping and its stack walk (~2 us of an SGD update's 7).
+    if sys.getrefcount(old_value) > 2:
+        note_leaf_overwrite(target, old_value, old_version, operation)
     return target
 
 

@@ -26,15 +26,10 @@ def _relu_impl(x):
     return np.where(x > 0, x, 0.0) if x.dtype.kind != "f" else np.maximum(x, 0.0)
 
 
-def _passed(out):
-    """Where relu passes its input through: out > 0, and NaN (which is "not <= 0")."""
-    return prim("logical_not")(prim("less_equal")(const(out), 0))
-
-
 def _relu_rule(v, out):
     # Gradient 0 at 0, as in PyTorch (maximum would split it 1/2 : 1/2); a NaN input passes
-    # its cotangent through, as the composite where(not x <= 0, x, 0) did.
-    return prim("where")(_passed(out), v, 0.0)
+    # its cotangent through ("not <= 0"), as the composite where(not x <= 0, x, 0) did.
+    return prim("where")(prim("less_equal")(const(out), 0), 0.0, v)
 
 
 relu = defprimitive(
@@ -56,7 +51,8 @@ relu = defprimitive(
 # With rows x (..., in), W (out, in), b (out,): dx = g W, dW = g^T x summed over the rows,
 # db = g summed over the rows. The rows are flattened to one matrix so dW is a single product.
 def _linear_impl(x, weight, bias):
-    _check_linear(shape_of(x), shape_of(weight), shape_of(bias))
+    if np.ndim(weight) != 2 or np.ndim(bias) > 1:  # (matmul checks x against the weight)
+        _check_linear(np.shape(x), np.shape(weight), np.shape(bias))
     out = np.matmul(x, weight.T)
     if out.dtype == np.result_type(out, bias):
         out += bias  # the product is a fresh array: add in place, no second allocation
@@ -141,13 +137,16 @@ linear = defprimitive(
 # Fused because log_softmax's own rule is built for second-order stability (it finds each row's
 # largest entry in every backward pass); cross-entropy's first derivative needs only p.
 def _cross_entropy_impl(x, weights):
-    if shape_of(x) != shape_of(weights) or not shape_of(x):
+    if np.shape(x) != np.shape(weights) or not np.ndim(x):
         raise ShapeError(
             f"softmax_cross_entropy(scores, weights) needs weights of the scores' shape "
-            f"(..., classes); got scores {tuple(shape_of(x))} and weights "
-            f"{tuple(shape_of(weights))}"
+            f"(..., classes); got scores {tuple(np.shape(x))} and weights "
+            f"{tuple(np.shape(weights))}"
         )
-    shifted = x - _shift_for(x, -1)
+    shift = np.maximum.reduce(x, axis=-1, keepdims=True, initial=-np.inf)
+    if not np.isfinite(shift).all():  # (rare: an infinite score, or a row of them)
+        shift = _shift_for(x, (x.ndim - 1,))
+    shifted = x - shift
     with np.errstate(divide="ignore"):
         log_probs = shifted - np.log(np.add.reduce(np.exp(shifted), axis=-1, keepdims=True))
     return -np.add.reduce((weights * log_probs).ravel())
