@@ -26,7 +26,7 @@ demo: $(STAMP) system-deps
 
 # The suite starts its own dask.distributed LocalCluster (two worker processes) where it needs one.
 test: $(STAMP) system-deps
-	$(PY) -m pytest -n 2 -m "not stress and not gpu"
+	$(PY) -m pytest -n 2 -m "not stress and not gpu and not docs"
 
 # On a machine with an NVIDIA GPU: CuPy arrays through the same tests of the array-API path.
 test-gpu: $(STAMP)
@@ -61,6 +61,7 @@ $(VENV)/.docs-installed: $(STAMP)
 docs: $(VENV)/.docs-installed system-deps
 	rm -rf docs/api/generated
 	$(VENV)/bin/sphinx-build -b html -W --keep-going -n -q docs docs/_build/html
+	$(PY) -m pytest -q -p no:cacheprovider -m docs tests/test_docs.py
 	@echo "docs: open docs/_build/html/index.html"
 
 clean:
