@@ -4,6 +4,11 @@ seed example (x + y)(x - y) from fresh tensors.
 Every builder returns `step()`, which does one unit of work and returns numbers the harness
 compares across libraries. Peers are written the way their users write them (PyTorch's
 `F.cross_entropy`, autograd's and JAX's `value_and_grad`), so each column is idiomatic code.
+
+(b) and (c) keep chainrule.numpy's spelling (`hidden @ W + b`, cnp.relu, log_softmax times
+one-hot labels: matmul, add, relu, log_softmax, multiply and sum rows). (b-nn) and (c-nn) are
+the same networks as nn users write them on both sides (nn.Linear, nn.ReLU, F.cross_entropy on
+integer labels), which reach chainrule's fused linear, relu and softmax cross-entropy rows.
 """
 
 import numpy as np
