@@ -116,6 +116,20 @@ class detect_anomaly:
     created it. Cheap enough to leave on while debugging (see the Guarantees section for the
     measured overhead). Wrap both the forward and the backward pass. The switch is process-wide.
     Also usable as a decorator: `@cr.detect_anomaly()`.
+
+    Returns:
+        A context manager (the `with` target is itself); applied to a function, the function
+        wrapped so that each call runs with detection on. Blocks may nest (detection stays on
+        until the outermost one exits).
+
+    Raises:
+        AnomalyError: inside the block, from the backward pass (`.backward()`, grad, vjp...):
+            the first primitive whose cotangent for an input holds a NaN or an infinity.
+
+    Example:
+        >>> x = cr.tensor(0.0, requires_grad=True)
+        >>> with cr.detect_anomaly():
+        ...     cnp.sqrt(x).backward()           # AnomalyError: ... backward pass of `sqrt` ...
     """
 
     def __enter__(self):

@@ -27,6 +27,19 @@ class config:
     Used as a context manager (`with cr.config(strict_nan=True): ...`) the previous settings come
     back on exit. strict_nan: raise an AnomalyError where a zero cotangent meets an infinite or
     NaN local derivative, instead of counting that product as zero (the NaN-safe default).
+
+    Returns:
+        A config object: its `strict_nan` property reads the current setting, and as a context
+        manager it restores on exit the settings from before it was made. `cr.config()`
+        changes nothing.
+
+    Raises:
+        AnomalyError: under strict_nan, from a backward or forward pass that meets such a
+            product (sqrt at 0 in the untaken branch of `cnp.where`, for instance).
+
+    Example:
+        >>> with cr.config(strict_nan=True):
+        ...     cr.grad(lambda x: cnp.where(x > 0, cnp.sqrt(x), 0.0))(0.0)  # AnomalyError
     """
 
     def __init__(self, *, strict_nan=None):

@@ -247,7 +247,24 @@ def _retaining_vjp(node, cotangent, record_on):
 # ----- leaf constructors --------------------------------------------------------------------------
 def tensor(data, requires_grad=False, dtype=None) -> Tensor:
     """Make a Tensor from a number, (nested) list or NumPy array. The data is copied, so later
-    changes to your array do not reach the tensor (use `cr.as_tensor` to share memory)."""
+    changes to your array do not reach the tensor (use `cr.as_tensor` to share memory).
+
+    Returns:
+        A leaf Tensor of data's shape; its dtype is `dtype` if given, else NumPy's for the data
+        (a Python float gives float64, an int int64, a bool bool; arrays keep theirs). A
+        Tensor as data gives a new leaf with a copy of its value.
+
+    Raises:
+        InputTypeError: data that is not numeric: a string, None, an object array, a ragged
+            list.
+        DTypeError: requires_grad=True with a dtype that is not floating (real or complex).
+        ConcretizationError: data being differentiated inside a functional transform (a
+            Tensor that requires grad gives a GraphBreakWarning: the new leaf is a constant).
+
+    Example:
+        >>> x = cr.tensor([1.0, 2.0], requires_grad=True)   # float64, shape (2,)
+        >>> (x * x).sum().backward(); x.grad                # tensor([2., 4.])
+    """
     if type(data) is float and dtype is None:  # the common scalar case, kept cheap
         return Tensor(np.array(data), TAPE, None, bool(requires_grad))
     return _make_tensor(data, requires_grad, dtype, copy=True)
@@ -255,7 +272,19 @@ def tensor(data, requires_grad=False, dtype=None) -> Tensor:
 
 def as_tensor(data, requires_grad=False, dtype=None) -> Tensor:
     """Like `tensor`, but shares memory with a NumPy array when it can. chainrule never writes
-    into it; changing it yourself afterwards changes the tensor too."""
+    into it; changing it yourself afterwards changes the tensor too.
+
+    Returns:
+        A leaf Tensor as `tensor` gives, sharing memory with `data` when it is a NumPy array
+        of the requested dtype (otherwise converted, as np.asarray would).
+
+    Raises:
+        InputTypeError, DTypeError, ConcretizationError: as `tensor`.
+
+    Example:
+        >>> a = np.zeros(3); t = cr.as_tensor(a)
+        >>> a[0] = 5.0; t                                   # tensor([5., 0., 0.])
+    """
     return _make_tensor(data, requires_grad, dtype, copy=False)
 
 
@@ -280,65 +309,217 @@ def _make_tensor(data, requires_grad, dtype, copy):
 # with NumPy arrays and Python floats without promotion or loss, and finite-difference checks
 # have the precision they need. Pass dtype=np.float32 for PyTorch's.
 def zeros(*size, dtype=None, requires_grad=False, device=None) -> Tensor:
-    """`cr.zeros(2, 3)` or `cr.zeros((2, 3))`: a leaf of zeros (float64 unless `dtype`)."""
+    """`cr.zeros(2, 3)` or `cr.zeros((2, 3))`: a leaf of zeros (float64 unless `dtype`).
+
+    Returns:
+        A leaf Tensor of shape `size`, dtype `dtype` or float64.
+
+    Raises:
+        DTypeError: requires_grad=True with a dtype that is not floating (real or complex).
+        ValueError: a device other than "cpu", or a negative length.
+        TypeError: a size that is not ints (or one sequence of ints).
+
+    Example:
+        >>> cr.zeros(2, 3, requires_grad=True).shape        # (2, 3)
+    """
     return _leaf(np.zeros(_shape(size), dtype or np.float64), requires_grad, device)
 
 
 def ones(*size, dtype=None, requires_grad=False, device=None) -> Tensor:
-    """`cr.ones(2, 3)` or `cr.ones((2, 3))`: a leaf of ones (float64 unless `dtype`)."""
+    """`cr.ones(2, 3)` or `cr.ones((2, 3))`: a leaf of ones (float64 unless `dtype`).
+
+    Returns:
+        A leaf Tensor of shape `size`, dtype `dtype` or float64.
+
+    Raises:
+        DTypeError: requires_grad=True with a dtype that is not floating (real or complex).
+        ValueError: a device other than "cpu", or a negative length.
+        TypeError: a size that is not ints (or one sequence of ints).
+
+    Example:
+        >>> cr.ones((2, 3), dtype=np.float32).dtype         # dtype('float32')
+    """
     return _leaf(np.ones(_shape(size), dtype or np.float64), requires_grad, device)
 
 
 def empty(*size, dtype=None, requires_grad=False, device=None) -> Tensor:
-    """A leaf whose values are whatever memory held (as PyTorch's and NumPy's empty)."""
+    """A leaf whose values are whatever memory held (as PyTorch's and NumPy's empty).
+
+    Returns:
+        A leaf Tensor of shape `size` (`cr.empty(2, 3)` or `cr.empty((2, 3))`), dtype `dtype`
+        or float64, its values unset.
+
+    Raises:
+        DTypeError: requires_grad=True with a dtype that is not floating (real or complex).
+        ValueError: a device other than "cpu", or a negative length.
+        TypeError: a size that is not ints (or one sequence of ints).
+
+    Example:
+        >>> buffer = cr.empty(4, 3)                         # fill it before reading it
+    """
     return _leaf(np.empty(_shape(size), dtype or np.float64), requires_grad, device)
 
 
 def full(size, fill_value, *, dtype=None, requires_grad=False, device=None) -> Tensor:
-    """A leaf of `fill_value`; its dtype follows the value (bool, int64, float64) unless given."""
+    """A leaf of `fill_value`; its dtype follows the value (bool, int64, float64) unless given.
+
+    Returns:
+        A leaf Tensor of shape `size` (an int or a tuple of ints) filled with fill_value.
+
+    Raises:
+        DTypeError: requires_grad=True with a dtype that is not floating (real or complex).
+        ValueError: a device other than "cpu", or a negative length.
+        TypeError: a size that is not an int or a sequence of ints.
+
+    Example:
+        >>> cr.full((2, 2), 0.5, requires_grad=True)        # float64; cr.full(3, 7) is int64
+    """
     return _leaf(np.full(_shape((size,)), fill_value, dtype), requires_grad, device)
 
 
 def zeros_like(input, *, dtype=None, requires_grad=False, device=None) -> Tensor:  # noqa: A002
+    """A leaf of zeros shaped like `input` (a Tensor, array or number).
+
+    Returns:
+        A new leaf Tensor of input's shape and dtype (or `dtype`); it never requires grad
+        unless requires_grad=True, whatever input does.
+
+    Raises:
+        DTypeError: requires_grad=True with a dtype that is not floating (real or complex).
+        ValueError: a device other than "cpu".
+
+    Example:
+        >>> cr.zeros_like(np.ones((2, 3), np.float32)).dtype  # dtype('float32')
+    """
     return _leaf(np.zeros(_aval_of(input)[0], dtype or _aval_of(input)[1]), requires_grad, device)
 
 
 def ones_like(input, *, dtype=None, requires_grad=False, device=None) -> Tensor:  # noqa: A002
+    """A leaf of ones shaped like `input` (a Tensor, array or number).
+
+    Returns:
+        A new leaf Tensor of input's shape and dtype (or `dtype`); an integer input gives
+        integer ones.
+
+    Raises:
+        DTypeError: requires_grad=True with a dtype that is not floating (real or complex).
+        ValueError: a device other than "cpu".
+
+    Example:
+        >>> cr.ones_like(cr.tensor([1.0, 2.0]))             # tensor([1., 1.])
+    """
     return _leaf(np.ones(_aval_of(input)[0], dtype or _aval_of(input)[1]), requires_grad, device)
 
 
 def full_like(input, fill_value, *, dtype=None, requires_grad=False, device=None) -> Tensor:  # noqa: A002
+    """A leaf of `fill_value` shaped like `input` (a Tensor, array or number).
+
+    Returns:
+        A new leaf Tensor of input's shape and dtype (or `dtype`): fill_value is cast to it,
+        so 2.5 in an integer input's dtype is 2.
+
+    Raises:
+        DTypeError: requires_grad=True with a dtype that is not floating (real or complex).
+        ValueError: a device other than "cpu".
+
+    Example:
+        >>> cr.full_like(np.zeros(3), 0.5)                  # tensor([0.5, 0.5, 0.5])
+    """
     shape, like = _aval_of(input)
     return _leaf(np.full(shape, fill_value, dtype or like), requires_grad, device)
 
 
 def arange(start, end=None, step=1, *, dtype=None, requires_grad=False, device=None) -> Tensor:
     """`cr.arange(5)`, `cr.arange(1, 2, 0.25)`: integers for integer arguments (int64, as
-    PyTorch and NumPy), else float64, unless `dtype`."""
+    PyTorch and NumPy), else float64, unless `dtype`.
+
+    Returns:
+        A 1-d leaf Tensor of the values start, start + step, ... before end (NumPy's arange),
+        int64 for integer arguments, float64 otherwise, unless `dtype`.
+
+    Raises:
+        DTypeError: requires_grad=True with integer values (pass float arguments or a dtype).
+        ValueError: a device other than "cpu".
+
+    Example:
+        >>> cr.arange(1, 2, 0.25)                           # tensor([1.  , 1.25, 1.5 , 1.75])
+    """
     if end is None:
         start, end = 0, start
     return _leaf(np.arange(start, end, step, dtype=dtype), requires_grad, device)
 
 
 def rand(*size, rng=None, dtype=None, requires_grad=False, device=None, generator=None) -> Tensor:
-    """Uniform on [0, 1). `rng`: a seed (int) or a `numpy.random.Generator`; None draws fresh."""
+    """Uniform on [0, 1). `rng`: a seed (int) or a `numpy.random.Generator`; None draws fresh.
+
+    Returns:
+        A leaf Tensor of shape `size` (`cr.rand(2, 3)` or `cr.rand((2, 3))`), dtype `dtype` or
+        float64, drawn with NumPy's `Generator.random`.
+
+    Raises:
+        TypeError: generator= (PyTorch's; pass rng= instead), or a size that is not ints.
+        DTypeError: requires_grad=True with a dtype that is not floating.
+        ValueError: a device other than "cpu".
+
+    Example:
+        >>> cr.rand(2, 3, rng=0)                            # the same values for seed 0
+    """
     values = _random_generator(rng, generator, "rand").random(_shape(size))
     return _leaf(values.astype(dtype or np.float64, copy=False), requires_grad, device)
 
 
 def randn(*size, rng=None, dtype=None, requires_grad=False, device=None, generator=None) -> Tensor:
-    """Standard normal. `rng`: a seed (int) or a `numpy.random.Generator`; None draws fresh."""
+    """Standard normal. `rng`: a seed (int) or a `numpy.random.Generator`; None draws fresh.
+
+    Returns:
+        A leaf Tensor of shape `size` (`cr.randn(2, 3)` or `cr.randn((2, 3))`), dtype `dtype`
+        or float64, drawn with NumPy's `Generator.standard_normal`.
+
+    Raises:
+        TypeError: generator= (PyTorch's; pass rng= instead), or a size that is not ints.
+        DTypeError: requires_grad=True with a dtype that is not floating.
+        ValueError: a device other than "cpu".
+
+    Example:
+        >>> w = cr.randn(784, 10, rng=np.random.default_rng(0), requires_grad=True)
+    """
     values = _random_generator(rng, generator, "randn").standard_normal(_shape(size))
     return _leaf(values.astype(dtype or np.float64, copy=False), requires_grad, device)
 
 
 def cat(tensors, dim=0, *, axis=None) -> Tensor:
-    """PyTorch's cat: `cnp.concatenate(tensors, axis=dim)`, recorded."""
+    """PyTorch's cat: `cnp.concatenate(tensors, axis=dim)`, recorded.
+
+    Returns:
+        The inputs joined along the existing axis `dim` (`axis` is accepted as its NumPy
+        name): a Tensor when any input is one (a NumPy array for NumPy inputs), in their
+        promoted dtype.
+
+    Raises:
+        ShapeError: no inputs, shapes that differ outside `dim`, or `dim` out of range.
+        TypeError: both dim and axis given.
+
+    Example:
+        >>> cr.cat([cr.ones(1, 2), cr.zeros(1, 2)], dim=1).shape   # (1, 4)
+    """
     return HANDLED_FUNCTIONS[np.concatenate](list(tensors), axis=_dim_or_axis(dim, axis))
 
 
 def stack(tensors, dim=0, *, axis=None) -> Tensor:
-    """PyTorch's stack: `cnp.stack(tensors, axis=dim)`, recorded."""
+    """PyTorch's stack: `cnp.stack(tensors, axis=dim)`, recorded.
+
+    Returns:
+        The inputs joined along a new axis `dim` (`axis` is accepted as its NumPy name):
+        shape (..., len(tensors), ...), a Tensor when any input is one (a NumPy array for
+        NumPy inputs), in their promoted dtype.
+
+    Raises:
+        ShapeError: no inputs, inputs of different shapes, or `dim` out of range.
+        TypeError: both dim and axis given.
+
+    Example:
+        >>> cr.stack([cr.ones(2), cr.zeros(2)]).shape        # (2, 2)
+    """
     return HANDLED_FUNCTIONS[np.stack](list(tensors), axis=_dim_or_axis(dim, axis))
 
 

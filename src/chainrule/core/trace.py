@@ -162,7 +162,16 @@ _grad_mode = _GradMode()
 
 
 def is_grad_enabled() -> bool:
-    """Whether the Tensor API records operations now (in this thread)."""
+    """Whether the Tensor API records operations now (in this thread).
+
+    Returns:
+        bool: False inside `no_grad` (or after `set_grad_enabled(False)`), True otherwise.
+        Functional transforms (grad, jvp, ...) differentiate regardless of it.
+
+    Example:
+        >>> with cr.no_grad():
+        ...     cr.is_grad_enabled()                        # False
+    """
     return _grad_mode.enabled
 
 
@@ -210,7 +219,20 @@ class _BareDecorator(_GradModeSwitch):
 
 class no_grad(_BareDecorator):
     """Record nothing inside: `with cr.no_grad(): ...`, `@cr.no_grad` or `@cr.no_grad()`.
-    Thread-local."""
+    Thread-local.
+
+    Returns:
+        A context manager (`with` gives the switch itself); applied to a function, the
+        function wrapped so that each call runs under no_grad. Tensors computed inside do not
+        require grad and have no grad_fn; the previous mode comes back on exit.
+
+    Raises:
+        TypeError: called with an argument that is not a function (`cr.no_grad(x)`).
+
+    Example:
+        >>> with cr.no_grad():
+        ...     w -= 0.1 * w.grad                           # an update, not recorded
+    """
 
     def __init__(self, function=None):
         super().__init__(False)
@@ -218,7 +240,20 @@ class no_grad(_BareDecorator):
 
 class enable_grad(_BareDecorator):
     """Record again inside a `no_grad` block (`with`, `@cr.enable_grad`, `@cr.enable_grad()`).
-    Thread-local."""
+    Thread-local.
+
+    Returns:
+        A context manager (`with` gives the switch itself); applied to a function, the
+        function wrapped so that each call records. The previous mode comes back on exit.
+
+    Raises:
+        TypeError: called with an argument that is not a function.
+
+    Example:
+        >>> with cr.no_grad():
+        ...     with cr.enable_grad():
+        ...         y = x * 2                               # recorded: y.requires_grad
+    """
 
     def __init__(self, function=None):
         super().__init__(True)
@@ -226,7 +261,16 @@ class enable_grad(_BareDecorator):
 
 class set_grad_enabled(_GradModeSwitch):
     """`cr.set_grad_enabled(flag)`: as a plain call it switches at once; as a context manager or
-    decorator it switches inside and restores afterwards (PyTorch's semantics)."""
+    decorator it switches inside and restores afterwards (PyTorch's semantics).
+
+    Returns:
+        The switch: a context manager (the `with` target is the switch itself) and a decorator;
+        `mode` is read as a bool.
+
+    Example:
+        >>> with cr.set_grad_enabled(is_training):
+        ...     loss = model(x).sum()
+    """
 
     def __init__(self, mode: bool):
         super().__init__(mode)

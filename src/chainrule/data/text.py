@@ -14,7 +14,18 @@ __all__ = ["CharCorpus", "pydoc_topics_text"]
 
 def pydoc_topics_text() -> str:
     """The help topics of `pydoc_data.topics.topics`, in sorted key order, joined by blank lines.
-    Its length depends on the Python version (3.11: about 465,000 characters)."""
+    Its length depends on the Python version (3.11: about 465,000 characters).
+
+    Returns:
+        str: the topics' texts, each stripped of surrounding newlines, separated by one blank
+        line and ending in a newline. Nothing is downloaded.
+
+    Raises:
+        ModuleNotFoundError: a Python built without the standard library's `pydoc_data`.
+
+    Example:
+        >>> corpus = CharCorpus(pydoc_topics_text())        # as CharCorpus.pydoc_topics()
+    """
     from pydoc_data.topics import topics
 
     return "\n\n".join(topics[key].strip("\n") for key in sorted(topics)) + "\n"
@@ -25,6 +36,22 @@ class CharCorpus:
 
     The last `valid_fraction` of the text (rounded up) is held out as `valid`, the rest is
     `train`; the vocabulary covers both, so every held-out character has a code.
+
+    Attributes `ids`, `train` and `valid` are int64 arrays of shape (n,) of codes in
+    [0, vocab_size); `chars` is the sorted list of characters (code -> character).
+    `batches(batch_size, seq_len)` yields (inputs, targets) int64 arrays of shape
+    (batch_size, seq_len); `streams(split, batch_size)` returns (batch_size, L).
+
+    Raises:
+        ValueError: valid_fraction outside (0, 1) or a text of fewer than 4 characters; from
+            `encode`, characters outside the vocabulary; from `batches`, a training text too
+            short for one batch.
+        KeyError: from `streams`, a split other than "train" or "valid".
+
+    Example:
+        >>> corpus = CharCorpus.pydoc_topics()
+        >>> inputs, targets = next(corpus.batches(batch_size=32, seq_len=64))  # (32, 64) int64
+        >>> corpus.decode(corpus.encode("hello"))           # 'hello'
     """
 
     def __init__(self, text: str, valid_fraction: float = 0.1):

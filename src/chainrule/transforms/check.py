@@ -82,6 +82,22 @@ def gradcheck(function, *args, eps=1e-6, rtol=1e-5, atol=1e-8, modes=("reverse",
     function (abs, conj, real) is checked as well as a holomorphic one. The VJP must give
     dL/dx - i dL/dy for L = Re(sum(u * f(z))) and z = x + iy (the convention of cr.grad, JAX and
     HIPS autograd), and with both modes, Re(sum(vjp(u) * v)) must equal Re(sum(u * jvp(v))).
+
+    Returns:
+        True when every checked argument passes in every mode of `modes`; False on the first
+        mismatch when raise_exception=False. `function` is called on float64 (or complex128)
+        copies of `args`, and must return one array or number.
+
+    Raises:
+        GradcheckError: (chainrule.transforms.check.GradcheckError, an AssertionError) on a
+            mismatch, when raise_exception is True: the mode, the argument index and both
+            values, or the two sides of the VJP/JVP pairing. Errors of `vjp` and `jvp` on
+            `function` pass through (any output shape is checked, so not
+            NonScalarOutputError).
+
+    Example:
+        >>> cr.gradcheck(cnp.sin, np.array([0.3, 0.5]))          # True
+        >>> cr.gradcheck(f, x, modes=("reverse",), raise_exception=False)
     """
     from chainrule.transforms import jvp, vjp
 
@@ -137,7 +153,22 @@ def _pairings(pulled, tangent, cotangent, pushed):
 
 def gradgradcheck(function, *args, eps=1e-5, rtol=1e-4, atol=1e-6, seed=1, raise_exception=True):
     """Second order: check the VJP of `function` (as a function of the inputs) by gradcheck;
-    complex inputs and outputs as in gradcheck (the cotangent is then complex)."""
+    complex inputs and outputs as in gradcheck (the cotangent is then complex).
+
+    The function checked is sum over the inputs of sum(vjp(u) ** 2) for one random cotangent u,
+    so the first derivatives themselves are not compared with differences: run `gradcheck`
+    as well.
+
+    Returns:
+        True when the derivatives of the VJP match central differences; False on a mismatch
+        when raise_exception=False.
+
+    Raises:
+        GradcheckError: (an AssertionError) on a mismatch, when raise_exception is True.
+
+    Example:
+        >>> cr.gradgradcheck(cnp.sin, np.array([0.3, 0.5]))      # True
+    """
     from chainrule.transforms import vjp
 
     args = [_promoted(a) for a in args]

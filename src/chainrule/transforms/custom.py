@@ -385,6 +385,26 @@ class custom_vjp(_CustomRule):
     cotangent, and reverse mode through it with respect to the cotangent gives J t. bwd must
     therefore compute with chainrule.numpy on the cotangent; if it does not, forward mode raises
     CustomRuleError rather than return a wrong tangent.
+
+    Returns:
+        `custom_vjp(f)` is a callable with f's signature and name: calling it returns what f
+        returns (fwd's output where a transform records it), and every transform uses
+        `bwd` for its derivative. `defvjp(fwd, bwd)` returns the same object.
+
+    Raises:
+        CustomRuleError: a call before `defvjp`; fwd not returning a pair (output,
+            residuals); bwd not returning a tuple with one cotangent per positional argument,
+            or a cotangent whose structure or shape differs from its argument's; in forward
+            mode, a bwd that did not compute with chainrule operations on the cotangent.
+        GraphFreedError: a second backward pass through it without retain_graph=True.
+
+    Example:
+        >>> @cr.custom_vjp
+        ... def clip_gradient(x):
+        ...     return x
+        >>> clip_gradient.defvjp(lambda x: (x, None),
+        ...                      lambda residuals, g: (cnp.clip(g, -1.0, 1.0),))
+        >>> cr.grad(lambda x: cnp.sum(clip_gradient(x) * 5.0))(np.ones(2))  # array([1., 1.])
     """
 
     def __init__(self, function):
@@ -448,6 +468,26 @@ class custom_jvp(_CustomRule):
 
     Reverse mode transposes the rule: it runs the rule's tangent computation under reverse
     mode (it is linear in the tangents), so grad, vjp and jacrev work and nest.
+
+    Returns:
+        `custom_jvp(f)` is a callable with f's signature and name: calling it returns what f
+        returns, and every transform (forward and reverse) uses the rule for its derivative.
+        `defjvp(rule)` returns the rule, so it works as a decorator. The rule takes
+        (primals, tangents), two tuples, and returns (primal_out, tangent_out).
+
+    Raises:
+        CustomRuleError: a call before `defjvp`; a rule that does not return a pair, or whose
+            tangent_out differs from primal_out in structure or shapes.
+
+    Example:
+        >>> @cr.custom_jvp
+        ... def f(x):
+        ...     return cnp.sin(x)
+        >>> @f.defjvp
+        ... def f_jvp(primals, tangents):
+        ...     (x,), (t,) = primals, tangents
+        ...     return f(x), cnp.cos(x) * t
+        >>> cr.jvp(f, (0.0,), (2.0,)), cr.grad(f)(0.0)     # ((0.0, 2.0), 1.0)
     """
 
     def __init__(self, function):
@@ -580,7 +620,20 @@ def _summed_over_examples(cotangents, in_axes):
 def checkpoint(function):
     """function, but a reverse pass recomputes its forward instead of keeping its residuals:
     memory for speed. Wrap segments of a long chain; the segment's inputs are all that is kept.
-    Under forward mode it is function itself (forward mode keeps no residuals)."""
+    Under forward mode it is function itself (forward mode keeps no residuals).
+
+    Returns:
+        A function with function's signature and name returning what function returns; its
+        derivatives are function's, computed by running function again in the backward pass.
+
+    Raises:
+        GraphFreedError: a second backward pass through it without retain_graph=True.
+            function's own errors pass through, from the call or from the recomputation.
+
+    Example:
+        >>> block = cr.checkpoint(lambda x: cnp.tanh(x @ w))
+        >>> cr.grad(lambda x: cnp.sum(block(block(x))))(x)   # block's activations not kept
+    """
     name = f"checkpoint({getattr(function, '__name__', 'f')})"
 
     @functools.wraps(function)

@@ -58,7 +58,25 @@ def jvp(function, primals, tangents):
 
     A complex tangent of a real primal (asked for) gives the derivative extended linearly,
     J (a + ib) = J a + i J b: two passes, one for the real and one for the imaginary parts of
-    the tangents, so every function (fft, conj, abs of complex intermediates...) obeys it."""
+    the tangents, so every function (fft, conj, abs of complex intermediates...) obeys it.
+
+    Returns:
+        `(out, tangent_out)`, both in function's output structure: out = function(*primals)
+        and tangent_out its derivative applied to the tangents, each leaf with its output's
+        shape (NumPy arrays, 0-d as NumPy scalars; complex where a tangent was complex).
+
+    Raises:
+        TypeError: primals or tangents not a tuple (or list) with one entry per argument.
+        TreeStructureError: a different number of tangents than primals, or a tangent whose
+            pytree structure differs from its primal's.
+        ShapeError: a tangent whose shape differs from its primal's.
+        DTypeError: a tangent whose floating dtype differs from its primal's (float32 for a
+            float64 primal), or a boolean primal.
+        InputTypeError: a primal that is not numeric (a string, None).
+
+    Example:
+        >>> cr.jvp(cnp.sin, (0.0,), (2.0,))                # (0.0, 2.0): sin(0), cos(0) * 2
+    """
     paired = _paired_leaves(primals, tangents, "jvp")
     if any(
         dtype_of(t).kind == "c" and dtype_of(p).kind != "c"
@@ -104,7 +122,25 @@ def _one_pass(function, paired):
 
 def linearize(function, *primals):
     """(function(*primals), jvp_fn): jvp_fn(*tangents) is the derivative at primals applied to
-    tangents. Each call of jvp_fn runs one forward-mode pass of function."""
+    tangents. Each call of jvp_fn runs one forward-mode pass of function.
+
+    Returns:
+        `(out, jvp_fn)`: out = function(*primals) in its output structure (NumPy arrays, 0-d as
+        NumPy scalars); `jvp_fn(*tangents)`, one tangent per primal with its shape, returns
+        the tangent of the output in the same structure (as `jvp(function, primals,
+        tangents)[1]`).
+
+    Raises:
+        InputTypeError: a primal that is not numeric (a string, None).
+        DTypeError: a boolean primal; from jvp_fn, a tangent whose dtype differs from its
+            primal's.
+        ShapeError, TreeStructureError: from jvp_fn, tangents that do not match the primals,
+            as in `jvp`.
+
+    Example:
+        >>> out, jvp_fn = cr.linearize(cnp.sin, np.array([0.0, 1.0]))
+        >>> jvp_fn(np.ones(2))                             # array([1., 0.54030231]): cos(x)
+    """
     primals = tuple(primals)
     out = _evaluate(function, primals)
 
@@ -123,12 +159,35 @@ def _evaluate(function, primals):
 
 def hvp(function, x, v):
     """The Hessian of scalar `function` at x applied to v, by forward-over-reverse (jvp of
-    grad): one pass, never forming the Hessian."""
+    grad): one pass, never forming the Hessian.
+
+    Returns:
+        H(x) @ v as an array of x's shape and floating dtype (a NumPy scalar for a scalar x).
+
+    Raises:
+        NonScalarOutputError: when function does not return a single number.
+        ShapeError: v's shape differs from x's.
+        DTypeError: a non-floating output, or v's dtype differs from x's.
+
+    Example:
+        >>> cr.hvp(lambda x: cnp.sum(x ** 3), np.array([1.0, 2.0]), np.array([1.0, 0.0]))
+        array([6., 0.])
+    """
     return jvp(grad(function), (x,), (v,))[1]
 
 
 def stop_gradient(x):
-    """x as a constant: no derivative flows through it at any level (pytrees welcome)."""
+    """x as a constant: no derivative flows through it at any level (pytrees welcome).
+
+    Returns:
+        x's value in x's structure, shapes and dtypes, cut from every transform's graph (a
+        Tensor that requires grad comes back detached). Values no transform traces, NumPy
+        arrays and numbers, are returned as they are (so are leaves it does not know: it
+        raises nothing of its own).
+
+    Example:
+        >>> cr.grad(lambda x: x * cr.stop_gradient(x))(3.0)  # 3.0: the second x is a constant
+    """
 
     def constant(leaf):
         if type(leaf) not in TRACED_TYPES:

@@ -101,7 +101,28 @@ def jacfwd(function, argnums=0, has_aux=False, chunk_size=None, holomorphic=Fals
     d out[i...] / d x[j...]: shape out.shape + x.shape, in the output's (and inputs') structure.
 
     Inputs must be real (the basis tangents are real directions) unless `holomorphic=True`,
-    which takes complex inputs and gives the complex derivative (as JAX)."""
+    which takes complex inputs and gives the complex derivative (as JAX).
+
+    Returns:
+        A function taking f's arguments. For one output leaf `out` and an int argnums naming
+        `x`, it returns an array of shape out.shape + x.shape in the floating dtype of x and the
+        output (integer inputs count as float64); several output leaves give that pytree of
+        blocks, a tuple argnums a tuple per output leaf (one block per argument), a pytree
+        argument its structure of blocks; with has_aux=True, (jacobian, aux).
+
+    Raises:
+        ArgnumsError: argnums not an int or tuple of ints, or out of range for the call.
+        ValueError: chunk_size not a positive int or None.
+        InputTypeError: a differentiated argument that is not numeric (a string, None).
+        DTypeError: a boolean input; a complex input without holomorphic=True, or a real
+            one with it.
+        TypeError: with has_aux=True, f does not return a pair (output, aux).
+
+    Example:
+        >>> cr.jacfwd(lambda x: cnp.sin(x) * 2)(np.array([0.0, 1.0]))
+        array([[2.        , 0.        ],
+               [0.        , 1.08060461]])
+    """
     return _jacfwd(function, argnums, has_aux, chunk_size, holomorphic, "jacfwd")
 
 
@@ -185,7 +206,26 @@ def jacrev(function, argnums=0, has_aux=False, chunk_size=None, holomorphic=Fals
 
     Outputs must be real (the basis cotangents are real) unless `holomorphic=True`, which
     takes complex inputs and outputs and gives the complex derivative (as JAX). A real output
-    of complex inputs gives, per entry, the gradient in `grad`'s convention."""
+    of complex inputs gives, per entry, the gradient in `grad`'s convention.
+
+    Returns:
+        A function taking f's arguments and returning the Jacobian laid out as jacfwd's:
+        out.shape + x.shape per output leaf and differentiated argument, in the output's
+        structure (a tuple per output leaf for a tuple argnums); with has_aux=True,
+        (jacobian, aux).
+
+    Raises:
+        ArgnumsError: argnums not an int or tuple of ints, or out of range for the call.
+        ValueError: chunk_size not a positive int or None.
+        InputTypeError: a differentiated argument that is not numeric (a string, None).
+        DTypeError: a boolean input; a complex output without holomorphic=True, or real
+            inputs or outputs with it.
+        TypeError: with has_aux=True, f does not return a pair (output, aux).
+
+    Example:
+        >>> cr.jacrev(lambda x, y: x * y, argnums=(0, 1))(np.ones(2), 3.0)
+        (array([[3., 0.], [0., 3.]]), array([1., 1.]))
+    """
     return _jacrev(function, argnums, has_aux, chunk_size, holomorphic, "jacrev")
 
 
@@ -279,7 +319,24 @@ def _reverse_blocks(per_box, out_leaf, layout, single):
 def hessian(function, argnums=0, holomorphic=False):
     """The Hessian of a scalar function, forward-over-reverse: jacfwd(jacrev(f)). The forward
     pass pushes all basis tangents at once through the reverse pass. `holomorphic` as in
-    jacfwd and jacrev."""
+    jacfwd and jacrev.
+
+    Returns:
+        A function taking f's arguments. For a scalar f and an int argnums naming x, an array of
+        shape x.shape + x.shape in x's floating dtype; a tuple argnums gives the nested tuple of
+        blocks H[i][j] = d2f / dx_i dx_j. A non-scalar f is not refused: it gives
+        out.shape + x.shape + x.shape, one Hessian per output entry.
+
+    Raises:
+        ArgnumsError: argnums not an int or tuple of ints, or out of range for the call.
+        InputTypeError: a differentiated argument that is not numeric (a string, None).
+        DTypeError: a boolean input; a complex input or output without holomorphic=True.
+
+    Example:
+        >>> cr.hessian(lambda x: cnp.sum(x ** 3))(np.array([1.0, 2.0]))
+        array([[ 6.,  0.],
+               [ 0., 12.]])
+    """
     inner = _jacrev(function, argnums, False, None, holomorphic, "hessian")
     outer = _jacfwd(inner, argnums, False, None, holomorphic, "hessian")
     return transformed(outer, function, "hessian")

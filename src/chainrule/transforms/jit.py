@@ -76,13 +76,19 @@ def jit(fun=None, *, static_argnums=(), static_argnames=(), backend="numpy"):
     differs. Random numbers drawn with NumPy inside `fun` are drawn once, at trace time: pass
     them in as arguments.
 
-    Returns a `Jitted` function with `.source(*args)` (the generated code), `.lower(*args)`
-    (the program), `.cache_info()` and `.clear_cache()`.
+    Returns:
+        A `Jitted` function (or, called with only keyword arguments, a decorator making one)
+        with `.source(*args)` (the generated code), `.lower(*args)` (the program),
+        `.cache_info()` and `.clear_cache()`. Its calls return NumPy arrays (0-d as NumPy
+        scalars) in `fun`'s output structure, with the shapes and dtypes `fun` gives.
 
-    Raises StagingError (a TypeError) for what a replay could not repeat: np.asarray or a NumPy
-    function without a rule on a staged value, printing it, mutating an input in place, a staged
-    value kept after the call; TypeError for an unhashable static argument; ArgnumsError for
-    static_argnums out of range.
+    Raises:
+        StagingError: (a TypeError) from a call, for what a replay could not repeat:
+            np.asarray or a NumPy function without a rule on a staged value, printing it,
+            mutating an input in place, a staged value kept after the call.
+        TypeError: from a call, an unhashable static argument.
+        ArgnumsError: from a call, static_argnums out of range for the call.
+        ValueError: a backend that is not "numpy", "numexpr" or "numba".
 
     Example:
         >>> fast = cr.jit(cr.grad(lambda x, y: (x + y) * (x - y), argnums=(0, 1)))

@@ -83,7 +83,27 @@ def _cotangent_leaves(cotangent, recording):
 
 def vjp(function, *primals, has_aux=False):
     """(out, vjp_fn[, aux]): out = function(*primals); vjp_fn(cotangent) returns a tuple with
-    one cotangent per primal. vjp_fn may be called many times (the graph is kept)."""
+    one cotangent per primal. vjp_fn may be called many times (the graph is kept).
+
+    Returns:
+        `(out, vjp_fn)`, or `(out, vjp_fn, aux)` with has_aux=True. `out` has function's output
+        structure (NumPy arrays, 0-d as NumPy scalars). `vjp_fn(cotangent)` takes a cotangent of
+        out's structure, shapes and dtypes and returns a tuple with one cotangent per primal, in
+        that primal's structure, shapes and floating dtype (integer primals count as float64).
+
+    Raises:
+        InputTypeError: a primal leaf that is not numeric (a string, None, an object).
+        DTypeError: a boolean primal; from vjp_fn, a cotangent whose dtype differs from the
+            output's (or a complex cotangent of a real output).
+        ShapeError: from vjp_fn, a cotangent whose shape differs from the output's.
+        TreeStructureError: from vjp_fn, a cotangent whose pytree structure differs from the
+            output's.
+        TypeError: with has_aux=True, a function that does not return a pair (out, aux).
+
+    Example:
+        >>> out, vjp_fn = cr.vjp(lambda x, y: x * y, np.array([1.0, 2.0]), 3.0)
+        >>> vjp_fn(np.ones(2))              # (array([3., 3.]), 3.0)
+    """
     recording = _Recording(function, primals, "vjp", has_aux)
 
     def vjp_fn(cotangent):
@@ -97,7 +117,19 @@ def vjp(function, *primals, has_aux=False):
 
 def value_and_grad(function, argnums=0, has_aux=False, holomorphic=False):
     """A function returning (f(*args), gradient w.r.t. the arguments named by argnums);
-    with has_aux=True, ((f's output, aux), gradient). `holomorphic` as in `grad`."""
+    with has_aux=True, ((f's output, aux), gradient). `holomorphic` as in `grad`.
+
+    Returns:
+        A function of f's arguments returning `(value, gradient)`: value is f's output (one
+        number; shape () gives a NumPy scalar), gradient as `grad` gives it (each gradient
+        has its argument's structure, shape and floating dtype).
+
+    Raises:
+        NonScalarOutputError, DTypeError, ArgnumsError, InputTypeError: when called, as `grad`.
+
+    Example:
+        >>> cr.value_and_grad(lambda x: x ** 2)(3.0)                        # (9.0, 6.0)
+    """
     return _value_and_grad(function, argnums, has_aux, "value_and_grad", holomorphic)
 
 
@@ -172,7 +204,30 @@ def grad(function, argnums=0, has_aux=False, holomorphic=False):
     Complex inputs follow JAX and HIPS autograd: for a real-valued f of z = x + iy the result
     is df/dx - i df/dy (the conjugate of the steepest-ascent direction; PyTorch's `.grad` is
     its conjugate). `holomorphic=True` is for a complex-valued holomorphic f of complex inputs
-    and gives f'(z); a complex output without it raises DTypeError."""
+    and gives f'(z); a complex output without it raises DTypeError.
+
+    Returns:
+        A function taking f's arguments. With an int argnums it returns one gradient with the
+        structure, shape and floating dtype of that argument (integer inputs give float64; a
+        0-d result is a NumPy scalar); with a tuple, a tuple of such gradients; with
+        has_aux=True, (gradient, aux). Keyword arguments are passed to f, never differentiated.
+
+    Raises:
+        NonScalarOutputError: when f returns more than one number (a shape with more than one
+            element, or a pytree of several outputs).
+        DTypeError: a non-floating output (a comparison, a count), a complex output without
+            holomorphic=True (or a real one with it), or a boolean input.
+        ArgnumsError: argnums not an int or tuple of ints, or out of range for the call.
+        InputTypeError: a differentiated argument that is not numeric (a string, None).
+        ConcretizationError: f asks a differentiated value for its number (`float(x)`,
+            `np.asarray(x)`).
+        TypeError: with has_aux=True, f does not return a pair (output, aux).
+
+    Example:
+        >>> cr.grad(lambda x, y: (x + y) * (x - y), argnums=(0, 1))(3.0, 2.0)  # (6.0, -4.0)
+        >>> cr.grad(lambda p: cnp.sum(p["w"] ** 2))({"w": np.array([1.0, 2.0])})
+        {'w': array([2., 4.])}
+    """
     value_and_grad_function = _value_and_grad(function, argnums, has_aux, "grad", holomorphic)
 
     def grad_function(*args, **kwargs):

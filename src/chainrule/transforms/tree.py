@@ -22,6 +22,18 @@ def register_pytree_node(cls, flatten, unflatten):
 
     `flatten(obj)` returns `(children, aux)`: an iterable of child values and anything hashable
     that is not differentiated (names, sizes); `unflatten(aux, children)` rebuilds an object.
+
+    Returns:
+        None. From then on every transform flattens instances of exactly `cls` (not its
+        subclasses) into their children; registering a class again replaces its functions.
+
+    Raises:
+        TypeError: flatten or unflatten is not callable.
+
+    Example:
+        >>> cr.register_pytree_node(Point, lambda p: ((p.x, p.y), None),
+        ...                         lambda aux, children: Point(*children))
+        >>> cr.grad(lambda p: p.x * p.y)(Point(3.0, 2.0))      # Point(x=2.0, y=3.0)
     """
     if not (callable(flatten) and callable(unflatten)):
         raise TypeError(
@@ -147,7 +159,17 @@ _LEAF = TreeDef(None, None, ())
 
 
 def tree_flatten(tree):
-    """(leaves, treedef): the leaves in a fixed order (depth first) and the structure."""
+    """(leaves, treedef): the leaves in a fixed order (depth first) and the structure.
+
+    Returns:
+        `(leaves, treedef)`: a list of the leaves (dict values in sorted key order; None
+        contributes none) and the `TreeDef` that `tree_unflatten` rebuilds them with. A value
+        that is not a container is one leaf.
+
+    Example:
+        >>> cr.tree_flatten({"b": 1.0, "a": (2.0, 3.0), "c": None})
+        ([2.0, 3.0, 1.0], dict(tuple(*, *), *, NoneType()))
+    """
     if _handler(tree) is None:
         return [tree], _LEAF  # a single leaf, the common case of a transform's argument
     leaves = []
@@ -179,7 +201,19 @@ def _flatten_into(tree, leaves):
 
 
 def tree_unflatten(treedef: TreeDef, leaves):
-    """Rebuild the structure `treedef` with `leaves` in flattening order."""
+    """Rebuild the structure `treedef` with `leaves` in flattening order.
+
+    Returns:
+        A new pytree of treedef's containers holding `leaves` (for a single-leaf treedef, the
+        leaf itself).
+
+    Raises:
+        ValueError: the number of leaves differs from treedef's.
+
+    Example:
+        >>> leaves, treedef = cr.tree_flatten({"w": 1.0, "b": [2.0]})
+        >>> cr.tree_unflatten(treedef, [10.0, 20.0])           # {'b': [10.0], 'w': 20.0}
+    """
     leaves = list(leaves)
     if len(leaves) != treedef.num_leaves:
         raise ValueError(
@@ -210,7 +244,19 @@ def tree_structure(tree) -> TreeDef:
 
 
 def tree_map(function, tree, *rest):
-    """`function` applied leaf by leaf; `rest` are trees of the same structure."""
+    """`function` applied leaf by leaf; `rest` are trees of the same structure.
+
+    Returns:
+        A pytree of `tree`'s structure whose leaves are function(leaf, *matching leaves of
+        rest).
+
+    Raises:
+        ValueError: a tree in `rest` whose structure differs from tree's.
+
+    Example:
+        >>> cr.tree_map(lambda w, g: w - 0.1 * g, {"w": 1.0, "b": [2.0]}, {"w": 1.0, "b": [1.0]})
+        {'b': [1.9], 'w': 0.9}
+    """
     leaves, treedef = tree_flatten(tree)
     others = []
     for other in rest:

@@ -19,6 +19,18 @@ def draw(output, params=None, *, title="output") -> Graph:
 
     `params` ({name: tensor}, e.g. dict(model.named_parameters())) names the leaves; a leaf's
     own `.name` is used otherwise.
+
+    Returns:
+        A `chainrule.viz.Graph` of the leaves (with their values and, after `.backward()`,
+        their `.grad`) and the primitives applied to them (with output shapes and dtypes),
+        titled `title`. A Graph passed in is returned as it is.
+
+    Raises:
+        TypeError: output is neither a Tensor nor a Graph (a NumPy array, a number).
+
+    Example:
+        >>> w = cr.tensor([1.0, 2.0], requires_grad=True)
+        >>> cr.draw((w * 2).sum(), {"w": w}).render("graph.svg")   # needs Graphviz
     """
     if isinstance(output, Graph):
         return output

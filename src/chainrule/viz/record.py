@@ -88,6 +88,22 @@ def trace(f, /, *args, **named_args) -> Graph:
         graph = cr.trace(lambda x, y: (x + y) * (x - y), 3.0, 2.0)
         print(graph.explain())        # evaluation trace, forward and reverse passes, gradient
         graph.render("graph.svg")     # needs Graphviz
+
+    Returns:
+        A `chainrule.viz.Graph`: the inputs (with their values), the operations the output
+        depends on in evaluation order (each with its operand and output values, shapes and
+        dtypes), and the output. It draws itself (`render`, `svg`, `to_dot`), explains itself
+        (`explain`, `evaluation_table`, `forward_table`, `backward_table`) and gives the
+        derivatives (`gradient`, `adjoints`, `tangents`).
+
+    Raises:
+        ChainruleError: f returned several outputs (a tuple, list or dict).
+        DTypeError: a boolean array among the inputs.
+        ConcretizationError: f asks an input for its number (`float(x)`, `np.asarray(x)`).
+
+    Example:
+        >>> cr.trace(lambda x, y: (x + y) * (x - y), 3.0, 2.0)
+        <Graph f: 2 input(s), 3 operation(s)>
     """
     level_trace = _RecordingTrace(new_level())
     names = _argument_names(f, args, named_args)
