@@ -17,8 +17,9 @@ SECTIONS = ("tutorials", "user-guide", "guides")
 CODE_BLOCK = re.compile(r"```(?:python|\{code-cell\} ipython3)\n(.*?)```", re.S)
 DOCSTRING_SECTION = re.compile(r"^\s*(Returns|Raises|Yields):\s*$", re.M)
 
-# Public names whose docstrings still lack a Returns/Raises section. lead: docstring pending.
-PENDING = {"chainrule.Tensor"}
+# Public names whose docstrings still lack a Returns/Raises section (none now; a name added
+# here must still be missing one, see the test below).
+PENDING: set = set()
 DOCUMENTED_MODULES = (
     "chainrule", "chainrule.nn", "chainrule.optim", "chainrule.data", "chainrule.io",
     "chainrule.errors",

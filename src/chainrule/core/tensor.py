@@ -87,7 +87,36 @@ def _comparison_method(name):
 
 
 class Tensor:
-    """An array that remembers how it was computed. Make one with `cr.tensor(...)`."""
+    """An array that remembers how it was computed. Make one with `cr.tensor(...)`.
+
+    `shape` (a tuple), `dtype` (a NumPy dtype) and `ndim` are the value's; `requires_grad`,
+    `is_leaf`, `grad_fn` (the graph node, None for a leaf) and `.grad` (filled for leaves by
+    `backward()`) say where it sits in the graph. Operators and NumPy functions applied to a
+    Tensor return Tensors, recorded when an input requires grad and grad mode is on.
+
+    Returns:
+        `backward(gradient=None)` returns None and accumulates into `.grad` of each leaf that
+        requires grad a Tensor of that leaf's shape and dtype; `.numpy()` returns the value as
+        a read-only NumPy array; `.item()` a Python number.
+
+    Raises:
+        NonScalarOutputError: backward() without `gradient` on a tensor of more than one
+            element.
+        ShapeError: operands whose shapes do not broadcast or multiply; a `gradient` whose
+            shape differs from the tensor's; `.item()` of more than one element.
+        GraphFreedError: a second backward through the same graph without retain_graph=True.
+        InplaceError: an in-place operation on a leaf that requires grad, or a backward
+            through a value that an in-place operation changed after it was saved.
+        GraphEscapeError: np.asarray(t) of a tensor that requires grad (`float(t)` only warns,
+            GraphBreakWarning; `.detach()` or `.numpy()` ask for the constant explicitly).
+        IndexOutOfRangeError: an index outside the tensor.
+        RuntimeError: backward() on a tensor that does not require grad.
+
+    Example:
+        >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
+        >>> y = (x * x).sum(); y.backward()
+        >>> x.grad                                          # tensor([2., 4.])
+    """
 
     __slots__ = (
         "_value",
