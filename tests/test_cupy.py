@@ -11,6 +11,7 @@ import chainrule as cr
 import chainrule.numpy as cnp
 
 pytestmark = pytest.mark.gpu
+pytest.importorskip("cupy")  # `make test` deselects these; `make test-gpu` installs CuPy
 
 X = np.array([0.5, -1.0, 2.0])
 W = np.arange(6.0).reshape(2, 3) / 4

@@ -14,6 +14,7 @@ __all__ = [
     "StagingError",
     "RetraceWarning",
     "BackendWarning",
+    "GradcheckError",
     "UnsupportedFunctionError",
     "NonScalarOutputError",
     "AnomalyError",
@@ -128,6 +129,11 @@ class StagingError(ConcretizationError):
 class RetraceWarning(UserWarning):
     """`cr.jit` traced one function many times: an argument keeps changing shape, dtype or
     static value, or Python control flow on a staged value keeps taking a new branch."""
+
+
+class GradcheckError(ChainruleError, AssertionError):
+    """`cr.gradcheck` / `cr.gradgradcheck`: a derivative disagrees with central finite
+    differences (the message names the argument, the entry and both values)."""
 
 
 class BackendWarning(UserWarning):

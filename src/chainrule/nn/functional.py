@@ -54,8 +54,34 @@ def linear(x, weight, bias=None):
 relu = cnp.relu
 tanh = cnp.tanh
 sigmoid = cnp.sigmoid
-softmax = cnp.softmax
-log_softmax = cnp.log_softmax
+def softmax(x, axis=-1, *, dim=None):
+    """exp(x) / sum(exp(x)) along `axis` (PyTorch's `dim=` also accepted), stable at any scale.
+
+    Returns:
+        An array (or Tensor) of x's shape and floating dtype, summing to 1 along the axis.
+
+    Raises:
+        TypeError: both `axis` (other than the default) and `dim` given."""
+    return cnp.softmax(x, axis=_axis_or_dim(axis, dim, "softmax"))
+
+
+def log_softmax(x, axis=-1, *, dim=None):
+    """x - logsumexp(x) along `axis` (PyTorch's `dim=` also accepted), stable at any scale.
+
+    Returns:
+        An array (or Tensor) of x's shape and floating dtype.
+
+    Raises:
+        TypeError: both `axis` (other than the default) and `dim` given."""
+    return cnp.log_softmax(x, axis=_axis_or_dim(axis, dim, "log_softmax"))
+
+
+def _axis_or_dim(axis, dim, what):
+    if dim is None:
+        return axis
+    if axis != -1:
+        raise TypeError(f"{what}: give axis= or dim= (PyTorch's name), not both")
+    return dim
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 

@@ -14,12 +14,9 @@ needs no holomorphy: vjp(u) must equal dL/dx - i dL/dy for L = Re(sum(u * f(z)))
 import numpy as np
 
 from chainrule.core.tensor import raw_value
+from chainrule.errors import GradcheckError
 
 __all__ = ["gradcheck", "gradgradcheck", "GradcheckError", "numerical_jvp"]
-
-
-class GradcheckError(AssertionError):
-    """A derivative that disagrees with finite differences."""
 
 
 def _promoted(value):
@@ -89,7 +86,7 @@ def gradcheck(function, *args, eps=1e-6, rtol=1e-5, atol=1e-8, modes=("reverse",
         copies of `args`, and must return one array or number.
 
     Raises:
-        GradcheckError: (chainrule.transforms.check.GradcheckError, an AssertionError) on a
+        GradcheckError: (chainrule.errors.GradcheckError, an AssertionError) on a
             mismatch, when raise_exception is True: the mode, the argument index and both
             values, or the two sides of the VJP/JVP pairing. Errors of `vjp` and `jvp` on
             `function` pass through (any output shape is checked, so not

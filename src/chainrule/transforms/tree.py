@@ -8,6 +8,8 @@ empty container: it has no leaves.
 
 import collections
 
+from chainrule.errors import TreeStructureError
+
 __all__ = [
     "TreeDef", "tree_flatten", "tree_unflatten", "tree_leaves", "tree_map", "tree_structure",
     "register_pytree_node",
@@ -208,7 +210,7 @@ def tree_unflatten(treedef: TreeDef, leaves):
         leaf itself).
 
     Raises:
-        ValueError: the number of leaves differs from treedef's.
+        TreeStructureError: (a ValueError) the number of leaves differs from treedef's.
 
     Example:
         >>> leaves, treedef = cr.tree_flatten({"w": 1.0, "b": [2.0]})
@@ -216,7 +218,7 @@ def tree_unflatten(treedef: TreeDef, leaves):
     """
     leaves = list(leaves)
     if len(leaves) != treedef.num_leaves:
-        raise ValueError(
+        raise TreeStructureError(
             f"tree_unflatten: the structure {treedef!r} has {treedef.num_leaves} leaves but "
             f"{len(leaves)} were given"
         )
@@ -251,7 +253,7 @@ def tree_map(function, tree, *rest):
         rest).
 
     Raises:
-        ValueError: a tree in `rest` whose structure differs from tree's.
+        TreeStructureError: (a ValueError) a tree in `rest` whose structure differs from tree's.
 
     Example:
         >>> cr.tree_map(lambda w, g: w - 0.1 * g, {"w": 1.0, "b": [2.0]}, {"w": 1.0, "b": [1.0]})
@@ -262,7 +264,7 @@ def tree_map(function, tree, *rest):
     for other in rest:
         other_leaves, other_def = tree_flatten(other)
         if other_def != treedef:
-            raise ValueError(
+            raise TreeStructureError(
                 f"tree_map: structures differ: {treedef!r} and {other_def!r}; pass trees with "
                 "the same containers and keys"
             )
