@@ -181,6 +181,8 @@ class Optimizer:
         self.step_count += 1
         with cr.no_grad():
             for group in self.param_groups:
+                if self._step_group_at_once(group):
+                    continue
                 for param in group["params"]:
                     if param.grad is None:
                         continue
@@ -197,6 +199,11 @@ class Optimizer:
 
     def _update(self, state, value, grad, group):  # pragma: no cover - subclasses define it
         raise NotImplementedError
+
+    def _step_group_at_once(self, group) -> bool:
+        """Update a whole group with a few operations on flat arrays (PyTorch's "foreach"),
+        if the optimiser can; False to update parameter by parameter."""
+        return False
 
     @staticmethod
     def _buffer(state, name, like):
