@@ -172,3 +172,17 @@ def test_gradient_and_hvp_on_a_local_cluster(cluster):
     np.testing.assert_allclose(g, logistic_gradient_by_hand(W, X_NP, Y_NP), rtol=1e-12)
     np.testing.assert_allclose(h, logistic_hvp_by_hand(W, X_NP, V), rtol=1e-12)
     assert len(cluster.scheduler_info()["workers"]) == 2
+
+
+def test_jit_of_a_function_of_dask_arrays_runs_it_as_plain_python(lazy):
+    fast = cr.jit(cr.grad(logistic_loss))
+    g = fast(W, chunked(X_NP), chunked(Y_NP))  # stays lazy: nothing staged, nothing computed
+    assert isinstance(g, da.Array) and fast.cache_info().traces == 0
+    with dask.config.set(scheduler="threads"):
+        np.testing.assert_allclose(g.compute(), logistic_gradient_by_hand(W, X_NP, Y_NP),
+                                   rtol=1e-12)
+
+
+def test_vmap_refuses_dask_arrays_rather_than_computing_them(lazy):
+    with pytest.raises(UnsupportedFunctionError, match="vmap.*dask.*map_blocks"):
+        cr.vmap(lambda x: cnp.sum(x ** 2))(chunked(X_NP))

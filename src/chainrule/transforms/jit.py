@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from chainrule.core.namespace import is_foreign
 from chainrule.core.primitive import TRACED_TYPES
 from chainrule.core.staging import Captured, MustInline, StagingTrace, Var, is_literal
 from chainrule.core.trace import is_grad_enabled, new_level
@@ -248,6 +249,8 @@ class Jitted:
                 value = leaf._value
                 plain.append(value)
                 signature.append((np.shape(value), value.dtype))
+            elif is_foreign(leaf):
+                return None  # a Dask or CuPy array: run as plain Python (staging is NumPy's)
             else:
                 raise InputTypeError(
                     f"cr.jit({self.__name__}): {self._where(position, dynamic_def)} is "

@@ -14,13 +14,29 @@ import numpy as np
 
 from chainrule.core.batching import BatchTrace, move_to_front
 from chainrule.core.dtypes import is_numeric, shape_of
+from chainrule.core.namespace import is_foreign
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, bind
-from chainrule.core.trace import new_level
-from chainrule.errors import BatchingError, InputTypeError, ShapeError
+from chainrule.core.trace import new_level, physical_value
+from chainrule.errors import BatchingError, InputTypeError, ShapeError, UnsupportedFunctionError
 from chainrule.transforms._levels import _run_at_level, chunks, to_user, transformed
 from chainrule.transforms.tree import tree_flatten, tree_node_handler, tree_unflatten
 
 __all__ = ["vmap"]
+
+
+def _refuse_foreign(leaves, position):
+    """Dask and CuPy arrays are not batched yet: the batching rules move axes with NumPy, which
+    would compute a Dask array in this process. Refused, never converted."""
+    for leaf in leaves:
+        value = physical_value(leaf) if type(leaf) in TRACED_TYPES else leaf
+        if is_foreign(value):
+            raise UnsupportedFunctionError(
+                f"cr.vmap: argument {position} holds a {type(value).__module__}."
+                f"{type(value).__name__} array; vmap's batching rules work on NumPy arrays only "
+                "(for Dask they would compute the whole array). Map over the examples with the "
+                "array's own tools (dask.array.map_blocks, or a batch axis in the function "
+                "itself), or pass NumPy arrays."
+            )
 
 
 def vmap(function, in_axes=0, out_axes=0, axis_size=None, chunk_size=None):
@@ -78,6 +94,7 @@ def vmap(function, in_axes=0, out_axes=0, axis_size=None, chunk_size=None):
         flat, treedefs = [], []
         for position, arg in enumerate(args):
             leaves, treedef = tree_flatten(arg)
+            _refuse_foreign(leaves, position)
             spec = _axes_for(in_axes, position, len(args))
             axes = _leaf_axes(spec, arg, f"in_axes for argument {position}")
             flat.append([(leaf, axis) for leaf, axis in zip(leaves, axes, strict=True)])
