@@ -20,10 +20,12 @@ import statistics
 import sys
 
 LABELS = {
-    "chainrule": "chainrule", "chainrule-loop": "chainrule loop", "torch": "PyTorch",
+    "chainrule": "chainrule", "chainrule-loop": "chainrule loop",
+    "chainrule-eager": "chainrule eager", "dask-by-hand": "Dask by hand", "torch": "PyTorch",
     "autograd": "HIPS autograd", "jax": "JAX eager", "jax-jit": "JAX jit",
 }
-PEERS = ("torch", "autograd", "jax", "jax-jit", "chainrule-loop")
+PEERS = ("torch", "autograd", "jax", "jax-jit", "chainrule-loop", "chainrule-eager",
+         "dask-by-hand")
 
 
 def load(path):
@@ -103,14 +105,15 @@ def rows(payload):
         times = {lib: statistics.median(values) for lib, values in case["times"].items()}
         ratios = {lib: statistics.median(values) for lib, values in case["ratios"].items()}
         result.append({"key": case["key"], "title": case["title"], "unit": case["unit"],
-                       "times": times, "ratios": ratios, "target": case.get("target")})
+                       "times": times, "ratios": ratios, "target": case.get("target"),
+                       "targets": case.get("targets") or {}})
     return result
 
 
 def table(payload):
     """A Markdown table: median time per unit for each library, chainrule/peer in brackets."""
     libraries = [lib for lib in LABELS if any(lib in row["times"] for row in rows(payload))]
-    header = "| case | " + " | ".join(LABELS[lib] for lib in libraries) + " | target vs PyTorch |"
+    header = "| case | " + " | ".join(LABELS[lib] for lib in libraries) + " | targets |"
     lines = [header, "|" + "---|" * (len(libraries) + 2)]
     for row in rows(payload):
         cells = []
@@ -122,7 +125,9 @@ def table(payload):
             if lib in row["ratios"]:
                 text += f" ({row['ratios'][lib]:.2f}x)"
             cells.append(text)
-        target = f"<= {row['target']:.1f}x" if row["target"] is not None else "-"
+        goals = ([f"<= {row['target']:g}x PyTorch"] if row["target"] is not None else []) + [
+            f"<= {limit:g}x {LABELS.get(lib, lib)}" for lib, limit in row["targets"].items()]
+        target = ", ".join(goals) or "-"
         lines.append(f"| ({row['key']}) {row['title']} | " + " | ".join(cells) + f" | {target} |")
     return "\n".join(lines)
 
