@@ -119,10 +119,11 @@ class Program:
     """inputs (Vars), a body of Equations, Guards and Notes in execution order, outputs (Vars
     or literals), and the arrays captured from outside."""
 
-    __slots__ = ("inputs", "body", "outputs", "captured", "name", "tensors_read")
+    __slots__ = ("inputs", "body", "outputs", "captured", "name", "tensors_read", "copied")
 
     def __init__(self, name="f"):
         self.tensors_read = {}  # Tensor-API tensors read: {id: (tensor, version, id(array))}
+        self.copied = frozenset()  # output positions returned as copies (see simplify)
         self.inputs = []
         self.body = []
         self.outputs = []

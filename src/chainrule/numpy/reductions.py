@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 
 from chainrule.core.dtypes import shape_of
+from chainrule.core.namespace import is_foreign
 from chainrule.core.tensor import Tensor, raw_value
 from chainrule.core.trace import physical_value
 from chainrule.errors import ArgumentError, ShapeError
@@ -121,7 +122,10 @@ def _root(variance):
     constant 0, and the inner one keeps sqrt's infinite derivative at 0 out of the graph, so no
     derivative of any order is NaN and a constant row leaves the other rows alone."""
     constant = _elementwise.equal(const(variance), 0)
-    if not np.any(physical_value(constant)):  # no constant row in any example
+    found = physical_value(constant)
+    # Reading a Dask array's value computes it: there the where form (right in every case)
+    # stays lazy.
+    if not is_foreign(found) and not np.any(found):  # no constant row in any example
         return _elementwise.sqrt(variance)
     root = _elementwise.sqrt(_elementwise.where(constant, 1.0, variance))
     return _elementwise.where(constant, 0.0, root)

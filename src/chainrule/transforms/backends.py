@@ -205,9 +205,9 @@ def _numba(program, name, out_def):
             continue
         lines.append(f"    {equation.out.name} = {_numba_expression(equation)}")
     outputs = []
-    for ref in program.outputs:
-        if type(ref) is Var:
-            outputs.append(ref.name)
+    for position, ref in enumerate(program.outputs):
+        if type(ref) is Var:  # a copy where simplify made an alias (see program.simplify)
+            outputs.append(ref.name + (".copy()" if position in program.copied else ""))
         elif is_literal(ref) and isinstance(ref, (int, float, np.number)):
             outputs.append(repr(float(ref)) if isinstance(ref, float) else repr(ref))
         else:

@@ -256,12 +256,33 @@ def _all_refs(program):
 
 def simplify(program) -> dict:
     """Run every pass; returns {pass name: what it changed}."""
-    return {
+    traced = list(program.outputs)
+    changes = {
         "fold_constants": fold_constants(program),
         "cancel_shapes": cancel_shapes(program),
         "eliminate_common": eliminate_common(program),
         "eliminate_dead": eliminate_dead(program),
     }
+    program.copied = _aliased_outputs(traced, program.outputs)
+    return changes
+
+
+def _aliased_outputs(traced, outputs):
+    """Output positions that the passes made an alias the traced function did not return:
+    `x * 1` folded to the input x, or two equal computations merged into one array. Returned
+    as they are, updating one result in place would change the caller's array or another
+    result; so the generated code returns copies there."""
+    copied = set()
+    for position, (before, after) in enumerate(zip(traced, outputs, strict=True)):
+        if type(after) is not Var or after is before or after.shape == ():
+            continue
+        shared = any(
+            other is after and traced[elsewhere] is not before
+            for elsewhere, other in enumerate(outputs[:position])
+        )
+        if shared or after.role is not None:
+            copied.add(position)
+    return frozenset(copied)
 
 
 # ----- source generation --------------------------------------------------------------------------
@@ -520,7 +541,8 @@ def generate(program, name="f", *, out_def=None, reuse_buffers=True, fuse=None) 
             lines.append(f"    {item.out.name} = {target}")
             continue
         lines.append(f"    {item.out.name} = {_expression(item, writer, how)}")
-    outputs = [_output_text(ref, writer) for ref in program.outputs]
+    outputs = [_output_text(ref, writer) + (".copy()" if position in program.copied else "")
+               for position, ref in enumerate(program.outputs)]
     try:
         returned = _structure(out_def, outputs)
         structured = out_def is not None
@@ -530,6 +552,13 @@ def generate(program, name="f", *, out_def=None, reuse_buffers=True, fuse=None) 
     source = "\n".join(lines) + "\n"
     if "\n    return " not in source:  # pragma: no cover - defensive
         raise AssertionError(source)
+    if name in writer.namespace:
+        # `def c1(a)` would replace the captured array c1 (or np, a constant...) it reads.
+        renamed = name
+        while renamed in writer.namespace:
+            renamed += "_"
+        source = source.replace(f"def {name}(", f"def {renamed}(", 1)
+        name = renamed
     namespace = dict(writer.namespace)
     exec(compile(source, f"<cr.jit {name}>", "exec"), namespace)  # our own generated text
     return Generated(source, namespace[name], writer.namespace, len(reuse), structured)
