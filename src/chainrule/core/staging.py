@@ -39,13 +39,16 @@ class Var:
     """One value of a staged program: its shape and dtype (an abstract value) and its name in
     the generated source. `role` is "input", "captured" or None (computed)."""
 
-    __slots__ = ("id", "shape", "dtype", "role", "name", "inplace", "epoch", "array0d")
+    __slots__ = ("id", "shape", "dtype", "role", "name", "inplace", "epoch", "array0d", "weak")
 
-    def __init__(self, ident, shape, dtype, role=None, array0d=False):
+    def __init__(self, ident, shape, dtype, role=None, array0d=False, weak=False):
         self.id = ident
         self.shape = tuple(shape)
         self.dtype = dtype
         self.array0d = array0d  # a 0-d ndarray when traced (not a NumPy scalar)
+        # A Python number (an argument passed as 2.0): weakly typed as in NumPy 2, so float32
+        # arrays times it stay float32. The generated code keeps it a Python number.
+        self.weak = weak
         self.role = role
         self.name = f"v{ident}"
         self.inplace = None  # in-place bookkeeping reads these slots (core/inplace.py)
@@ -150,6 +153,8 @@ class MustInline(Exception):  # noqa: N818 - a signal to cr.jit, not an error us
     as plain Python instead."""
 
 
+_PYTHON_NUMBERS = {float, int, bool, complex}
+
 _LITERAL_TYPES = (bool, int, float, complex, str, bytes, type(None), type(Ellipsis), slice,
                   np.dtype)
 
@@ -187,7 +192,8 @@ class StagingTrace(Trace):
         if dtype is None:
             dtype = np.result_type(value)
         array0d = type(value) is np.ndarray and value.ndim == 0
-        return Var(self._count, np.shape(value), dtype, role, array0d)
+        weak = type(value) in _PYTHON_NUMBERS
+        return Var(self._count, np.shape(value), dtype, role, array0d, weak)
 
     def box(self, value):
         """An input of the jitted function (a NumPy array or number)."""

@@ -182,8 +182,8 @@ class Jitted:
             for arg in args:
                 kind = type(arg)
                 if kind is float:
-                    plain.append(_float64(arg))
-                    signature.append(_FLOAT64)
+                    plain.append(arg)  # weakly typed, as NumPy reads a Python number
+                    signature.append(float)
                 elif kind is np.ndarray:
                     plain.append(arg)
                     signature.append((arg.shape, arg.dtype))
@@ -236,9 +236,10 @@ class Jitted:
                 plain.append(leaf)
                 signature.append((leaf.shape, leaf.dtype))
             elif kind is float or kind is int or kind is bool or kind is complex:
-                value = _PYTHON_SCALARS[kind](leaf)  # as NumPy reads it: float -> float64
-                plain.append(value)
-                signature.append(((), value.dtype))
+                # A Python number stays one (weakly typed, as NumPy 2 reads it: a float32 array
+                # times 2.0 is float32), and keys the cache by its type.
+                plain.append(leaf)
+                signature.append(kind)
             elif isinstance(leaf, np.generic):
                 plain.append(leaf)
                 signature.append(((), leaf.dtype))
@@ -456,9 +457,7 @@ class Jitted:
         self._flat.clear()
 
 
-_PYTHON_SCALARS = {float: np.float64, int: np.int64, bool: np.bool_, complex: np.complex128}
-_float64 = np.float64
-_FLOAT64 = ((), np.dtype(np.float64))
+
 
 
 def _hashable(value, where, name):

@@ -564,6 +564,13 @@ def generate(program, name="f", *, out_def=None, reuse_buffers=True, fuse=None) 
     return Generated(source, namespace[name], writer.namespace, len(reuse), structured)
 
 
+def _numpy_value(ref):
+    """Whether an operand is a NumPy value at replay (an operator on it is NumPy's)."""
+    if type(ref) is Var:
+        return not ref.weak
+    return isinstance(ref, (np.ndarray, np.generic))
+
+
 def _basic_index(index):
     """Whether an index is NumPy's basic indexing only (ints, slices, None, ...): x[index]."""
     parts = index if type(index) is tuple else (index,)
@@ -646,9 +653,11 @@ def _expression(equation, writer, reuse_slot):
     symbol = _BINARY_SYMBOLS.get(getattr(impl, "operator", None))
     if symbol is not None and len(arguments) == 2 and not equation.params and all(
         type(ref) is Var or is_literal(ref) for ref in equation.inputs
-    ):
+    ) and any(_numpy_value(ref) for ref in equation.inputs):
+        # (on two Python numbers an operator is Python's: 1.0 / 0.0 raises, NumPy gives inf)
         return f"{arguments[0]} {symbol} {arguments[1]}"
-    if impl in _UNARY_SYMBOLS and len(arguments) == 1 and not equation.params:
+    if impl in _UNARY_SYMBOLS and len(arguments) == 1 and not equation.params and \
+            _numpy_value(equation.inputs[0]):
         return f"{_UNARY_SYMBOLS[impl]}{arguments[0]}"
     if primitive.name == "getitem" and _basic_index(equation.params["index"]):
         return f"{arguments[0]}[{_index_text(equation.params['index'], writer)}]"
