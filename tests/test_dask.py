@@ -186,3 +186,21 @@ def test_jit_of_a_function_of_dask_arrays_runs_it_as_plain_python(lazy):
 def test_vmap_refuses_dask_arrays_rather_than_computing_them(lazy):
     with pytest.raises(UnsupportedFunctionError, match="vmap.*dask.*map_blocks"):
         cr.vmap(lambda x: cnp.sum(x ** 2))(chunked(X_NP))
+
+
+def test_nan_reductions_stay_lazy(lazy):
+    data = X_NP.copy()
+    data[3, 1] = np.nan
+    x = cr.tensor(chunked(data))
+    means = [cnp.nanmean(x, axis=0), cnp.nanvar(x, axis=0), cnp.nanmax(x, axis=0)]
+    with dask.config.set(scheduler="threads"):
+        for found, expected in zip(means, (np.nanmean(data, 0), np.nanvar(data, 0),
+                                           np.nanmax(data, 0))):
+            np.testing.assert_allclose(found._value.compute(), expected, rtol=1e-12)
+
+
+def test_a_boolean_mask_index_of_a_dask_array_names_where(lazy):
+    x = cr.tensor(chunked(X_NP))
+    with pytest.raises(UnsupportedFunctionError, match=r"cnp.where\(mask, x, 0\)"):
+        cr.grad(lambda x: cnp.sum(x[x > 0] ** 2))(chunked(X_NP))
+    assert x is not None

@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 
 from chainrule.core.dtypes import shape_of
-from chainrule.core.namespace import is_foreign
+from chainrule.core.namespace import is_foreign, namespace_of
 from chainrule.core.tensor import Tensor, raw_value
 from chainrule.core.trace import physical_value
 from chainrule.errors import ArgumentError, ShapeError
@@ -224,6 +224,10 @@ def _truth_reduction(name, reduce, numpy_function):
     def function(a, axis=None, out=None, keepdims=False, *, where=None):
         reject(name, out, where)
         value = const(a)
+        if is_foreign(value):  # a Dask mask: reduced lazily in its own library
+            if name == "count_nonzero":  # (not in the array API; Dask dispatches NumPy's)
+                return numpy_function(value, axis=axis, keepdims=keepdims)
+            return getattr(namespace_of(value), name)(value, axis=axis, keepdims=keepdims)
         if not isinstance(value, Tensor):
             return numpy_function(np.asarray(value), axis=axis, keepdims=keepdims)
         mask = _elementwise.not_equal(value, 0)
@@ -292,7 +296,15 @@ def _nan_mask(a):
     if array_dtype(a).kind not in "fc":
         return None
     mask = _elementwise.isnan(const(a))
+    if _lazy(mask):
+        return mask  # a Dask array is not computed to look: the general form serves all
     return mask if np.any(physical_value(mask)) else None
+
+
+def _lazy(value):
+    """Whether `value` is held by a Dask/CuPy array, whose values are not looked at (the
+    value-dependent shortcuts and NumPy's warnings are skipped; the general forms are right)."""
+    return is_foreign(physical_value(value))
 
 
 def _without_nan(a, neutral):
@@ -340,7 +352,7 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
     axes = normalize_axes(axis, ndim_of(a), "nanmean")
     total = sum(_elementwise.where(mask, 0, a), axis=axes, dtype=dtype, keepdims=keepdims)
     count = _counted(mask, axes, keepdims, _real_dtype(total))
-    if np.any(physical_value(count) == 0):
+    if not _lazy(count) and np.any(physical_value(count) == 0):
         warnings.warn("Mean of empty slice", RuntimeWarning, stacklevel=3)
     with np.errstate(invalid="ignore", divide="ignore"):
         return total / count
@@ -367,9 +379,11 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=
     centred = _elementwise.where(mask, 0, filled - mean)
     total = sum(_squares(centred), axis=axes, dtype=dtype, keepdims=keepdims)
     freedom = _counted(mask, axes, keepdims, _real_dtype(total)) - ddof
-    bad = physical_value(const(freedom)) <= 0
     with np.errstate(invalid="ignore", divide="ignore"):
         variance = total / freedom
+    if _lazy(freedom):
+        return _elementwise.where(freedom <= 0, np.nan, variance)
+    bad = physical_value(const(freedom)) <= 0
     if np.any(bad):
         warnings.warn("Degrees of freedom <= 0 for slice.", RuntimeWarning, stacklevel=3)
         variance = _elementwise.where(freedom <= 0, np.nan, variance)
@@ -397,6 +411,8 @@ def _nan_extremum(name, extremum, fill):
         if initial is not None:
             return result
         empty = all(mask, axis=axis, keepdims=keepdims)
+        if _lazy(empty):
+            return _elementwise.where(empty, np.nan, result)
         if np.any(physical_value(empty)):
             warnings.warn("All-NaN slice encountered", RuntimeWarning, stacklevel=3)
             result = _elementwise.where(empty, np.nan, result)

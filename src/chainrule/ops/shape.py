@@ -118,6 +118,25 @@ def _scatter_add_impl(updates, index, shape):
     return out
 
 
+def _xp_getitem(x, index):
+    """x[index] for a foreign array; a boolean mask is refused: its result has a shape Dask
+    knows only after computing (nan), which no derivative can be fitted to."""
+    for part in index if type(index) is tuple else (index,):
+        dtype = getattr(part, "dtype", None)
+        if dtype is not None and getattr(dtype, "kind", None) == "b" and not isinstance(
+            part, np.ndarray
+        ):
+            from chainrule.errors import UnsupportedFunctionError
+
+            raise UnsupportedFunctionError(
+                f"x[mask] with a boolean mask in a {type(part).__module__} array (x of shape "
+                f"{x.shape}): the result's length is known only after computing the mask. Keep "
+                "the shape: cnp.where(mask, x, 0) (then sum or mean over it), or compute the "
+                "mask first (mask.compute())."
+            )
+    return x[index]
+
+
 def _xp_scatter_add(xp, updates, index, shape):
     """scatter_add in a foreign array's namespace: basic indices only (no index repeats, so an
     assignment into zeros); repeated advanced indices have no spelling in the array API."""
@@ -155,7 +174,7 @@ def _xp_scatter_add(xp, updates, index, shape):
 getitem = defprimitive(
     "getitem",
     lambda x, index: x[index],
-    xp=lambda xp, x, index: x[index],
+    xp=lambda xp, x, index: _xp_getitem(x, index),
     saves=(InputShape(X),),
     vjp=(lambda g, shape, index: scatter_add(g, index=index, shape=shape),),
     jvp=LINEAR,
