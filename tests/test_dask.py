@@ -204,3 +204,17 @@ def test_a_boolean_mask_index_of_a_dask_array_names_where(lazy):
     with pytest.raises(UnsupportedFunctionError, match=r"cnp.where\(mask, x, 0\)"):
         cr.grad(lambda x: cnp.sum(x[x > 0] ** 2))(chunked(X_NP))
     assert x is not None
+
+
+def test_a_weighted_average_stays_lazy_and_a_value_decision_is_refused(lazy):
+    weights = np.abs(X_NP)
+    found = cr.grad(lambda x: cnp.sum(cnp.average(x, axis=0, weights=chunked(weights)) ** 2))(
+        chunked(X_NP))
+    with dask.config.set(scheduler="threads"):
+        expected = cr.grad(lambda x: cnp.sum(cnp.average(x, axis=0, weights=weights) ** 2))(
+            X_NP)
+        np.testing.assert_allclose(found.compute(), expected, rtol=1e-12)
+    from chainrule.numpy.statistics import _any
+
+    with pytest.raises(UnsupportedFunctionError, match=r"compute the input first"):
+        _any(chunked(X_NP) > 0)

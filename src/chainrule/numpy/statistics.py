@@ -17,9 +17,10 @@ import warnings
 import numpy as np
 
 from chainrule.core.dtypes import shape_of
+from chainrule.core.namespace import is_foreign
 from chainrule.core.tensor import Tensor
 from chainrule.core.trace import physical_value
-from chainrule.errors import ArgumentError, DTypeError, ShapeError
+from chainrule.errors import ArgumentError, DTypeError, ShapeError, UnsupportedFunctionError
 from chainrule.numpy._common import array_dtype, ndim_of, normalize_axes, plain, reject
 from chainrule.numpy._explain import wrap_public
 from chainrule.numpy.creation import astype
@@ -36,11 +37,21 @@ __all__ = [
 
 
 def _as_array(a):
-    return a if isinstance(a, Tensor) else np.asarray(a)
+    return a if isinstance(a, Tensor) or is_foreign(a) else np.asarray(a)
 
 
 def _any(mask) -> bool:
-    return bool(np.any(physical_value(mask)))
+    """Whether any entry of a constant mask is set (a value-dependent decision). On a Dask or
+    CuPy array that would compute it here: refused with the fix, never done silently."""
+    value = physical_value(mask)
+    if is_foreign(value):
+        raise UnsupportedFunctionError(
+            f"this statistic decides by the values of a {type(value).__module__} array (shape "
+            f"{getattr(value, 'shape', '?')}), which would compute it in this process; compute "
+            "the input first (x.compute()) or use a statistic that needs no such decision "
+            "(cnp.mean, cnp.var, cnp.std)."
+        )
+    return bool(np.any(value))
 
 
 # ----- the reduced axes, last and flattened into one ---------------------------------------------
@@ -454,7 +465,8 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
             dtype = np.result_type(a_dtype, w_dtype)
         weights = _weights_along(a, weights, axes)
         scale = sum(weights, axis=axes, dtype=dtype, keepdims=keepdims)
-        if _any(const(scale) == 0.0):
+        # (Dask weights are not computed to check: a zero sum gives inf or NaN there)
+        if not is_foreign(physical_value(scale)) and _any(const(scale) == 0.0):
             raise ZeroDivisionError("average: Weights sum to zero, can't be normalized")
         products = astype(a, dtype) * astype(weights, dtype)
         avg = sum(products, axis=axes, keepdims=keepdims) / scale
