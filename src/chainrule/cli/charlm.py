@@ -23,11 +23,12 @@ from chainrule.cli.train import (
     _restore,
     check_finite,
     progress_bar,
+    save_two_panels,
     save_checkpoint_on_interrupt,
 )
 from chainrule.data.text import CharCorpus
 from chainrule.errors import require_extra
-from chainrule.io import atomic_write, load_arrays, save_arrays
+from chainrule.io import load_arrays, save_arrays
 from chainrule.nn import functional as F
 
 __all__ = ["CharLM", "CharTrigram", "CharLMResult", "bits_per_char", "sample", "train_charlm"]
@@ -321,29 +322,15 @@ def _snapshot(config, corpus, model, optimizer, scheduler, epoch, history, basel
 def save_bpc_curves(history, baseline_bpc, path, title: str = "") -> str:
     """A PNG: training loss (left) and bits per character, train and held out, with the 3-gram
     baseline as a line (right)."""
-    require_extra("matplotlib", "train")
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
-    epochs = np.arange(1, len(history["train_loss"]) + 1)
-    figure = Figure(figsize=(9, 3.5))
-    FigureCanvasAgg(figure)
-    loss_axes, bpc_axes = figure.subplots(1, 2)
-    loss_axes.plot(epochs, history["train_loss"], marker="o", label="train loss")
-    loss_axes.set(xlabel="epoch", ylabel="cross-entropy (nats/char)", title="loss")
-    bpc_axes.plot(epochs, history["train_bpc"], marker="o", label="train")
-    bpc_axes.plot(epochs, history["valid_bpc"], marker="s", label="held out")
-    bpc_axes.axhline(baseline_bpc, color="gray", linestyle="--", label="3-gram (held out)")
-    bpc_axes.set(xlabel="epoch", ylabel="bits per character", title="bits per character")
-    for axes in (loss_axes, bpc_axes):
-        axes.grid(alpha=0.3)
-        axes.legend()
-    if title:
-        figure.suptitle(title)
-    figure.tight_layout()
-    with atomic_write(path, suffix=".png") as tmp_path:
-        figure.savefig(tmp_path, format="png", dpi=100)
-    return path
+    def bits_per_char(axes, epochs):
+        axes.plot(epochs, history["train_bpc"], marker="o", label="train")
+        axes.plot(epochs, history["valid_bpc"], marker="s", label="held out")
+        axes.axhline(baseline_bpc, color="gray", linestyle="--", label="3-gram (held out)")
+        axes.set(xlabel="epoch", ylabel="bits per character", title="bits per character")
+
+    return save_two_panels(history["train_loss"], "cross-entropy (nats/char)", bits_per_char,
+                           path, title)
 
 
 def load_charlm(path):

@@ -203,20 +203,31 @@ def _restore(path, config, model, optimizer, scheduler, settings=None):
 
 def save_curves(history, path, title: str = "") -> str:
     """A PNG with the loss (left) and accuracy (right) per epoch; drawn off-screen (Agg)."""
+
+    def accuracy(axes, epochs):
+        axes.plot(epochs, history["train_acc"], marker="o", label="train")
+        axes.plot(epochs, history["test_acc"], marker="s", label="test")
+        axes.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
+
+    return save_two_panels(history["train_loss"], "cross-entropy", accuracy, path, title)
+
+
+def save_two_panels(train_loss, loss_unit, draw_right, path, title: str = "") -> str:
+    """The runs' curves as a PNG, drawn off-screen (Agg) and written atomically: the training
+    loss per epoch on the left (`loss_unit` labels its axis), `draw_right(axes, epochs)` on
+    the right (accuracy for the digits, bits per character for the char-level model)."""
     require_extra("matplotlib", "train")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    epochs = np.arange(1, len(history["train_loss"]) + 1)
+    epochs = np.arange(1, len(train_loss) + 1)
     figure = Figure(figsize=(9, 3.5))
     FigureCanvasAgg(figure)
-    loss_axes, accuracy_axes = figure.subplots(1, 2)
-    loss_axes.plot(epochs, history["train_loss"], marker="o", label="train loss")
-    loss_axes.set(xlabel="epoch", ylabel="cross-entropy", title="loss")
-    accuracy_axes.plot(epochs, history["train_acc"], marker="o", label="train")
-    accuracy_axes.plot(epochs, history["test_acc"], marker="s", label="test")
-    accuracy_axes.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
-    for axes in (loss_axes, accuracy_axes):
+    loss_axes, right_axes = figure.subplots(1, 2)
+    loss_axes.plot(epochs, train_loss, marker="o", label="train loss")
+    loss_axes.set(xlabel="epoch", ylabel=loss_unit, title="loss")
+    draw_right(right_axes, epochs)
+    for axes in (loss_axes, right_axes):
         axes.grid(alpha=0.3)
         axes.legend()
     if title:
