@@ -23,8 +23,8 @@ from chainrule.cli.train import (
     _restore,
     check_finite,
     progress_bar,
-    save_two_panels,
     save_checkpoint_on_interrupt,
+    save_two_panels,
 )
 from chainrule.data.text import CharCorpus
 from chainrule.errors import require_extra
