@@ -33,6 +33,12 @@ class _ConvNd(Module):
     _layout = "(N, {C}, H, W)"
     _transposed = False
 
+    def _convolve(self, convolution, x):
+        """x checked, then `convolution` (F.conv1d or F.conv2d) with this layer's settings."""
+        self._check(x)
+        return convolution(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                           self.groups, padding_mode=self.padding_mode)
+
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation,
                  groups, bias, padding_mode, device, dtype, rng, output_padding=0):
         super().__init__()
@@ -116,9 +122,7 @@ class Conv1d(_ConvNd):
                          groups, bias, padding_mode, device, dtype, rng)
 
     def forward(self, x):
-        self._check(x)
-        return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                        self.groups, padding_mode=self.padding_mode)
+        return self._convolve(F.conv1d, x)
 
 
 class Conv2d(_ConvNd):
@@ -141,9 +145,7 @@ class Conv2d(_ConvNd):
                          groups, bias, padding_mode, device, dtype, rng)
 
     def forward(self, x):
-        self._check(x)
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                        self.groups, padding_mode=self.padding_mode)
+        return self._convolve(F.conv2d, x)
 
 
 class ConvTranspose2d(_ConvNd):

@@ -507,16 +507,16 @@ def generate(program, name="f", *, out_def=None, reuse_buffers=True, fuse=None) 
     position = -1
     for index, item in enumerate(program.body):
         if type(item) is Note:
-            lines.append(f"    # {item.text}")
+            lines.append(f"    # {_one_line(item.text)}")
             continue
         if type(item) is Guard:
             expected = item.expected
             if expected.shape == () and expected.dtype == np.bool_:
                 test = f"{item.var.name}" if expected else f"not {item.var.name}"
-                lines.append(f"    if not ({test}):  # {item.what}, as when traced")
+                lines.append(f"    if not ({test}):  # {_one_line(item.what)}, as when traced")
             else:
                 lines.append(f"    if not same({item.var.name}, "
-                             f"{writer.constant(expected, 'seen')}):  # {item.what}")
+                             f"{writer.constant(expected, 'seen')}):  # {_one_line(item.what)}")
             lines.append(f"        raise GuardFailed({index})")
             continue
         position += 1
@@ -524,7 +524,7 @@ def generate(program, name="f", *, out_def=None, reuse_buffers=True, fuse=None) 
             continue  # computed inside the numexpr expression that reads it
         if item.note != note or position == 0:
             note = item.note
-            lines.append(f"    # {note or 'forward'}")
+            lines.append(f"    # {_one_line(note or 'forward')}")
         if item in replaced:
             text, reads = replaced[item]
             local = ", ".join(f"{var.name!r}: {var.name}" for var in reads)
@@ -562,6 +562,11 @@ def generate(program, name="f", *, out_def=None, reuse_buffers=True, fuse=None) 
     namespace = dict(writer.namespace)
     exec(compile(source, f"<cr.jit {name}>", "exec"), namespace)  # our own generated text
     return Generated(source, namespace[name], writer.namespace, len(reuse), structured)
+
+
+def _one_line(text):
+    """A comment for the generated source: one line, so no text can become code."""
+    return " ".join(str(text).split())
 
 
 def _numpy_value(ref):
