@@ -116,6 +116,13 @@ def fit(value, aval, rule, *, cotangent=False, index=None):
     broadcast up to it (a rule may leave that to the engine). Any other mismatch is a bug in the
     rule named `rule` (input `index` of a cotangent). Under vmap, shapes are one example's."""
     shape, dtype = aval
+    if cotangent and type(value) is np.ndarray:
+        value_shape = value.shape
+        extra = len(value_shape) - len(shape)
+        if extra > 0 and value_shape[extra:] == shape and value.dtype == dtype:
+            # The common case (a bias broadcast over rows, x @ W + b) on a NumPy cotangent:
+            # `sum`'s implementation itself, without dispatch (nothing to record).
+            return np.add.reduce(value, axis=tuple(range(extra)))
     value_shape = shape_of(value)
     if value_shape != shape:
         fitted = (_summed_down if cotangent else _broadcast_up)(value, value_shape, shape)

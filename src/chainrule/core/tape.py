@@ -138,11 +138,16 @@ def _as_operand(value):
     return value
 
 
+_REAL_SCALARS = {np.float64, np.float32, np.float16}
+
+
 def _seed_cotangent(output, gradient):
     """The cotangent backward() starts from. A complex output's `gradient` is PyTorch's
     (conjugate Wirtinger) one; the backward pass works in JAX's convention, its conjugate."""
     value = raw_value(output)
     shape = output.shape
+    if gradient is None and type(value) in _REAL_SCALARS:
+        return value.dtype.type(1)  # a real loss: the common case, without the checks below
     if np.iscomplexobj(value):
         if gradient is None:
             raise NonScalarOutputError(
@@ -215,12 +220,14 @@ class TapeTrace(ReverseTrace):
                     continue
                 if cotangent is None:  # reached through zero derivatives only
                     cotangent = np.zeros(leaf.shape, leaf.dtype)
-                if np.iscomplexobj(leaf._value):
+                value = leaf._value
+                native = type(value) is np.ndarray
+                if (value.dtype.kind == "c") if native else np.iscomplexobj(value):
                     # PyTorch's convention for .grad (conjugate Wirtinger): the conjugate of
                     # the pass's cotangent, so that z -= lr * z.grad descends.
                     cotangent = bind(REGISTRY["conj"], cotangent)
                 if type(cotangent) not in TRACED_TYPES:
-                    cotangent = Tensor(like(cotangent, leaf._value), self)
+                    cotangent = Tensor(cotangent if native else like(cotangent, value), self)
                 leaf.grad = cotangent if leaf.grad is None else leaf.grad + cotangent
         finally:
             _grad_mode.enabled = previous_mode

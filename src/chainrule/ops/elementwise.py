@@ -5,6 +5,7 @@ with chainrule's own primitives, so they can be differentiated again. `OUT` mean
 reuses the primitive's output (exp' = exp), which saves keeping the input alive.
 """
 
+import math
 import operator
 
 import numpy as np
@@ -113,7 +114,7 @@ subtract = defprimitive("subtract", via_operator(np.subtract, operator.sub), vjp
 multiply = binary("multiply", via_operator(np.multiply, operator.mul), lambda x, y: y, lambda x, y: x, saves=(X, Y),
                   formula=("{1}", "{0}"))
 # d(x/y) = dx/y - (x/y) dy/y
-divide   = binary("divide", via_operator(np.divide, operator.truediv), lambda y, out: 1.0 / y, lambda y, out: -out / y,
+divide   = binary("divide", via_operator(np.divide, operator.truediv), lambda y, out: _reciprocal(y), lambda y, out: -out / y,
                   saves=(Y, OUT), singular=True, formula=("1/{1}", "-{0}/{1}^2"), aliases=("true_divide",))
 # d(x^y) = y x^(y-1) dx + log(x) x^y dy; both terms taken as 0 where they are 0 * infinity.
 power    = binary("power", via_operator(np.power, operator.pow), lambda x, y, out: _power_dx(x, y),
@@ -199,6 +200,14 @@ def _inverse_derivative(x, inverse, derivative_of_forward, real_form, sign=1.0):
     if dtype_of(x).kind == "c":
         return sign / derivative_of_forward(inverse(x))
     return real_form()
+
+
+def _reciprocal(y):
+    """1 / y, NumPy's way for a Python number too: x / 0 has derivative 1/0 = inf (signed by
+    the zero) where Python's 1.0 / 0 would raise ZeroDivisionError."""
+    if (type(y) is float or type(y) is int) and y == 0:
+        return math.copysign(math.inf, y)
+    return 1.0 / y
 
 
 def _power_dx(x, y):

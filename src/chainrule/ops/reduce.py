@@ -26,6 +26,8 @@ def _expand(g, shape, axis, keepdims):
 
 
 def _sum_vjp(g, shape, axis, keepdims):
+    if not shape_of(g):  # a total (`loss = sum(...)`): a 0-d value broadcasts as it is
+        return prim("broadcast_to")(g, shape=shape)
     return prim("broadcast_to")(_expand(g, shape, axis, keepdims), shape=shape)
 
 
@@ -191,8 +193,10 @@ cumprod = defprimitive(
 # subtraction. Composites of exp and sum would give the cancelling forms: hence primitives.
 def _shift_for(x, axis):
     """max(x) along the axes, 0 where it is not finite: exp(x - shift) never overflows."""
-    shift = np.max(x, axis=axis, keepdims=True, initial=-np.inf)
-    return np.where(np.isfinite(shift), shift, 0.0)
+    # (np.maximum.reduce is np.max without its Python wrapper; most shifts are all finite)
+    shift = np.maximum.reduce(x, axis=axis, keepdims=True, initial=-np.inf)
+    finite = np.isfinite(shift)
+    return shift if finite.all() else np.where(finite, shift, 0.0)
 
 
 def _logsumexp_impl(x, axis, keepdims):
@@ -223,16 +227,22 @@ def _first_largest(values, axis):
     ndim, count = values.ndim, len(axis)
     dtype = np.result_type(values, np.float16)
     if count == 1 and values.shape[axis[0]]:  # the common case, without moving axes
-        where = axis[0]
-        positions = np.arange(values.shape[where]).reshape([-1 if i == where else 1
-                                                            for i in range(ndim)])
-        return (positions == np.argmax(values, axis=where, keepdims=True)).astype(dtype)
+        return _first_largest_mask(values, axis[0]).astype(dtype)
     moved = np.moveaxis(values, axis, tuple(range(ndim - count, ndim)))
     flat = moved.reshape(moved.shape[: ndim - count] + (-1,))
     first = np.zeros(flat.shape, dtype=dtype)
     if flat.shape[-1]:
         np.put_along_axis(first, np.argmax(flat, axis=-1)[..., None], 1.0, axis=-1)
     return np.moveaxis(first.reshape(moved.shape), tuple(range(ndim - count, ndim)), axis)
+
+
+def _first_largest_mask(values, where):
+    """True at the first largest entry along axis `where` of a NumPy array (that axis not
+    empty), False elsewhere."""
+    positions = np.arange(values.shape[where])
+    if where != values.ndim - 1:
+        positions = positions.reshape((-1,) + (1,) * (values.ndim - 1 - where))
+    return positions == np.argmax(values, axis=where, keepdims=True)
 
 
 def _first_largest_bound(values, axis):
@@ -265,7 +275,9 @@ def _log_softmax_vjp(g, out, axis):
     other libraries' arrays take the recorded path."""
     if type(g) is np.ndarray and type(out) is np.ndarray:
         p = np.exp(out)
-        first = _first_largest(out, axis)
+        # (a boolean mask where it can be: the products and `where`s give the same numbers)
+        single = len(axis) == 1 and out.shape[axis[0]]
+        first = _first_largest_mask(out, axis[0]) if single else _first_largest(out, axis)
         total = np.add.reduce(g, axis=axis, keepdims=True)
         rest = np.add.reduce(np.where(first, 0.0, p), axis=axis, keepdims=True)
         return (g - first * total) - np.where(first, -rest, p) * total
