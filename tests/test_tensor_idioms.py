@@ -162,12 +162,25 @@ def test_other_devices_raise_naming_the_fix(device):
         cr.tensor(M).to(device)
     with pytest.raises(ValueError, match="CPU only"):
         cr.zeros(2, device=device)
+    with pytest.raises(ValueError, match="cr.tensor.*CPU only.*CuPy"):
+        cr.tensor(M, device=device)
+    with pytest.raises(ValueError, match="cr.as_tensor.*CPU only"):
+        cr.as_tensor(M, device=device)
     assert cr.zeros(2, device="cpu").shape == (2,) and cr.tensor(M).cpu().shape == (2, 3)
+    assert cr.tensor(M, device="cpu").shape == (2, 3) == cr.as_tensor(M, device="cpu").shape
 
 
 def test_cuda_raises_naming_the_fix():
     with pytest.raises(ValueError, match="'cuda'.*CPU only"):
         cr.tensor(M).cuda()
+    from chainrule import nn
+
+    model = nn.Linear(2, 2)
+    with pytest.raises(ValueError, match=r"Module.cuda\(\).*CPU only.*CuPy"):
+        model.cuda()
+    with pytest.raises(ValueError, match="Module.to.*CPU only"):
+        model.to("cuda:1")
+    assert model.cpu() is model and model.to("cpu") is model
 
 
 # ----- .data --------------------------------------------------------------------------------------

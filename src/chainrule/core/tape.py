@@ -252,7 +252,7 @@ def _retaining_vjp(node, cotangent, record_on):
 
 
 # ----- leaf constructors --------------------------------------------------------------------------
-def tensor(data, requires_grad=False, dtype=None) -> Tensor:
+def tensor(data, requires_grad=False, dtype=None, device=None) -> Tensor:
     """Make a Tensor from a number, (nested) list or NumPy array. The data is copied, so later
     changes to your array do not reach the tensor (use `cr.as_tensor` to share memory).
 
@@ -267,17 +267,21 @@ def tensor(data, requires_grad=False, dtype=None) -> Tensor:
         DTypeError: requires_grad=True with a dtype that is not floating (real or complex).
         ConcretizationError: data being differentiated inside a functional transform (a
             Tensor that requires grad gives a GraphBreakWarning: the new leaf is a constant).
+        ValueError: a `device` other than the CPU (None and "cpu" are accepted, for code
+            written for PyTorch).
 
     Example:
         >>> x = cr.tensor([1.0, 2.0], requires_grad=True)   # float64, shape (2,)
         >>> (x * x).sum().backward(); x.grad                # tensor([2., 4.])
     """
+    if device is not None:
+        _check_device(device, "cr.tensor(..., device=)")
     if type(data) is float and dtype is None:  # the common scalar case, kept cheap
         return Tensor(np.array(data), TAPE, None, bool(requires_grad))
     return _make_tensor(data, requires_grad, dtype, copy=True)
 
 
-def as_tensor(data, requires_grad=False, dtype=None) -> Tensor:
+def as_tensor(data, requires_grad=False, dtype=None, device=None) -> Tensor:
     """Like `tensor`, but shares memory with a NumPy array when it can. chainrule never writes
     into it; changing it yourself afterwards changes the tensor too.
 
@@ -286,12 +290,14 @@ def as_tensor(data, requires_grad=False, dtype=None) -> Tensor:
         of the requested dtype (otherwise converted, as np.asarray would).
 
     Raises:
-        InputTypeError, DTypeError, ConcretizationError: as `tensor`.
+        InputTypeError, DTypeError, ConcretizationError, ValueError: as `tensor`.
 
     Example:
         >>> a = np.zeros(3); t = cr.as_tensor(a)
         >>> a[0] = 5.0; t                                   # tensor([5., 0., 0.])
     """
+    if device is not None:
+        _check_device(device, "cr.as_tensor(..., device=)")
     return _make_tensor(data, requires_grad, dtype, copy=False)
 
 

@@ -1299,12 +1299,17 @@ def _is_device(arg) -> bool:
     return isinstance(arg, str) and arg.split(":")[0] in _DEVICES
 
 
-def _check_device(device, what):
-    if str(device).split(":")[0] != "cpu":
+def _check_device(device, what="device="):
+    """Refuse any device but the CPU (None, 'cpu', 'cpu:0' pass), naming `what` asked."""
+    if device is None:
+        return
+    name = str(device) if isinstance(device, str) else str(getattr(device, "type", device))
+    if name.split(":")[0] != "cpu":
         raise ValueError(
             f"{what} asked for device {str(device)!r}: chainrule computes with NumPy on the CPU "
             "only. Drop the device (or pass 'cpu'); for another dtype pass it alone, "
-            "t.to(np.float32)."
+            "t.to(np.float32). On a GPU, chainrule's functions and Tensors run on CuPy arrays "
+            "(pip install 'chainrule[cupy]')."
         )
 
 

@@ -21,6 +21,7 @@ import chainrule.numpy as cnp
 from chainrule.core.dtypes import dtype_of
 from chainrule.core.inplace import note_leaf_overwrite
 from chainrule.core.primitive import TRACED_TYPES
+from chainrule.core.tensor import _check_device
 from chainrule.errors import ChainruleError, DTypeError, ShapeError
 from chainrule.nn.parameter import Parameter
 from chainrule.transforms.tree import register_pytree_node
@@ -344,7 +345,7 @@ class Module:
         before keeps working. Also `to(device, dtype)`, `to(dtype=..., device=...)` and
         `to(tensor)` (its dtype). Returns self."""
         device, dtype = _parse_to_arguments(args, kwargs)
-        _check_device(device)
+        _check_device(device, f"Module.to({device!r})")
         if dtype is not None:
             self._cast_floating(dtype, complex_too=True)
         return self
@@ -367,6 +368,11 @@ class Module:
     def cpu(self) -> "Module":
         """A no-op: chainrule computes with NumPy on the CPU."""
         return self
+
+    def cuda(self, device=None) -> "Module":
+        """Refused, with the fix: chainrule computes with NumPy on the CPU (for a GPU, give
+        the model CuPy arrays). Raises ValueError."""
+        _check_device("cuda" if device is None else device, "Module.cuda()")
 
     def _cast_floating(self, dtype, complex_too):
         if dtype.kind not in "fc":
@@ -622,17 +628,6 @@ def _parse_to_arguments(args, kwargs):
         else:  # to(tensor): its dtype
             dtype = dtype_of(value)
     return device, (None if dtype is None else _as_dtype(dtype))
-
-
-def _check_device(device):
-    if device is None:
-        return
-    name = str(device).split(":")[0] if isinstance(device, str) else getattr(device, "type", "")
-    if name != "cpu":
-        raise ValueError(
-            f"Module.to({device!r}): chainrule computes with NumPy on the CPU only; "
-            "to('cpu') is accepted (a no-op), other devices are not"
-        )
 
 
 # ----- Modules as pytrees --------------------------------------------------------------------
