@@ -6,7 +6,7 @@ import pytest
 
 import chainrule as cr
 import chainrule.numpy as cnp
-from chainrule.errors import InplaceError
+from chainrule.errors import InplaceError, ShapeError
 
 
 def test_in_place_on_a_leaf_that_requires_grad_raises_outside_no_grad():
@@ -106,3 +106,65 @@ def test_anomaly_mode_adds_the_line_that_created_the_operation():
         hidden -= 1.0
         with pytest.raises(InplaceError, match=r"created at .*square = cnp.sin\(hidden\)"):
             cnp.sum(square).backward()
+
+
+# ----- optimiser steps write into the leaf's own buffer only when nothing else can see it ----------
+def _buffer_address(tensor):
+    return tensor._value.__array_interface__["data"][0]
+
+
+def test_an_update_nothing_else_sees_is_written_into_the_leafs_buffer():
+    weights = cr.tensor(np.ones((3, 2), np.float32), requires_grad=True)
+    address = _buffer_address(weights)
+    with cr.no_grad():
+        weights -= 0.25
+        weights *= np.float64(2.0)  # float64 arithmetic rounded into the float32 buffer
+        weights += np.ones(2)  # broadcast over rows
+        weights /= 3
+    assert _buffer_address(weights) == address and weights._version == 4
+    expected = ((np.ones((3, 2)) - 0.25) * 2.0 + 1.0) / 3
+    np.testing.assert_array_equal(weights.numpy(), expected.astype(np.float32))
+    assert weights.dtype == np.float32
+
+
+@pytest.mark.parametrize("holder", ["numpy view", "detached", "data", "user array", "saved"])
+def test_an_update_others_can_see_makes_a_new_buffer(holder):
+    user = np.ones(3)
+    weights = (cr.as_tensor(user, requires_grad=True) if holder == "user array"
+               else cr.tensor(np.ones(3), requires_grad=True))
+    kept = {
+        "numpy view": lambda: weights.numpy(),
+        "detached": lambda: weights.detach(),
+        "data": lambda: weights.data,
+        "user array": lambda: None,
+        "saved": lambda: cnp.sum(weights * weights),
+    }[holder]()
+    address = _buffer_address(weights)
+    with cr.no_grad():
+        weights -= 0.5
+    np.testing.assert_array_equal(weights.numpy(), [0.5, 0.5, 0.5])
+    assert _buffer_address(weights) != address  # a new buffer; the old one keeps its values
+    if holder == "saved":
+        with pytest.raises(InplaceError):  # and backward still sees the change
+            kept.backward()
+    elif holder == "user array":
+        np.testing.assert_array_equal(user, np.ones(3))
+    else:
+        old = kept.numpy() if isinstance(kept, cr.Tensor) else kept
+        np.testing.assert_array_equal(old, np.ones(3))
+
+
+def test_an_update_of_a_view_of_a_users_array_never_writes_into_it():
+    user = np.ones((4, 2))
+    weights = cr.as_tensor(user[1:3], requires_grad=True)
+    with cr.no_grad():
+        weights -= 1.0
+    np.testing.assert_array_equal(user, np.ones((4, 2)))
+    np.testing.assert_array_equal(weights.numpy(), np.zeros((2, 2)))
+
+
+def test_an_update_that_would_change_the_shape_still_raises():
+    weights = cr.tensor(np.ones((3, 2)), requires_grad=True)
+    with cr.no_grad(), pytest.raises(ShapeError, match=r"shape \(3, 2\).*\(2, 3, 2\)"):
+        weights -= np.ones((2, 3, 2))
+    np.testing.assert_array_equal(weights.numpy(), np.ones((3, 2)))

@@ -1063,7 +1063,10 @@ def inplace_update(target: Tensor, primitive, other) -> Tensor:
                 "requires grad would lose its gradient history; wrap the update in "
                 "`with cr.no_grad():` (as optimisers do) or use an out-of-place operation."
             )
-        new_value = primitive.impl(target._value, _leaf_update_value(other, primitive.name))
+        operand = _leaf_update_value(other, primitive.name)
+        if _update_in_place(target, primitive.ufunc, operand):
+            return target
+        new_value = primitive.impl(target._value, operand)
         return _overwrite_leaf(target, new_value, primitive.name)
     result = bind(primitive, target, other)
     _rebind(target, result, primitive.name)
@@ -1095,6 +1098,32 @@ def _leaf_update_value(other, operation):
             "the leaf's stored value"
         )
     return raw_value(other)
+
+
+def _update_in_place(target, ufunc, operand) -> bool:
+    """`target op= operand` on a leaf under no_grad written into the leaf's own buffer, as
+    PyTorch's optimiser steps do (no new array: on a large layer, a fresh buffer's page faults
+    cost as much as the arithmetic). Only when nothing else can see that buffer: chainrule owns
+    its memory (not a view of a user's array), and no reference to it exists but the tensor's,
+    so no node saved it, no `.numpy()` view or detached tensor shares it (each holds a reference;
+    a view holds its base). Otherwise, or when the result would not fit the buffer (broadcast to
+    a larger shape, a kind of dtype that does not cast), False: a new array is made."""
+    value = target._value
+    # References: the tensor's slot, `value` here, and getrefcount's argument.
+    if ufunc is None or type(value) is not np.ndarray or sys.getrefcount(value) != 3:
+        return False
+    flags = value.flags
+    if not (flags.owndata and flags.writeable):
+        return False
+    if np.shape(operand) != value.shape and np.ndim(operand) > value.ndim:
+        return False
+    try:
+        # same_kind: float64 arithmetic rounded into a float32 leaf, as the copy's cast does
+        ufunc(value, operand, out=value, casting="same_kind")
+    except (TypeError, ValueError):  # nothing was written: NumPy checks before it computes
+        return False
+    target._version += 1
+    return True
 
 
 def _overwrite_leaf(target, new_value, operation):

@@ -190,11 +190,14 @@ class Optimizer:
                     value = param.numpy()
                     state = self.state[param]
                     if value.dtype.kind == "c":
-                        update = self._update(state, _real_pairs(value), _real_pairs(grad),
-                                              group)
-                        param -= _from_real_pairs(update, value.dtype)
+                        update = _from_real_pairs(
+                            self._update(state, _real_pairs(value), _real_pairs(grad), group),
+                            value.dtype,
+                        )
                     else:
-                        param -= self._update(state, value, grad, group)
+                        update = self._update(state, value, grad, group)
+                    del value  # (a view of the parameter: the update may now be written in place)
+                    param -= update
         return loss
 
     def _update(self, state, value, grad, group):  # pragma: no cover - subclasses define it
