@@ -108,7 +108,7 @@ def test_anomaly_mode_adds_the_line_that_created_the_operation():
             cnp.sum(square).backward()
 
 
-# ----- optimiser steps write into the leaf's own buffer only when nothing else can see it ----------
+# ----- optimiser steps write into the leaf's own buffer only when nothing else can see it --------
 def _buffer_address(tensor):
     return tensor._value.__array_interface__["data"][0]
 
