@@ -377,7 +377,8 @@ CASES = [
         note="float64 0-d values; time per op = (forward + backward) / 2,000",
     ),
     _mlp_case("b", (784, 512, 512, 10), 128, 1.0),
-    _mlp_case("c", (64, 32, 10), 32, 0.5),
+    # Issue 16's target for the small MLP, 1.0x (issue 3 had asked 0.5x, with no fused rows).
+    _mlp_case("c", (64, 32, 10), 32, 1.0),
     _nn_mlp_case("b-nn", (784, 512, 512, 10), 128, 1.0),
     _nn_mlp_case("c-nn", (64, 32, 10), 32, 1.0),
     Case(

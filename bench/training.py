@@ -171,4 +171,5 @@ def _epoch_case(kind, target, rounds):
     )
 
 
-CASES = [_epoch_case("mlp", 0.7, None), _epoch_case("cnn", 2.0, 7)]
+# Issue 16's target for the MLP epoch, 0.8x (issue 6 had asked 0.7x); issue 6's 2x for the CNN.
+CASES = [_epoch_case("mlp", 0.8, None), _epoch_case("cnn", 2.0, 7)]
