@@ -645,3 +645,15 @@ def test_methods_work_inside_functional_transforms():
         cr.grad(lambda x: x.sin().sum())(np.array([0.1, 0.2])), np.cos([0.1, 0.2])
     )
     assert cnp.allclose(cr.vmap(lambda x: x.view(-1).sum())(np.ones((3, 2, 2))), 4.0)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: cr.zeros(3, dtype="U3"), lambda: cr.ones(2, dtype=object), lambda: cr.full(2, "a"),
+    lambda: cr.empty(2, dtype="S2"), lambda: cr.zeros_like(np.ones(2), dtype="U1"),
+    lambda: cr.randn(2, dtype=object),
+])
+def test_constructors_refuse_dtypes_that_are_not_numbers(make):
+    from chainrule.errors import InputTypeError
+
+    with pytest.raises(InputTypeError, match=r"cr\.\w+\(\) would make an array of dtype .*numeric"):
+        make()

@@ -14,7 +14,7 @@ from chainrule.core.anomaly import annotate
 from chainrule.core.anomaly import switch as _anomaly
 from chainrule.core.backward import Node, _input_cotangents, backward_pass
 from chainrule.core.dtypes import as_array, aval, check_differentiable, dtype_of
-from chainrule.core.explain import NUMPY_ERRORS, explain_failure
+from chainrule.core.explain import NUMPY_ERRORS, explain_failure, is_numeric_dtype
 from chainrule.core.namespace import NATIVE_TYPES, is_foreign, like, namespace_of, numpy_dtype
 from chainrule.core.primitive import REGISTRY, TRACED_TYPES, apply_impl, bind
 from chainrule.core.tensor import (
@@ -26,7 +26,7 @@ from chainrule.core.tensor import (
     retained_tensor,
 )
 from chainrule.core.trace import Trace, _grad_mode, raw_value
-from chainrule.errors import NonScalarOutputError, ShapeError
+from chainrule.errors import InputTypeError, NonScalarOutputError, ShapeError
 
 __all__ = [
     "ReverseTrace", "TapeTrace", "TAPE", "tensor", "as_tensor", "release_level",
@@ -329,13 +329,14 @@ def zeros(*size, dtype=None, requires_grad=False, device=None) -> Tensor:
 
     Raises:
         DTypeError: requires_grad=True with a dtype that is not floating (real or complex).
+        InputTypeError: a dtype (or fill value) that is not numeric: a string, bytes, object.
         ValueError: a device other than "cpu", or a negative length.
         TypeError: a size that is not ints (or one sequence of ints).
 
     Example:
         >>> cr.zeros(2, 3, requires_grad=True).shape        # (2, 3)
     """
-    return _leaf(np.zeros(_shape(size), dtype or np.float64), requires_grad, device)
+    return _leaf("zeros", np.zeros(_shape(size), dtype or np.float64), requires_grad, device)
 
 
 def ones(*size, dtype=None, requires_grad=False, device=None) -> Tensor:
@@ -346,13 +347,14 @@ def ones(*size, dtype=None, requires_grad=False, device=None) -> Tensor:
 
     Raises:
         DTypeError: requires_grad=True with a dtype that is not floating (real or complex).
+        InputTypeError: a dtype (or fill value) that is not numeric: a string, bytes, object.
         ValueError: a device other than "cpu", or a negative length.
         TypeError: a size that is not ints (or one sequence of ints).
 
     Example:
         >>> cr.ones((2, 3), dtype=np.float32).dtype         # dtype('float32')
     """
-    return _leaf(np.ones(_shape(size), dtype or np.float64), requires_grad, device)
+    return _leaf("ones", np.ones(_shape(size), dtype or np.float64), requires_grad, device)
 
 
 def empty(*size, dtype=None, requires_grad=False, device=None) -> Tensor:
@@ -364,13 +366,14 @@ def empty(*size, dtype=None, requires_grad=False, device=None) -> Tensor:
 
     Raises:
         DTypeError: requires_grad=True with a dtype that is not floating (real or complex).
+        InputTypeError: a dtype (or fill value) that is not numeric: a string, bytes, object.
         ValueError: a device other than "cpu", or a negative length.
         TypeError: a size that is not ints (or one sequence of ints).
 
     Example:
         >>> buffer = cr.empty(4, 3)                         # fill it before reading it
     """
-    return _leaf(np.empty(_shape(size), dtype or np.float64), requires_grad, device)
+    return _leaf("empty", np.empty(_shape(size), dtype or np.float64), requires_grad, device)
 
 
 def full(size, fill_value, *, dtype=None, requires_grad=False, device=None) -> Tensor:
@@ -381,13 +384,14 @@ def full(size, fill_value, *, dtype=None, requires_grad=False, device=None) -> T
 
     Raises:
         DTypeError: requires_grad=True with a dtype that is not floating (real or complex).
+        InputTypeError: a dtype (or fill value) that is not numeric: a string, bytes, object.
         ValueError: a device other than "cpu", or a negative length.
         TypeError: a size that is not an int or a sequence of ints.
 
     Example:
         >>> cr.full((2, 2), 0.5, requires_grad=True)        # float64; cr.full(3, 7) is int64
     """
-    return _leaf(np.full(_shape((size,)), fill_value, dtype), requires_grad, device)
+    return _leaf("full", np.full(_shape((size,)), fill_value, dtype), requires_grad, device)
 
 
 def zeros_like(input, *, dtype=None, requires_grad=False, device=None) -> Tensor:  # noqa: A002
@@ -399,12 +403,14 @@ def zeros_like(input, *, dtype=None, requires_grad=False, device=None) -> Tensor
 
     Raises:
         DTypeError: requires_grad=True with a dtype that is not floating (real or complex).
+        InputTypeError: a dtype (or fill value) that is not numeric: a string, bytes, object.
         ValueError: a device other than "cpu".
 
     Example:
         >>> cr.zeros_like(np.ones((2, 3), np.float32)).dtype  # dtype('float32')
     """
-    return _leaf(np.zeros(_aval_of(input)[0], dtype or _aval_of(input)[1]), requires_grad, device)
+    shape, like = _aval_of(input)
+    return _leaf("zeros_like", np.zeros(shape, dtype or like), requires_grad, device)
 
 
 def ones_like(input, *, dtype=None, requires_grad=False, device=None) -> Tensor:  # noqa: A002
@@ -416,12 +422,14 @@ def ones_like(input, *, dtype=None, requires_grad=False, device=None) -> Tensor:
 
     Raises:
         DTypeError: requires_grad=True with a dtype that is not floating (real or complex).
+        InputTypeError: a dtype (or fill value) that is not numeric: a string, bytes, object.
         ValueError: a device other than "cpu".
 
     Example:
         >>> cr.ones_like(cr.tensor([1.0, 2.0]))             # tensor([1., 1.])
     """
-    return _leaf(np.ones(_aval_of(input)[0], dtype or _aval_of(input)[1]), requires_grad, device)
+    shape, like = _aval_of(input)
+    return _leaf("ones_like", np.ones(shape, dtype or like), requires_grad, device)
 
 
 def full_like(input, fill_value, *, dtype=None, requires_grad=False, device=None) -> Tensor:  # noqa: A002
@@ -433,13 +441,14 @@ def full_like(input, fill_value, *, dtype=None, requires_grad=False, device=None
 
     Raises:
         DTypeError: requires_grad=True with a dtype that is not floating (real or complex).
+        InputTypeError: a dtype (or fill value) that is not numeric: a string, bytes, object.
         ValueError: a device other than "cpu".
 
     Example:
         >>> cr.full_like(np.zeros(3), 0.5)                  # tensor([0.5, 0.5, 0.5])
     """
     shape, like = _aval_of(input)
-    return _leaf(np.full(shape, fill_value, dtype or like), requires_grad, device)
+    return _leaf("full_like", np.full(shape, fill_value, dtype or like), requires_grad, device)
 
 
 def arange(start, end=None, step=1, *, dtype=None, requires_grad=False, device=None) -> Tensor:
@@ -459,7 +468,7 @@ def arange(start, end=None, step=1, *, dtype=None, requires_grad=False, device=N
     """
     if end is None:
         start, end = 0, start
-    return _leaf(np.arange(start, end, step, dtype=dtype), requires_grad, device)
+    return _leaf("arange", np.arange(start, end, step, dtype=dtype), requires_grad, device)
 
 
 def rand(*size, rng=None, dtype=None, requires_grad=False, device=None, generator=None) -> Tensor:
@@ -472,13 +481,14 @@ def rand(*size, rng=None, dtype=None, requires_grad=False, device=None, generato
     Raises:
         TypeError: generator= (PyTorch's; pass rng= instead), or a size that is not ints.
         DTypeError: requires_grad=True with a dtype that is not floating.
+        InputTypeError: a dtype that is not numeric.
         ValueError: a device other than "cpu".
 
     Example:
         >>> cr.rand(2, 3, rng=0)                            # the same values for seed 0
     """
     values = _random_generator(rng, generator, "rand").random(_shape(size))
-    return _leaf(values.astype(dtype or np.float64, copy=False), requires_grad, device)
+    return _leaf("rand", values.astype(dtype or np.float64, copy=False), requires_grad, device)
 
 
 def randn(*size, rng=None, dtype=None, requires_grad=False, device=None, generator=None) -> Tensor:
@@ -491,13 +501,14 @@ def randn(*size, rng=None, dtype=None, requires_grad=False, device=None, generat
     Raises:
         TypeError: generator= (PyTorch's; pass rng= instead), or a size that is not ints.
         DTypeError: requires_grad=True with a dtype that is not floating.
+        InputTypeError: a dtype that is not numeric.
         ValueError: a device other than "cpu".
 
     Example:
         >>> w = cr.randn(784, 10, rng=np.random.default_rng(0), requires_grad=True)
     """
     values = _random_generator(rng, generator, "randn").standard_normal(_shape(size))
-    return _leaf(values.astype(dtype or np.float64, copy=False), requires_grad, device)
+    return _leaf("randn", values.astype(dtype or np.float64, copy=False), requires_grad, device)
 
 
 def cat(tensors, dim=0, *, axis=None) -> Tensor:
@@ -549,9 +560,15 @@ def _aval_of(value):
     return array.shape, array.dtype
 
 
-def _leaf(array, requires_grad, device):
+def _leaf(what, array, requires_grad, device):
     if device is not None:
-        _check_device(device, "device=")
+        _check_device(device, f"cr.{what}(..., device=)")
+    if not is_numeric_dtype(array.dtype):  # cr.zeros(3, dtype="U3"): not a tensor of numbers
+        raise InputTypeError(
+            f"cr.{what}() would make an array of dtype {array.dtype}: a Tensor holds numbers "
+            "(bool, integer, floating or complex). Pass a numeric dtype (np.float32) or "
+            "numeric fill values."
+        )
     if requires_grad:
         check_differentiable(array.dtype)
     return Tensor(array, TAPE, None, bool(requires_grad))

@@ -19,6 +19,8 @@ def normalize_axes(axis, ndim, what):
     of range."""
     if axis is None:
         return tuple(range(ndim))
+    if type(axis) is int and 0 <= axis < ndim:
+        return (axis,)  # the common case, without the checks below
     axes = axis if isinstance(axis, (tuple, list)) else (axis,)
     normalized = []
     for a in axes:
