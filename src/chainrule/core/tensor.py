@@ -1100,6 +1100,17 @@ def _leaf_update_value(other, operation):
     return raw_value(other)
 
 
+def _references_of_a_local() -> int:
+    """What sys.getrefcount reports for an object that one local variable alone holds: 2 on
+    CPython 3.11 (the variable and the call's argument); an interpreter that lends the argument
+    without counting it reports less. The baseline of the ownership checks below."""
+    value = object()
+    return sys.getrefcount(value)
+
+
+_HELD_BY_A_LOCAL = _references_of_a_local()
+
+
 def _update_in_place(target, ufunc, operand) -> bool:
     """`target op= operand` on a leaf under no_grad written into the leaf's own buffer, as
     PyTorch's optimiser steps do (no new array: on a large layer, a fresh buffer's page faults
@@ -1109,8 +1120,11 @@ def _update_in_place(target, ufunc, operand) -> bool:
     a view holds its base). Otherwise, or when the result would not fit the buffer (broadcast to
     a larger shape, a kind of dtype that does not cast), False: a new array is made."""
     value = target._value
-    # References: the tensor's slot, `value` here, and getrefcount's argument.
-    if ufunc is None or type(value) is not np.ndarray or sys.getrefcount(value) != 3:
+    # References: the tensor's slot and `value` here (and getrefcount's own, counted in the
+    # baseline), nothing else.
+    if ufunc is None or type(value) is not np.ndarray or (
+        sys.getrefcount(value) != _HELD_BY_A_LOCAL + 1
+    ):
         return False
     flags = value.flags
     if not (flags.owndata and flags.writeable):
@@ -1137,10 +1151,10 @@ def _overwrite_leaf(target, new_value, operation):
     target._value = new_value
     target._version += 1
     # Lets backward refuse nodes that saved the old buffer (version-counter check). When
-    # nothing but this frame holds the old buffer (2: `old_value` and getrefcount's argument),
-    # no node saved it and there is nothing to note: an optimiser step after backward() has
-    # released the graph skips the bookkeeping and its stack walk (~2 us of an SGD update's 7).
-    if sys.getrefcount(old_value) > 2:
+    # nothing but this frame holds the old buffer (`old_value` alone), no node saved it and
+    # there is nothing to note: an optimiser step after backward() has released the graph
+    # skips the bookkeeping and its stack walk (~2 us of an SGD update's 7).
+    if sys.getrefcount(old_value) > _HELD_BY_A_LOCAL:
         note_leaf_overwrite(target, old_value, old_version, operation)
     return target
 
