@@ -12,10 +12,10 @@ import sys
 
 
 def _all_cases():
-    from bench import core_ops, dask_case, jit, per_example, training, transforms
+    from bench import core_ops, dask_case, jit, per_example, sequence, training, transforms
 
-    return (core_ops.CASES + transforms.CASES + per_example.CASES + training.CASES + jit.CASES
-            + dask_case.CASES)
+    return (core_ops.CASES + transforms.CASES + per_example.CASES + training.CASES
+            + sequence.CASES + jit.CASES + dask_case.CASES)
 
 
 SYSTEM_KEYS = ("import", "memory")
