@@ -346,3 +346,29 @@ def test_softmax_hessian_where_one_entry_dominates():
         assert_second_order(
             lambda x, k=k: cnp.softmax(x)[k], x, expected, rtol=1e-12, atol=1e-300
         )
+
+
+# ----- division by a constant zero: NumPy's x / 0, and its derivative 1 / 0 ----------------------
+@pytest.mark.parametrize("zero, sign", [(0, 1.0), (0.0, 1.0), (-0.0, -1.0), (False, 1.0)])
+def test_dividing_by_a_python_zero_has_the_infinite_derivative_numpy_gives(zero, sign):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for jacobian in (cr.jacrev, cr.jacfwd):
+            assert jacobian(lambda x: x / zero)(2.0) == sign * np.inf
+        x = cr.tensor(2.0, requires_grad=True)
+        (x / zero).backward()
+    assert x.grad.item() == sign * np.inf
+
+
+def test_a_constant_divisor_keeps_numpys_floating_point_handling():
+    # 1e-300 as a divisor: the forward pass is finite, but the derivative 1e300 times the
+    # cotangent 1e10 cos(.) overflows; the rule's product saturates to inf without a
+    # FloatingPointError, whatever np.errstate says (as the rules always have).
+    x = np.array([0.0, 0.0])
+    with np.errstate(all="raise"):
+        gradient = cr.grad(lambda x: cnp.sum(cnp.sin(x / 1e-300) * 1e10))(x)
+    np.testing.assert_array_equal(gradient, [np.inf, np.inf])
+    # and a small constant divisor (loss / batch) gives the exact quotient in the input's dtype
+    x32 = np.ones(3, np.float32)
+    gradient = cr.grad(lambda x: cnp.sum(x * x) / 32)(x32)
+    assert gradient.dtype == np.float32
+    np.testing.assert_array_equal(gradient, np.full(3, 2 / 32, np.float32))

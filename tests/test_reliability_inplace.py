@@ -168,3 +168,11 @@ def test_an_update_that_would_change_the_shape_still_raises():
     with cr.no_grad(), pytest.raises(ShapeError, match=r"shape \(3, 2\).*\(2, 3, 2\)"):
         weights -= np.ones((2, 3, 2))
     np.testing.assert_array_equal(weights.numpy(), np.ones((3, 2)))
+
+
+def test_an_update_that_raises_under_errstate_leaves_the_leaf_as_it_was():
+    weights = cr.tensor([1.0, 1.0, 1.0], requires_grad=True)
+    with cr.no_grad(), np.errstate(all="raise"), pytest.raises(FloatingPointError):
+        weights /= 0.0
+    np.testing.assert_array_equal(weights.numpy(), [1.0, 1.0, 1.0])
+    assert weights._version == 0

@@ -657,3 +657,10 @@ def test_constructors_refuse_dtypes_that_are_not_numbers(make):
 
     with pytest.raises(InputTypeError, match=r"cr\.\w+\(\) would make an array of dtype .*numeric"):
         make()
+
+
+def test_module_cuda_with_the_cpu_returns_the_module():
+    from chainrule import nn
+
+    model = nn.Linear(2, 2)
+    assert model.cuda("cpu") is model

@@ -1129,6 +1129,11 @@ def _update_in_place(target, ufunc, operand) -> bool:
     flags = value.flags
     if not (flags.owndata and flags.writeable):
         return False
+    handling = np.geterr().values()
+    if "raise" in handling or "call" in handling:
+        # Under np.errstate(...="raise"), NumPy raises after writing part of `out`: the copy
+        # keeps the leaf as it was when the update fails.
+        return False
     if np.shape(operand) != value.shape and np.ndim(operand) > value.ndim:
         return False
     try:

@@ -373,6 +373,7 @@ class Module:
         """Refused, with the fix: chainrule computes with NumPy on the CPU (for a GPU, give
         the model CuPy arrays). Raises ValueError."""
         _check_device("cuda" if device is None else device, "Module.cuda()")
+        return self  # (cuda("cpu"): accepted, as to("cpu") is)
 
     def _cast_floating(self, dtype, complex_too):
         if dtype.kind not in "fc":

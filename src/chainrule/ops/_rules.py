@@ -49,9 +49,10 @@ def safe_times(cotangent, derivative, what="an operation"):
     if type(derivative) is float:
         if derivative == 1.0:
             return cotangent  # exactly 1 (power's for x ** 1): no product, no copy
-        if derivative - derivative == 0.0:
-            # A finite number (inf - inf and nan - nan are nan): a zero cotangent gives zero
-            # by itself, so no check to make (`loss / batch` takes this path).
+        if 0.0 < abs(derivative) <= 1.0:
+            # A nonzero number of size at most 1 (`loss / batch`): the product neither
+            # overflows nor makes a NaN from a finite or infinite cotangent, and a zero
+            # cotangent gives zero by itself, so there is nothing to check or silence.
             return cotangent * derivative
     if type(derivative) is finite:
         return cotangent * derivative.value

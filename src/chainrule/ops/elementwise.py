@@ -205,7 +205,7 @@ def _inverse_derivative(x, inverse, derivative_of_forward, real_form, sign=1.0):
 def _reciprocal(y):
     """1 / y, NumPy's way for a Python number too: x / 0 has derivative 1/0 = inf (signed by
     the zero) where Python's 1.0 / 0 would raise ZeroDivisionError."""
-    if (type(y) is float or type(y) is int) and y == 0:
+    if type(y) in (float, int, bool) and y == 0:
         return math.copysign(math.inf, y)
     return 1.0 / y
 
