@@ -176,3 +176,16 @@ def test_an_update_that_raises_under_errstate_leaves_the_leaf_as_it_was():
         weights /= 0.0
     np.testing.assert_array_equal(weights.numpy(), [1.0, 1.0, 1.0])
     assert weights._version == 0
+    previous = np.seterr(over="raise")  # set for the whole thread, not in a with block
+    try:
+        with cr.no_grad(), pytest.raises(FloatingPointError):
+            weights *= 1e308
+            weights *= 1e308
+    finally:
+        np.seterr(**previous)
+    np.testing.assert_array_equal(weights.numpy(), [1e308, 1e308, 1e308])
+    with cr.no_grad():  # and with the default handling back, updates go in place again
+        address = _buffer_address(weights)
+        weights /= 1e308
+    assert _buffer_address(weights) == address
+    np.testing.assert_array_equal(weights.numpy(), [1.0, 1.0, 1.0])
