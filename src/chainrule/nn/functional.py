@@ -12,7 +12,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.batching import batch_levels
-from chainrule.core.dtypes import dtype_of
+from chainrule.core.dtypes import dtype_of, shape_of
 from chainrule.core.trace import batched_like, physical_value
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.nn.losses import (  # noqa: F401 - the losses live in chainrule.nn.losses
@@ -45,7 +45,7 @@ __all__ = [
 # ----- activations -------------------------------------------------------------------------------
 def linear(x, weight, bias=None):
     """x @ weight.T + bias, with weight of shape (out_features, in_features)."""
-    if bias is not None and len(cnp.shape(weight)) == 2 and len(cnp.shape(bias)) <= 1:
+    if bias is not None and len(shape_of(weight)) == 2 and len(shape_of(bias)) <= 1:
         return _nn_ops.linear(x, weight, bias)  # one fused row: one node, three cotangents
     out = cnp.matmul(x, cnp.transpose(weight))
     return out if bias is None else out + bias

@@ -10,6 +10,7 @@ and then gather the entries at those positions: NumPy's exact behaviour and erro
 recorded getitem whose derivative scatters the cotangent back.
 """
 
+import math
 import operator
 import re
 
@@ -145,8 +146,9 @@ def reshape(a, shape=None, order="C", *, newshape=None):
         raise ArgumentError(f"reshape: only order='C' is supported, got order={order!r}")
     try:
         new_shape = (
-            (operator.index(shape),) if np.ndim(shape) == 0
-            else tuple(operator.index(s) for s in shape)
+            tuple(operator.index(s) for s in shape)
+            if type(shape) is tuple or type(shape) is list or np.ndim(shape) != 0
+            else (operator.index(shape),)
         )
     except (TypeError, ValueError, OverflowError):
         raise InputTypeError(
@@ -157,12 +159,14 @@ def reshape(a, shape=None, order="C", *, newshape=None):
 
 def _resolve_shape(old_shape, new_shape):
     """Fill in a -1 so the primitive always records a concrete shape."""
-    size = int(np.prod(old_shape, dtype=np.int64))
-    known = int(np.prod([s for s in new_shape if s != -1], dtype=np.int64))
+    # (math.prod: exact Python ints, and without np.prod's array conversions, which cost more
+    # than the reshape of a small tensor)
+    size = math.prod(old_shape)
+    known = math.prod(s for s in new_shape if s != -1)
     unknown = [i for i, s in enumerate(new_shape) if s == -1]
     if len(unknown) == 1 and known and size % known == 0:
         new_shape = tuple(size // known if s == -1 else s for s in new_shape)
-    new_size = int(np.prod(new_shape, dtype=np.int64))
+    new_size = math.prod(new_shape)
     if len(unknown) > 1 or new_size != size or any(s < 0 for s in new_shape):
         raise ShapeError(
             f"reshape: cannot reshape an array of shape {old_shape} (size {size}) into {new_shape}"

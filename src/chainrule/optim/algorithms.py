@@ -6,9 +6,11 @@ option is per parameter group (`optimizer.param_groups[i]`); the constructor's a
 the defaults.
 """
 
+import math
+
 import numpy as np
 
-from chainrule.optim.optimizer import Optimizer
+from chainrule.optim.optimizer import Optimizer, gradient_array
 
 __all__ = ["SGD", "Adam", "AdamW", "RMSprop"]
 
@@ -90,7 +92,7 @@ class Adam(Optimizer):
         if group["weight_decay"] or group["amsgrad"] or len(params) < 2:
             return False
         dtype = params[0].dtype
-        if any(p.grad is None or p.dtype != dtype or p.dtype.kind != "f" for p in params):
+        if dtype.kind != "f" or any(p.grad is None or p.dtype != dtype for p in params):
             return False
         states = [self.state[p] for p in params]
         if len({s.get("step", 0) for s in states}) != 1:
@@ -103,14 +105,15 @@ class Adam(Optimizer):
         ):
             flat = flats[id(group)] = self._pack(params, states)
         m, v = flat
-        grad = np.concatenate([np.asarray(p.grad, dtype=dtype).ravel() for p in params])
+        grad = np.concatenate([gradient_array(p, dtype).reshape(-1) for p in params])
         update = self._adam_step(states[0], grad, group, m, v)
         for state in states[1:]:
             state["step"] = states[0]["step"]
         offset = 0
         for param in params:
-            size = int(np.prod(param.shape))
-            param -= update[offset:offset + size].reshape(param.shape)
+            shape = param.shape
+            size = math.prod(shape)
+            param -= update[offset:offset + size].reshape(shape)
             offset += size
         return True
 
@@ -118,12 +121,12 @@ class Adam(Optimizer):
     def _pack(params, states):
         """Flat moment buffers for the group, with each parameter's state pointed at its views
         (existing moments, from earlier steps or load_state_dict, copied in)."""
-        total = sum(int(np.prod(p.shape)) for p in params)
+        total = sum(math.prod(p.shape) for p in params)
         dtype = params[0].dtype
         m, v = np.zeros(total, dtype), np.zeros(total, dtype)
         offset = 0
         for param, state in zip(params, states, strict=True):
-            size = int(np.prod(param.shape))
+            size = math.prod(param.shape)
             for name, buffer in (("exp_avg", m), ("exp_avg_sq", v)):
                 view = buffer[offset:offset + size].reshape(param.shape)
                 if name in state:

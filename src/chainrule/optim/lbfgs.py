@@ -39,7 +39,13 @@ import numpy as np
 
 import chainrule as cr
 from chainrule.errors import ShapeError
-from chainrule.optim.optimizer import Optimizer, _as_float, _from_real_pairs, _real_pairs
+from chainrule.optim.optimizer import (
+    Optimizer,
+    _as_float,
+    _from_real_pairs,
+    _real_pairs,
+    gradient_array,
+)
 
 __all__ = ["LBFGS"]
 
@@ -90,7 +96,7 @@ class LBFGS(Optimizer):
             if param.grad is None:
                 grad = np.zeros(param.shape, param.dtype)
             else:
-                grad = np.asarray(param.grad, dtype=param.dtype)
+                grad = gradient_array(param, param.dtype)
             pieces.append((_real_pairs(grad) if grad.dtype.kind == "c" else grad).ravel())
         return np.concatenate(pieces)
 

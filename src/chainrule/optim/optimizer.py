@@ -186,7 +186,7 @@ class Optimizer:
                 for param in group["params"]:
                     if param.grad is None:
                         continue
-                    grad = np.asarray(param.grad, dtype=param.dtype)
+                    grad = gradient_array(param, param.dtype)
                     value = param.numpy()
                     state = self.state[param]
                     if value.dtype.kind == "c":
@@ -346,6 +346,23 @@ def _option(value):
     if array.ndim == 0:
         return array.item()
     return tuple(array.tolist())
+
+
+def gradient_array(param, dtype):
+    """`param.grad` as a NumPy array of `dtype` (its own buffer, read-only, when it has that
+    dtype already): a gradient tensor's value without np.asarray's conversion protocol, which
+    costs more than the update of a small parameter. A gradient that is itself on a graph
+    (create_graph=True) goes through np.asarray, which refuses it as before."""
+    grad = param.grad
+    if isinstance(grad, cr.Tensor) and not grad.requires_grad:
+        value = grad._value
+        if type(value) is np.ndarray:
+            if value.dtype != dtype:
+                return value.astype(dtype)
+            value = value.view()
+            value.flags.writeable = False  # the optimiser reads the gradient, never writes it
+            return value
+    return np.asarray(grad, dtype=dtype)
 
 
 def _real_pairs(array):
