@@ -145,9 +145,9 @@ def _seed_cotangent(output, gradient):
     """The cotangent backward() starts from. A complex output's `gradient` is PyTorch's
     (conjugate Wirtinger) one; the backward pass works in JAX's convention, its conjugate."""
     value = raw_value(output)
-    shape = output.shape
     if gradient is None and type(value) in _REAL_SCALARS:
         return value.dtype.type(1)  # a real loss: the common case, without the checks below
+    shape = output.shape
     if np.iscomplexobj(value):
         if gradient is None:
             raise NonScalarOutputError(
@@ -228,7 +228,8 @@ class TapeTrace(ReverseTrace):
                     cotangent = bind(REGISTRY["conj"], cotangent)
                 if type(cotangent) not in TRACED_TYPES:
                     cotangent = Tensor(cotangent if native else like(cotangent, value), self)
-                leaf.grad = cotangent if leaf.grad is None else leaf.grad + cotangent
+                previous = leaf._grad  # (a leaf's .grad: the property's checks are for non-leaves)
+                leaf._grad = cotangent if previous is None else previous + cotangent
         finally:
             _grad_mode.enabled = previous_mode
 
