@@ -240,7 +240,9 @@ def live_residuals(node):
 def _input_cotangents(node, cotangent, record_on):
     """Call the node's VJP rules: (parent, cotangent) for each input that needs one."""
     primitive = node.primitive
-    residuals = live_residuals(node)
+    residuals = node.residuals
+    if residuals is None or (_inplace.active and node.epoch != _inplace.epoch):
+        residuals = live_residuals(node)  # (released, or something changed in place since)
     if record_on is not None and residuals:
         residuals = _rewrapped_residuals(node, record_on)
     params = node.params
