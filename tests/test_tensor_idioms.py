@@ -664,3 +664,41 @@ def test_module_cuda_with_the_cpu_returns_the_module():
 
     model = nn.Linear(2, 2)
     assert model.cuda("cpu") is model
+
+
+def test_pytorch_module_level_names_work_or_name_our_spelling():
+    import chainrule as cr
+
+    assert cr.zeros(2, dtype=cr.float32).dtype == np.float32
+    assert cr.tensor([1.0]).to(cr.float16).dtype == np.float16
+    assert cr.int64 is np.int64 and cr.bool is np.bool_ and cr.complex64 is np.complex64
+    array = np.ones(3)
+    shared = cr.from_numpy(array)
+    array[0] = 5.0
+    assert shared.numpy()[0] == 5.0  # memory shared, as torch.from_numpy
+    with pytest.raises(TypeError, match="NumPy array"):
+        cr.from_numpy([1.0, 2.0])
+    assert cr.nn.Linear is __import__("chainrule.nn", fromlist=["Linear"]).Linear
+    assert cr.optim.Adam and cr.data.DataLoader  # submodules on first use, as torch.nn
+    for name, spelling in [("manual_seed", "rng="), ("float", "cr.float32"),
+                           ("inference_mode", r"cr.no_grad\(\)"), ("exp", "cnp.exp")]:
+        with pytest.raises(AttributeError, match=spelling):
+            getattr(cr, name)
+    with pytest.raises(AttributeError, match="no attribute 'nonexistent'$"):
+        cr.nonexistent  # noqa: B018
+
+
+def test_backward_with_gradients_turned_off_says_so():
+    import chainrule as cr
+
+    x = cr.tensor(2.0, requires_grad=True)
+    cr.set_grad_enabled(False)
+    try:
+        y = x * x
+        with pytest.raises(RuntimeError, match=r"Gradients are off.*set_grad_enabled\(True\)"):
+            y.backward()
+    finally:
+        cr.set_grad_enabled(True)
+    with pytest.raises(RuntimeError) as caught:
+        cr.tensor(1.0).backward()
+    assert "Gradients are off" not in str(caught.value)

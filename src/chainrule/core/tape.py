@@ -198,10 +198,16 @@ class TapeTrace(ReverseTrace):
     def backward(self, output, gradient, retain_graph, create_graph):
         """Tensor.backward(): accumulate into `.grad` of every leaf that requires grad."""
         if not output.requires_grad:
+            why = (
+                " Gradients are off in this thread right now (inside no_grad(), or after "
+                "cr.set_grad_enabled(False) called as a function, which stays in force): "
+                "cr.set_grad_enabled(True) turns them back on, before computing the loss."
+                if not _grad_mode.enabled else ""
+            )
             raise RuntimeError(
                 "backward() on a tensor that does not require grad: no input it was computed from "
                 "has requires_grad=True (or it was computed under no_grad()). Create inputs with "
-                "cr.tensor(..., requires_grad=True)."
+                "cr.tensor(..., requires_grad=True)." + why
             )
         seed = _seed_cotangent(output, gradient)
         if not create_graph:
