@@ -98,3 +98,111 @@ def test_load_digits_without_scikit_learn_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "sklearn.datasets", None)  # makes the import fail
     with pytest.raises(MissingExtraError, match=r"pip install 'chainrule\[train\]'.*scikit-learn"):
         load_digits()
+
+
+# ----- any map-style dataset, and PyTorch's keyword arguments -------------------------------------
+def test_a_numpy_array_is_a_dataset_of_its_rows():
+    features = np.arange(20.0).reshape(10, 2)
+    batches = list(DataLoader(features, batch_size=4))
+    assert all(isinstance(b, cr.Tensor) for b in batches)  # one Tensor per batch, as PyTorch
+    np.testing.assert_array_equal(np.concatenate([b.numpy() for b in batches]), features)
+    assert [b.shape for b in batches] == [(4, 2), (4, 2), (2, 2)]
+    shuffled = np.concatenate([b.numpy() for b in DataLoader(features, 3, shuffle=True, seed=1)])
+    np.testing.assert_array_equal(shuffled, features[DataLoader(features, shuffle=True,
+                                                                seed=1).order(0)])
+
+
+def test_a_list_of_pairs_is_collated_field_by_field():
+    pairs = [(np.full(3, float(i)), i % 3) for i in range(7)]
+    loader = DataLoader(pairs, batch_size=3, drop_last=True)
+    batches = list(loader)
+    assert len(loader) == len(batches) == 2
+    x, y = batches[1]
+    np.testing.assert_array_equal(x.numpy(), np.repeat([[3.0], [4.0], [5.0]], 3, axis=1))
+    np.testing.assert_array_equal(y.numpy(), [0, 1, 2])
+    # the same batches as a TensorDataset of the stacked fields gives
+    stacked = TensorDataset(np.stack([p[0] for p in pairs]), np.array([p[1] for p in pairs]))
+    for (xa, ya), (xb, yb) in zip(DataLoader(pairs, 4, shuffle=True, seed=2),
+                                  DataLoader(stacked, 4, shuffle=True, seed=2), strict=True):
+        np.testing.assert_array_equal(xa.numpy(), xb.numpy())
+        np.testing.assert_array_equal(ya.numpy(), yb.numpy())
+
+
+def test_any_class_with_len_and_getitem_is_a_dataset():
+    class Pairs:  # no chainrule base class, as a PyTorch map-style dataset
+        def __len__(self):
+            return 5
+
+        def __getitem__(self, index):
+            return {"x": cr.tensor([index, -index]), "y": np.float32(index) / 2}
+
+    batch = next(iter(DataLoader(Pairs(), batch_size=5)))
+    np.testing.assert_array_equal(batch["x"].numpy(), [[0, 0], [1, -1], [2, -2], [3, -3],
+                                                       [4, -4]])
+    assert batch["y"].dtype == np.float32 and batch["y"].tolist() == [0, 0.5, 1, 1.5, 2]
+
+    class Scalars(Dataset):
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, index):
+            return index * 10
+
+    assert next(iter(DataLoader(Scalars(), batch_size=3))).tolist() == [0, 10, 20]
+
+
+def test_a_dataset_with_get_batch_is_sliced_a_batch_at_a_time():
+    class Sliced(TensorDataset):
+        def __getitem__(self, index):  # never used by the loader: get_batch slices
+            raise AssertionError("indexed sample by sample")
+
+    (batch,) = next(iter(DataLoader(Sliced(np.arange(6)), batch_size=4)))
+    assert batch.tolist() == [0, 1, 2, 3]
+
+
+def test_something_without_len_and_getitem_is_refused_naming_tensordataset():
+    with pytest.raises(TypeError, match=r"int is not a dataset.*TensorDataset"):
+        DataLoader(3)
+    with pytest.raises(TypeError, match="TensorDataset"):
+        DataLoader(x for x in range(3))
+
+
+def test_collate_fn_gets_the_list_of_samples():
+    seen = []
+
+    def collate(samples):
+        seen.append(samples)
+        return sum(samples)
+
+    assert list(DataLoader([1, 2, 3, 4, 5], batch_size=2, collate_fn=collate)) == [3, 7, 5]
+    assert seen[0] == [1, 2]
+    dataset = TensorDataset(np.arange(4), np.arange(4) * 2)  # samples, not get_batch's slices
+    first = next(iter(DataLoader(dataset, batch_size=2, collate_fn=list)))
+    assert [tuple(map(int, sample)) for sample in first] == [(0, 0), (1, 2)]
+    with pytest.raises(TypeError, match="collate_fn must be callable"):
+        DataLoader(dataset, collate_fn="stack")
+
+
+def test_pytorchs_loader_options_are_accepted_where_they_mean_something():
+    dataset = TensorDataset(np.arange(6))
+    loader = DataLoader(dataset, batch_size=2, num_workers=0, pin_memory=False, collate_fn=None,
+                        generator=None, persistent_workers=False, timeout=0, sampler=None)
+    assert [b[0].tolist() for b in loader] == [[0, 1], [2, 3], [4, 5]]
+    with pytest.raises(ValueError, match="main process.*num_workers=0"):
+        DataLoader(dataset, num_workers=4)
+    with pytest.raises(ValueError, match="no GPU memory"):
+        DataLoader(dataset, pin_memory=True)
+    with pytest.raises(ValueError, match="worker processes"):
+        DataLoader(dataset, persistent_workers=True)
+    with pytest.raises(TypeError, match="shuffle=, seed="):
+        DataLoader(dataset, sampler=[0, 1])
+    with pytest.raises(TypeError, match="unexpected keyword argument 'shufle'"):
+        DataLoader(dataset, shufle=True)
+
+
+@pytest.mark.parametrize("generator", [np.random.default_rng(0), 0])
+def test_generator_is_refused_naming_seed_as_cr_rand_names_rng(generator):
+    with pytest.raises(TypeError, match=r"generator=.*seed= \(an int\).*each epoch"):
+        DataLoader(TensorDataset(np.arange(4)), shuffle=True, generator=generator)
+    with pytest.raises(TypeError, match="rng="):  # the same convention as the tensor factories
+        cr.rand(2, generator=generator)

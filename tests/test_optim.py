@@ -198,6 +198,58 @@ def test_clip_grad_norm_scales_to_the_limit_and_returns_the_old_norm():
     np.testing.assert_allclose([a.grad.item(), b.grad.item()], [0.6, 0.8], rtol=1e-6)
 
 
+def test_clip_grad_value_clamps_each_gradient_in_place_as_numpy_clip():
+    rng = np.random.default_rng(0)
+    a = nn.Parameter(rng.normal(size=(3, 4)).astype(np.float32))
+    b = nn.Parameter(rng.normal(size=5))
+    unused = nn.Parameter(np.ones(2))
+    weights_a, weights_b = rng.normal(size=(3, 4)) * 3, rng.normal(size=5) * 3
+    ((a * weights_a.astype(np.float32)).sum() + (b * weights_b).sum()).backward()
+    grad_a = a.grad
+    expected_a = np.clip(a.grad.numpy(), -0.5, 0.5)
+    assert optim.clip_grad_value_([a, b, unused], clip_value=0.5) is None
+    np.testing.assert_array_equal(a.grad.numpy(), expected_a)
+    np.testing.assert_array_equal(b.grad.numpy(), np.clip(weights_b, -0.5, 0.5))
+    assert a.grad is grad_a and a.grad.dtype == np.float32  # in place, dtype kept
+    assert unused.grad is None
+    assert np.abs(weights_b).max() > 0.5  # something was clipped
+    optim.clip_grad_value_(b, 10.0)  # a single tensor; within the limit: unchanged
+    np.testing.assert_array_equal(b.grad.numpy(), np.clip(weights_b, -0.5, 0.5))
+    with pytest.raises(ValueError, match="non-negative"):
+        optim.clip_grad_value_([a], -1.0)
+
+
+def test_clip_grad_value_clamps_complex_parts_separately():
+    z = cr.tensor(np.array([0.0j, 0.0j]), requires_grad=True)
+    (cr.numpy.real(np.conj(np.array([3 - 0.25j, 0.5 + 4j])) * z)).sum().backward()
+    optim.clip_grad_value_([z], 1.0)
+    np.testing.assert_allclose(z.grad.numpy(), [1 - 0.25j, 0.5 + 1j])
+
+
+def test_nn_utils_is_pytorchs_home_of_the_clipping_functions():
+    assert nn.utils.clip_grad_norm_ is optim.clip_grad_norm_
+    assert nn.utils.clip_grad_value_ is optim.clip_grad_value_
+    from chainrule.nn.utils import clip_grad_norm_  # PyTorch's import spelling
+
+    assert clip_grad_norm_ is optim.clip_grad_norm_
+
+
+def test_parameters_to_vector_and_back():
+    layer = nn.Linear(3, 2, rng=0)
+    vector = nn.utils.parameters_to_vector(layer.parameters())
+    assert vector.shape == (8,) and vector.dtype == np.float32
+    np.testing.assert_array_equal(
+        vector.numpy(), np.concatenate([layer.weight.numpy().ravel(), layer.bias.numpy()]))
+    (vector * vector).sum().backward()  # recorded: the gradient reaches the parameters
+    np.testing.assert_allclose(layer.weight.grad.numpy(), 2 * layer.weight.numpy())
+    nn.utils.vector_to_parameters(np.arange(8.0), layer.parameters())
+    np.testing.assert_array_equal(layer.weight.numpy(), [[0, 1, 2], [3, 4, 5]])
+    np.testing.assert_array_equal(layer.bias.numpy(), [6, 7])
+    assert layer.weight.dtype == np.float32 and layer.weight.requires_grad
+    with pytest.raises(cr.errors.ShapeError, match="length 8"):
+        nn.utils.vector_to_parameters(np.arange(7.0), layer.parameters())
+
+
 def test_updates_happen_without_recording():
     p = nn.Parameter(np.array([2.0]))
     optimizer = optim.SGD([p], lr=0.1)

@@ -112,7 +112,51 @@ def test_resume_without_checkpoint_or_with_another_model_exits_2(tmp_path, capsy
     assert "pass --model mlp to resume it" in capsys.readouterr().err
 
 
-def test_demo_training_returns_its_plot(tmp_path):
-    path = train_cli.run_demo_training(tmp_path / "demo")
-    assert path == os.path.join(str(tmp_path / "demo"), "training", "curves.png")
-    assert os.path.getsize(path) > 1000
+def test_demo_training_returns_the_files_it_wrote(tmp_path):
+    paths = train_cli.run_demo_training(tmp_path / "demo")
+    training = os.path.join(str(tmp_path / "demo"), "training")
+    assert paths == [os.path.join(training, "model.npz"), os.path.join(training, "curves.png")]
+    assert sorted(os.listdir(training)) == ["curves.png", "model.npz"]
+    assert all(os.path.getsize(path) > 1000 for path in paths)
+
+
+def test_demo_lists_every_file_it_wrote(tmp_path, capsys):
+    out_dir = tmp_path / "demo-output"
+    assert main(["demo", "--out", str(out_dir)]) == 0
+    text = capsys.readouterr().out
+    listed = text[text.index(f"Files written to {out_dir}:"):].splitlines()[1:]
+    on_disk = sorted(os.path.join(root, name) for root, _, names in os.walk(out_dir)
+                     for name in names)
+    assert sorted(line.strip() for line in listed) == on_disk
+    assert f"  {out_dir / 'training' / 'model.npz'}" in listed  # the training line names it too
+    assert f"checkpoint {out_dir / 'training' / 'model.npz'}" in text
+
+
+def _saved_figures(monkeypatch):
+    from matplotlib.figure import Figure
+
+    figures, savefig = [], Figure.savefig
+
+    def record(figure, *args, **kwargs):
+        figures.append(figure)
+        return savefig(figure, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", record)
+    return figures
+
+
+def test_curves_have_whole_epoch_ticks(tmp_path, monkeypatch):
+    from chainrule.cli.charlm import save_bpc_curves
+
+    figures = _saved_figures(monkeypatch)
+    history = {"train_loss": [1.2, 0.8], "train_acc": [0.7, 0.9], "test_acc": [0.8, 0.9],
+               "train_bpc": [2.5, 2.1], "valid_bpc": [2.6, 2.3]}
+    train_cli.save_curves(history, str(tmp_path / "digits.png"))
+    save_bpc_curves(history, 2.4, str(tmp_path / "charlm.png"))
+    assert len(figures) == 2
+    for figure in figures:
+        for axes in figure.axes:
+            low, high = axes.get_xlim()
+            ticks = [t for t in axes.get_xticks() if low <= t <= high]
+            assert ticks and all(float(t).is_integer() for t in ticks), ticks
+            assert {1.0, 2.0} <= set(ticks)

@@ -13,10 +13,10 @@ import re
 
 _PUBLIC_MODULES = (
     "chainrule", "chainrule.nn", "chainrule.nn.functional", "chainrule.nn.init",
-    "chainrule.optim", "chainrule.optim.lr_scheduler", "chainrule.data", "chainrule.io",
-    "chainrule.errors", "chainrule.tree", "chainrule.viz", "chainrule.scipy.special",
-    "chainrule.scipy.stats", "chainrule.scipy.linalg", "chainrule.scipy.signal",
-    "chainrule.scipy.integrate",
+    "chainrule.optim", "chainrule.optim.lr_scheduler", "chainrule.nn.utils", "chainrule.data",
+    "chainrule.io", "chainrule.errors", "chainrule.tree", "chainrule.viz",
+    "chainrule.scipy.special", "chainrule.scipy.stats", "chainrule.scipy.linalg",
+    "chainrule.scipy.signal", "chainrule.scipy.integrate",
 )
 
 _LITERAL = re.compile(r"(``.+?``|:[\w:]+:`[^`]+`)")

@@ -83,6 +83,11 @@ class TrainResult:
     history: dict = field(default_factory=dict)
     seconds: float = 0.0
 
+    @property
+    def files(self) -> list:
+        """The paths the run wrote (its checkpoint, then its curves), for listing them."""
+        return [self.checkpoint, self.curves]
+
 
 # ----- models ------------------------------------------------------------------------------------
 def build_model(name: str, seed: int = 0) -> nn.Module:
@@ -219,6 +224,7 @@ def save_two_panels(train_loss, loss_unit, draw_right, path, title: str = "") ->
     require_extra("matplotlib", "train")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     epochs = np.arange(1, len(train_loss) + 1)
     figure = Figure(figsize=(9, 3.5))
@@ -228,6 +234,7 @@ def save_two_panels(train_loss, loss_unit, draw_right, path, title: str = "") ->
     loss_axes.set(xlabel="epoch", ylabel=loss_unit, title="loss")
     draw_right(right_axes, epochs)
     for axes in (loss_axes, right_axes):
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs: 1, 2, never 1.5
         axes.grid(alpha=0.3)
         axes.legend()
     if title:
@@ -349,12 +356,12 @@ def run(args) -> int:
     return 0
 
 
-def run_demo_training(out_dir) -> str:
-    """A short MLP run for `chainrule demo`, written to OUT_DIR/training/: returns the path of
-    its curves PNG."""
+def run_demo_training(out_dir) -> list:
+    """A short MLP run for `chainrule demo`, written to OUT_DIR/training/: returns the paths of
+    the files it wrote (the checkpoint model.npz and the curves PNG)."""
     out = os.path.join(os.fspath(out_dir), "training")
     config = TrainConfig(model="mlp", epochs=5, out=out, progress=False)
-    return train(config).curves
+    return train(config).files
 
 
 # ----- arguments ---------------------------------------------------------------------------------

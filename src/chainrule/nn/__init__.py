@@ -2,12 +2,13 @@
 
 A `Module` registers the `Parameter`s and submodules assigned to it; layers, activations and
 normalisation live here, their functional forms in `chainrule.nn.functional`, initialisers in
-`chainrule.nn.init`. Optimisers are in `chainrule.optim`, data loading in `chainrule.data`.
+`chainrule.nn.init`, gradient clipping under PyTorch's name in `chainrule.nn.utils`.
+Optimisers are in `chainrule.optim`, data loading in `chainrule.data`.
 `functional_call` runs a module as a pure function of its parameters, for functional
 transforms (`cr.vmap(cr.grad(...))` for per-example gradients).
 """
 
-from chainrule.nn import functional, init
+from chainrule.nn import functional, init, utils
 from chainrule.nn.attention import (
     MultiheadAttention,
     TransformerEncoder,
@@ -70,6 +71,7 @@ __all__ = [
     "Module", "Sequential", "Parameter", "StateDictError", "Linear", "Conv2d", "MaxPool2d",
     "AvgPool2d", "Flatten", "Dropout", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Embedding",
     "Identity", "ReLU", "Tanh", "Sigmoid", "GELU", "Softmax", "LogSoftmax", "functional", "init",
+    "utils",
     "functional_call",
     "ModuleList", "ModuleDict", "Conv1d", "ConvTranspose2d", "MaxPool1d", "AdaptiveAvgPool2d",
     "GroupNorm", "Dropout2d", "LeakyReLU", "ELU", "SiLU", "Softplus", "Mish", "Hardtanh",

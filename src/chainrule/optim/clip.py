@@ -1,4 +1,6 @@
-"""Gradient clipping by global norm."""
+"""Gradient clipping: by global norm (`clip_grad_norm_`) and by value (`clip_grad_value_`).
+
+PyTorch's spelling, `chainrule.nn.utils.clip_grad_norm_`, is this same function."""
 
 import math
 
@@ -6,7 +8,7 @@ import numpy as np
 
 import chainrule as cr
 
-__all__ = ["clip_grad_norm_"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_"]
 
 
 def clip_grad_norm_(parameters, max_norm: float, eps: float = 1e-6) -> float:
@@ -30,3 +32,40 @@ def clip_grad_norm_(parameters, max_norm: float, eps: float = 1e-6) -> float:
         for parameter in with_grad:
             parameter.grad = cr.tensor(parameter.grad.numpy() * scale)
     return total
+
+
+def clip_grad_value_(parameters, clip_value: float) -> None:
+    """Clamp every gradient elementwise to [-clip_value, clip_value], in place, as PyTorch's.
+
+    Each parameter's `.grad` is changed in place under `cr.no_grad()` (references to it see
+    the clipped values); parameters without a gradient are skipped. A complex gradient has its
+    real and imaginary parts clamped separately (its entries as pairs of real numbers).
+
+    Returns:
+        None.
+
+    Raises:
+        ValueError: when `clip_value` is negative or NaN.
+
+    Example:
+        >>> loss.backward()
+        >>> optim.clip_grad_value_(model.parameters(), clip_value=0.5)   # then optimizer.step()
+    """
+    limit = float(clip_value)
+    if not limit >= 0.0:
+        raise ValueError(f"clip_grad_value_: clip_value must be non-negative, got {clip_value}")
+    if isinstance(parameters, cr.Tensor):
+        parameters = [parameters]
+    with cr.no_grad():
+        for parameter in parameters:
+            grad = parameter.grad
+            if grad is None:
+                continue
+            # As clip_grad_norm_: the gradient's values, never differentiated through.
+            values = grad.numpy()
+            if np.iscomplexobj(values):
+                clipped = np.clip(values.real, -limit, limit) + 1j * np.clip(
+                    values.imag, -limit, limit)
+            else:
+                clipped = np.clip(values, -limit, limit)
+            grad.copy_(clipped)
