@@ -2,14 +2,20 @@
 
 A `Node` is one recorded primitive application (core/tape.py records them): the primitive, its
 parents (nodes, or leaf tensors), its static params and only the residuals its VJP rules need.
-`backward_pass` seeds cotangents, walks the nodes in reverse topological order with an explicit
-stack (a 10^6-node chain is fine), calls each VJP rule, fits (un-broadcasts, casts) and sums
-cotangents per input, and releases residuals once used unless `retain_graph=True`.
+`backward_pass` seeds cotangents, walks the nodes from the last recorded to the first with a
+heap (iterative: a 10^6-node chain is fine), calls each VJP rule, fits (un-broadcasts, casts)
+and sums cotangents per input, and releases residuals once used unless `retain_graph=True`.
+Recording order is a topological order (a node's parents exist before it), so a node's turn
+comes after every node that sends it a cotangent, with no pass to count them first (PyTorch
+orders its engine by the same sequence numbers).
 
 A cotangent of None is a symbolic zero (a `ZERO` rule's): it reaches the inputs without any
 arithmetic, and only whoever hands a result to the user makes it an array of zeros.
 """
 
+
+import heapq
+import itertools
 
 import numpy as np
 
@@ -30,6 +36,9 @@ __all__ = [
 ]
 
 
+_SEQUENCE = itertools.count()
+
+
 class Node:
     """One recorded primitive application: what `grad_fn` points to.
 
@@ -40,7 +49,7 @@ class Node:
     # see core/inplace.py) stay unset unless those features touch the node.
     __slots__ = (
         "primitive", "params", "parents", "residuals", "input_avals", "source", "inplace",
-        "epoch",
+        "epoch", "sequence",
     )
 
     def __init__(self, primitive, params, parents, residuals, input_avals):
@@ -51,6 +60,9 @@ class Node:
         self.input_avals = input_avals
         # In-place updates seen before this node was recorded cannot affect what it saved.
         self.epoch = _inplace.epoch
+        # Recording order: a node's parents were recorded before it, so walking nodes from the
+        # highest number down visits each after every node that sends it a cotangent.
+        self.sequence = next(_SEQUENCE)
 
     @property
     def name(self) -> str:
@@ -78,25 +90,6 @@ def topological_order(roots):
             if type(parent) is Node and parent not in visited:
                 stack.append((parent, False))
     return order
-
-
-def _count_children(roots):
-    """For every node reachable from `roots`: how many reachable nodes use it as a parent.
-    A node is ready for its VJP once all of them have sent their cotangents."""
-    pending = {}
-    stack = list(roots)
-    seen = set(roots)
-    while stack:
-        node = stack.pop()
-        for parent in node.parents:
-            if type(parent) is Node:
-                # (A root may be the parent of another root's node: it is counted too, and
-                # waits for that node like any other.)
-                pending[parent] = pending.get(parent, 0) + 1
-                if parent not in seen:
-                    seen.add(parent)
-                    stack.append(parent)
-    return pending
 
 
 def add_cotangents(first, second):
@@ -284,54 +277,47 @@ def backward_pass(roots, *, retain_graph=False, record_on=None, node_vjp=None):
     node_vjp = _input_cotangents if node_vjp is None else node_vjp
     cotangents = {}
     leaves = {}
-    ready = []
+    ready = []  # a heap of (-sequence, node): the latest recorded node first
     for vertex, cotangent in roots:
         if type(vertex) is Node:
             if vertex not in cotangents:
-                ready.append(vertex)
-            cotangents[vertex] = add_cotangents(cotangents.get(vertex), cotangent)
+                heapq.heappush(ready, (-vertex.sequence, vertex))
+                cotangents[vertex] = cotangent
+            else:
+                cotangents[vertex] = add_cotangents(cotangents[vertex], cotangent)
         else:
             _accumulate_leaf(leaves, vertex, cotangent)
-    pending = _count_children(ready)
-    ready = [node for node in ready if node not in pending]
-    unreached = _UNREACHED
+    pop, push = heapq.heappop, heapq.heappush
     while ready:
-        node = ready.pop()
-        cotangent = cotangents.pop(node, unreached)
-        if cotangent is not unreached:
-            if cotangent is None:  # a symbolic zero passes to the inputs as it is
-                input_cotangents = [(parent, None) for parent in node.parents if parent is not None]
-            else:
-                if pass_hooks:
-                    for hook in pass_hooks:
-                        hook(node)
-                input_cotangents = node_vjp(node, cotangent, record_on)
-                if _anomaly.enabled:
-                    anomaly_check(node, input_cotangents)
-            for parent, parent_cotangent in input_cotangents:
-                if type(parent) is Node:
-                    previous = cotangents.get(parent)
-                    cotangents[parent] = (
-                        parent_cotangent if previous is None
-                        else add_cotangents(previous, parent_cotangent)
-                    )
-                else:
-                    _accumulate_leaf(leaves, parent, parent_cotangent)
-            if not retain_graph:
-                node.residuals = None
-        for parent in node.parents:
+        node = pop(ready)[1]
+        cotangent = cotangents.pop(node)
+        if cotangent is None:  # a symbolic zero passes to the inputs as it is
+            input_cotangents = [(parent, None) for parent in node.parents if parent is not None]
+        else:
+            if pass_hooks:
+                for hook in pass_hooks:
+                    hook(node)
+            input_cotangents = node_vjp(node, cotangent, record_on)
+            if _anomaly.enabled:
+                anomaly_check(node, input_cotangents)
+        for parent, parent_cotangent in input_cotangents:
             if type(parent) is Node:
-                remaining = pending[parent] - 1
-                pending[parent] = remaining
-                if remaining == 0:
-                    ready.append(parent)
+                if parent in cotangents:
+                    previous = cotangents[parent]
+                    if previous is not None:
+                        parent_cotangent = add_cotangents(previous, parent_cotangent)
+                else:
+                    push(ready, (-parent.sequence, parent))
+                cotangents[parent] = parent_cotangent
+            else:
+                _accumulate_leaf(leaves, parent, parent_cotangent)
+        if not retain_graph:
+            node.residuals = None
     if pass_hooks:
         for hook in pass_hooks:
             hook(None)
     return leaves
 
-
-_UNREACHED = object()  # a node no cotangent reached (not even a symbolic zero)
 
 
 def _accumulate_leaf(leaves, leaf, cotangent):
