@@ -206,3 +206,48 @@ def test_generator_is_refused_naming_seed_as_cr_rand_names_rng(generator):
         DataLoader(TensorDataset(np.arange(4)), shuffle=True, generator=generator)
     with pytest.raises(TypeError, match="rng="):  # the same convention as the tensor factories
         cr.rand(2, generator=generator)
+
+
+def test_default_collate_keeps_pytorchs_containers_and_names_what_it_cannot_batch():
+    import collections
+
+    from chainrule.data import default_collate
+
+    Pair = collections.namedtuple("Pair", "x y")
+    batch = default_collate([Pair(np.ones(2), 0), Pair(np.zeros(2), 1)])
+    assert type(batch) is Pair and batch.x.shape == (2, 2) and batch.y.shape == (2,)
+    listed = default_collate([[np.ones(3), 1.0], [np.zeros(3), 2.0]])
+    assert isinstance(listed, list) and listed[0].shape == (2, 3) and listed[1].shape == (2,)
+
+    class Frozen(collections.abc.Mapping):  # a mapping that is not a dict
+        def __init__(self, **items):
+            self.items_ = items
+
+        def __getitem__(self, key):
+            return self.items_[key]
+
+        def __iter__(self):
+            return iter(self.items_)
+
+        def __len__(self):
+            return len(self.items_)
+
+    mapped = default_collate([Frozen(a=1.0, b=np.ones(2)), Frozen(a=2.0, b=np.zeros(2))])
+    assert set(mapped) == {"a", "b"} and mapped["b"].shape == (2, 2)
+    for samples in ([b"ab", b"cd"], [None, None], [object(), object()]):
+        with pytest.raises(TypeError, match="default_collate: cannot batch.*collate_fn"):
+            default_collate(samples)
+    with pytest.raises(ShapeError, match=r"different shapes.*\(2,\).*\(3,\)"):
+        default_collate([np.ones(2), np.ones(3)])
+
+
+def test_a_dataset_subclass_of_single_arrays_gives_one_tensor_a_batch():
+    class Rows(Dataset):
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, index):
+            return np.full(2, float(index))
+
+    batch = next(iter(DataLoader(Rows(), batch_size=2)))
+    assert isinstance(batch, cr.Tensor) and batch.shape == (2, 2)  # as PyTorch: no 1-tuple

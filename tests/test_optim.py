@@ -256,3 +256,17 @@ def test_updates_happen_without_recording():
     (p * p).sum().backward()
     optimizer.step()
     assert p.grad_fn is None and cr.is_grad_enabled()
+
+
+def test_clipping_reads_a_grad_set_to_an_array_and_replaces_it_never_writes_it():
+    import chainrule as cr
+    from chainrule import nn
+
+    for clip in (lambda ps: nn.utils.clip_grad_value_(ps, 1.0),
+                 lambda ps: nn.utils.clip_grad_norm_(ps, 1.0)):
+        param = cr.tensor(np.zeros(2), requires_grad=True)
+        user = np.array([5.0, 5.0])
+        param.grad = user
+        clip([param])
+        assert np.all(np.abs(param.grad.numpy()) <= 1.0 + 1e-12)
+        np.testing.assert_array_equal(user, [5.0, 5.0])

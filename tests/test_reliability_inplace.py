@@ -189,3 +189,15 @@ def test_an_update_that_raises_under_errstate_leaves_the_leaf_as_it_was():
         weights /= 1e308
     assert _buffer_address(weights) == address
     np.testing.assert_array_equal(weights.numpy(), [1.0, 1.0, 1.0])
+
+
+def test_an_update_under_warnings_turned_into_errors_leaves_the_leaf_as_it_was():
+    import warnings
+
+    weights = cr.tensor([1e308, 1.0], requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # as `python -W error` or `pytest -W error`
+        with cr.no_grad(), pytest.raises(RuntimeWarning):
+            weights *= 10.0
+    np.testing.assert_array_equal(weights.numpy(), [1e308, 1.0])
+    assert weights._version == 0

@@ -702,3 +702,16 @@ def test_backward_with_gradients_turned_off_says_so():
     with pytest.raises(RuntimeError) as caught:
         cr.tensor(1.0).backward()
     assert "Gradients are off" not in str(caught.value)
+
+
+def test_a_missing_name_on_the_package_imports_nothing():
+    import subprocess
+    import sys
+
+    code = ("import sys, chainrule as cr; assert not hasattr(cr, 'foo'); "
+            "assert not hasattr(cr, 'manual_seed'); "
+            "print(sorted(m for m in sys.modules if m.startswith(('chainrule.scipy', "
+            "'chainrule.nn', 'chainrule.optim', 'chainrule.data'))))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "[]"

@@ -115,7 +115,7 @@ def __getattr__(name):
     if name in _PYTORCH_SPELLINGS:
         raise AttributeError(f"module 'chainrule' has no attribute {name!r} (PyTorch's name); "
                              f"here: {_PYTORCH_SPELLINGS[name]}")
-    if not name.startswith("_") and hasattr(numpy, name):  # torch.exp, torch.matmul, ...
+    if not name.startswith("_") and name in vars(numpy):  # torch.exp, torch.matmul, ...
         raise AttributeError(f"module 'chainrule' has no attribute {name!r}; NumPy's functions "
                              f"are in chainrule.numpy: import chainrule.numpy as cnp; cnp.{name}")
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")

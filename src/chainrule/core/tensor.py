@@ -1113,7 +1113,7 @@ _HELD_BY_A_LOCAL = _references_of_a_local()
 
 def _geterr_may_raise() -> bool:
     handling = np.geterr().values()
-    return "raise" in handling or "call" in handling
+    return "raise" in handling or "call" in handling or "log" in handling
 
 
 try:  # NumPy 2 keeps np.errstate's state in a context variable: reading it costs 40 ns, where
@@ -1128,10 +1128,16 @@ _QUIET_STATE = (_ERROR_STATE.get() if _ERROR_STATE is not None and not _geterr_m
 
 
 def _errors_may_raise() -> bool:
-    """Whether NumPy's floating-point handling raises (or calls) on some error right now."""
-    if _ERROR_STATE is not None and _ERROR_STATE.get() is _QUIET_STATE:
-        return False
-    return _geterr_may_raise()
+    """Whether a floating-point error in NumPy may raise right now: its handling raises, calls
+    or logs (np.errstate, np.seterr), or a warnings filter turns NumPy's RuntimeWarning into an
+    exception (`-W error`, warnings.simplefilter("error")). Either way NumPy raises after
+    writing its output."""
+    if (_ERROR_STATE is None or _ERROR_STATE.get() is not _QUIET_STATE) and _geterr_may_raise():
+        return True
+    for action, _, category, _, _ in warnings.filters:  # a handful of entries
+        if action == "error" and issubclass(RuntimeWarning, category):
+            return True
+    return False
 
 
 def _update_in_place(target, ufunc, operand) -> bool:

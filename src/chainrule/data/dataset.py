@@ -9,12 +9,14 @@ __all__ = ["Dataset", "TensorDataset"]
 
 
 class Dataset:
-    """Subclass with `__len__` and `__getitem__(i)` returning a tuple of arrays or numbers.
-    `get_batch(indices)` stacks samples; override it when whole batches can be sliced at once.
+    """Subclass with `__len__` and `__getitem__(i)` returning a sample: an array or number, or a
+    tuple, list or dict of them. `DataLoader` collates samples as PyTorch's `default_collate`
+    does (a tuple of arrays per batch for tuple samples, one array for array samples). Define
+    `get_batch(indices)`, returning a tuple of arrays, when whole batches can be sliced at once
+    (as `TensorDataset` does).
 
     Returns:
-        `dataset[i]` gives a tuple of arrays or numbers; `get_batch(indices)` gives a tuple of
-        stacked arrays, one per field.
+        `dataset[i]` gives the sample your `__getitem__` returns.
     """
 
     def __len__(self):  # pragma: no cover - subclasses define it
@@ -22,12 +24,6 @@ class Dataset:
 
     def __getitem__(self, index):  # pragma: no cover - subclasses define it
         raise NotImplementedError
-
-    def get_batch(self, indices) -> tuple:
-        samples = [self[int(i)] for i in indices]
-        if not isinstance(samples[0], tuple):
-            return (np.stack([np.asarray(s) for s in samples]),)
-        return tuple(np.stack([np.asarray(s[k]) for s in samples]) for k in range(len(samples[0])))
 
 
 class TensorDataset(Dataset):

@@ -11,11 +11,12 @@ sample by sample and the samples are collated by `default_collate`.
 
 import math
 import numbers
+from collections.abc import Mapping
 
 import numpy as np
 
 import chainrule as cr
-from chainrule.data.dataset import Dataset
+from chainrule.errors import ShapeError
 
 __all__ = ["DataLoader", "default_collate"]
 
@@ -28,24 +29,46 @@ _SAMPLER_OPTIONS = ("sampler", "batch_sampler")
 def default_collate(samples):
     """Collate a list of samples into a batch, as PyTorch's `default_collate`.
 
-    Tuples are collated field by field (so `(x, y)` samples give the tuple `(xs, ys)`), dicts
-    key by key, strings into a list; arrays, numbers, lists of numbers and Tensors (by value)
-    are stacked along a new first axis.
+    Tuples are collated field by field (so `(x, y)` samples give the tuple `(xs, ys)`; a
+    namedtuple keeps its type), lists likewise into a list, mappings key by key into a dict,
+    strings into a list; arrays, numbers and Tensors (by value) are stacked along a new first
+    axis.
 
     Returns:
-        A Tensor of the stacked samples, or a tuple (dict) of such batches, one per field (key).
+        A Tensor of the stacked samples, or a tuple (list, dict) of such batches, one per field.
+
+    Raises:
+        TypeError: samples that are not numbers (bytes, None, objects): return arrays of numbers
+            from `__getitem__`, or pass `DataLoader(..., collate_fn=...)`.
+        ShapeError: samples (or fields) of different shapes, which cannot be stacked.
 
     Example:
         >>> default_collate([(np.ones(2), 0), (np.zeros(2), 1)])   # (Tensor (2, 2), Tensor (2,))
     """
     first = samples[0]
     if isinstance(first, tuple):
-        return tuple(default_collate([s[k] for s in samples]) for k in range(len(first)))
-    if isinstance(first, dict):
+        fields = [default_collate([s[k] for s in samples]) for k in range(len(first))]
+        return type(first)(*fields) if hasattr(first, "_fields") else tuple(fields)
+    if isinstance(first, list):
+        return [default_collate([s[k] for s in samples]) for k in range(len(first))]
+    if isinstance(first, Mapping):
         return {key: default_collate([s[key] for s in samples]) for key in first}
     if isinstance(first, str):
         return list(samples)
-    return cr.as_tensor(np.stack([_value(s) for s in samples]))
+    values = [_value(s) for s in samples]
+    if any(value.dtype.kind not in "biufc" for value in values):
+        raise TypeError(
+            f"default_collate: cannot batch samples of type {type(first).__name__} (dtype "
+            f"{values[0].dtype}): a batch holds numbers. Return arrays or numbers (or tuples, "
+            "lists or dicts of them) from __getitem__, or pass DataLoader(..., collate_fn=...)."
+        )
+    if len({value.shape for value in values}) != 1:
+        raise ShapeError(
+            f"default_collate: samples of different shapes "
+            f"{sorted({value.shape for value in values})} cannot be stacked into one batch; "
+            "pad them to one shape, or pass DataLoader(..., collate_fn=...)."
+        )
+    return cr.as_tensor(np.stack(values))
 
 
 def _value(sample):
@@ -54,8 +77,7 @@ def _value(sample):
 
 def _fast_path(dataset) -> bool:
     """True when whole batches can be sliced at once (a class that defines its own get_batch)."""
-    get_batch = getattr(type(dataset), "get_batch", None)
-    return callable(get_batch) and get_batch is not Dataset.get_batch
+    return callable(getattr(type(dataset), "get_batch", None))
 
 
 class DataLoader:

@@ -24,14 +24,19 @@ def clip_grad_norm_(parameters, max_norm: float, eps: float = 1e-6) -> float:
     if isinstance(parameters, cr.Tensor):
         parameters = [parameters]
     with_grad = [p for p in parameters if p.grad is not None]
-    # Gradients are read as values (.numpy()): clipping is an update rule, not differentiated,
-    # even when the gradients were recorded with create_graph=True.
-    total = math.sqrt(sum(float(np.sum(np.square(np.abs(p.grad.numpy())))) for p in with_grad))
+    total = math.sqrt(sum(float(np.sum(np.square(np.abs(_values(p.grad))))) for p in with_grad))
     scale = max_norm / (total + eps)
     if scale < 1.0:
         for parameter in with_grad:
-            parameter.grad = cr.tensor(parameter.grad.numpy() * scale)
+            parameter.grad = cr.tensor(_values(parameter.grad) * scale)
     return total
+
+
+def _values(grad):
+    """A gradient's values: clipping is an update rule, not differentiated, even when the
+    gradients were recorded with create_graph=True; a `.grad` set to an array or list is read
+    as one (and replaced, never written into)."""
+    return grad.numpy() if isinstance(grad, cr.Tensor) else np.asarray(grad)
 
 
 def clip_grad_value_(parameters, clip_value: float) -> None:
@@ -61,11 +66,13 @@ def clip_grad_value_(parameters, clip_value: float) -> None:
             grad = parameter.grad
             if grad is None:
                 continue
-            # As clip_grad_norm_: the gradient's values, never differentiated through.
-            values = grad.numpy()
+            values = _values(grad)
             if np.iscomplexobj(values):
                 clipped = np.clip(values.real, -limit, limit) + 1j * np.clip(
                     values.imag, -limit, limit)
             else:
                 clipped = np.clip(values, -limit, limit)
-            grad.copy_(clipped)
+            if isinstance(grad, cr.Tensor):
+                grad.copy_(clipped)
+            else:
+                parameter.grad = cr.tensor(clipped)
