@@ -319,7 +319,10 @@ class Tensor:
         return (_rebuild_tensor, (raw_value(self), self.requires_grad, self._grad, self.name))
 
     def detach(self) -> "Tensor":
-        """The same value, cut from the graph (shares memory, never requires grad)."""
+        """The same value, cut from the graph (never requires grad). It shares memory with this
+        tensor until either is updated in place: chainrule never writes into a buffer two
+        tensors share, so `w -= ...` then gives `w` a new array and the detached tensor keeps
+        the values it had (PyTorch's detach would see the update)."""
         if self._trace.concrete:
             return Tensor(raw_value(self), self._trace)
         value = strip_derivatives(self)  # inside vmap or jit it stays batched or staged

@@ -114,6 +114,11 @@ class DataLoader:
                  drop_last: bool = False, seed: int = 0, *, collate_fn=None,
                  num_workers: int = 0, pin_memory: bool = False, generator=None,
                  **torch_options):
+        if batch_size is None:
+            raise ValueError(
+                "DataLoader: batch_size=None (PyTorch's unbatched loading) is not supported; "
+                "iterate over the dataset itself, or use batch_size=1"
+            )
         if int(batch_size) != batch_size or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size}")
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
