@@ -9,7 +9,12 @@ import pytest
 
 import chainrule as cr
 import chainrule.numpy as cnp
-from chainrule.errors import BatchingError, ChainruleError, UnsupportedFunctionError
+from chainrule.errors import (
+    BatchingError,
+    ChainruleError,
+    InputTypeError,
+    UnsupportedFunctionError,
+)
 
 RNG = np.random.default_rng(7)
 V = RNG.uniform(-2.0, 2.0, 5)
@@ -511,3 +516,15 @@ def test_sort_complex_orders_by_real_then_imaginary_part():
         cnp.sort(tensor(z))  # sort itself refuses an order of complex numbers
     batched = cr.vmap(cnp.sort_complex)(np.stack([z, z[::-1].conj()]))
     np.testing.assert_array_equal(plain(batched), [np.sort_complex(z), np.sort_complex(z.conj())])
+
+
+def test_reshape_reads_sizes_as_numpy_does():
+    values = np.arange(6.0)
+    x = cr.tensor(values, requires_grad=True)
+    for shape in [(-3, 2), (2, -1), (-1,), (np.int64(3), 2)]:
+        np.testing.assert_array_equal(cnp.reshape(x, shape).numpy(), values.reshape(shape))
+    for shape in [(True, 6), (np.bool_(True), 6)]:  # NumPy refuses a bool as a size
+        with pytest.raises(TypeError):
+            values.reshape(shape)
+        with pytest.raises(InputTypeError, match="sequence of ints"):
+            cnp.reshape(x, shape)

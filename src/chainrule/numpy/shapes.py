@@ -146,9 +146,9 @@ def reshape(a, shape=None, order="C", *, newshape=None):
         raise ArgumentError(f"reshape: only order='C' is supported, got order={order!r}")
     try:
         new_shape = (
-            tuple(operator.index(s) for s in shape)
+            tuple(_size(s) for s in shape)
             if type(shape) is tuple or type(shape) is list or np.ndim(shape) != 0
-            else (operator.index(shape),)
+            else (_size(shape),)
         )
     except (TypeError, ValueError, OverflowError):
         raise InputTypeError(
@@ -157,15 +157,23 @@ def reshape(a, shape=None, order="C", *, newshape=None):
     return _shape_ops.reshape(a, shape=_resolve_shape(shape_of(a), new_shape))
 
 
+def _size(entry) -> int:
+    """One entry of a shape as an int; a bool is refused, as NumPy does."""
+    if isinstance(entry, (bool, np.bool_)):
+        raise TypeError("a bool is not a size")
+    return operator.index(entry)
+
+
 def _resolve_shape(old_shape, new_shape):
-    """Fill in a -1 so the primitive always records a concrete shape."""
+    """Fill in the unknown size (-1; NumPy reads any negative size so) so the primitive always
+    records a concrete shape."""
     # (math.prod: exact Python ints, and without np.prod's array conversions, which cost more
     # than the reshape of a small tensor)
     size = math.prod(old_shape)
-    known = math.prod(s for s in new_shape if s != -1)
-    unknown = [i for i, s in enumerate(new_shape) if s == -1]
+    known = math.prod(s for s in new_shape if s >= 0)
+    unknown = [i for i, s in enumerate(new_shape) if s < 0]
     if len(unknown) == 1 and known and size % known == 0:
-        new_shape = tuple(size // known if s == -1 else s for s in new_shape)
+        new_shape = tuple(size // known if s < 0 else s for s in new_shape)
     new_size = math.prod(new_shape)
     if len(unknown) > 1 or new_size != size or any(s < 0 for s in new_shape):
         raise ShapeError(
