@@ -165,15 +165,16 @@ def _size(entry) -> int:
 
 
 def _resolve_shape(old_shape, new_shape):
-    """Fill in the unknown size (-1; NumPy reads any negative size so) so the primitive always
-    records a concrete shape."""
+    """Fill in a -1 so the primitive always records a concrete shape. (NumPy also reads other
+    negative sizes as the unknown one, undocumented; here they are refused as the typos they
+    usually are.)"""
     # (math.prod: exact Python ints, and without np.prod's array conversions, which cost more
     # than the reshape of a small tensor)
     size = math.prod(old_shape)
-    known = math.prod(s for s in new_shape if s >= 0)
-    unknown = [i for i, s in enumerate(new_shape) if s < 0]
+    known = math.prod(s for s in new_shape if s != -1)
+    unknown = [i for i, s in enumerate(new_shape) if s == -1]
     if len(unknown) == 1 and known and size % known == 0:
-        new_shape = tuple(size // known if s < 0 else s for s in new_shape)
+        new_shape = tuple(size // known if s == -1 else s for s in new_shape)
     new_size = math.prod(new_shape)
     if len(unknown) > 1 or new_size != size or any(s < 0 for s in new_shape):
         raise ShapeError(
