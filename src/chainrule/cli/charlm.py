@@ -139,7 +139,7 @@ def bits_per_char(model: CharLM, corpus: CharCorpus, split: str = "valid",
     """Mean -log2 P(next character) over `split`, cut into `batch_size` streams read in chunks;
     a recurrent model carries its state from one chunk to the next (the Transformer starts each
     chunk afresh, as it was trained)."""
-    model.train(False)  # evaluation mode (Module.eval())
+    model.train(False)  # evaluation mode: dropout off, norms use their running statistics
     streams = corpus.streams(split, batch_size)
     total, count, state = 0.0, 0, None
     with cr.no_grad():
@@ -161,7 +161,7 @@ def sample(model: CharLM, corpus: CharCorpus, prime: str = "The ", length: int =
     if temperature <= 0:
         raise ValueError(f"sample: temperature must be positive, got {temperature}")
     rng = np.random.default_rng(seed)
-    model.train(False)  # evaluation mode (Module.eval())
+    model.train(False)  # evaluation mode: dropout off, norms use their running statistics
     ids = list(corpus.encode(prime))
     state, pending = None, ids
     with cr.no_grad():

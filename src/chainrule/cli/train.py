@@ -156,7 +156,7 @@ def _train_one_epoch(model, loader, optimizer, epoch, epochs, progress, tqdm):
 
 def evaluate(model, dataset, batch_size: int = 512) -> float:
     """Accuracy of `model` (in eval mode, recording nothing) on a TensorDataset."""
-    model.train(False)  # evaluation mode (Module.eval())
+    model.train(False)  # evaluation mode: dropout off, norms use their running statistics
     images, labels = dataset.arrays
     correct = 0
     with cr.no_grad():
