@@ -508,18 +508,10 @@ class Tensor:
         return HANDLED_FUNCTIONS[np.prod](self, axis=axis, keepdims=keepdims)
 
     def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        if isinstance(axis, Tensor):  # t.max(u): PyTorch's elementwise maximum
-            return bind(REGISTRY["maximum"], self, axis)
-        if dim is not None:
-            return _values_and_indices(self, "max", axis, dim, keepdims, keepdim)
-        return HANDLED_FUNCTIONS[np.max](self, axis=axis, keepdims=keepdims or bool(keepdim))
+        return _extremum(self, "max", axis, keepdims, dim, keepdim)
 
     def min(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        if isinstance(axis, Tensor):  # t.min(u): PyTorch's elementwise minimum
-            return bind(REGISTRY["minimum"], self, axis)
-        if dim is not None:
-            return _values_and_indices(self, "min", axis, dim, keepdims, keepdim)
-        return HANDLED_FUNCTIONS[np.min](self, axis=axis, keepdims=keepdims or bool(keepdim))
+        return _extremum(self, "min", axis, keepdims, dim, keepdim)
 
     def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         axis, keepdims = _reduction_axes("argmax", axis, keepdims, dim, keepdim)
@@ -1336,6 +1328,17 @@ def _ddof(method, ddof, dim, unbiased, correction):
     if unbiased is not None:
         return int(bool(unbiased))
     return 1 if dim is not None and ddof == 0 else ddof
+
+
+def _extremum(tensor, name, axis, keepdims, dim, keepdim):
+    """t.max / t.min: NumPy's reduction; (values, indices) with PyTorch's dim=; and t.max(u),
+    PyTorch's elementwise maximum (minimum) of two tensors."""
+    if isinstance(axis, Tensor):
+        return bind(REGISTRY["maximum" if name == "max" else "minimum"], tensor, axis)
+    if dim is not None:
+        return _values_and_indices(tensor, name, axis, dim, keepdims, keepdim)
+    reduction = np.max if name == "max" else np.min
+    return HANDLED_FUNCTIONS[reduction](tensor, axis=axis, keepdims=keepdims or bool(keepdim))
 
 
 def _values_and_indices(tensor, method, axis, dim, keepdims, keepdim):

@@ -39,8 +39,10 @@ class _ConvNd(Module):
         return convolution(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
                            self.groups, padding_mode=self.padding_mode)
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation,
-                 groups, bias, padding_mode, device, dtype, rng, output_padding=0):
+    # Conv1d's and Conv2d's signature (PyTorch's); ConvTranspose2d reorders it as PyTorch does.
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 device=None, dtype=None, *, rng=None):
         super().__init__()
         _check_device(device)
         name, n = type(self).__name__, self._n
@@ -58,7 +60,7 @@ class _ConvNd(Module):
         else:
             self.padding = F._tuple(padding, n, "padding")
         self.dilation = F._tuple(dilation, n, "dilation")
-        self.output_padding = F._tuple(output_padding, n, "output_padding")
+        self.output_padding = (0,) * n  # (ConvTranspose2d sets its own)
         self.groups = int(groups)
         if self.groups < 1 or self.in_channels % self.groups or self.out_channels % self.groups:
             raise ValueError(f"{name}: groups={groups} must divide in_channels "
@@ -115,12 +117,6 @@ class Conv1d(_ConvNd):
     _n = 1
     _layout = "(N, {C}, L)"
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 device=None, dtype=None, *, rng=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, device, dtype, rng)
-
     def forward(self, x):
         return self._convolve(F.conv1d, x)
 
@@ -137,12 +133,6 @@ class Conv2d(_ConvNd):
         ShapeError: when x is not 4-d with C_in channels.
         DTypeError: when x's floating dtype differs from the parameters'.
     """
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 device=None, dtype=None, *, rng=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, device, dtype, rng)
 
     def forward(self, x):
         return self._convolve(F.conv2d, x)
@@ -168,7 +158,8 @@ class ConvTranspose2d(_ConvNd):
                  output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
                  padding_mode: str = "zeros", device=None, dtype=None, *, rng=None):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, device, dtype, rng, output_padding)
+                         groups, bias, padding_mode, device, dtype, rng=rng)
+        self.output_padding = F._tuple(output_padding, self._n, "output_padding")
         for extra, s, d in zip(self.output_padding, self.stride, self.dilation):
             if extra >= max(s, d):
                 raise ValueError(
