@@ -3,7 +3,7 @@ and `ModuleDict`; and the input checks every layer shares (`check_input_shape`,
 `check_input_dtype`).
 
 Assigning a `Parameter` or a `Module` to an attribute registers it, so `parameters()`,
-`state_dict()` and `train()/eval()` find everything without bookkeeping in user code.
+`state_dict()` and `train(mode)` find everything without bookkeeping in user code.
 Buffers (running statistics) are plain NumPy arrays registered with `register_buffer`; they
 stay buffers when reassigned.
 Every Module is also a pytree whose leaves are its parameters, so functional transforms can
@@ -307,6 +307,8 @@ class Module:
         return self
 
     def eval(self) -> "Module":
+        """PyTorch's name for `train(False)`: evaluation mode (dropout off, norms use their
+        running statistics). A mode switch only: no text is evaluated. Returns self."""
         return self.train(False)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
